@@ -1,0 +1,2 @@
+// Placeholder; replaced by the real handler.
+export const handler = async (): Promise<void> => {};

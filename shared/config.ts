@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Parsed once at cold start; a missing or
+ * malformed setting fails the function before it touches a broker.
+ */
+const configSchema = z.object({
+  TABLE_NAME: z.string().min(1),
+  AUDIT_TABLE_NAME: z.string().min(1),
+  COPY_QUEUE_URL: z.string().url(),
+  KMS_KEY_ID: z.string().min(1),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  MASTER_POLL_INTERVAL_MS: z.coerce.number().int().min(200).default(5000),
+  SLAVE_SYNC_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
+  SYNC_SHARDS: z.coerce.number().int().min(1).max(64).default(4),
+  METAAPI_TOKEN_SECRET_ARN: z.string().optional(),
+  CORS_ORIGIN: z.string().default('*'),
+  /** Local runtime and tests only: endpoints of the emulators. Unset in AWS. */
+  DYNAMODB_ENDPOINT: z.string().url().optional(),
+  SQS_ENDPOINT: z.string().url().optional(),
+  KMS_ENDPOINT: z.string().url().optional(),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export const parseConfig = (env: Record<string, string | undefined>): Config => {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((issue) => issue.path.join('.')).join(', ');
+    throw new ConfigError(`Invalid configuration: ${fields}`);
+  }
+  return parsed.data;
+};
+
+let cached: Config | undefined;
+
+/** The configuration of this process, parsed from the environment on first use. */
+export const config = (): Config => (cached ??= parseConfig(process.env));

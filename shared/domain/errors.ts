@@ -1,0 +1,52 @@
+/**
+ * Typed errors. Each carries a stable `name` so that adapters and the HTTP error mapper
+ * can switch on it, and a `cause` for logs. Messages of errors below 500 are safe to show
+ * a user; messages of the others never leave the process.
+ */
+
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
+
+export class ValidationError extends Error {
+  override readonly name = 'ValidationError';
+  constructor(
+    message: string,
+    readonly errors: FieldProblem[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export class NotFoundError extends Error {
+  override readonly name = 'NotFoundError';
+  constructor(readonly resource: string) {
+    super(`${resource} not found`);
+  }
+}
+
+export class ConflictError extends Error {
+  override readonly name = 'ConflictError';
+}
+
+/** Valid shape, but a rule forbids it (HTTP 422). */
+export class RuleViolationError extends Error {
+  override readonly name = 'RuleViolationError';
+}
+
+export class UnauthorizedError extends Error {
+  override readonly name = 'UnauthorizedError';
+}
+
+export class TooManyRequestsError extends Error {
+  override readonly name = 'TooManyRequestsError';
+  constructor(readonly retryAfterSeconds: number) {
+    super('Too many requests');
+  }
+}
+
+/** A conditional write lost a race; the caller retries or gives up, never overwrites. */
+export class ConcurrentUpdateError extends Error {
+  override readonly name = 'ConcurrentUpdateError';
+}

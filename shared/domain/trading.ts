@@ -1,0 +1,109 @@
+/**
+ * Trading vocabulary shared by every layer: sides, positions, pending orders, deals and
+ * the broker's symbol specification. Volumes are lots; prices are in quote currency;
+ * times are ISO-8601 UTC strings.
+ */
+
+export type Side = 'buy' | 'sell';
+export type PendingOrderType = 'limit' | 'stop';
+export type OrderType = 'market' | PendingOrderType;
+
+export const oppositeSide = (side: Side): Side => (side === 'buy' ? 'sell' : 'buy');
+
+/** What a broker says about one tradable symbol; sizing and rounding depend on it. */
+export interface SymbolSpec {
+  symbol: string;
+  /** Price digits after the decimal point. */
+  digits: number;
+  /** Units of the base asset in one lot (100000 for FX, 100 for XAUUSD). */
+  contractSize: number;
+  volumeMin: number;
+  volumeStep: number;
+  volumeMax: number;
+  /** Smallest price change. */
+  tickSize: number;
+  /** Value of one tick for one lot, in the account currency, where the broker knows it. */
+  tickValue?: number;
+  /** Currency profit is computed in before conversion to the account currency. */
+  profitCurrency?: string;
+}
+
+export interface Quote {
+  symbol: string;
+  bid: number;
+  ask: number;
+  time: string;
+}
+
+export interface AccountInformation {
+  balance: number;
+  equity: number;
+  margin: number;
+  freeMargin: number;
+  currency: string;
+  leverage: number;
+}
+
+export interface Position {
+  id: string;
+  symbol: string;
+  side: Side;
+  volume: number;
+  openPrice: number;
+  stopLoss?: number;
+  takeProfit?: number;
+  profit?: number;
+  openedAt: string;
+  comment?: string;
+  /** Client id the order that opened it carried, when it was placed by this system. */
+  clientId?: string;
+}
+
+export interface PendingOrder {
+  id: string;
+  symbol: string;
+  side: Side;
+  type: PendingOrderType;
+  volume: number;
+  price: number;
+  stopLoss?: number;
+  takeProfit?: number;
+  createdAt: string;
+  comment?: string;
+  clientId?: string;
+}
+
+/** One executed deal of the account's history; entry "in" opens volume, "out" closes it. */
+export interface Deal {
+  id: string;
+  positionId: string;
+  orderId?: string;
+  symbol: string;
+  side: Side;
+  entry: 'in' | 'out';
+  volume: number;
+  price: number;
+  profit: number;
+  time: string;
+  clientId?: string;
+}
+
+/** A closed trade, as the API lists it: the open and the close of (part of) a position. */
+export interface ClosedTrade {
+  id: string;
+  positionId: string;
+  symbol: string;
+  side: Side;
+  volume: number;
+  openPrice: number;
+  closePrice: number;
+  profit: number;
+  openedAt: string;
+  closedAt: string;
+}
+
+/** Absolute stop levels; `null` removes a level. */
+export interface StopLevels {
+  stopLoss: number | null;
+  takeProfit: number | null;
+}

@@ -1,0 +1,96 @@
+import type {
+  AccountInformation,
+  Deal,
+  OrderType,
+  PendingOrder,
+  Position,
+  Quote,
+  Side,
+  StopLevels,
+  SymbolSpec,
+} from '../domain/trading';
+
+/**
+ * A trade request. `clientId` is the idempotency key of the side effect: the same request
+ * carries the same client id every time it is attempted, and `findByClientId` finds what
+ * an earlier attempt did. Brokers limit its length (MetaApi: clientId + comment <= 26).
+ */
+export interface TradeRequest {
+  clientId: string;
+  symbol: string;
+  side: Side;
+  type: OrderType;
+  volume: number;
+  /** Required for limit and stop orders. */
+  price?: number;
+  stopLoss?: number;
+  takeProfit?: number;
+  comment?: string;
+}
+
+export interface TradeResult {
+  positionId?: string;
+  orderId?: string;
+  /** Fill price of a market order. */
+  price?: number;
+  volume?: number;
+}
+
+/** What an earlier request with a client id left at the broker. */
+export interface ClientIdMatch {
+  positions: Position[];
+  orders: PendingOrder[];
+  deals: Deal[];
+}
+
+/**
+ * One connected trading account at a broker. Every method either succeeds or throws a
+ * `BrokerError` whose class tells the caller whether to retry, reconcile, defer or stop.
+ */
+export interface BrokerPort {
+  getAccountInformation(): Promise<AccountInformation>;
+  getPositions(): Promise<Position[]>;
+  getPendingOrders(): Promise<PendingOrder[]>;
+  /** Deals with `from <= time < to`, oldest first. */
+  getDeals(from: string, to: string): Promise<Deal[]>;
+  /** Undefined when the broker does not offer the symbol. */
+  getSymbolSpec(symbol: string): Promise<SymbolSpec | undefined>;
+  getQuote(symbol: string): Promise<Quote | undefined>;
+  placeOrder(request: TradeRequest): Promise<TradeResult>;
+  /** Sets both stop levels absolutely; `null` removes one. */
+  modifyPosition(positionId: string, stops: StopLevels): Promise<void>;
+  modifyOrder(orderId: string, change: { price: number } & StopLevels): Promise<void>;
+  /** Closes all of a position, or `volume` of it. */
+  closePosition(positionId: string, options: { volume?: number; clientId?: string }): Promise<TradeResult>;
+  cancelOrder(orderId: string): Promise<void>;
+  findByClientId(clientId: string): Promise<ClientIdMatch>;
+}
+
+/** What the system knows of an account when it needs to reach it at the broker. */
+export interface BrokerAccountRef {
+  tenantId: string;
+  accountId: string;
+  platform: string;
+  login: string;
+  server: string;
+  /** The broker-side id (MetaApi account id), once provisioned. */
+  brokerAccountId?: string;
+}
+
+export interface ProvisionResult {
+  brokerAccountId?: string;
+  status: 'connecting' | 'connected' | 'disconnected' | 'error';
+  statusDetail?: string;
+}
+
+/**
+ * Everything a platform needs: account lifecycle at the broker, and connections. The
+ * password is handed over decrypted only for the call that needs it.
+ */
+export interface BrokerGateway {
+  readonly platform: string;
+  provision(ref: BrokerAccountRef, password: string): Promise<ProvisionResult>;
+  updatePassword(ref: BrokerAccountRef, password: string): Promise<ProvisionResult>;
+  deprovision(ref: BrokerAccountRef): Promise<void>;
+  connect(ref: BrokerAccountRef): Promise<BrokerPort>;
+}

@@ -1,0 +1,23 @@
+import type { TestProject } from 'vitest/node';
+import { startFauxqs } from 'fauxqs';
+import { startDynamoDbLocal } from '../local/emulators/dynamodb-local';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    dynamoDbEndpoint: string;
+    sqsEndpoint: string;
+  }
+}
+
+/**
+ * Starts the emulators once for the whole run: DynamoDB Local (in memory) and fauxqs.
+ * Each test file makes its own tables and queues with unique names, so files stay independent.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const [dynamo, sqs] = await Promise.all([startDynamoDbLocal(), startFauxqs({ port: 0, logger: false })]);
+  project.provide('dynamoDbEndpoint', dynamo.endpoint);
+  project.provide('sqsEndpoint', sqs.address);
+  return async () => {
+    await Promise.all([dynamo.stop(), sqs.stop()]);
+  };
+}
