@@ -1,2 +1,7 @@
-// Placeholder; replaced by the real handler.
-export const handler = async (): Promise<void> => {};
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { lambdaRuntime } from '../lambda-runtime';
+import { processCopyBatch } from './copy-worker';
+
+/** SQS consumer of the copy-signal FIFO queue (ReportBatchItemFailures). */
+export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event) => processCopyBatch(await lambdaRuntime('copy'), event));

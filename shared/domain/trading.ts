@@ -102,8 +102,8 @@ export interface ClosedTrade {
   closedAt: string;
 }
 
-/** Absolute stop levels; `null` removes a level. */
+/** Stop levels to set: a number sets the level, `null` removes it, `undefined` leaves it as it is. */
 export interface StopLevels {
-  stopLoss: number | null;
-  takeProfit: number | null;
+  stopLoss?: number | null;
+  takeProfit?: number | null;
 }

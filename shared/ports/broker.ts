@@ -57,7 +57,7 @@ export interface BrokerPort {
   getSymbolSpec(symbol: string): Promise<SymbolSpec | undefined>;
   getQuote(symbol: string): Promise<Quote | undefined>;
   placeOrder(request: TradeRequest): Promise<TradeResult>;
-  /** Sets both stop levels absolutely; `null` removes one. */
+  /** Sets the given stop levels; `null` removes a level, `undefined` keeps it. */
   modifyPosition(positionId: string, stops: StopLevels): Promise<void>;
   modifyOrder(orderId: string, change: { price: number } & StopLevels): Promise<void>;
   /** Closes all of a position, or `volume` of it. */

@@ -1,0 +1,77 @@
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import { NotFoundError, RuleViolationError, ConflictError, TooManyRequestsError, UnauthorizedError, ValidationError, type FieldProblem } from '../../shared/domain/errors';
+import type { Log } from '../../shared/ports/log';
+import type { Runtime } from '../../shared/runtime/runtime';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface RouteContext<Body, Query> {
+  tenantId: string;
+  params: Record<string, string>;
+  body: Body;
+  query: Query;
+  runtime: Runtime;
+  requestId: string;
+}
+
+export interface RouteResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** One route: its schemas validate the request and describe it in the OpenAPI document. */
+export interface Route<Body = unknown, Query = unknown> {
+  method: HttpMethod;
+  path: string;
+  summary: string;
+  tag: string;
+  auth: boolean;
+  body?: z.ZodType<Body>;
+  query?: z.ZodType<Query>;
+  response?: { status: number; schema?: z.ZodType; description: string };
+  handle(context: RouteContext<Body, Query>): Promise<RouteResult>;
+}
+
+export const defineRoute = <Body = undefined, Query = undefined>(route: Route<Body, Query>): Route<unknown, unknown> =>
+  route as unknown as Route<unknown, unknown>;
+
+const PROBLEM = 'application/problem+json';
+
+export const problem = (
+  status: number,
+  title: string,
+  detail: string,
+  extra: { errors?: FieldProblem[]; headers?: Record<string, string> } = {},
+): APIGatewayProxyStructuredResultV2 => ({
+  statusCode: status,
+  headers: { 'content-type': PROBLEM, ...extra.headers },
+  body: JSON.stringify({ type: 'about:blank', title, status, detail, ...(extra.errors ? { errors: extra.errors } : {}) }),
+});
+
+/** The one mapping from errors to HTTP answers: below 500 it explains, from 500 up it says nothing of internals. */
+export const errorResponse = (error: unknown, log: Log, requestId: string): APIGatewayProxyStructuredResultV2 => {
+  if (error instanceof ValidationError) return problem(400, 'Invalid request', error.message, { errors: error.errors });
+  if (error instanceof UnauthorizedError) return problem(401, 'Unauthorized', error.message);
+  if (error instanceof NotFoundError) return problem(404, 'Not found', `The ${error.resource} does not exist`);
+  if (error instanceof ConflictError) return problem(409, 'Conflict', error.message);
+  if (error instanceof RuleViolationError) return problem(422, 'Not allowed', error.message);
+  if (error instanceof TooManyRequestsError) {
+    return problem(429, 'Too many requests', 'Slow down and retry later', { headers: { 'retry-after': String(error.retryAfterSeconds) } });
+  }
+  log.error('request failed', { requestId, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+  return problem(500, 'Internal error', `Something went wrong; quote request id ${requestId} when reporting it`);
+};
+
+export const zodProblems = (issues: z.core.$ZodIssue[], prefix?: string): FieldProblem[] =>
+  issues.map((issue) => {
+    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return { path: [path, ...issue.keys].filter(Boolean).join('.'), message: `unknown field${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.join(', ')}` };
+    }
+    return { path: path || '(body)', message: issue.message };
+  });
+
+export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+export type ApiResult = APIGatewayProxyStructuredResultV2;

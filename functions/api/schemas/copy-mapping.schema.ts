@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { copyActions } from '../../../shared/domain/copy-record';
+
+const multiplier = z.number().finite().positive().max(100);
+const volume = z.number().finite().positive().max(1000);
+const symbolName = z.string().trim().min(1).max(32);
+
+export const sizingSchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('multiplier'), multiplier }).strict(),
+  z.object({ mode: z.literal('fixedVolume'), volume }).strict(),
+  z.object({ mode: z.literal('balanceRatio'), multiplier: multiplier.optional() }).strict(),
+  z.object({ mode: z.literal('equityRatio'), multiplier: multiplier.optional() }).strict(),
+  z.object({ mode: z.literal('riskPercent'), percent: z.number().finite().positive().max(100) }).strict(),
+]);
+
+export const symbolRulesSchema = z
+  .object({
+    include: z.array(symbolName).max(500).optional(),
+    exclude: z.array(symbolName).max(500).optional(),
+    map: z.record(symbolName, symbolName).optional(),
+  })
+  .strict();
+
+const mappingFields = {
+  enabled: z.boolean(),
+  sizing: sizingSchema,
+  symbols: symbolRulesSchema,
+  reverse: z.boolean(),
+  copyStopLoss: z.boolean(),
+  copyTakeProfit: z.boolean(),
+  copyPendingOrders: z.boolean(),
+  minVolume: volume,
+  maxVolume: volume,
+  maxDelaySeconds: z.number().int().min(1).max(86_400),
+};
+
+const volumeBounds = (value: { minVolume?: number; maxVolume?: number }) =>
+  value.minVolume === undefined || value.maxVolume === undefined || value.minVolume <= value.maxVolume;
+const boundsProblem = { message: 'must not be above maxVolume', path: ['minVolume'] };
+
+export const createMappingBody = z
+  .object({
+    masterAccountId: z.string().min(1).max(64),
+    slaveAccountId: z.string().min(1).max(64),
+    enabled: mappingFields.enabled.optional(),
+    sizing: mappingFields.sizing,
+    symbols: mappingFields.symbols.optional(),
+    reverse: mappingFields.reverse.optional(),
+    copyStopLoss: mappingFields.copyStopLoss.optional(),
+    copyTakeProfit: mappingFields.copyTakeProfit.optional(),
+    copyPendingOrders: mappingFields.copyPendingOrders.optional(),
+    minVolume: mappingFields.minVolume.optional(),
+    maxVolume: mappingFields.maxVolume.optional(),
+    maxDelaySeconds: mappingFields.maxDelaySeconds.optional(),
+  })
+  .strict()
+  .refine(volumeBounds, boundsProblem);
+
+export const updateMappingBody = z
+  .object({
+    enabled: mappingFields.enabled.optional(),
+    sizing: mappingFields.sizing.optional(),
+    symbols: mappingFields.symbols.optional(),
+    reverse: mappingFields.reverse.optional(),
+    copyStopLoss: mappingFields.copyStopLoss.optional(),
+    copyTakeProfit: mappingFields.copyTakeProfit.optional(),
+    copyPendingOrders: mappingFields.copyPendingOrders.optional(),
+    minVolume: mappingFields.minVolume.optional(),
+    maxVolume: mappingFields.maxVolume.optional(),
+    maxDelaySeconds: mappingFields.maxDelaySeconds.optional(),
+  })
+  .strict()
+  .refine(volumeBounds, boundsProblem);
+
+export const mappingSchema = z
+  .object({
+    id: z.string(),
+    masterAccountId: z.string(),
+    slaveAccountId: z.string(),
+    enabled: z.boolean(),
+    sizing: sizingSchema,
+    symbols: symbolRulesSchema.optional(),
+    reverse: z.boolean(),
+    copyStopLoss: z.boolean(),
+    copyTakeProfit: z.boolean(),
+    copyPendingOrders: z.boolean(),
+    minVolume: z.number().optional(),
+    maxVolume: z.number().optional(),
+    maxDelaySeconds: z.number(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'CopyMapping' });
+
+export const copyRecordSchema = z
+  .object({
+    id: z.string(),
+    mappingId: z.string(),
+    masterAccountId: z.string(),
+    slaveAccountId: z.string(),
+    action: z.enum(copyActions),
+    status: z.enum(['pending', 'placed', 'skipped', 'failed']),
+    reason: z.string().optional(),
+    reasonDetail: z.string().optional(),
+    symbol: z.string(),
+    slaveSymbol: z.string().optional(),
+    side: z.enum(['buy', 'sell']).optional(),
+    masterPositionId: z.string().optional(),
+    masterOrderId: z.string().optional(),
+    slavePositionId: z.string().optional(),
+    slaveOrderId: z.string().optional(),
+    masterVolume: z.number().optional(),
+    slaveVolume: z.number().optional(),
+    detectedAt: z.string(),
+    enqueuedAt: z.string().optional(),
+    startedAt: z.string().optional(),
+    sentAt: z.string().optional(),
+    completedAt: z.string().optional(),
+    latencyMs: z.number().optional(),
+  })
+  .meta({ id: 'CopyRecord' });

@@ -1,0 +1,85 @@
+import type { App, Environment } from 'aws-cdk-lib';
+import { StatefulStack } from './stateful-stack';
+import { StatelessStack } from './stateless-stack';
+
+/** Deployment settings, read from CDK context (`cdk deploy -c stage=prod -c syncShards=8`). */
+export interface DeploymentSettings {
+  /** Lower-case name prefixed to stacks and named resources. @default 'dev' */
+  readonly stage: string;
+  /** @default 4 */
+  readonly syncShards: number;
+  /** Comma-separated in context. @default ['*'] */
+  readonly corsOrigins: string[];
+  readonly alarmEmail?: string;
+}
+
+export class DeploymentSettingsError extends Error {
+  override readonly name = 'DeploymentSettingsError';
+}
+
+const contextString = (app: App, key: string): string | undefined => {
+  const value: unknown = app.node.tryGetContext(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string' && typeof value !== 'number') {
+    throw new DeploymentSettingsError(`Context "${key}" must be a string or a number`);
+  }
+  return String(value);
+};
+
+/** Reads and checks the context, failing before any stack is built. */
+export const readDeploymentSettings = (app: App): DeploymentSettings => {
+  const stage = contextString(app, 'stage') ?? 'dev';
+  if (!/^[a-z][a-z0-9-]{0,19}$/.test(stage)) {
+    throw new DeploymentSettingsError(`Context "stage" must be lower-case letters, digits and dashes: ${stage}`);
+  }
+  const syncShards = Number(contextString(app, 'syncShards') ?? '4');
+  if (!Number.isInteger(syncShards) || syncShards < 1 || syncShards > 64) {
+    throw new DeploymentSettingsError('Context "syncShards" must be an integer from 1 to 64');
+  }
+  const corsOrigins = (contextString(app, 'corsOrigin') ?? '*')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+  if (corsOrigins.length === 0) throw new DeploymentSettingsError('Context "corsOrigin" names no origin');
+  const alarmEmail = contextString(app, 'alarmEmail');
+  return { stage, syncShards, corsOrigins, ...(alarmEmail ? { alarmEmail } : {}) };
+};
+
+/**
+ * The target account and region when the CLI knows them; otherwise the stacks stay
+ * environment-agnostic, so `cdk synth` needs no credentials and makes no lookups.
+ */
+const environmentFrom = (env: NodeJS.ProcessEnv): Environment | undefined => {
+  const account = env.CDK_DEFAULT_ACCOUNT;
+  const region = env.CDK_DEFAULT_REGION;
+  return account && region ? { account, region } : undefined;
+};
+
+export interface CopierStacks {
+  readonly settings: DeploymentSettings;
+  readonly stateful: StatefulStack;
+  readonly stateless: StatelessStack;
+}
+
+/** Adds both stacks of the copier to `app`: `<stage>-mt-copier-stateful` and `-stateless`. */
+export const buildCopierApp = (app: App, processEnv: NodeJS.ProcessEnv = process.env): CopierStacks => {
+  const settings = readDeploymentSettings(app);
+  const env = environmentFrom(processEnv);
+  const description = `mt-copier (${settings.stage})`;
+
+  const stateful = new StatefulStack(app, `${settings.stage}-mt-copier-stateful`, {
+    env,
+    description: `${description}: tables, key, secret, queue, user pool`,
+    stage: settings.stage,
+    alarmEmail: settings.alarmEmail,
+  });
+  const stateless = new StatelessStack(app, `${settings.stage}-mt-copier-stateless`, {
+    env,
+    description: `${description}: functions, HTTP API, schedule`,
+    stage: settings.stage,
+    stateful,
+    syncShards: settings.syncShards,
+    corsOrigins: settings.corsOrigins,
+  });
+  return { settings, stateful, stateless };
+};

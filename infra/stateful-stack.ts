@@ -1,0 +1,130 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import { COPY_WORKER_TIMEOUT, CopyQueue } from './constructs/copy-queue';
+
+export interface StatefulStackProps extends StackProps {
+  /** Deployment stage (`dev`, `prod`, ...): prefixes names that must be unique per account. */
+  readonly stage: string;
+  /** Subscribed to the alarm topic when given. */
+  readonly alarmEmail?: string;
+}
+
+/**
+ * Everything that holds data or identity: tables, the credential key, the token secret,
+ * the copy-signal queue and the user pool. Data resources are retained when the stack is
+ * deleted and the stack itself is termination-protected, so a mistaken `cdk destroy` loses
+ * no user, account, credential or audit entry.
+ */
+export class StatefulStack extends Stack {
+  /** Single table of the application (tenants, accounts, mappings, copies, snapshots). */
+  readonly table: dynamodb.Table;
+  /** Append-only audit log: functions may put and read entries, never change or delete them. */
+  readonly auditTable: dynamodb.Table;
+  /** Encrypts broker passwords; every use must carry an encryption context. */
+  readonly credentialsKey: kms.Key;
+  /** The MetaApi API token; functions read it at run time from this ARN. */
+  readonly metaApiTokenSecret: secretsmanager.Secret;
+  readonly copyQueue: CopyQueue;
+  readonly alarmTopic: sns.Topic;
+  readonly userPool: cognito.UserPool;
+  readonly userPoolClient: cognito.UserPoolClient;
+
+  constructor(scope: Construct, id: string, props: StatefulStackProps) {
+    super(scope, id, { terminationProtection: true, ...props });
+
+    this.table = new dynamodb.Table(this, 'Main', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      timeToLiveAttribute: 'expiresAt',
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: 'gsi1',
+      partitionKey: { name: 'gsi1pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'gsi1sk', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+
+    this.auditTable = new dynamodb.Table(this, 'Audit', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.credentialsKey = new kms.Key(this, 'CredentialsKey', {
+      description: 'Encrypts broker account passwords (encryption context: tenantId, accountId)',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.credentialsKey.addAlias(`alias/${props.stage}-mt-copier-credentials`);
+
+    this.metaApiTokenSecret = new secretsmanager.Secret(this, 'MetaApiToken', {
+      secretName: `${props.stage}/mt-copier/metaapi-token`,
+      description:
+        'MetaApi API token. Created with a random placeholder: replace it with ' +
+        '`aws secretsmanager put-secret-value --secret-id <arn> --secret-string <token>`.',
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: `mt-copier ${props.stage} alarms`,
+      enforceSSL: true,
+    });
+    if (props.alarmEmail) {
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    }
+
+    this.copyQueue = new CopyQueue(this, 'CopySignals', {
+      stage: props.stage,
+      consumerTimeout: COPY_WORKER_TIMEOUT,
+      alarmTopic: this.alarmTopic,
+    });
+
+    this.userPool = new cognito.UserPool(this, 'UserPool', {
+      userPoolName: `${props.stage}-mt-copier-users`,
+      selfSignUpEnabled: false,
+      signInAliases: { email: true },
+      signInCaseSensitive: false,
+      autoVerify: { email: true },
+      standardAttributes: { email: { required: true, mutable: true } },
+      passwordPolicy: {
+        minLength: 12,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireDigits: true,
+        requireSymbols: true,
+        tempPasswordValidity: Duration.days(3),
+      },
+      mfa: cognito.Mfa.OPTIONAL,
+      mfaSecondFactor: { otp: true, sms: false },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.userPoolClient = this.userPool.addClient('ApiClient', {
+      generateSecret: false,
+      // Tokens come from InitiateAuth only: no hosted UI, no implicit grant.
+      disableOAuth: true,
+      authFlows: { userPassword: true, userSrp: true },
+      preventUserExistenceErrors: true,
+    });
+
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
+    new CfnOutput(this, 'CredentialsKeyArn', { value: this.credentialsKey.keyArn });
+  }
+}

@@ -1,0 +1,224 @@
+import { CfnOutput, CrossStackReferences, Duration, ReferenceStrength, Stack, type StackProps } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as cognito from 'aws-cdk-lib/aws-cognito';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { CopierFunction } from './constructs/copier-function';
+
+/** What the stateless stack uses from the stateful one. */
+export interface StatefulResources {
+  readonly table: dynamodb.ITable;
+  readonly auditTable: dynamodb.ITable;
+  readonly credentialsKey: kms.IKey;
+  readonly metaApiTokenSecret: secretsmanager.ISecret;
+  readonly copyQueue: { readonly queue: sqs.IQueue; readonly consumerTimeout: Duration };
+  readonly userPool: cognito.IUserPool;
+  readonly userPoolClient: cognito.IUserPoolClient;
+}
+
+export interface StatelessStackProps extends StackProps {
+  readonly stage: string;
+  readonly stateful: StatefulResources;
+  /** Number of sync shards; each minute one invocation of `sync` per shard. */
+  readonly syncShards: number;
+  /** Allowed CORS origins; `['*']` allows any. */
+  readonly corsOrigins: readonly string[];
+}
+
+/** Stage-level throttling of the HTTP API, per second, across all routes. */
+export const API_THROTTLE = { rateLimit: 50, burstLimit: 100 } as const;
+
+/**
+ * Keys every use of the credential key must carry in its encryption context: the port
+ * `CredentialCipher` binds each broker password to its tenant and account.
+ */
+export const CREDENTIAL_CONTEXT_KEYS = ['tenantId', 'accountId'] as const;
+
+/** EventBridge accepts at most five targets per rule. */
+const MAX_TARGETS_PER_RULE = 5;
+
+/**
+ * Functions, the HTTP API and the schedule: everything that can be deleted and deployed
+ * again without losing data. Each function gets only the actions its use cases need; the
+ * audit table in particular can be appended to and read, never updated or deleted from.
+ */
+export class StatelessStack extends Stack {
+  readonly apiFunction: lambda.IFunction;
+  readonly syncFunction: lambda.IFunction;
+  readonly copyFunction: lambda.IFunction;
+  readonly httpApi: apigwv2.HttpApi;
+
+  constructor(scope: Construct, id: string, props: StatelessStackProps) {
+    super(scope, id, props);
+    // Imports (not GetStackOutput): CloudFormation then refuses to remove from the stateful
+    // stack anything this stack still uses. Must be set before any child is added.
+    CrossStackReferences.of(this).consume(ReferenceStrength.STRONG);
+    const { stateful } = props;
+
+    const environment: Record<string, string> = {
+      TABLE_NAME: stateful.table.tableName,
+      AUDIT_TABLE_NAME: stateful.auditTable.tableName,
+      COPY_QUEUE_URL: stateful.copyQueue.queue.queueUrl,
+      KMS_KEY_ID: stateful.credentialsKey.keyArn,
+      METAAPI_TOKEN_SECRET_ARN: stateful.metaApiTokenSecret.secretArn,
+      MASTER_POLL_INTERVAL_MS: '5000',
+      SLAVE_SYNC_INTERVAL_MS: '60000',
+      SYNC_SHARDS: String(props.syncShards),
+      CORS_ORIGIN: props.corsOrigins.join(','),
+    };
+
+    const api = new CopierFunction(this, 'Api', {
+      entry: 'functions/api/api.handler.ts',
+      timeout: Duration.seconds(10),
+      serviceName: 'mt-copier-api',
+      description: 'HTTP API v1',
+      environment,
+    });
+    const sync = new CopierFunction(this, 'Sync', {
+      entry: 'functions/sync/sync.handler.ts',
+      timeout: Duration.seconds(70),
+      serviceName: 'mt-copier-sync',
+      description: 'Polls master and slave accounts of one shard for a minute and emits copy signals',
+      // The next tick a minute later is the retry; an async retry would overlap it.
+      retryAttempts: 0,
+      environment,
+    });
+    const copy = new CopierFunction(this, 'Copy', {
+      entry: 'functions/copy/copy.handler.ts',
+      timeout: stateful.copyQueue.consumerTimeout,
+      serviceName: 'mt-copier-copy',
+      description: 'Places slave orders for copy signals from the FIFO queue',
+      environment,
+    });
+    this.apiFunction = api.function;
+    this.syncFunction = sync.function;
+    this.copyFunction = copy.function;
+
+    // Main table: every function reads and writes it.
+    for (const fn of [api.function, sync.function, copy.function]) {
+      stateful.table.grantReadWriteData(fn);
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [stateful.metaApiTokenSecret.secretArn],
+        }),
+      );
+    }
+
+    // Audit table: append everywhere; only the API reads it (GET /v1/audit-log).
+    const auditActions = (fn: lambda.IFunction, actions: string[]): void => {
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [stateful.auditTable.tableArn] }));
+    };
+    auditActions(api.function, ['dynamodb:PutItem', 'dynamodb:Query']);
+    auditActions(sync.function, ['dynamodb:PutItem']);
+    auditActions(copy.function, ['dynamodb:PutItem']);
+
+    // Credential key: the API encrypts new passwords; every function may decrypt them.
+    const keyActions = (fn: lambda.IFunction, actions: string[]): void => {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions,
+          resources: [stateful.credentialsKey.keyArn],
+          conditions: {
+            Null: Object.fromEntries(CREDENTIAL_CONTEXT_KEYS.map((key) => [`kms:EncryptionContext:${key}`, 'false'])),
+          },
+        }),
+      );
+    };
+    keyActions(api.function, ['kms:Encrypt', 'kms:Decrypt']);
+    keyActions(sync.function, ['kms:Decrypt']);
+    keyActions(copy.function, ['kms:Decrypt']);
+
+    // Copy signals: the API (orders placed through it) and sync produce; copy consumes.
+    for (const fn of [api.function, sync.function]) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [stateful.copyQueue.queue.queueArn] }),
+      );
+    }
+    copy.function.addEventSource(
+      new SqsEventSource(stateful.copyQueue.queue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
+
+    this.addSyncSchedule(sync.function, props.syncShards);
+    this.httpApi = this.addHttpApi(api.function, props);
+
+    new CfnOutput(this, 'ApiUrl', { value: this.httpApi.apiEndpoint });
+    new CfnOutput(this, 'UserPoolId', { value: stateful.userPool.userPoolId });
+    new CfnOutput(this, 'UserPoolClientId', { value: stateful.userPoolClient.userPoolClientId });
+    new CfnOutput(this, 'TableName', { value: stateful.table.tableName });
+    new CfnOutput(this, 'CopyQueueUrl', { value: stateful.copyQueue.queue.queueUrl });
+    new CfnOutput(this, 'MetaApiTokenSecretArn', { value: stateful.metaApiTokenSecret.secretArn });
+  }
+
+  /** Every minute, one invocation of `sync` per shard with input `{ shard, shards }`. */
+  private addSyncSchedule(sync: lambda.IFunction, shards: number): void {
+    for (let first = 0; first < shards; first += MAX_TARGETS_PER_RULE) {
+      const rule = new events.Rule(this, first === 0 ? 'SyncSchedule' : `SyncSchedule${first}`, {
+        description: 'Starts one sync invocation per shard every minute',
+        schedule: events.Schedule.rate(Duration.minutes(1)),
+      });
+      for (let shard = first; shard < Math.min(first + MAX_TARGETS_PER_RULE, shards); shard += 1) {
+        rule.addTarget(
+          new targets.LambdaFunction(sync, {
+            event: events.RuleTargetInput.fromObject({ shard, shards }),
+            retryAttempts: 0,
+            maxEventAge: Duration.minutes(1),
+          }),
+        );
+      }
+    }
+  }
+
+  private addHttpApi(handler: lambda.IFunction, props: StatelessStackProps): apigwv2.HttpApi {
+    const { userPool, userPoolClient } = props.stateful;
+    const httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+      apiName: `${props.stage}-mt-copier`,
+      description: 'mt-copier HTTP API',
+      corsPreflight: {
+        allowOrigins: [...props.corsOrigins],
+        allowHeaders: ['Authorization', 'Content-Type'],
+        allowMethods: [
+          apigwv2.CorsHttpMethod.GET,
+          apigwv2.CorsHttpMethod.POST,
+          apigwv2.CorsHttpMethod.PUT,
+          apigwv2.CorsHttpMethod.PATCH,
+          apigwv2.CorsHttpMethod.DELETE,
+        ],
+        maxAge: Duration.hours(1),
+      },
+    });
+
+    const defaultStage = httpApi.defaultStage?.node.defaultChild;
+    if (!(defaultStage instanceof apigwv2.CfnStage)) throw new Error('The HTTP API has no default stage');
+    defaultStage.defaultRouteSettings = {
+      throttlingRateLimit: API_THROTTLE.rateLimit,
+      throttlingBurstLimit: API_THROTTLE.burstLimit,
+    };
+
+    const integration = new HttpLambdaIntegration('ApiIntegration', handler);
+    const authorizer = new HttpJwtAuthorizer(
+      'CognitoAuthorizer',
+      `https://cognito-idp.${this.region}.amazonaws.com/${userPool.userPoolId}`,
+      { jwtAudience: [userPoolClient.userPoolClientId] },
+    );
+    const open = new apigwv2.HttpNoneAuthorizer();
+
+    for (const path of ['/v1', '/v1/{proxy+}']) {
+      httpApi.addRoutes({ path, methods: [apigwv2.HttpMethod.ANY], integration, authorizer });
+    }
+    for (const path of ['/health', '/openapi.json']) {
+      httpApi.addRoutes({ path, methods: [apigwv2.HttpMethod.GET], integration, authorizer: open });
+    }
+    return httpApi;
+  }
+}

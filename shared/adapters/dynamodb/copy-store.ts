@@ -1,0 +1,213 @@
+import {
+  GetItemCommand,
+  QueryCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type TransactWriteItem,
+} from '@aws-sdk/client-dynamodb';
+import type { CopyRecord } from '../../domain/copy-record';
+import { ConcurrentUpdateError } from '../../domain/errors';
+import type { PositionLink } from '../../domain/position-link';
+import type { AuditEntry, ClaimResult, CopyStore, Page, PageRequest } from '../../ports/stores';
+import { auditItem } from './audit-log';
+import { decodeCursor, fromItem, isConditionFailure, page, tenantKey, toItem, type TableRef } from './table';
+
+const recordKey = (tenantId: string, mappingId: string, eventId: string) => ({ pk: tenantKey(tenantId), sk: `COPY#${mappingId}#${eventId}` });
+const linkKey = (tenantId: string, mappingId: string, masterTicket: string) => ({
+  pk: tenantKey(tenantId),
+  sk: `LINK#${mappingId}#${masterTicket}`,
+});
+
+type StoredRecord = CopyRecord & { leaseUntil?: number };
+
+const withoutLease = ({ leaseUntil: _l, ...record }: StoredRecord): CopyRecord => record;
+
+/**
+ * Copy records and position links. A record's `attempts` doubles as a fencing token: only
+ * the worker holding the latest claim can finish it.
+ */
+export class DynamoCopyStore implements CopyStore {
+  constructor(
+    private readonly table: TableRef,
+    private readonly auditTable: TableRef,
+  ) {}
+
+  async claim(record: CopyRecord, options: { now: Date; leaseMs: number }): Promise<ClaimResult> {
+    const { attempts: _a, status: _s, ...fixed } = record;
+    const names: Record<string, string> = { '#status': 'status', '#attempts': 'attempts', '#lease': 'leaseUntil' };
+    const values: Record<string, unknown> = {
+      ':pending': 'pending',
+      ':zero': 0,
+      ':one': 1,
+      ':now': options.now.getTime(),
+      ':lease': options.now.getTime() + options.leaseMs,
+    };
+    const sets = [
+      '#status = if_not_exists(#status, :pending)',
+      '#attempts = if_not_exists(#attempts, :zero) + :one',
+      '#lease = :lease',
+    ];
+    const firstOnly: Record<string, unknown> = {
+      ...fixed,
+      gsi1pk: `COPIES#${record.mappingId}`,
+      gsi1sk: `${record.detectedAt}#${record.id}`,
+      entity: 'copy',
+    };
+    Object.entries(firstOnly).forEach(([field, value], index) => {
+      if (value === undefined) return;
+      names[`#c${index}`] = field;
+      values[`:c${index}`] = value;
+      sets.push(`#c${index} = if_not_exists(#c${index}, :c${index})`);
+    });
+    try {
+      const { Attributes } = await this.table.client.send(
+        new UpdateItemCommand({
+          TableName: this.table.tableName,
+          Key: toItem(recordKey(record.tenantId, record.mappingId, record.eventId)),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: 'attribute_not_exists(pk) OR (#status = :pending AND #lease < :now)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: toItem(values),
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      const claimed = fromItem<StoredRecord>(Attributes!);
+      return { outcome: 'claimed', record: withoutLease(claimed), resumed: claimed.attempts > 1 };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const old = (error as { Item?: Record<string, AttributeValue> }).Item;
+      const existing = old ? fromItem<StoredRecord>(old) : await this.getStored(record.tenantId, record.mappingId, record.eventId);
+      if (existing && existing.status !== 'pending') return { outcome: 'done', record: withoutLease(existing) };
+      return { outcome: 'busy' };
+    }
+  }
+
+  async finish(record: CopyRecord, effects: { link?: PositionLink; audit?: AuditEntry } = {}): Promise<void> {
+    const { tenantId, mappingId, eventId, attempts } = record;
+    const changes: Record<string, unknown> = {
+      status: record.status,
+      reason: record.reason,
+      reasonDetail: record.reasonDetail,
+      slaveSymbol: record.slaveSymbol,
+      side: record.side,
+      slavePositionId: record.slavePositionId,
+      slaveOrderId: record.slaveOrderId,
+      slaveVolume: record.slaveVolume,
+      sentAt: record.sentAt,
+      completedAt: record.completedAt,
+      latencyMs: record.latencyMs,
+    };
+    const names: Record<string, string> = { '#attempts': 'attempts', '#lease': 'leaseUntil', '#status': 'status' };
+    const values: Record<string, unknown> = { ':attempts': attempts, ':pending': 'pending' };
+    const sets: string[] = [];
+    Object.entries(changes).forEach(([field, value], index) => {
+      if (value === undefined) return;
+      names[`#u${index}`] = field;
+      values[`:u${index}`] = value;
+      sets.push(`#u${index} = :u${index}`);
+    });
+    const items: TransactWriteItem[] = [
+      {
+        Update: {
+          TableName: this.table.tableName,
+          Key: toItem(recordKey(tenantId, mappingId, eventId)),
+          UpdateExpression: `SET ${sets.join(', ')} REMOVE #lease`,
+          ConditionExpression: '#status = :pending AND #attempts = :attempts',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: toItem(values),
+        },
+      },
+    ];
+    if (effects.link) {
+      const link = effects.link;
+      items.push({ Put: { TableName: this.table.tableName, Item: toItem({ ...linkKey(link.tenantId, link.mappingId, link.masterTicket), entity: 'link', ...link }) } });
+    }
+    if (effects.audit) items.push({ Put: { TableName: this.auditTable.tableName, Item: auditItem(effects.audit) } });
+    try {
+      await this.table.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+    } catch (error) {
+      if (isConditionFailure(error)) throw new ConcurrentUpdateError(`copy record ${record.id} was taken over`);
+      throw error;
+    }
+  }
+
+  async release(record: CopyRecord): Promise<void> {
+    try {
+      await this.table.client.send(
+        new UpdateItemCommand({
+          TableName: this.table.tableName,
+          Key: toItem(recordKey(record.tenantId, record.mappingId, record.eventId)),
+          UpdateExpression: 'SET #lease = :zero',
+          ConditionExpression: '#status = :pending AND #attempts = :attempts',
+          ExpressionAttributeNames: { '#lease': 'leaseUntil', '#status': 'status', '#attempts': 'attempts' },
+          ExpressionAttributeValues: toItem({ ':zero': 0, ':pending': 'pending', ':attempts': record.attempts }),
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async getLink(tenantId: string, mappingId: string, masterTicket: string): Promise<PositionLink | undefined> {
+    const { Item } = await this.table.client.send(
+      new GetItemCommand({ TableName: this.table.tableName, Key: toItem(linkKey(tenantId, mappingId, masterTicket)), ConsistentRead: true }),
+    );
+    return Item ? fromItem<PositionLink>(Item) : undefined;
+  }
+
+  async listOpenLinks(tenantId: string, mappingId: string): Promise<PositionLink[]> {
+    const links: PositionLink[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const result = await this.table.client.send(
+        new QueryCommand({
+          TableName: this.table.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          FilterExpression: 'attribute_not_exists(closedAt)',
+          ExpressionAttributeValues: toItem({ ':pk': tenantKey(tenantId), ':prefix': `LINK#${mappingId}#` }),
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      links.push(...(result.Items ?? []).map((item) => fromItem<PositionLink>(item)));
+      start = result.LastEvaluatedKey;
+    } while (start);
+    return links;
+  }
+
+  async listByMapping(tenantId: string, mappingId: string, request: PageRequest): Promise<Page<CopyRecord>> {
+    const result = await this.table.client.send(
+      new QueryCommand({
+        TableName: this.table.tableName,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: toItem({ ':pk': `COPIES#${mappingId}` }),
+        ScanIndexForward: false,
+        Limit: request.limit,
+        ExclusiveStartKey: decodeCursor(request.cursor, {
+          partitionAttribute: 'gsi1pk',
+          partitionValue: `COPIES#${mappingId}`,
+          sortAttribute: 'gsi1sk',
+          skPrefix: '',
+          tenantPk: tenantKey(tenantId),
+        }),
+      }),
+    );
+    const items = (result.Items ?? []).map((item) => withoutLease(fromItem<StoredRecord>(item))).filter((record) => record.tenantId === tenantId);
+    return page(items, result.LastEvaluatedKey);
+  }
+
+  async get(tenantId: string, mappingId: string, eventId: string): Promise<CopyRecord | undefined> {
+    const stored = await this.getStored(tenantId, mappingId, eventId);
+    return stored ? withoutLease(stored) : undefined;
+  }
+
+  private async getStored(tenantId: string, mappingId: string, eventId: string): Promise<StoredRecord | undefined> {
+    const { Item } = await this.table.client.send(
+      new GetItemCommand({ TableName: this.table.tableName, Key: toItem(recordKey(tenantId, mappingId, eventId)), ConsistentRead: true }),
+    );
+    return Item ? fromItem<StoredRecord>(Item) : undefined;
+  }
+}

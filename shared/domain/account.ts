@@ -1,0 +1,35 @@
+export const platforms = ['mt4', 'mt5', 'simulated'] as const;
+export type Platform = (typeof platforms)[number];
+
+export const accountStatuses = ['connecting', 'connected', 'disconnected', 'error'] as const;
+export type AccountStatus = (typeof accountStatuses)[number];
+
+/**
+ * A trading account a tenant connected. The password exists only as `encryptedPassword`,
+ * a KMS ciphertext bound to (tenantId, id); it is never part of what the API returns.
+ */
+export interface Account {
+  id: string;
+  tenantId: string;
+  name: string;
+  platform: Platform;
+  login: string;
+  server: string;
+  status: AccountStatus;
+  statusDetail?: string;
+  balance?: number;
+  equity?: number;
+  currency?: string;
+  lastSyncAt?: string;
+  createdAt: string;
+  updatedAt: string;
+  encryptedPassword: string;
+  /** Id of the account at the broker gateway (MetaApi account id), once provisioned. */
+  brokerAccountId?: string;
+}
+
+/** The fields of an account a client may see. */
+export type PublicAccount = Omit<Account, 'tenantId' | 'encryptedPassword' | 'brokerAccountId'>;
+
+export const toPublicAccount = ({ tenantId: _t, encryptedPassword: _p, brokerAccountId: _b, ...visible }: Account): PublicAccount =>
+  visible;

@@ -1,0 +1,71 @@
+export type Sizing =
+  | { mode: 'multiplier'; multiplier: number }
+  | { mode: 'fixedVolume'; volume: number }
+  | { mode: 'balanceRatio'; multiplier?: number }
+  | { mode: 'equityRatio'; multiplier?: number }
+  | { mode: 'riskPercent'; percent: number };
+
+export interface SymbolRules {
+  include?: string[];
+  exclude?: string[];
+  /** Master symbol -> slave symbol (e.g. EURUSD -> EURUSD.m). */
+  map?: Record<string, string>;
+}
+
+/** How one master account's trades are copied to one slave account. */
+export interface CopyMapping {
+  id: string;
+  tenantId: string;
+  masterAccountId: string;
+  slaveAccountId: string;
+  enabled: boolean;
+  sizing: Sizing;
+  symbols?: SymbolRules;
+  reverse: boolean;
+  copyStopLoss: boolean;
+  copyTakeProfit: boolean;
+  copyPendingOrders: boolean;
+  minVolume?: number;
+  maxVolume?: number;
+  maxDelaySeconds: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type PublicCopyMapping = Omit<CopyMapping, 'tenantId'>;
+
+export const toPublicMapping = ({ tenantId: _t, ...visible }: CopyMapping): PublicCopyMapping => visible;
+
+export const mappingDefaults = {
+  enabled: true,
+  reverse: false,
+  copyStopLoss: true,
+  copyTakeProfit: true,
+  copyPendingOrders: true,
+  maxDelaySeconds: 60,
+} as const;
+
+/**
+ * Whether adding master -> slave to the existing edges closes a cycle (A->B, B->A, or
+ * longer). A cycle would copy a trade back to where it came from, forever.
+ */
+export const wouldCloseCycle = (
+  edges: ReadonlyArray<Pick<CopyMapping, 'masterAccountId' | 'slaveAccountId'>>,
+  masterAccountId: string,
+  slaveAccountId: string,
+): boolean => {
+  if (masterAccountId === slaveAccountId) return true;
+  // A cycle appears when the new master is reachable from the new slave.
+  const next = new Map<string, string[]>();
+  for (const edge of edges) next.set(edge.masterAccountId, [...(next.get(edge.masterAccountId) ?? []), edge.slaveAccountId]);
+  const seen = new Set<string>();
+  const stack = [slaveAccountId];
+  while (stack.length > 0) {
+    const account = stack.pop()!;
+    if (account === masterAccountId) return true;
+    if (seen.has(account)) continue;
+    seen.add(account);
+    stack.push(...(next.get(account) ?? []));
+  }
+  return false;
+};

@@ -1,0 +1,189 @@
+import type { CopyMapping, Sizing, SymbolRules } from './copy-mapping';
+import type { MasterEvent } from './master-events';
+import type { PositionLink } from './position-link';
+import type { OrderType, Side, SymbolSpec } from './trading';
+import { oppositeSide } from './trading';
+import { fitVolume, floorToStep } from './volume';
+
+/** Stable reason codes of skips; failures from the broker are `BROKER_<code>`. */
+export type SkipReason =
+  | 'SYMBOL_FILTERED'
+  | 'SYMBOL_NOT_AT_BROKER'
+  | 'VOLUME_BELOW_MIN'
+  | 'NO_STOP_LOSS'
+  | 'NO_TICK_VALUE'
+  | 'NO_BALANCE'
+  | 'SIGNAL_EXPIRED'
+  | 'MAPPING_DISABLED'
+  | 'PENDING_ORDERS_NOT_COPIED'
+  | 'NOT_COPIED'
+  | 'ALREADY_CLOSED'
+  | 'MAX_OPEN_POSITIONS'
+  | 'MAX_VOLUME_PER_TRADE'
+  | 'MAX_TOTAL_VOLUME'
+  | 'SYMBOL_NOT_ALLOWED'
+  | 'OUTSIDE_TRADING_HOURS'
+  | 'PROTECTION_BREACHED';
+
+export type Skip = { kind: 'skip'; reason: SkipReason; detail?: string };
+const skip = (reason: SkipReason, detail?: string): Skip => ({ kind: 'skip', reason, detail });
+
+/** Applies include/exclude and renaming: the slave symbol, or why the trade is not copied. */
+export const resolveSlaveSymbol = (masterSymbol: string, rules: SymbolRules | undefined): { kind: 'symbol'; slaveSymbol: string } | Skip => {
+  if (rules?.include && rules.include.length > 0 && !rules.include.includes(masterSymbol)) {
+    return skip('SYMBOL_FILTERED', `${masterSymbol} is not in the include list`);
+  }
+  if (rules?.exclude?.includes(masterSymbol)) return skip('SYMBOL_FILTERED', `${masterSymbol} is excluded`);
+  return { kind: 'symbol', slaveSymbol: rules?.map?.[masterSymbol] ?? masterSymbol };
+};
+
+export interface SizingInput {
+  masterVolume: number;
+  masterBalance?: number;
+  masterEquity?: number;
+  slaveBalance?: number;
+  slaveEquity?: number;
+  /** Entry price and stop loss of the slave's trade, for risk sizing. */
+  entryPrice?: number;
+  stopLoss?: number;
+  spec: SymbolSpec;
+}
+
+/** The raw (unrounded) slave volume a sizing rule asks for. */
+export const rawSlaveVolume = (sizing: Sizing, input: SizingInput): { kind: 'volume'; volume: number } | Skip => {
+  switch (sizing.mode) {
+    case 'multiplier':
+      return { kind: 'volume', volume: input.masterVolume * sizing.multiplier };
+    case 'fixedVolume':
+      return { kind: 'volume', volume: sizing.volume };
+    case 'balanceRatio':
+    case 'equityRatio': {
+      const [master, slave] =
+        sizing.mode === 'balanceRatio' ? [input.masterBalance, input.slaveBalance] : [input.masterEquity, input.slaveEquity];
+      if (!master || master <= 0 || slave === undefined || slave <= 0) return skip('NO_BALANCE', `${sizing.mode} needs both accounts' funds`);
+      return { kind: 'volume', volume: input.masterVolume * (slave / master) * (sizing.multiplier ?? 1) };
+    }
+    case 'riskPercent': {
+      if (input.stopLoss === undefined || input.entryPrice === undefined) return skip('NO_STOP_LOSS');
+      const { tickSize, tickValue } = input.spec;
+      if (!tickValue || !(tickSize > 0)) return skip('NO_TICK_VALUE', `no tick value for ${input.spec.symbol}`);
+      if (input.slaveEquity === undefined || input.slaveEquity <= 0) return skip('NO_BALANCE');
+      const lossPerLot = (Math.abs(input.entryPrice - input.stopLoss) / tickSize) * tickValue;
+      if (!(lossPerLot > 0)) return skip('NO_STOP_LOSS', 'stop loss at the entry price');
+      return { kind: 'volume', volume: (input.slaveEquity * sizing.percent) / 100 / lossPerLot };
+    }
+  }
+};
+
+export interface SlaveTrade {
+  symbol: string;
+  side: Side;
+  type: OrderType;
+  volume: number;
+  price?: number;
+  stopLoss?: number;
+  takeProfit?: number;
+}
+
+/**
+ * Reverse copies the opposite trade at the same levels: a buy becomes a sell, and the
+ * master's stop loss becomes the slave's take profit and vice versa (the level where the
+ * master loses is where the reversed slave wins). For pending orders the trigger price is
+ * kept and the order type flips so that it triggers at the same level in the opposite
+ * direction: buy limit <-> sell stop, buy stop <-> sell limit.
+ */
+export const applyDirection = (
+  trade: { side: Side; type: OrderType; stopLoss?: number; takeProfit?: number },
+  mapping: Pick<CopyMapping, 'reverse' | 'copyStopLoss' | 'copyTakeProfit'>,
+): { side: Side; type: OrderType; stopLoss?: number; takeProfit?: number } => {
+  const reversed = mapping.reverse
+    ? {
+        side: oppositeSide(trade.side),
+        type: trade.type === 'limit' ? ('stop' as const) : trade.type === 'stop' ? ('limit' as const) : trade.type,
+        stopLoss: trade.takeProfit,
+        takeProfit: trade.stopLoss,
+      }
+    : trade;
+  return {
+    side: reversed.side,
+    type: reversed.type,
+    stopLoss: mapping.copyStopLoss ? reversed.stopLoss : undefined,
+    takeProfit: mapping.copyTakeProfit ? reversed.takeProfit : undefined,
+  };
+};
+
+export interface OpenContext {
+  mapping: CopyMapping;
+  slaveSymbol: string;
+  spec: SymbolSpec | undefined;
+  slaveBalance?: number;
+  slaveEquity?: number;
+  now: Date;
+}
+
+/** Plans the slave's copy of a master open (market position or pending order). */
+export const planOpen = (event: MasterEvent, context: OpenContext): { kind: 'trade'; trade: SlaveTrade } | Skip => {
+  const { mapping, spec } = context;
+  const source = event.kind === 'orderPlaced' ? event.order : event.position;
+  if (!source) throw new Error(`event ${event.id} has nothing to open`);
+  if (!mapping.enabled) return skip('MAPPING_DISABLED');
+  if (event.kind === 'orderPlaced' && !mapping.copyPendingOrders) return skip('PENDING_ORDERS_NOT_COPIED');
+  const ageSeconds = (context.now.getTime() - Date.parse(event.detectedAt)) / 1000;
+  if (ageSeconds > mapping.maxDelaySeconds) return skip('SIGNAL_EXPIRED', `detected ${Math.round(ageSeconds)} s ago`);
+  if (!spec) return skip('SYMBOL_NOT_AT_BROKER', `${context.slaveSymbol} is not offered by the slave's broker`);
+
+  const type: OrderType = event.kind === 'orderPlaced' && event.order ? event.order.type : 'market';
+  const entryPrice = event.kind === 'orderPlaced' ? event.order?.price : event.position?.openPrice;
+  const direction = applyDirection(
+    { side: source.side, type, stopLoss: source.stopLoss, takeProfit: source.takeProfit },
+    mapping,
+  );
+  const raw = rawSlaveVolume(mapping.sizing, {
+    masterVolume: source.volume,
+    masterBalance: event.masterBalance,
+    masterEquity: event.masterEquity,
+    slaveBalance: context.slaveBalance,
+    slaveEquity: context.slaveEquity,
+    entryPrice,
+    // Risk is measured on the slave's own stop; without a copied stop there is no risk basis.
+    stopLoss: direction.stopLoss,
+    spec,
+  });
+  if (raw.kind === 'skip') return raw;
+  const fitted = fitVolume(raw.volume, spec, { maxVolume: mapping.maxVolume, minVolume: mapping.minVolume });
+  if (!fitted.ok) return skip(fitted.reason, `computed ${raw.volume} lots, minimum ${Math.max(spec.volumeMin, mapping.minVolume ?? 0)}`);
+  return {
+    kind: 'trade',
+    trade: {
+      symbol: context.slaveSymbol,
+      side: direction.side,
+      type: direction.type,
+      volume: fitted.volume,
+      price: type === 'market' ? undefined : entryPrice,
+      stopLoss: direction.stopLoss,
+      takeProfit: direction.takeProfit,
+    },
+  };
+};
+
+/**
+ * The slave volume to close when the master closes part of a position: the same fraction
+ * of the slave's position, rounded down to the step. When what would remain falls under
+ * the minimum, the whole position is closed rather than leaving an untradeable rest.
+ */
+export const planPartialClose = (
+  link: Pick<PositionLink, 'slaveVolume'>,
+  masterVolumeBefore: number,
+  masterVolumeAfter: number,
+  spec: Pick<SymbolSpec, 'volumeMin' | 'volumeStep'>,
+): { kind: 'close'; volume: number; full: boolean } | Skip => {
+  if (masterVolumeBefore <= 0) return skip('NOT_COPIED');
+  const fraction = (masterVolumeBefore - masterVolumeAfter) / masterVolumeBefore;
+  const target = floorToStep(link.slaveVolume * (1 - fraction) + 1e-12, spec.volumeStep);
+  // The slave keeps the step-rounded share of what the master keeps.
+  const remaining = Math.max(0, target);
+  const volume = floorToStep(link.slaveVolume - remaining + 1e-12, spec.volumeStep);
+  if (remaining < spec.volumeMin - 1e-12) return { kind: 'close', volume: link.slaveVolume, full: true };
+  if (volume <= 0) return skip('VOLUME_BELOW_MIN', 'the share to close rounds to zero');
+  return { kind: 'close', volume, full: false };
+};

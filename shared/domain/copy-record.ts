@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+
+export const copyActions = ['open', 'modify', 'partialClose', 'close', 'placeOrder', 'modifyOrder', 'cancelOrder'] as const;
+export type CopyAction = (typeof copyActions)[number];
+export type CopyStatus = 'pending' | 'placed' | 'skipped' | 'failed';
+
+/**
+ * What happened to one master event on one mapping. Its key is derived from
+ * (mapping, event), so however often the event is delivered there is one record, and the
+ * record's `status` moving away from `pending` happens once.
+ */
+export interface CopyRecord {
+  id: string;
+  tenantId: string;
+  mappingId: string;
+  eventId: string;
+  masterAccountId: string;
+  slaveAccountId: string;
+  action: CopyAction;
+  status: CopyStatus;
+  reason?: string;
+  reasonDetail?: string;
+  symbol: string;
+  slaveSymbol?: string;
+  side?: 'buy' | 'sell';
+  masterPositionId?: string;
+  masterOrderId?: string;
+  slavePositionId?: string;
+  slaveOrderId?: string;
+  masterVolume?: number;
+  slaveVolume?: number;
+  clientId: string;
+  attempts: number;
+  detectedAt: string;
+  enqueuedAt?: string;
+  startedAt?: string;
+  /** When the order was handed to the broker; `completedAt - sentAt` is the broker's time. */
+  sentAt?: string;
+  completedAt?: string;
+  /** detectedAt -> completedAt. */
+  latencyMs?: number;
+}
+
+export type PublicCopyRecord = Omit<CopyRecord, 'tenantId' | 'clientId' | 'attempts' | 'eventId'>;
+
+export const toPublicCopyRecord = ({ tenantId: _t, clientId: _c, attempts: _a, eventId: _e, ...visible }: CopyRecord): PublicCopyRecord =>
+  visible;
+
+const digest = (...parts: string[]): string => createHash('sha256').update(parts.join('|')).digest('hex');
+
+/** The record id of (mapping, event): stable across redeliveries. */
+export const copyRecordId = (mappingId: string, eventId: string): string => digest('copy', mappingId, eventId).slice(0, 24);
+
+/**
+ * The client id of the broker side effect of (mapping, event). MetaApi allows 26
+ * characters for client id and comment together; this takes 22 and sends no comment.
+ * 80 bits of hash keep collisions out of reach for any realistic number of copies.
+ */
+export const copyClientId = (mappingId: string, eventId: string): string => `mc${digest('client', mappingId, eventId).slice(0, 20)}`;

@@ -1,0 +1,106 @@
+import type { Account } from '../domain/account';
+import type { AccountBook } from '../domain/account-book';
+import type { CopyMapping } from '../domain/copy-mapping';
+import type { CopyRecord } from '../domain/copy-record';
+import type { MasterEvent } from '../domain/master-events';
+import type { PositionLink } from '../domain/position-link';
+
+export interface PageRequest {
+  limit: number;
+  cursor?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+/** What one sync shard has to look after: its accounts and the mappings whose master is among them. */
+export interface SyncShardContents {
+  accounts: Account[];
+  mappings: CopyMapping[];
+}
+
+export interface AccountStore {
+  /** Creates the account; fails with ConflictError if the id exists. */
+  create(account: Account): Promise<void>;
+  get(tenantId: string, accountId: string): Promise<Account | undefined>;
+  list(tenantId: string, page: PageRequest): Promise<Page<Account>>;
+  /** Overwrites the given fields and `updatedAt`; NotFoundError if absent. */
+  update(tenantId: string, accountId: string, changes: Partial<Omit<Account, 'id' | 'tenantId' | 'createdAt'>>): Promise<Account>;
+  delete(tenantId: string, accountId: string): Promise<void>;
+  /** Accounts and master mappings of sync shard `shard` of `shards`, across tenants. */
+  listSyncShard(shard: number, shards: number): Promise<SyncShardContents>;
+}
+
+export interface MappingStore {
+  create(mapping: CopyMapping): Promise<void>;
+  get(tenantId: string, mappingId: string): Promise<CopyMapping | undefined>;
+  list(tenantId: string, page: PageRequest): Promise<Page<CopyMapping>>;
+  /** Every mapping of a tenant (for cycle checks and fan-out); tenants have few. */
+  listAll(tenantId: string): Promise<CopyMapping[]>;
+  update(tenantId: string, mappingId: string, changes: Partial<Omit<CopyMapping, 'id' | 'tenantId' | 'createdAt'>>): Promise<CopyMapping>;
+  delete(tenantId: string, mappingId: string): Promise<void>;
+}
+
+export interface BookStore {
+  get(tenantId: string, accountId: string): Promise<AccountBook | undefined>;
+  /**
+   * Writes the book if the stored version is still `book.version - 1` (or none exists for
+   * version 1); otherwise ConcurrentUpdateError and nothing is written.
+   */
+  put(book: AccountBook): Promise<void>;
+}
+
+export type ClaimResult =
+  | { outcome: 'claimed'; record: CopyRecord; resumed: boolean }
+  | { outcome: 'done'; record: CopyRecord }
+  | { outcome: 'busy' };
+
+export interface AuditEntry {
+  tenantId: string;
+  at: string;
+  actor: string;
+  action: string;
+  resourceType: string;
+  resourceId: string;
+  details: Record<string, unknown>;
+}
+
+export interface CopyStore {
+  /**
+   * Takes the record of (mapping, event) for processing. A new record is created pending;
+   * a pending record whose lease ran out is taken over (`resumed`: an earlier attempt may
+   * have reached the broker); a record in progress elsewhere is `busy`; a finished one is
+   * `done`. At most one worker holds a record at a time.
+   */
+  claim(record: CopyRecord, options: { now: Date; leaseMs: number }): Promise<ClaimResult>;
+  /** Records the end of a claimed record, with the link change and audit entry, atomically. */
+  finish(record: CopyRecord, effects?: { link?: PositionLink; audit?: AuditEntry }): Promise<void>;
+  /** Gives a claimed record back (deferred or retried later): pending, lease released. */
+  release(record: CopyRecord): Promise<void>;
+  getLink(tenantId: string, mappingId: string, masterTicket: string): Promise<PositionLink | undefined>;
+  listOpenLinks(tenantId: string, mappingId: string): Promise<PositionLink[]>;
+  listByMapping(tenantId: string, mappingId: string, page: PageRequest): Promise<Page<CopyRecord>>;
+  get(tenantId: string, mappingId: string, eventId: string): Promise<CopyRecord | undefined>;
+}
+
+export interface AuditLog {
+  append(entry: AuditEntry): Promise<void>;
+  list(tenantId: string, page: PageRequest): Promise<Page<AuditEntry & { id: string }>>;
+}
+
+/** A master event addressed to one mapping: the unit of work of the copy worker. */
+export interface CopySignal {
+  tenantId: string;
+  mappingId: string;
+  masterAccountId: string;
+  slaveAccountId: string;
+  event: MasterEvent;
+  enqueuedAt: string;
+}
+
+export interface SignalQueue {
+  /** Sends every signal; ordered per slave account; duplicates of one (mapping, event) collapse. */
+  send(signals: CopySignal[]): Promise<void>;
+}

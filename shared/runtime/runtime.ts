@@ -1,0 +1,67 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoAccountStore } from '../adapters/dynamodb/account-store';
+import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
+import { DynamoBookStore } from '../adapters/dynamodb/book-store';
+import { DynamoCopyStore } from '../adapters/dynamodb/copy-store';
+import { DynamoMappingStore } from '../adapters/dynamodb/mapping-store';
+import { KmsCredentialCipher } from '../adapters/kms/kms-credential-cipher';
+import { SqsSignalQueue } from '../adapters/sqs/sqs-signal-queue';
+import type { Config } from '../config';
+import type { CopyRecord } from '../domain/copy-record';
+import type { BrokerGateway } from '../ports/broker';
+import type { CredentialCipher } from '../ports/credential-cipher';
+import type { Log } from '../ports/log';
+import type { AccountStore, AuditLog, BookStore, CopyStore, MappingStore, SignalQueue } from '../ports/stores';
+import { BrokerDirectory } from '../use-cases/broker-directory';
+
+/** Everything a handler needs, built once per container (cold start) from the configuration. */
+export interface Runtime {
+  config: Config;
+  clients: { dynamo: DynamoDBClient; sqs: SQSClient; kms: KMSClient };
+  accounts: AccountStore;
+  mappings: MappingStore;
+  books: BookStore;
+  copies: CopyStore;
+  audit: AuditLog;
+  queue: SignalQueue;
+  cipher: CredentialCipher;
+  brokers: BrokerDirectory;
+  log: Log;
+  now: () => Date;
+  onCopyFinished?: (record: CopyRecord) => void;
+}
+
+export interface RuntimeOptions {
+  gateways: Record<string, BrokerGateway>;
+  log: Log;
+  now?: () => Date;
+  /** Local runtime and tests: fixed credentials for the emulators. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  onCopyFinished?: (record: CopyRecord) => void;
+}
+
+export const createRuntime = (config: Config, options: RuntimeOptions): Runtime => {
+  const common = { region: config.AWS_REGION, ...(options.credentials ? { credentials: options.credentials } : {}) };
+  const dynamo = new DynamoDBClient({ ...common, ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}) });
+  const sqs = new SQSClient({ ...common, ...(config.SQS_ENDPOINT ? { endpoint: config.SQS_ENDPOINT } : {}) });
+  const kms = new KMSClient({ ...common, ...(config.KMS_ENDPOINT ? { endpoint: config.KMS_ENDPOINT } : {}) });
+  const main = { client: dynamo, tableName: config.TABLE_NAME };
+  const auditTable = { client: dynamo, tableName: config.AUDIT_TABLE_NAME };
+  return {
+    config,
+    clients: { dynamo, sqs, kms },
+    accounts: new DynamoAccountStore(main),
+    mappings: new DynamoMappingStore(main),
+    books: new DynamoBookStore(main),
+    copies: new DynamoCopyStore(main, auditTable),
+    audit: new DynamoAuditLog(auditTable),
+    queue: new SqsSignalQueue(sqs, config.COPY_QUEUE_URL),
+    cipher: new KmsCredentialCipher({ client: kms, keyId: config.KMS_KEY_ID }),
+    brokers: new BrokerDirectory(options.gateways),
+    log: options.log,
+    now: options.now ?? (() => new Date()),
+    onCopyFinished: options.onCopyFinished,
+  };
+};

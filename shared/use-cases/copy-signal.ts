@@ -1,0 +1,408 @@
+import type { Account } from '../domain/account';
+import { BrokerError, isBrokerError } from '../domain/broker-errors';
+import type { CopyMapping } from '../domain/copy-mapping';
+import { applyDirection, planOpen, planPartialClose, resolveSlaveSymbol, type SkipReason } from '../domain/copy-planning';
+import { copyClientId, copyRecordId, type CopyAction, type CopyRecord } from '../domain/copy-record';
+import type { MasterEvent } from '../domain/master-events';
+import type { PositionLink } from '../domain/position-link';
+import type { BrokerPort, ClientIdMatch, TradeResult } from '../ports/broker';
+import type { Log } from '../ports/log';
+import type { AccountStore, AuditEntry, CopySignal, CopyStore, MappingStore } from '../ports/stores';
+import type { BrokerDirectory } from './broker-directory';
+
+export interface CopyDependencies {
+  accounts: AccountStore;
+  mappings: MappingStore;
+  copies: CopyStore;
+  brokers: BrokerDirectory;
+  now: () => Date;
+  log: Log;
+  /** How long a claim on a copy record holds before another delivery may take it over. */
+  leaseMs: number;
+  /** Told about every record that reaches a final state (the local runtime prints it). */
+  onFinished?: (record: CopyRecord) => void;
+}
+
+/**
+ * The signal cannot be finished now and must come back later (the queue redelivers it):
+ * the broker asked to retry, the outcome is unknown and not yet visible, the market is
+ * closed, or another delivery holds the record.
+ */
+export class CopyRetryLaterError extends Error {
+  override readonly name = 'CopyRetryLaterError';
+  constructor(
+    message: string,
+    readonly delaySeconds: number,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options);
+  }
+}
+
+const actionOf: Record<MasterEvent['kind'], CopyAction> = {
+  positionOpened: 'open',
+  positionModified: 'modify',
+  positionPartiallyClosed: 'partialClose',
+  positionClosed: 'close',
+  orderPlaced: 'placeOrder',
+  orderModified: 'modifyOrder',
+  orderCancelled: 'cancelOrder',
+  orderFilled: 'open',
+};
+
+/** Which link an event acts on: opens create one, everything else needs one. */
+const ticketOf = (event: MasterEvent): string => (event.order && event.kind !== 'orderFilled' ? event.order.id : event.position!.id);
+
+type Outcome =
+  | { status: 'placed'; result: TradeResult; link?: PositionLink; slaveSymbol?: string; side?: 'buy' | 'sell'; slaveVolume?: number }
+  | { status: 'skipped'; reason: SkipReason; detail?: string; slaveSymbol?: string; link?: PositionLink };
+
+/** In-process retries of a `retry`-class broker error before the signal goes back to the queue. */
+const QUICK_RETRY_DELAYS_MS = [100, 300];
+
+/**
+ * Turns one copy signal into at most one broker side effect on the slave, exactly once:
+ * the copy record of (mapping, event) is claimed before anything is sent; a claim taken
+ * over from a dead or timed-out attempt first looks the client id up at the broker; an
+ * unknown outcome is looked up before it is retried. Skips and terminal failures end the
+ * record with a reason code. Throws CopyRetryLaterError when the signal must come back.
+ */
+export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Promise<CopyRecord | undefined> => {
+  const { event } = signal;
+  const [mapping, slave] = await Promise.all([
+    deps.mappings.get(signal.tenantId, signal.mappingId),
+    deps.accounts.get(signal.tenantId, signal.slaveAccountId),
+  ]);
+  if (!mapping || !slave) {
+    deps.log.info('copy signal for a removed mapping or account dropped', { tenantId: signal.tenantId, mappingId: signal.mappingId });
+    return undefined;
+  }
+  const started = deps.now();
+  const source = event.kind === 'orderPlaced' || event.kind === 'orderModified' || event.kind === 'orderCancelled' ? event.order! : event.position!;
+  const draft: CopyRecord = {
+    id: copyRecordId(mapping.id, event.id),
+    tenantId: mapping.tenantId,
+    mappingId: mapping.id,
+    eventId: event.id,
+    masterAccountId: mapping.masterAccountId,
+    slaveAccountId: mapping.slaveAccountId,
+    action: actionOf[event.kind],
+    status: 'pending',
+    symbol: source.symbol,
+    side: source.side,
+    masterPositionId: event.position?.id,
+    masterOrderId: event.order?.id,
+    masterVolume: source.volume,
+    clientId: copyClientId(mapping.id, event.id),
+    attempts: 0,
+    detectedAt: event.detectedAt,
+    enqueuedAt: signal.enqueuedAt,
+    startedAt: started.toISOString(),
+  };
+  const claim = await deps.copies.claim(draft, { now: started, leaseMs: deps.leaseMs });
+  if (claim.outcome === 'done') return claim.record;
+  if (claim.outcome === 'busy') throw new CopyRetryLaterError(`copy ${draft.id} is being processed by another delivery`, 5);
+  const record = claim.record;
+  const context = { tenantId: mapping.tenantId, accountId: slave.id, mappingId: mapping.id, masterPositionId: record.masterPositionId, clientId: record.clientId };
+
+  let port: BrokerPort;
+  let outcome: Outcome;
+  try {
+    port = await deps.brokers.connect(slave);
+    const link = event.kind === 'positionOpened' || event.kind === 'orderPlaced' ? undefined : await deps.copies.getLink(mapping.tenantId, mapping.id, ticketOf(event));
+    const earlier = claim.resumed ? await port.findByClientId(record.clientId) : undefined;
+    if (earlier && hasEffect(earlier)) {
+      outcome = recovered(event, mapping, slave, link, earlier, deps.now());
+    } else {
+      try {
+        outcome = await execute(deps, port, event, mapping, slave, link, record);
+      } catch (error) {
+        // Outcome unknown (timeout, lost connection): look once right away; if the broker
+        // shows nothing yet, the record stays pending and the next delivery looks again.
+        if (!isBrokerError(error) || error.errorClass !== 'reconcile') throw error;
+        const after = await port.findByClientId(record.clientId);
+        if (!hasEffect(after)) throw error;
+        outcome = recovered(event, mapping, slave, link, after, deps.now());
+      }
+    }
+  } catch (error) {
+    return await handleFailure(deps, record, error, context);
+  }
+  return finish(deps, record, outcome);
+};
+
+const hasEffect = (match: ClientIdMatch): boolean => match.positions.length + match.orders.length + match.deals.length > 0;
+
+/** Builds the outcome of an earlier attempt that reached the broker, from what the broker shows. */
+const recovered = (event: MasterEvent, mapping: CopyMapping, slave: Account, link: PositionLink | undefined, match: ClientIdMatch, now: Date): Outcome => {
+  const position = match.positions[0];
+  const order = match.orders[0];
+  const deal = match.deals[0];
+  const result: TradeResult = { positionId: position?.id ?? deal?.positionId, orderId: order?.id };
+  const action = actionOf[event.kind];
+  if (action === 'open' || action === 'placeOrder') {
+    const opened = position ?? order;
+    const volume = opened?.volume ?? deal?.volume ?? 0;
+    const symbol = opened?.symbol ?? deal?.symbol ?? '';
+    const side = opened?.side ?? deal?.side ?? 'buy';
+    return {
+      status: 'placed',
+      result,
+      slaveSymbol: symbol,
+      side,
+      slaveVolume: volume,
+      link: newLink(event, mapping, slave, { ticket: order?.id ?? result.positionId ?? '', kind: order ? 'order' : 'position', symbol, side, volume }, now),
+    };
+  }
+  return { status: 'placed', result, link: link ? afterChange(event, link, deal?.volume, now) : undefined };
+};
+
+const newLink = (
+  event: MasterEvent,
+  mapping: CopyMapping,
+  slave: Account,
+  opened: { ticket: string; kind: 'position' | 'order'; symbol: string; side: 'buy' | 'sell'; volume: number },
+  now: Date,
+): PositionLink => {
+  const source = event.order && event.kind === 'orderPlaced' ? event.order : event.position!;
+  return {
+    tenantId: mapping.tenantId,
+    mappingId: mapping.id,
+    masterAccountId: mapping.masterAccountId,
+    slaveAccountId: slave.id,
+    masterTicket: source.id,
+    kind: opened.kind,
+    slaveTicket: opened.ticket,
+    slaveSymbol: opened.symbol,
+    side: opened.side,
+    masterVolume: source.volume,
+    slaveVolume: opened.volume,
+    openedAt: now.toISOString(),
+    appliedRev: source.rev,
+  };
+};
+
+/** The link after a close, partial close or modification was applied. */
+const afterChange = (event: MasterEvent, link: PositionLink, closedVolume: number | undefined, now: Date): PositionLink => {
+  const rev = (event.position ?? event.order)?.rev ?? link.appliedRev;
+  switch (event.kind) {
+    case 'positionClosed':
+    case 'orderCancelled':
+      return { ...link, appliedRev: rev, closedAt: now.toISOString() };
+    case 'positionPartiallyClosed': {
+      const slaveVolume = Math.max(0, Number((link.slaveVolume - (closedVolume ?? 0)).toFixed(8)));
+      return {
+        ...link,
+        appliedRev: rev,
+        masterVolume: event.position!.volume,
+        slaveVolume,
+        ...(slaveVolume <= 0 ? { closedAt: now.toISOString() } : {}),
+      };
+    }
+    default:
+      return { ...link, appliedRev: Math.max(rev, link.appliedRev) };
+  }
+};
+
+const execute = async (
+  deps: CopyDependencies,
+  port: BrokerPort,
+  event: MasterEvent,
+  mapping: CopyMapping,
+  slave: Account,
+  link: PositionLink | undefined,
+  record: CopyRecord,
+): Promise<Outcome> => {
+  const now = deps.now();
+  switch (event.kind) {
+    case 'positionOpened':
+    case 'orderPlaced': {
+      const source = event.kind === 'orderPlaced' ? event.order! : event.position!;
+      const symbol = resolveSlaveSymbol(source.symbol, mapping.symbols);
+      if (symbol.kind === 'skip') return { status: 'skipped', reason: symbol.reason, detail: symbol.detail };
+      const spec = await deps.brokers.symbolSpec(slave, port, symbol.slaveSymbol);
+      const needsFunds = ['balanceRatio', 'equityRatio', 'riskPercent'].includes(mapping.sizing.mode);
+      const funds = needsFunds ? await port.getAccountInformation() : undefined;
+      const plan = planOpen(event, { mapping, slaveSymbol: symbol.slaveSymbol, spec, slaveBalance: funds?.balance, slaveEquity: funds?.equity, now });
+      if (plan.kind === 'skip') return { status: 'skipped', reason: plan.reason, detail: plan.detail, slaveSymbol: symbol.slaveSymbol };
+      const { trade } = plan;
+      record.sentAt = deps.now().toISOString();
+      const result = await withQuickRetries(() => port.placeOrder({ clientId: record.clientId, ...trade }));
+      const ticket = trade.type === 'market' ? result.positionId : result.orderId;
+      if (!ticket) throw new BrokerError('UNKNOWN', 'broker accepted the order but returned no ticket');
+      return {
+        status: 'placed',
+        result,
+        slaveSymbol: trade.symbol,
+        side: trade.side,
+        slaveVolume: trade.volume,
+        link: newLink(event, mapping, slave, { ticket, kind: trade.type === 'market' ? 'position' : 'order', symbol: trade.symbol, side: trade.side, volume: trade.volume }, now),
+      };
+    }
+    case 'positionClosed':
+    case 'positionPartiallyClosed':
+    case 'positionModified':
+    case 'orderModified':
+    case 'orderCancelled': {
+      if (!link || link.closedAt) return { status: 'skipped', reason: 'NOT_COPIED', detail: 'no open copy of this master ticket' };
+      const base = { slaveSymbol: link.slaveSymbol };
+      if (event.kind === 'positionClosed') {
+        record.sentAt = deps.now().toISOString();
+        const closed = await alreadyGone(() => withQuickRetries(() => port.closePosition(link.slaveTicket, { clientId: record.clientId })), 'POSITION_NOT_FOUND');
+        if (!closed) return { status: 'skipped', reason: 'ALREADY_CLOSED', ...base, link: afterChange(event, link, link.slaveVolume, now) };
+        return { status: 'placed', result: closed, ...base, side: link.side, slaveVolume: link.slaveVolume, link: afterChange(event, link, link.slaveVolume, now) };
+      }
+      if (event.kind === 'positionPartiallyClosed') {
+        const spec = await deps.brokers.symbolSpec(slave, port, link.slaveSymbol);
+        if (!spec) return { status: 'skipped', reason: 'SYMBOL_NOT_AT_BROKER', ...base };
+        const plan = planPartialClose(link, event.previousVolume ?? link.masterVolume, event.position!.volume, spec);
+        if (plan.kind === 'skip') return { status: 'skipped', reason: plan.reason, detail: plan.detail, ...base };
+        record.sentAt = deps.now().toISOString();
+        const options = plan.full ? { clientId: record.clientId } : { clientId: record.clientId, volume: plan.volume };
+        const closed = await alreadyGone(() => withQuickRetries(() => port.closePosition(link.slaveTicket, options)), 'POSITION_NOT_FOUND');
+        if (!closed) return { status: 'skipped', reason: 'ALREADY_CLOSED', ...base, link: afterChange({ ...event, kind: 'positionClosed' }, link, undefined, now) };
+        return { status: 'placed', result: closed, ...base, side: link.side, slaveVolume: plan.volume, link: afterChange(event, link, plan.volume, now) };
+      }
+      if (event.kind === 'orderCancelled') {
+        record.sentAt = deps.now().toISOString();
+        const cancelled = await alreadyGone(async () => {
+          await withQuickRetries(() => port.cancelOrder(link.slaveTicket));
+          return {};
+        }, 'ORDER_NOT_FOUND');
+        const closedLink = afterChange(event, link, undefined, now);
+        if (!cancelled) return { status: 'skipped', reason: 'ALREADY_CLOSED', ...base, link: closedLink };
+        return { status: 'placed', result: { orderId: link.slaveTicket }, ...base, side: link.side, link: closedLink };
+      }
+      const source = event.kind === 'orderModified' ? event.order! : event.position!;
+      const stops = applyDirection({ side: source.side, type: 'market', stopLoss: source.stopLoss, takeProfit: source.takeProfit }, mapping);
+      const levels = {
+        stopLoss: mapping.copyStopLoss ? (stops.stopLoss ?? null) : undefined,
+        takeProfit: mapping.copyTakeProfit ? (stops.takeProfit ?? null) : undefined,
+      };
+      record.sentAt = deps.now().toISOString();
+      if (event.kind === 'orderModified') await withQuickRetries(() => port.modifyOrder(link.slaveTicket, { price: event.order!.price, ...levels }));
+      else await withQuickRetries(() => port.modifyPosition(link.slaveTicket, levels));
+      return { status: 'placed', result: {}, ...base, side: link.side, link: afterChange(event, link, undefined, now) };
+    }
+    case 'orderFilled': {
+      // The slave's copy of the pending order fills at its own broker by itself; the link
+      // follows it from the order to the position it became.
+      if (!link || link.closedAt) return { status: 'skipped', reason: 'NOT_COPIED', detail: 'the pending order was not copied' };
+      const match = await port.findByClientId(copyClientId(mapping.id, `orderPlaced:${link.masterTicket}:0`));
+      const position = match.positions[0];
+      if (!position) throw new CopyRetryLaterError('the slave order has not filled yet', 10);
+      const moved: PositionLink = { ...link, masterTicket: event.filledPositionId!, kind: 'position', slaveTicket: position.id, appliedRev: 0 };
+      return { status: 'placed', result: { positionId: position.id }, slaveSymbol: link.slaveSymbol, side: link.side, slaveVolume: position.volume, link: moved };
+    }
+  }
+};
+
+/** Runs a close or cancel; a ticket the broker no longer has means it is already done. */
+const alreadyGone = async <T>(run: () => Promise<T>, code: 'POSITION_NOT_FOUND' | 'ORDER_NOT_FOUND'): Promise<T | undefined> => {
+  try {
+    return await run();
+  } catch (error) {
+    if (isBrokerError(error) && error.code === code) return undefined;
+    throw error;
+  }
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Retries requotes and throttling in process a couple of times; only `retry`-class errors, never unknown outcomes. */
+const withQuickRetries = async <T>(run: () => Promise<T>): Promise<T> => {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await run();
+    } catch (error) {
+      const delay = QUICK_RETRY_DELAYS_MS[attempt];
+      if (!isBrokerError(error) || error.errorClass !== 'retry' || delay === undefined) throw error;
+      await sleep(Math.max(delay, error.retryAfterMs ?? 0));
+    }
+  }
+};
+
+const finish = async (deps: CopyDependencies, record: CopyRecord, outcome: Outcome): Promise<CopyRecord> => {
+  const completed = deps.now();
+  const final: CopyRecord = {
+    ...record,
+    status: outcome.status,
+    reason: outcome.status === 'skipped' ? outcome.reason : undefined,
+    reasonDetail: outcome.status === 'skipped' ? outcome.detail : undefined,
+    slaveSymbol: outcome.slaveSymbol ?? record.slaveSymbol,
+    side: outcome.status === 'placed' ? (outcome.side ?? record.side) : record.side,
+    slavePositionId: outcome.status === 'placed' ? (outcome.result.positionId ?? outcome.link?.slaveTicket) : undefined,
+    slaveOrderId: outcome.status === 'placed' ? outcome.result.orderId : undefined,
+    slaveVolume: outcome.status === 'placed' ? outcome.slaveVolume : undefined,
+    completedAt: completed.toISOString(),
+    latencyMs: completed.getTime() - Date.parse(record.detectedAt),
+  };
+  if (final.slavePositionId === undefined && outcome.link?.kind === 'order') final.slaveOrderId ??= outcome.link.slaveTicket;
+  const audit: AuditEntry | undefined =
+    outcome.status === 'placed'
+      ? {
+          tenantId: record.tenantId,
+          at: final.completedAt!,
+          actor: 'system:copier',
+          action: `copy.${record.action}`,
+          resourceType: 'account',
+          resourceId: record.slaveAccountId,
+          details: {
+            mappingId: record.mappingId,
+            copyId: record.id,
+            symbol: final.slaveSymbol,
+            side: final.side,
+            volume: final.slaveVolume,
+            slavePositionId: final.slavePositionId,
+            slaveOrderId: final.slaveOrderId,
+          },
+        }
+      : undefined;
+  await deps.copies.finish(final, { link: outcome.link, audit });
+  deps.onFinished?.(final);
+  return final;
+};
+
+const handleFailure = async (
+  deps: CopyDependencies,
+  record: CopyRecord,
+  error: unknown,
+  context: Record<string, unknown>,
+): Promise<CopyRecord> => {
+  if (error instanceof CopyRetryLaterError) {
+    await deps.copies.release(record);
+    throw error;
+  }
+  if (!isBrokerError(error)) {
+    await deps.copies.release(record);
+    throw error;
+  }
+  deps.log.warn('broker refused a copy', { ...context, code: error.code, errorClass: error.errorClass });
+  switch (error.errorClass) {
+    case 'terminal': {
+      const completed = deps.now();
+      const failed: CopyRecord = {
+        ...record,
+        status: 'failed',
+        reason: error.reason,
+        reasonDetail: error.message,
+        completedAt: completed.toISOString(),
+        latencyMs: completed.getTime() - Date.parse(record.detectedAt),
+      };
+      await deps.copies.finish(failed);
+      deps.onFinished?.(failed);
+      return failed;
+    }
+    case 'reconcile':
+      // Outcome unknown: the record stays pending; the next delivery resumes it and looks
+      // the client id up at the broker before sending anything.
+      await deps.copies.release(record);
+      throw new CopyRetryLaterError(`outcome of ${record.clientId} unknown (${error.code})`, 2, { cause: error });
+    case 'defer':
+      await deps.copies.release(record);
+      throw new CopyRetryLaterError(`deferred: ${error.code}`, 60, { cause: error });
+    case 'retry':
+      await deps.copies.release(record);
+      throw new CopyRetryLaterError(`broker asked to retry: ${error.code}`, Math.ceil((error.retryAfterMs ?? 5000) / 1000), { cause: error });
+  }
+};

@@ -1,0 +1,145 @@
+import type { Account } from '../domain/account';
+import type { AccountBook } from '../domain/account-book';
+import { isBrokerError } from '../domain/broker-errors';
+import type { CopyMapping } from '../domain/copy-mapping';
+import { ConcurrentUpdateError } from '../domain/errors';
+import { diffBook, type MasterEvent } from '../domain/master-events';
+import type { Log } from '../ports/log';
+import type { AccountStore, BookStore, CopySignal, SignalQueue } from '../ports/stores';
+import type { BrokerDirectory } from './broker-directory';
+
+export interface SyncDependencies {
+  accounts: AccountStore;
+  books: BookStore;
+  queue: SignalQueue;
+  brokers: BrokerDirectory;
+  now: () => Date;
+  log: Log;
+  /** A book without changes is still rewritten this often, to keep funds and profit fresh. */
+  bookRefreshMs: number;
+}
+
+/** Events that start something new go to enabled mappings only; the rest to every mapping, so a disabled mapping still closes what it opened. */
+const opensSomething = (event: MasterEvent): boolean => event.kind === 'positionOpened' || event.kind === 'orderPlaced';
+
+export const signalsFor = (events: MasterEvent[], mappings: CopyMapping[], enqueuedAt: string): CopySignal[] =>
+  events.flatMap((event) =>
+    mappings
+      .filter((mapping) => mapping.enabled || !opensSomething(event))
+      .map((mapping) => ({
+        tenantId: mapping.tenantId,
+        mappingId: mapping.id,
+        masterAccountId: mapping.masterAccountId,
+        slaveAccountId: mapping.slaveAccountId,
+        event,
+        enqueuedAt,
+      })),
+  );
+
+/**
+ * Marks an account's connection state, writing only when something a user sees changed
+ * (status, its detail) or funds are due for a refresh.
+ */
+const recordAccountState = async (
+  deps: SyncDependencies,
+  account: Account,
+  state: Pick<Account, 'status' | 'statusDetail'> & Partial<Pick<Account, 'balance' | 'equity' | 'currency'>>,
+): Promise<void> => {
+  const now = deps.now();
+  const statusChanged = account.status !== state.status || account.statusDetail !== state.statusDetail;
+  const stale = !account.lastSyncAt || now.getTime() - Date.parse(account.lastSyncAt) >= deps.bookRefreshMs;
+  const fundsChanged = state.balance !== undefined && (state.balance !== account.balance || state.equity !== account.equity);
+  if (!statusChanged && !stale && !fundsChanged) return;
+  await deps.accounts.update(account.tenantId, account.id, {
+    ...state,
+    statusDetail: state.statusDetail,
+    ...(state.balance !== undefined ? { lastSyncAt: now.toISOString() } : {}),
+  });
+};
+
+/**
+ * One sync of one account: reads it at the broker, diffs it against its book and, for a
+ * master, sends one copy signal per (event, mapping) BEFORE committing the new book. If the
+ * commit then loses a race or the process dies, the next sync diffs the old book again and
+ * sends the same events under the same ids: they are deduplicated downstream, never lost.
+ */
+export const syncAccount = async (deps: SyncDependencies, account: Account, masterMappings: CopyMapping[]): Promise<MasterEvent[]> => {
+  const now = deps.now();
+  let view;
+  try {
+    const port = await deps.brokers.connect(account);
+    const [positions, orders, information] = await Promise.all([port.getPositions(), port.getPendingOrders(), port.getAccountInformation()]);
+    view = { positions, orders, account: information };
+  } catch (error) {
+    if (!isBrokerError(error)) throw error;
+    deps.brokers.forget(account.id);
+    deps.log.warn('account unreachable', { tenantId: account.tenantId, accountId: account.id, code: error.code });
+    const status = error.errorClass === 'terminal' ? 'error' : 'disconnected';
+    await recordAccountState(deps, account, { status, statusDetail: `${error.code}: ${error.message}` });
+    return [];
+  }
+  const previous = await deps.books.get(account.tenantId, account.id);
+  const { book, events } = diffBook(previous, view, { tenantId: account.tenantId, accountId: account.id, now });
+  const isMaster = masterMappings.length > 0;
+  if (isMaster && events.length > 0) {
+    await deps.queue.send(signalsFor(events, masterMappings, now.toISOString()));
+  }
+  if (shouldWriteBook(previous, book, events, deps.bookRefreshMs)) {
+    try {
+      await deps.books.put(book);
+    } catch (error) {
+      if (!(error instanceof ConcurrentUpdateError)) throw error;
+      deps.log.info('book moved on under a concurrent sync', { tenantId: account.tenantId, accountId: account.id });
+    }
+  }
+  await recordAccountState(deps, account, {
+    status: 'connected',
+    statusDetail: undefined,
+    balance: view.account.balance,
+    equity: view.account.equity,
+    currency: view.account.currency,
+  });
+  return events;
+};
+
+const shouldWriteBook = (previous: AccountBook | undefined, book: AccountBook, events: MasterEvent[], refreshMs: number): boolean => {
+  if (!previous || events.length > 0) return true;
+  if (previous.positions.length !== book.positions.length || previous.orders.length !== book.orders.length) return true;
+  if (previous.balance !== book.balance) return true;
+  return Date.parse(book.syncedAt) - Date.parse(previous.syncedAt) >= refreshMs;
+};
+
+export interface ShardSyncOptions {
+  shard: number;
+  shards: number;
+  /** Also sync accounts that are not masters (slaves' funds and positions). */
+  includeSlaves: boolean;
+  /** Limits how many accounts are read at the broker at once. */
+  concurrency?: number;
+}
+
+/**
+ * One pass over a shard: every master, and every other account when `includeSlaves`.
+ * Accounts are independent: one failing or slow account does not stop the others.
+ */
+export const syncShard = async (deps: SyncDependencies, options: ShardSyncOptions): Promise<{ accounts: number; events: number; failed: number }> => {
+  const { accounts, mappings } = await deps.accounts.listSyncShard(options.shard, options.shards);
+  const byMaster = new Map<string, CopyMapping[]>();
+  for (const mapping of mappings) byMaster.set(mapping.masterAccountId, [...(byMaster.get(mapping.masterAccountId) ?? []), mapping]);
+  const due = accounts.filter((account) => byMaster.has(account.id) || options.includeSlaves);
+  let events = 0;
+  let failed = 0;
+  const queue = [...due];
+  const worker = async (): Promise<void> => {
+    for (let account = queue.shift(); account; account = queue.shift()) {
+      try {
+        events += (await syncAccount(deps, account, byMaster.get(account.id) ?? [])).length;
+      } catch (error) {
+        failed += 1;
+        deps.log.error('sync failed', { tenantId: account.tenantId, accountId: account.id, error: String(error) });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 16, Math.max(due.length, 1)) }, worker));
+  return { accounts: due.length, events, failed };
+};

@@ -1,0 +1,347 @@
+import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { buildCopierApp } from '../../infra/copier-app';
+
+type Json = unknown;
+interface CfnResource {
+  Type: string;
+  Properties: Record<string, Json>;
+  DeletionPolicy?: string;
+}
+interface PolicyStatement {
+  Effect: string;
+  Action: string | string[];
+  Resource: Json;
+  Condition?: Record<string, Record<string, string>>;
+}
+
+/** Synthesizes both stacks without bundling (the handlers are not built in unit tests). */
+const synth = (context: Record<string, unknown> = {}) => {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
+  const stacks = buildCopierApp(app, {});
+  return {
+    stacks,
+    stateful: Template.fromStack(stacks.stateful),
+    stateless: Template.fromStack(stacks.stateless),
+  };
+};
+
+const { stateful, stateless, stacks: built } = synth();
+
+const resources = (template: Template, type: string): Record<string, CfnResource> =>
+  template.findResources(type) as Record<string, CfnResource>;
+
+const only = <T>(record: Record<string, T>): [string, T] => {
+  const entries = Object.entries(record);
+  expect(entries).toHaveLength(1);
+  return entries[0]!;
+};
+
+const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+/** Logical ids a value references: local Ref/GetAtt, and imports resolved to the stateful stack's resources. */
+const referencedIds = (value: Json): string[] => {
+  const outputs = stateful.toJSON().Outputs as Record<string, { Value: Json; Export?: { Name: string } }>;
+  const found: string[] = [];
+  const walk = (node: Json): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (typeof node !== 'object' || node === null) return;
+    const object = node as Record<string, Json>;
+    if (typeof object.Ref === 'string') found.push(object.Ref);
+    if (Array.isArray(object['Fn::GetAtt'])) found.push(String(object['Fn::GetAtt'][0]));
+    if (typeof object['Fn::ImportValue'] === 'string') {
+      const output = Object.values(outputs).find((candidate) => candidate.Export?.Name === object['Fn::ImportValue']);
+      if (output) walk(output.Value);
+    }
+    Object.entries(object)
+      .filter(([key]) => key !== 'Ref' && key !== 'Fn::GetAtt' && key !== 'Fn::ImportValue')
+      .forEach(([, child]) => walk(child));
+  };
+  walk(value);
+  return found;
+};
+
+const logicalIdOf = (construct: { node: { defaultChild?: unknown } }, stack: Stack): string =>
+  stack.getLogicalId(construct.node.defaultChild as CfnElement);
+
+const statementsByPolicy = (): [string, PolicyStatement[]][] =>
+  Object.entries(resources(stateless, 'AWS::IAM::Policy')).map(([id, policy]) => [
+    id,
+    (policy.Properties.PolicyDocument as { Statement: PolicyStatement[] }).Statement,
+  ]);
+
+describe('copy-signal queue', () => {
+  it('has a visibility timeout of at least six times the timeout of the function that consumes it', () => {
+    const [, mapping] = only(resources(stateless, 'AWS::Lambda::EventSourceMapping'));
+    const [functionId] = referencedIds(mapping.Properties.FunctionName);
+    const consumer = resources(stateless, 'AWS::Lambda::Function')[functionId!];
+    const [queueId] = referencedIds(mapping.Properties.EventSourceArn);
+    const queue = resources(stateful, 'AWS::SQS::Queue')[queueId!];
+
+    const consumerTimeout = consumer?.Properties.Timeout;
+    const visibilityTimeout = queue?.Properties.VisibilityTimeout;
+    expect(typeof consumerTimeout).toBe('number');
+    expect(typeof visibilityTimeout).toBe('number');
+    expect(visibilityTimeout as number).toBeGreaterThanOrEqual(6 * (consumerTimeout as number));
+  });
+
+  it('moves a signal to a FIFO dead-letter queue after at least five receives', () => {
+    const queues = resources(stateful, 'AWS::SQS::Queue');
+    const [, mapping] = only(resources(stateless, 'AWS::Lambda::EventSourceMapping'));
+    const queue = queues[referencedIds(mapping.Properties.EventSourceArn)[0]!];
+    const redrive = queue?.Properties.RedrivePolicy as { maxReceiveCount: number; deadLetterTargetArn: Json };
+    expect(redrive.maxReceiveCount).toBeGreaterThanOrEqual(5);
+    const deadLetterQueue = queues[referencedIds(redrive.deadLetterTargetArn)[0]!];
+    expect(deadLetterQueue?.Properties.FifoQueue).toBe(true);
+    expect(deadLetterQueue?.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+  });
+
+  it('makes both queues FIFO with producer-given deduplication ids per message group', () => {
+    const queues = Object.values(resources(stateful, 'AWS::SQS::Queue'));
+    expect(queues).toHaveLength(2);
+    for (const queue of queues) {
+      expect(queue.Properties.FifoQueue).toBe(true);
+      expect(queue.Properties.ContentBasedDeduplication).toBe(false);
+      expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    }
+    stateful.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: 'dev-copy-signals.fifo',
+      DeduplicationScope: 'messageGroup',
+      FifoThroughputLimit: 'perMessageGroupId',
+    });
+  });
+
+  it('reports partial batch failures so one poison signal fails alone', () => {
+    const [, mapping] = only(resources(stateless, 'AWS::Lambda::EventSourceMapping'));
+    expect(mapping.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(mapping.Properties.BatchSize).toBe(10);
+  });
+
+  it('raises an alarm to the alarm topic as soon as one message is visible in the dead-letter queue', () => {
+    const queues = resources(stateful, 'AWS::SQS::Queue');
+    const [deadLetterId] = Object.entries(queues).find(([, queue]) => queue.Properties.RedrivePolicy === undefined)!;
+    const [topicId] = only(resources(stateful, 'AWS::SNS::Topic'));
+    const alarms = Object.values(resources(stateful, 'AWS::CloudWatch::Alarm')).filter(
+      (alarm) =>
+        alarm.Properties.Namespace === 'AWS/SQS' &&
+        alarm.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+        referencedIds(alarm.Properties.Dimensions).includes(deadLetterId),
+    );
+    expect(alarms).toHaveLength(1);
+    const alarm = alarms[0]!.Properties;
+    expect(alarm.Threshold).toBe(1);
+    expect(alarm.ComparisonOperator).toBe('GreaterThanOrEqualToThreshold');
+    expect(referencedIds(alarm.AlarmActions)).toEqual([topicId]);
+  });
+});
+
+describe('data protection', () => {
+  it('rotates the credential key and keeps it when the stack is deleted', () => {
+    const [keyId, key] = only(resources(stateful, 'AWS::KMS::Key'));
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.DeletionPolicy).toBe('Retain');
+    stateful.hasResourceProperties('AWS::KMS::Alias', {
+      AliasName: 'alias/dev-mt-copier-credentials',
+      TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+    });
+  });
+
+  it('enables point-in-time recovery and retention on both tables', () => {
+    const tables = Object.values(resources(stateful, 'AWS::DynamoDB::Table'));
+    expect(tables).toHaveLength(2);
+    for (const table of tables) {
+      expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(table.DeletionPolicy).toBe('Retain');
+    }
+  });
+
+  it('gives the main table a TTL attribute and the gsi1 index', () => {
+    const main = resources(stateful, 'AWS::DynamoDB::Table')[logicalIdOf(built.stateful.table, built.stateful)];
+    expect(main?.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(main?.Properties.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'gsi1',
+        KeySchema: [
+          { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+          { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
+  });
+
+  it('retains the user pool, the token secret and protects the stateful stack from termination', () => {
+    for (const type of ['AWS::Cognito::UserPool', 'AWS::SecretsManager::Secret']) {
+      expect(only(resources(stateful, type))[1].DeletionPolicy).toBe('Retain');
+    }
+    expect(built.stateful.terminationProtection).toBe(true);
+  });
+
+  it('lets no one sign up and issues tokens to a client without a secret', () => {
+    stateful.hasResourceProperties('AWS::Cognito::UserPool', {
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+      UsernameAttributes: ['email'],
+    });
+    const [, client] = only(resources(stateful, 'AWS::Cognito::UserPoolClient'));
+    expect(client.Properties.GenerateSecret).toBe(false);
+    expect(client.Properties.ExplicitAuthFlows).toEqual(
+      expect.arrayContaining(['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH']),
+    );
+  });
+});
+
+describe('HTTP API', () => {
+  const routes = Object.values(resources(stateless, 'AWS::ApiGatewayV2::Route')).map((route) => route.Properties);
+
+  it('guards every /v1 route with the Cognito JWT authorizer', () => {
+    const [authorizerId, authorizer] = only(resources(stateless, 'AWS::ApiGatewayV2::Authorizer'));
+    expect(authorizer.Properties.AuthorizerType).toBe('JWT');
+    const jwt = authorizer.Properties.JwtConfiguration as { Audience: Json; Issuer: Json };
+    expect(referencedIds(jwt.Audience)).toEqual([logicalIdOf(built.stateful.userPoolClient, built.stateful)]);
+    expect(referencedIds(jwt.Issuer)).toContain(logicalIdOf(built.stateful.userPool, built.stateful));
+
+    const v1 = routes.filter((route) => String(route.RouteKey).includes('/v1'));
+    expect(v1.map((route) => route.RouteKey).sort()).toEqual(['ANY /v1', 'ANY /v1/{proxy+}']);
+    for (const route of v1) {
+      expect(route.AuthorizationType).toBe('JWT');
+      expect(route.AuthorizerId).toEqual({ Ref: authorizerId });
+    }
+  });
+
+  it('leaves exactly /health and /openapi.json unauthenticated', () => {
+    const open = routes.filter((route) => route.AuthorizationType === undefined || route.AuthorizationType === 'NONE');
+    expect(open.map((route) => route.RouteKey).sort()).toEqual(['GET /health', 'GET /openapi.json']);
+  });
+
+  it('exposes no /local route', () => {
+    expect(routes.length).toBeGreaterThan(0);
+    for (const route of routes) expect(String(route.RouteKey)).not.toContain('/local');
+  });
+
+  it('answers CORS preflight from the configured origin', () => {
+    stateless.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: {
+        AllowOrigins: ['*'],
+        AllowHeaders: ['Authorization', 'Content-Type'],
+        AllowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      },
+    });
+  });
+
+  it('throttles the default stage', () => {
+    const [, stage] = only(resources(stateless, 'AWS::ApiGatewayV2::Stage'));
+    expect(stage.Properties.StageName).toBe('$default');
+    expect(stage.Properties.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 });
+  });
+});
+
+describe('functions', () => {
+  const functions = resources(stateless, 'AWS::Lambda::Function');
+
+  it('run on arm64 and Node.js 22 with active tracing', () => {
+    expect(Object.keys(functions)).toHaveLength(3);
+    for (const fn of Object.values(functions)) {
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(typeof fn.Properties.Timeout).toBe('number');
+    }
+    const logGroups = Object.values(resources(stateless, 'AWS::Logs::LogGroup'));
+    expect(logGroups).toHaveLength(3);
+    for (const logGroup of logGroups) expect(logGroup.Properties.RetentionInDays).toBe(30);
+  });
+
+  it('carry no secret in their environment, only the ARN of the token secret', () => {
+    const secretId = logicalIdOf(built.stateful.metaApiTokenSecret, built.stateful);
+    for (const fn of Object.values(functions)) {
+      const variables = (fn.Properties.Environment as { Variables: Record<string, Json> }).Variables;
+      expect(referencedIds(variables.METAAPI_TOKEN_SECRET_ARN)).toEqual([secretId]);
+      for (const [name, value] of Object.entries(variables)) {
+        if (name === 'METAAPI_TOKEN_SECRET_ARN') continue;
+        expect(name).not.toMatch(/TOKEN|PASSWORD|SECRET|API_KEY|CREDENTIAL/i);
+        if (typeof value === 'string') {
+          expect(value).not.toMatch(/^(eyJ|AKIA|ASIA)|-----BEGIN/);
+          expect(value.length).toBeLessThan(40);
+        }
+      }
+    }
+  });
+
+  it('never grant update, delete or batch write on the audit table', () => {
+    const auditId = logicalIdOf(built.stateful.auditTable, built.stateful);
+    const auditActionsByPolicy = statementsByPolicy().map(([, statements]) =>
+      statements
+        .filter((statement) => asArray(statement.Resource).some((resource) => referencedIds(resource).includes(auditId)))
+        .flatMap((statement) => asArray(statement.Action)),
+    );
+    expect(auditActionsByPolicy).toHaveLength(3);
+    for (const actions of auditActionsByPolicy) {
+      expect(actions).toContain('dynamodb:PutItem');
+      for (const action of actions) {
+        expect(['dynamodb:PutItem', 'dynamodb:Query']).toContain(action);
+      }
+    }
+  });
+
+  it('use a wildcard resource only for X-Ray', () => {
+    for (const [, statements] of statementsByPolicy()) {
+      for (const statement of statements.filter((candidate) => asArray(candidate.Resource).includes('*'))) {
+        for (const action of asArray(statement.Action)) expect(action).toMatch(/^xray:/);
+      }
+    }
+  });
+
+  it('use the credential key only with a tenant and account in the encryption context', () => {
+    const keyId = logicalIdOf(built.stateful.credentialsKey, built.stateful);
+    const keyStatements = statementsByPolicy().flatMap(([, statements]) =>
+      statements.filter((statement) => referencedIds(statement.Resource).includes(keyId)),
+    );
+    expect(keyStatements).toHaveLength(3);
+    for (const statement of keyStatements) {
+      expect(statement.Condition?.Null).toEqual({
+        'kms:EncryptionContext:tenantId': 'false',
+        'kms:EncryptionContext:accountId': 'false',
+      });
+    }
+    const encrypting = keyStatements.filter((statement) => asArray(statement.Action).includes('kms:Encrypt'));
+    expect(encrypting).toHaveLength(1);
+  });
+});
+
+describe('sync schedule', () => {
+  const shardInputs = (template: Template): { shard: number; shards: number }[][] =>
+    Object.values(resources(template, 'AWS::Events::Rule')).map((rule) => {
+      expect(rule.Properties.ScheduleExpression).toBe('rate(1 minute)');
+      return (rule.Properties.Targets as { Input: string }[]).map((target) => JSON.parse(target.Input));
+    });
+
+  it('invokes sync once per shard every minute from one rule', () => {
+    const rules = shardInputs(stateless);
+    expect(rules).toHaveLength(1);
+    expect(rules[0]).toEqual([0, 1, 2, 3].map((shard) => ({ shard, shards: 4 })));
+  });
+
+  it('spreads more shards than one rule can target over several rules', () => {
+    const inputs = shardInputs(synth({ syncShards: '7' }).stateless).flat();
+    expect(inputs.map((input) => input.shard).sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    for (const input of inputs) expect(input.shards).toBe(7);
+  });
+});
+
+describe('deployment settings', () => {
+  it('prefixes stack and resource names with the stage', () => {
+    const prod = synth({ stage: 'prod', corsOrigin: 'https://app.example.com' });
+    expect(prod.stacks.settings.stage).toBe('prod');
+    prod.stateful.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'prod-copy-signals.fifo' });
+    prod.stateless.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: { AllowOrigins: ['https://app.example.com'] },
+    });
+  });
+
+  it('rejects a malformed stage or shard count before building anything', () => {
+    expect(() => synth({ stage: 'Prod!' })).toThrow(/stage/);
+    expect(() => synth({ syncShards: '0' })).toThrow(/syncShards/);
+  });
+});
