@@ -1,0 +1,69 @@
+import { toPublicMapping } from '../../../shared/domain/copy-mapping';
+import { createMapping, deleteMapping, getMapping, listCopies, listMappings, updateMapping } from '../../../shared/use-cases/manage-mappings';
+import { defineRoute } from '../http';
+import { listQuery, pageOf } from '../schemas/common.schema';
+import { copyRecordSchema, createMappingBody, mappingSchema, updateMappingBody } from '../schemas/copy-mapping.schema';
+
+export const copyMappingRoutes = [
+  defineRoute({
+    method: 'POST',
+    path: '/v1/copy-mappings',
+    summary: 'Copy a master account to a slave account',
+    tag: 'Copy mappings',
+    auth: true,
+    body: createMappingBody,
+    response: { status: 201, schema: mappingSchema, description: 'The mapping' },
+    handle: async ({ runtime, tenantId, body }) => ({ status: 201, body: await createMapping(runtime, tenantId, body) }),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/v1/copy-mappings',
+    summary: 'List copy mappings',
+    tag: 'Copy mappings',
+    auth: true,
+    query: listQuery,
+    response: { status: 200, schema: pageOf(mappingSchema), description: 'A page of mappings' },
+    handle: async ({ runtime, tenantId, query }) => ({ status: 200, body: await listMappings(runtime, tenantId, query) }),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/v1/copy-mappings/{id}',
+    summary: 'Get a copy mapping',
+    tag: 'Copy mappings',
+    auth: true,
+    response: { status: 200, schema: mappingSchema, description: 'The mapping' },
+    handle: async ({ runtime, tenantId, params }) => ({ status: 200, body: toPublicMapping(await getMapping(runtime, tenantId, params.id!)) }),
+  }),
+  defineRoute({
+    method: 'PATCH',
+    path: '/v1/copy-mappings/{id}',
+    summary: 'Change a copy mapping',
+    tag: 'Copy mappings',
+    auth: true,
+    body: updateMappingBody,
+    response: { status: 200, schema: mappingSchema, description: 'The mapping after the change' },
+    handle: async ({ runtime, tenantId, params, body }) => ({ status: 200, body: await updateMapping(runtime, tenantId, params.id!, body) }),
+  }),
+  defineRoute({
+    method: 'DELETE',
+    path: '/v1/copy-mappings/{id}',
+    summary: 'Delete a copy mapping',
+    tag: 'Copy mappings',
+    auth: true,
+    response: { status: 204, description: 'Deleted' },
+    handle: async ({ runtime, tenantId, params }) => {
+      await deleteMapping(runtime, tenantId, params.id!);
+      return { status: 204 };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/v1/copy-mappings/{id}/copies',
+    summary: 'What happened to each master event on this mapping, newest first',
+    tag: 'Copy mappings',
+    auth: true,
+    query: listQuery,
+    response: { status: 200, schema: pageOf(copyRecordSchema), description: 'A page of copy records' },
+    handle: async ({ runtime, tenantId, params, query }) => ({ status: 200, body: await listCopies(runtime, tenantId, params.id!, query) }),
+  }),
+];

@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import { toPublicAccount, type Account, type Platform, type PublicAccount } from '../domain/account';
+import { ConflictError, NotFoundError } from '../domain/errors';
+import type { CredentialCipher } from '../ports/credential-cipher';
+import type { Log } from '../ports/log';
+import type { AccountStore, AuditLog, MappingStore, Page, PageRequest } from '../ports/stores';
+import { brokerRef, type BrokerDirectory } from './broker-directory';
+
+export interface AccountDependencies {
+  accounts: AccountStore;
+  mappings: MappingStore;
+  audit: AuditLog;
+  cipher: CredentialCipher;
+  brokers: BrokerDirectory;
+  now: () => Date;
+  log: Log;
+}
+
+export interface NewAccount {
+  name: string;
+  platform: Platform;
+  login: string;
+  password: string;
+  server: string;
+}
+
+export const newId = (prefix: string): string => `${prefix}_${randomUUID().replaceAll('-', '')}`;
+
+/**
+ * Connects a trading account: the password is encrypted for (tenant, account) before the
+ * account is stored, handed decrypted to the broker gateway only to provision it, and
+ * never kept, logged or returned in clear.
+ */
+export const createAccount = async (deps: AccountDependencies, tenantId: string, input: NewAccount): Promise<PublicAccount> => {
+  const id = newId('acc');
+  const now = deps.now().toISOString();
+  const encryptedPassword = await deps.cipher.encrypt(input.password, { tenantId, accountId: id });
+  const account: Account = {
+    id,
+    tenantId,
+    name: input.name,
+    platform: input.platform,
+    login: input.login,
+    server: input.server,
+    status: 'connecting',
+    createdAt: now,
+    updatedAt: now,
+    encryptedPassword,
+  };
+  await deps.accounts.create(account);
+  const provisioned = await provision(deps, account, input.password);
+  await deps.audit.append({
+    tenantId,
+    at: now,
+    actor: `user:${tenantId}`,
+    action: 'account.create',
+    resourceType: 'account',
+    resourceId: id,
+    details: { name: account.name, platform: account.platform, login: account.login, server: account.server },
+  });
+  return toPublicAccount(provisioned);
+};
+
+const provision = async (deps: AccountDependencies, account: Account, password: string): Promise<Account> => {
+  try {
+    const result = await deps.brokers.gateway(account.platform).provision(brokerRef(account), password);
+    return await deps.accounts.update(account.tenantId, account.id, {
+      status: result.status,
+      statusDetail: result.statusDetail,
+      ...(result.brokerAccountId ? { brokerAccountId: result.brokerAccountId } : {}),
+    });
+  } catch (error) {
+    deps.log.warn('provisioning failed', { tenantId: account.tenantId, accountId: account.id, error: error instanceof Error ? error.name : 'unknown' });
+    return deps.accounts.update(account.tenantId, account.id, {
+      status: 'error',
+      statusDetail: error instanceof Error && error.name === 'BrokerError' ? error.message : 'provisioning failed',
+    });
+  }
+};
+
+export const getAccount = async (deps: Pick<AccountDependencies, 'accounts'>, tenantId: string, accountId: string): Promise<Account> => {
+  const account = await deps.accounts.get(tenantId, accountId);
+  if (!account) throw new NotFoundError('account');
+  return account;
+};
+
+export const listAccounts = async (deps: Pick<AccountDependencies, 'accounts'>, tenantId: string, page: PageRequest): Promise<Page<PublicAccount>> => {
+  const result = await deps.accounts.list(tenantId, page);
+  return { ...result, items: result.items.map(toPublicAccount) };
+};
+
+/** Removes an account, refused while a copy mapping uses it (as master or slave). */
+export const deleteAccount = async (deps: AccountDependencies, tenantId: string, accountId: string): Promise<void> => {
+  const account = await getAccount(deps, tenantId, accountId);
+  const users = (await deps.mappings.listAll(tenantId)).filter((m) => m.masterAccountId === accountId || m.slaveAccountId === accountId);
+  if (users.length > 0) throw new ConflictError(`the account is used by copy mapping ${users.map((m) => m.id).join(', ')}; delete the mapping first`);
+  await deps.brokers.gateway(account.platform).deprovision(brokerRef(account));
+  deps.brokers.forget(accountId);
+  await deps.accounts.delete(tenantId, accountId);
+  await deps.audit.append({
+    tenantId,
+    at: deps.now().toISOString(),
+    actor: `user:${tenantId}`,
+    action: 'account.delete',
+    resourceType: 'account',
+    resourceId: accountId,
+    details: { name: account.name },
+  });
+};
+
+/** Renames, moves to another server or changes the password (re-encrypted and re-provisioned). */
+export const updateAccount = async (
+  deps: AccountDependencies,
+  tenantId: string,
+  accountId: string,
+  change: { name?: string; password?: string; server?: string },
+): Promise<PublicAccount> => {
+  const account = await getAccount(deps, tenantId, accountId);
+  const encryptedPassword = change.password ? await deps.cipher.encrypt(change.password, { tenantId, accountId }) : undefined;
+  let updated = await deps.accounts.update(tenantId, accountId, {
+    ...(change.name !== undefined ? { name: change.name } : {}),
+    ...(change.server !== undefined ? { server: change.server } : {}),
+    ...(encryptedPassword ? { encryptedPassword } : {}),
+    updatedAt: deps.now().toISOString(),
+  });
+  if (change.password || change.server) {
+    const password = change.password ?? (await deps.cipher.decrypt(updated.encryptedPassword, { tenantId, accountId }));
+    const result = await deps.brokers.gateway(account.platform).updatePassword(brokerRef(updated), password);
+    deps.brokers.forget(accountId);
+    updated = await deps.accounts.update(tenantId, accountId, { status: result.status, statusDetail: result.statusDetail });
+  }
+  await deps.audit.append({
+    tenantId,
+    at: deps.now().toISOString(),
+    actor: `user:${tenantId}`,
+    action: 'account.update',
+    resourceType: 'account',
+    resourceId: accountId,
+    details: {
+      before: { name: account.name, server: account.server },
+      after: { name: updated.name, server: updated.server },
+      passwordChanged: change.password !== undefined,
+    },
+  });
+  return toPublicAccount(updated);
+};

@@ -1,0 +1,110 @@
+import { mappingDefaults, toPublicMapping, wouldCloseCycle, type CopyMapping, type PublicCopyMapping, type Sizing, type SymbolRules } from '../domain/copy-mapping';
+import { NotFoundError, RuleViolationError } from '../domain/errors';
+import type { AccountStore, AuditLog, CopyStore, MappingStore, Page, PageRequest } from '../ports/stores';
+import { toPublicCopyRecord, type PublicCopyRecord } from '../domain/copy-record';
+import { newId } from './manage-accounts';
+
+export interface MappingDependencies {
+  accounts: AccountStore;
+  mappings: MappingStore;
+  copies: CopyStore;
+  audit: AuditLog;
+  now: () => Date;
+}
+
+export interface NewMapping {
+  masterAccountId: string;
+  slaveAccountId: string;
+  enabled?: boolean;
+  sizing: Sizing;
+  symbols?: SymbolRules;
+  reverse?: boolean;
+  copyStopLoss?: boolean;
+  copyTakeProfit?: boolean;
+  copyPendingOrders?: boolean;
+  minVolume?: number;
+  maxVolume?: number;
+  maxDelaySeconds?: number;
+}
+
+/**
+ * Creates master -> slave. Both accounts must be the tenant's own (another tenant's id is
+ * simply not found); a mapping onto itself or one closing a cycle is refused.
+ */
+export const createMapping = async (deps: MappingDependencies, tenantId: string, input: NewMapping): Promise<PublicCopyMapping> => {
+  if (input.masterAccountId === input.slaveAccountId) throw new RuleViolationError('A mapping cannot copy an account to itself');
+  const [master, slave] = await Promise.all([
+    deps.accounts.get(tenantId, input.masterAccountId),
+    deps.accounts.get(tenantId, input.slaveAccountId),
+  ]);
+  if (!master) throw new NotFoundError('master account');
+  if (!slave) throw new NotFoundError('slave account');
+  const existing = await deps.mappings.listAll(tenantId);
+  if (wouldCloseCycle(existing, input.masterAccountId, input.slaveAccountId)) {
+    throw new RuleViolationError('This mapping would close a cycle: trades would be copied back to where they came from');
+  }
+  const now = deps.now().toISOString();
+  const mapping: CopyMapping = { ...mappingDefaults, ...input, id: newId('map'), tenantId, createdAt: now, updatedAt: now };
+  await deps.mappings.create(mapping);
+  await deps.audit.append({
+    tenantId,
+    at: now,
+    actor: `user:${tenantId}`,
+    action: 'mapping.create',
+    resourceType: 'copyMapping',
+    resourceId: mapping.id,
+    details: { after: toPublicMapping(mapping) },
+  });
+  return toPublicMapping(mapping);
+};
+
+export const getMapping = async (deps: Pick<MappingDependencies, 'mappings'>, tenantId: string, mappingId: string): Promise<CopyMapping> => {
+  const mapping = await deps.mappings.get(tenantId, mappingId);
+  if (!mapping) throw new NotFoundError('copy mapping');
+  return mapping;
+};
+
+export const listMappings = async (deps: Pick<MappingDependencies, 'mappings'>, tenantId: string, page: PageRequest): Promise<Page<PublicCopyMapping>> => {
+  const result = await deps.mappings.list(tenantId, page);
+  return { ...result, items: result.items.map(toPublicMapping) };
+};
+
+export const updateMapping = async (
+  deps: MappingDependencies,
+  tenantId: string,
+  mappingId: string,
+  change: Omit<Partial<NewMapping>, 'masterAccountId' | 'slaveAccountId'>,
+): Promise<PublicCopyMapping> => {
+  const before = await getMapping(deps, tenantId, mappingId);
+  const after = await deps.mappings.update(tenantId, mappingId, { ...change, updatedAt: deps.now().toISOString() });
+  await deps.audit.append({
+    tenantId,
+    at: after.updatedAt,
+    actor: `user:${tenantId}`,
+    action: 'mapping.update',
+    resourceType: 'copyMapping',
+    resourceId: mappingId,
+    details: { before: toPublicMapping(before), after: toPublicMapping(after) },
+  });
+  return toPublicMapping(after);
+};
+
+export const deleteMapping = async (deps: MappingDependencies, tenantId: string, mappingId: string): Promise<void> => {
+  const before = await getMapping(deps, tenantId, mappingId);
+  await deps.mappings.delete(tenantId, mappingId);
+  await deps.audit.append({
+    tenantId,
+    at: deps.now().toISOString(),
+    actor: `user:${tenantId}`,
+    action: 'mapping.delete',
+    resourceType: 'copyMapping',
+    resourceId: mappingId,
+    details: { before: toPublicMapping(before) },
+  });
+};
+
+export const listCopies = async (deps: MappingDependencies, tenantId: string, mappingId: string, page: PageRequest): Promise<Page<PublicCopyRecord>> => {
+  await getMapping(deps, tenantId, mappingId);
+  const result = await deps.copies.listByMapping(tenantId, mappingId, page);
+  return { ...result, items: result.items.map(toPublicCopyRecord) };
+};
