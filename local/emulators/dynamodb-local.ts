@@ -44,7 +44,12 @@ const waitUntilServing = async (endpoint: string, child: ChildProcess, timeoutMs
 export const startDynamoDbLocal = async (options: { port?: number; dbPath?: string } = {}): Promise<RunningDynamoDbLocal> => {
   const port = options.port ?? (await freePort());
   if (options.dbPath) mkdirSync(options.dbPath, { recursive: true });
-  const child = spawnDynamoDbLocal({ port, path: options.dbPath ?? null, sharedDb: true, stdio: 'ignore' });
+  // Its own process group: Ctrl-C in a terminal reaches only Node, which drains the copy
+  // queue before it stops the database; the exit hook makes sure the JVM never outlives Node.
+  const child = spawnDynamoDbLocal({ port, path: options.dbPath ?? null, sharedDb: true, stdio: 'ignore', detached: true });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
   const endpoint = `http://127.0.0.1:${port}`;
   const stop = (): Promise<void> =>
     new Promise((resolve) => {

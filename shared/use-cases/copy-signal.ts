@@ -92,7 +92,10 @@ export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Pr
     side: source.side,
     masterPositionId: event.position?.id,
     masterOrderId: event.order?.id,
-    masterVolume: source.volume,
+    // A partial close records the volume the master closed, not what it kept.
+    masterVolume: event.kind === 'positionPartiallyClosed' && event.previousVolume !== undefined
+      ? Number((event.previousVolume - source.volume).toFixed(8))
+      : source.volume,
     clientId: copyClientId(mapping.id, event.id),
     attempts: 0,
     detectedAt: event.detectedAt,
@@ -175,7 +178,10 @@ const newLink = (
     slaveTicket: opened.ticket,
     slaveSymbol: opened.symbol,
     side: opened.side,
-    masterVolume: source.volume,
+    // A partial close records the volume the master closed, not what it kept.
+    masterVolume: event.kind === 'positionPartiallyClosed' && event.previousVolume !== undefined
+      ? Number((event.previousVolume - source.volume).toFixed(8))
+      : source.volume,
     slaveVolume: opened.volume,
     openedAt: now.toISOString(),
     appliedRev: source.rev,

@@ -1,0 +1,344 @@
+import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import { startFauxqs } from 'fauxqs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { processCopyBatch } from '../functions/copy/copy-worker';
+import type { ApiResult } from '../functions/api/http';
+import { createRouter } from '../functions/api/router';
+import { apiRoutes } from '../functions/api/routes';
+import { BOOK_REFRESH_MS } from '../functions/sync/sync-loop';
+import { ensureTables } from '../shared/adapters/dynamodb/table-definitions';
+import { SimulatedBrokerGateway } from '../shared/adapters/simulated-broker/simulated-broker-gateway';
+import { SimulatedMarket } from '../shared/adapters/simulated-broker/simulated-market';
+import { fileSimulatorStateStore } from '../shared/adapters/simulated-broker/simulator-state-file';
+import { UnavailableGateway } from '../shared/adapters/unavailable-gateway';
+import { parseConfig } from '../shared/config';
+import type { CopyRecord } from '../shared/domain/copy-record';
+import type { Log } from '../shared/ports/log';
+import { createRuntime, type Runtime } from '../shared/runtime/runtime';
+import { syncShard } from '../shared/use-cases/sync-accounts';
+import { startDynamoDbLocal } from './emulators/dynamodb-local';
+import { ensureLocalKey, startLocalKms } from './emulators/local-kms';
+import { toApiGatewayEvent } from './api-gateway-event';
+import { LocalAuth } from './local-auth';
+import { createSimulatorRoutes } from './simulator-routes';
+
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+export interface LocalSystemOptions {
+  port: number;
+  dataDir: string;
+  masterPollIntervalMs: number;
+  slaveSyncIntervalMs?: number;
+  /** Use running emulators instead of starting them (tests share one DynamoDB Local and fauxqs). */
+  dynamoDbEndpoint?: string;
+  sqsEndpoint?: string;
+  /** Prefix of table and queue names, so several systems can share emulators. */
+  namePrefix?: string;
+  log: Log;
+  onCopyFinished?: (record: CopyRecord, runtime: Runtime) => void;
+  /** How many copy signals are processed at once (different slaves run in parallel). */
+  consumers?: number;
+}
+
+export interface LocalSystem {
+  url: string;
+  runtime: Runtime;
+  market: SimulatedMarket;
+  auth: LocalAuth;
+  /** Runs one sync pass now (tests use it to avoid waiting for the timer). */
+  syncNow(includeSlaves?: boolean): Promise<void>;
+  /** Waits until the copy queue is empty and nothing is in flight. */
+  drain(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const readBody = (request: IncomingMessage, limit: number): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      // Keep reading past the limit only far enough for the router to answer 413.
+      if (size <= limit + 1) chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+
+const send = (response: ServerResponse, result: ApiResult): void => {
+  response.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
+  response.end(result.body ?? '');
+};
+
+const problemJson = (status: number, title: string, detail: string) => ({
+  statusCode: status,
+  headers: { 'content-type': 'application/problem+json' },
+  body: JSON.stringify({ type: 'about:blank', title, status, detail }),
+});
+
+/**
+ * The whole system on one machine: DynamoDB Local, fauxqs and the local KMS stand in for
+ * AWS; the same handlers as in Lambda serve the API (as API Gateway events, after JWT
+ * verification), sync accounts on a timer (for EventBridge) and consume the copy queue
+ * (as SQS events, with partial batch failures). State lives under `dataDir`.
+ */
+export const startLocalSystem = async (options: LocalSystemOptions): Promise<LocalSystem> => {
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    stops.length = 0;
+  };
+  try {
+    const prefix = options.namePrefix ?? 'mt-copier';
+    let dynamoDbEndpoint = options.dynamoDbEndpoint;
+    if (!dynamoDbEndpoint) {
+      const dynamo = await startDynamoDbLocal({ dbPath: join(options.dataDir, 'dynamodb') });
+      stops.push(dynamo.stop);
+      dynamoDbEndpoint = dynamo.endpoint;
+    }
+    let sqsEndpoint = options.sqsEndpoint;
+    if (!sqsEndpoint) {
+      const sqs = await startFauxqs({ port: 0, logger: false });
+      stops.push(() => sqs.stop());
+      sqsEndpoint = sqs.address;
+    }
+    const kms = await startLocalKms({ port: 0, keyStorePath: join(options.dataDir, 'kms-keys.json') });
+    stops.push(kms.stop);
+    const keyId = await ensureLocalKey(kms.endpoint, `${prefix}-credentials`);
+
+    const market = SimulatedMarket.open(fileSimulatorStateStore(join(options.dataDir, 'simulator.json')));
+    stops.push(async () => market.stopRandomWalk());
+    const config = parseConfig({
+      TABLE_NAME: `${prefix}-main`,
+      AUDIT_TABLE_NAME: `${prefix}-audit`,
+      COPY_QUEUE_URL: 'http://pending.invalid/',
+      KMS_KEY_ID: keyId,
+      AWS_REGION: 'us-east-1',
+      MASTER_POLL_INTERVAL_MS: String(options.masterPollIntervalMs),
+      SLAVE_SYNC_INTERVAL_MS: String(options.slaveSyncIntervalMs ?? 5000),
+      SYNC_SHARDS: '1',
+      DYNAMODB_ENDPOINT: dynamoDbEndpoint,
+      SQS_ENDPOINT: sqsEndpoint,
+      KMS_ENDPOINT: kms.endpoint,
+    });
+    let runtime = createRuntime(config, { gateways: {}, log: options.log, credentials: LOCAL_CREDENTIALS });
+    await ensureTables(runtime.clients.dynamo, { main: config.TABLE_NAME, audit: config.AUDIT_TABLE_NAME });
+    const queueUrl = await ensureCopyQueue(runtime, prefix);
+    runtime = createRuntime(
+      { ...config, COPY_QUEUE_URL: queueUrl },
+      {
+        log: options.log,
+        credentials: LOCAL_CREDENTIALS,
+        gateways: {
+          simulated: new SimulatedBrokerGateway(market),
+          mt4: new UnavailableGateway('mt4', 'no MetaApi token is configured (set METAAPI_TOKEN)'),
+          mt5: new UnavailableGateway('mt5', 'no MetaApi token is configured (set METAAPI_TOKEN)'),
+        },
+        onCopyFinished: (record) => options.onCopyFinished?.(record, runtime),
+      },
+    );
+
+    const auth = LocalAuth.open(join(options.dataDir, 'local-jwt-secret'));
+    const route = createRouter(apiRoutes, runtime, { corsOrigin: '*' });
+    const simulatorRoutes = createSimulatorRoutes(market, async (accountId) => {
+      // The simulator routes are local tooling without a tenant: any simulated account qualifies.
+      return market.hasAccount(accountId);
+    });
+
+    const server: Server = createServer((request, response) => {
+      void (async () => {
+        const url = new URL(request.url ?? '/', 'http://localhost');
+        const body = await readBody(request, 64 * 1024);
+        if (url.pathname.startsWith('/local/simulator/')) {
+          let parsed: unknown;
+          try {
+            parsed = body ? JSON.parse(body) : {};
+          } catch {
+            return send(response, problemJson(400, 'Invalid request', 'The body is not valid JSON'));
+          }
+          const result = await simulatorRoutes({ method: request.method ?? 'GET', path: url.pathname, body: parsed });
+          if (!result) return send(response, problemJson(404, 'Not found', `No route ${url.pathname}`));
+          const isProblem = result.status >= 400;
+          return send(response, {
+            statusCode: result.status,
+            headers: { 'content-type': isProblem ? 'application/problem+json' : 'application/json' },
+            body: JSON.stringify(result.body),
+          });
+        }
+        if (url.pathname === '/local/token' && request.method === 'POST') {
+          let sub: unknown;
+          try {
+            sub = (JSON.parse(body || '{}') as { sub?: unknown }).sub;
+          } catch {
+            sub = undefined;
+          }
+          if (typeof sub !== 'string' || !/^[\w.@-]{1,128}$/.test(sub)) {
+            return send(response, {
+              statusCode: 400,
+              headers: { 'content-type': 'application/problem+json' },
+              body: JSON.stringify({ type: 'about:blank', title: 'Invalid request', status: 400, detail: 'sub is required', errors: [{ path: 'sub', message: 'must be 1-128 letters, digits or . _ @ -' }] }),
+            });
+          }
+          return send(response, { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: await auth.issue(sub) }) });
+        }
+        if (request.method === 'OPTIONS') {
+          return send(response, {
+            statusCode: 204,
+            headers: {
+              'access-control-allow-origin': '*',
+              'access-control-allow-headers': 'authorization,content-type',
+              'access-control-allow-methods': 'GET,POST,PUT,PATCH,DELETE',
+            },
+          });
+        }
+        // The JWT authorizer guards every /v1 route; /health and /openapi.json are public.
+        const claims = await auth.verify(request.headers.authorization);
+        if (url.pathname.startsWith('/v1') && !claims) {
+          return send(response, { ...problemJson(401, 'Unauthorized', 'A valid bearer token is required'), headers: { 'content-type': 'application/problem+json', 'www-authenticate': 'Bearer' } });
+        }
+        send(response, await route(toApiGatewayEvent(request, body, claims)));
+      })().catch((error: unknown) => {
+        options.log.error('local server failed a request', { error: String(error) });
+        if (!response.headersSent) send(response, problemJson(500, 'Internal error', 'Something went wrong'));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(options.port, '127.0.0.1', resolve));
+    stops.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    const url = `http://localhost:${(server.address() as AddressInfo).port}`;
+
+    // The timer that stands in for the EventBridge schedule.
+    let lastSlaveSync = 0;
+    let syncing: Promise<void> = Promise.resolve();
+    const syncNow = (includeSlaves?: boolean): Promise<void> => {
+      syncing = syncing.then(async () => {
+        const now = Date.now();
+        const slaves = includeSlaves ?? now - lastSlaveSync >= runtime.config.SLAVE_SYNC_INTERVAL_MS;
+        if (slaves) lastSlaveSync = now;
+        await syncShard({ ...runtime, bookRefreshMs: BOOK_REFRESH_MS }, { shard: 0, shards: 1, includeSlaves: slaves });
+      }).catch((error: unknown) => options.log.error('sync pass failed', { error: String(error) }));
+      return syncing;
+    };
+    let running = true;
+    let consuming = true;
+    const syncTimer = (async () => {
+      while (running) {
+        const started = Date.now();
+        await syncNow();
+        await sleep(Math.max(0, runtime.config.MASTER_POLL_INTERVAL_MS - (Date.now() - started)));
+      }
+    })();
+
+    // The SQS event source mapping: long-poll, invoke with a real SQS event, delete what succeeded.
+    let inFlight = 0;
+    const consumer = async (): Promise<void> => {
+      while (consuming) {
+        let messages: Message[] = [];
+        try {
+          const received = await runtime.clients.sqs.send(
+            new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }),
+          );
+          messages = received.Messages ?? [];
+        } catch (error) {
+          if (!consuming) return;
+          options.log.warn('receive from the copy queue failed', { error: String(error) });
+          await sleep(500);
+          continue;
+        }
+        if (messages.length === 0) continue;
+        inFlight += 1;
+        try {
+          const result = await processCopyBatch(runtime, toSqsEvent(messages, queueUrl));
+          const failed = new Set(result.batchItemFailures.map((failure) => failure.itemIdentifier));
+          const done = messages.filter((message) => !failed.has(message.MessageId!));
+          if (done.length > 0) {
+            await runtime.clients.sqs.send(
+              new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })) }),
+            );
+          }
+        } finally {
+          inFlight -= 1;
+        }
+      }
+    };
+    const consumers = Array.from({ length: options.consumers ?? 4 }, consumer);
+    stops.push(async () => {
+      consuming = false;
+      await Promise.all(consumers);
+    });
+
+    const drain = async (timeoutMs = 10_000): Promise<void> => {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const { Attributes } = await runtime.clients.sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+        );
+        const waiting = Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+        if (waiting === 0 && inFlight === 0) return;
+        await sleep(50);
+      }
+    };
+    // Stopping, in reverse order of the pushes: the timer first, then the queue is drained
+    // (a signal already detected is copied before anything stops), then the consumers.
+    stops.push(() => drain(5_000));
+    stops.push(async () => {
+      running = false;
+      await syncTimer;
+    });
+
+    return { url, runtime, market, auth, syncNow, drain, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The copy queue and its dead-letter queue, as the stateful stack declares them (FIFO, redrive after 5). */
+const ensureCopyQueue = async (runtime: Runtime, prefix: string): Promise<string> => {
+  const { sqs } = runtime.clients;
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-copy-signals-dlq.fifo`, Attributes: { FifoQueue: 'true' } }));
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }));
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: `${prefix}-copy-signals.fifo`,
+      Attributes: {
+        FifoQueue: 'true',
+        VisibilityTimeout: '180',
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: 5 }),
+      },
+    }),
+  );
+  return queue.QueueUrl!;
+};
+
+const toSqsEvent = (messages: Message[], queueUrl: string): SQSEvent => ({
+  Records: messages.map((message) => ({
+    messageId: message.MessageId!,
+    receiptHandle: message.ReceiptHandle!,
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: message.Attributes?.ApproximateReceiveCount ?? '1',
+      SentTimestamp: message.Attributes?.SentTimestamp ?? String(Date.now()),
+      SenderId: message.Attributes?.SenderId ?? 'local',
+      ApproximateFirstReceiveTimestamp: message.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      MessageGroupId: message.Attributes?.MessageGroupId,
+      MessageDeduplicationId: message.Attributes?.MessageDeduplicationId,
+      SequenceNumber: message.Attributes?.SequenceNumber,
+    },
+    messageAttributes: {},
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${queueUrl.split('/').pop()}`,
+    awsRegion: 'us-east-1',
+  })),
+});

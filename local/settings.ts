@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+/** Settings of the local runtime (`npm start`), from the environment, checked at start. */
+const settingsSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  DATA_DIR: z.string().min(1).default('.data'),
+  DEMO: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((value) => value === 'true'),
+  MASTER_POLL_INTERVAL_MS: z.coerce.number().int().min(100).default(1000),
+  SLAVE_SYNC_INTERVAL_MS: z.coerce.number().int().min(500).default(5000),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('warn'),
+});
+
+export type LocalSettings = z.infer<typeof settingsSchema>;
+
+export const readLocalSettings = (env: Record<string, string | undefined>): LocalSettings => {
+  const parsed = settingsSchema.safeParse(env);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    throw new Error(`Invalid settings: ${fields}`);
+  }
+  return parsed.data;
+};
