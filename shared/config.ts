@@ -10,7 +10,7 @@ const configSchema = z.object({
   COPY_QUEUE_URL: z.string().url(),
   KMS_KEY_ID: z.string().min(1),
   AWS_REGION: z.string().min(1).default('us-east-1'),
-  MASTER_POLL_INTERVAL_MS: z.coerce.number().int().min(200).default(5000),
+  MASTER_POLL_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
   SLAVE_SYNC_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   SYNC_SHARDS: z.coerce.number().int().min(1).max(64).default(4),
   METAAPI_TOKEN_SECRET_ARN: z.string().optional(),
