@@ -4,6 +4,7 @@ import type { CopyMapping } from '../domain/copy-mapping';
 import type { CopyRecord } from '../domain/copy-record';
 import type { MasterEvent } from '../domain/master-events';
 import type { PositionLink } from '../domain/position-link';
+import type { AccountProtection, ProtectionStatus } from '../domain/protection';
 
 export interface PageRequest {
   limit: number;
@@ -103,4 +104,13 @@ export interface CopySignal {
 export interface SignalQueue {
   /** Sends every signal; ordered per slave account; duplicates of one (mapping, event) collapse. */
   send(signals: CopySignal[]): Promise<void>;
+}
+
+export interface ProtectionStore {
+  get(tenantId: string, accountId: string): Promise<AccountProtection | undefined>;
+  /** Sets the rules; keeps the status unless `status` is given (a reset gives it). */
+  put(protection: AccountProtection): Promise<void>;
+  /** Changes only the status (equity marks, breach, reset). */
+  updateStatus(tenantId: string, accountId: string, status: ProtectionStatus): Promise<void>;
+  delete(tenantId: string, accountId: string): Promise<void>;
 }

@@ -6,6 +6,7 @@ import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
 import { DynamoBookStore } from '../adapters/dynamodb/book-store';
 import { DynamoCopyStore } from '../adapters/dynamodb/copy-store';
 import { DynamoMappingStore } from '../adapters/dynamodb/mapping-store';
+import { DynamoProtectionStore } from '../adapters/dynamodb/protection-store';
 import { KmsCredentialCipher } from '../adapters/kms/kms-credential-cipher';
 import { SqsSignalQueue } from '../adapters/sqs/sqs-signal-queue';
 import type { Config } from '../config';
@@ -13,7 +14,7 @@ import type { CopyRecord } from '../domain/copy-record';
 import type { BrokerGateway } from '../ports/broker';
 import type { CredentialCipher } from '../ports/credential-cipher';
 import type { Log } from '../ports/log';
-import type { AccountStore, AuditLog, BookStore, CopyStore, MappingStore, SignalQueue } from '../ports/stores';
+import type { AccountStore, AuditLog, BookStore, CopyStore, MappingStore, ProtectionStore, SignalQueue } from '../ports/stores';
 import { BrokerDirectory } from '../use-cases/broker-directory';
 
 /** Everything a handler needs, built once per container (cold start) from the configuration. */
@@ -23,6 +24,7 @@ export interface Runtime {
   accounts: AccountStore;
   mappings: MappingStore;
   books: BookStore;
+  protections: ProtectionStore;
   copies: CopyStore;
   audit: AuditLog;
   queue: SignalQueue;
@@ -55,6 +57,7 @@ export const createRuntime = (config: Config, options: RuntimeOptions): Runtime 
     accounts: new DynamoAccountStore(main),
     mappings: new DynamoMappingStore(main),
     books: new DynamoBookStore(main),
+    protections: new DynamoProtectionStore(main),
     copies: new DynamoCopyStore(main, auditTable),
     audit: new DynamoAuditLog(auditTable),
     queue: new SqsSignalQueue(sqs, config.COPY_QUEUE_URL),

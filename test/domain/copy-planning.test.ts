@@ -309,6 +309,15 @@ describe('planPartialClose', () => {
     expect(planPartialClose({ slaveVolume: 0.1 }, 1, 0.99, spec)).toEqual({ kind: 'close', volume: 0.01, full: false });
   });
 
+  it('closes at least the minimum volume, since a broker refuses a smaller deal', () => {
+    // Master closes 1 %: 0.01 of 1.00 would be under the 0.10 minimum; the slave closes 0.10.
+    expect(planPartialClose({ slaveVolume: 1 }, 1, 0.99, { volumeMin: 0.1, volumeStep: 0.01 })).toEqual({ kind: 'close', volume: 0.1, full: false });
+  });
+
+  it('closes everything when closing the minimum would leave less than the minimum', () => {
+    expect(planPartialClose({ slaveVolume: 0.15 }, 1, 0.99, { volumeMin: 0.1, volumeStep: 0.01 })).toEqual({ kind: 'close', volume: 0.15, full: true });
+  });
+
   it('skips with VOLUME_BELOW_MIN when the master volume did not decrease', () => {
     expect(planPartialClose({ slaveVolume: 0.1 }, 1, 1, spec)).toMatchObject({ kind: 'skip', reason: 'VOLUME_BELOW_MIN' });
     expect(planPartialClose({ slaveVolume: 0.1 }, 1, 1.5, spec)).toMatchObject({ kind: 'skip', reason: 'VOLUME_BELOW_MIN' });
@@ -318,7 +327,7 @@ describe('planPartialClose', () => {
     expect(planPartialClose({ slaveVolume: 0.1 }, 0, 0, spec)).toMatchObject({ kind: 'skip', reason: 'NOT_COPIED' });
   });
 
-  it('closes a multiple of the step, never more than the slave holds, leaving 0 or at least the minimum', () => {
+  it('closes a multiple of the step of at least the minimum, never more than the slave holds, leaving 0 or at least the minimum', () => {
     const MILLI = 1000;
     const scenario = fc
       .record({
@@ -345,7 +354,7 @@ describe('planPartialClose', () => {
         const milli = plan.volume * MILLI;
         expect(Math.abs(milli - Math.round(milli))).toBeLessThan(1e-6);
         expect(Math.round(milli) % stepMilli).toBe(0);
-        expect(plan.volume).toBeGreaterThan(0);
+        expect(plan.volume).toBeGreaterThanOrEqual(symbol.volumeMin - 1e-9);
         expect(plan.volume).toBeLessThanOrEqual(slaveVolume + 1e-9);
         const remaining = slaveVolume - plan.volume;
         if (plan.full) expect(Math.abs(remaining)).toBeLessThan(1e-9);
