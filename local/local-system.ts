@@ -39,6 +39,8 @@ export interface LocalSystemOptions {
   namePrefix?: string;
   log: Log;
   onCopyFinished?: (record: CopyRecord, runtime: Runtime) => void;
+  /** Tests: no sync timer; syncs run only through `syncNow`. */
+  manualSync?: boolean;
   /** How many copy signals are processed at once (different slaves run in parallel). */
   consumers?: number;
 }
@@ -227,7 +229,7 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
       }).catch((error: unknown) => options.log.error('sync pass failed', { error: String(error) }));
       return syncing;
     };
-    let running = true;
+    let running = !options.manualSync;
     let consuming = true;
     const syncTimer = (async () => {
       while (running) {

@@ -185,5 +185,8 @@ export const planPartialClose = (
   const volume = floorToStep(link.slaveVolume - remaining + 1e-12, spec.volumeStep);
   if (remaining < spec.volumeMin - 1e-12) return { kind: 'close', volume: link.slaveVolume, full: true };
   if (volume <= 0) return skip('VOLUME_BELOW_MIN', 'the share to close rounds to zero');
-  return { kind: 'close', volume, full: false };
+  // A broker refuses a deal under the minimum: a smaller share is raised to it (less exposure, not more).
+  const closing = Math.max(volume, spec.volumeMin);
+  if (link.slaveVolume - closing < spec.volumeMin - 1e-12) return { kind: 'close', volume: link.slaveVolume, full: true };
+  return { kind: 'close', volume: closing, full: false };
 };

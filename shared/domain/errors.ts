@@ -30,9 +30,15 @@ export class ConflictError extends Error {
   override readonly name = 'ConflictError';
 }
 
-/** Valid shape, but a rule forbids it (HTTP 422). */
+/** Valid shape, but a rule forbids it (HTTP 422); `errors` names the fields the rule is about. */
 export class RuleViolationError extends Error {
   override readonly name = 'RuleViolationError';
+  constructor(
+    message: string,
+    readonly errors: FieldProblem[] = [],
+  ) {
+    super(message);
+  }
 }
 
 export class UnauthorizedError extends Error {

@@ -7,13 +7,18 @@ import type { MasterEvent } from '../domain/master-events';
 import type { PositionLink } from '../domain/position-link';
 import type { BrokerPort, ClientIdMatch, TradeResult } from '../ports/broker';
 import type { Log } from '../ports/log';
-import type { AccountStore, AuditEntry, CopySignal, CopyStore, MappingStore } from '../ports/stores';
+import type { AccountProtection } from '../domain/protection';
+import { checkOpen, needsEquity, needsExposure } from '../domain/protection-rules';
+import type { AccountStore, AuditEntry, CopySignal, CopyStore, MappingStore, ProtectionStore, SignalQueue } from '../ports/stores';
 import type { BrokerDirectory } from './broker-directory';
+import { markSlaveEquity } from './protect-slave';
 
 export interface CopyDependencies {
   accounts: AccountStore;
   mappings: MappingStore;
   copies: CopyStore;
+  protections: ProtectionStore;
+  queue: SignalQueue;
   brokers: BrokerDirectory;
   now: () => Date;
   log: Log;
@@ -69,9 +74,11 @@ const QUICK_RETRY_DELAYS_MS = [100, 300];
  */
 export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Promise<CopyRecord | undefined> => {
   const { event } = signal;
-  const [mapping, slave] = await Promise.all([
+  const opens = event.kind === 'positionOpened' || event.kind === 'orderPlaced';
+  const [mapping, slave, protection] = await Promise.all([
     deps.mappings.get(signal.tenantId, signal.mappingId),
     deps.accounts.get(signal.tenantId, signal.slaveAccountId),
+    opens ? deps.protections.get(signal.tenantId, signal.slaveAccountId) : undefined,
   ]);
   if (!mapping || !slave) {
     deps.log.info('copy signal for a removed mapping or account dropped', { tenantId: signal.tenantId, mappingId: signal.mappingId });
@@ -118,7 +125,7 @@ export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Pr
       outcome = recovered(event, mapping, slave, link, earlier, deps.now());
     } else {
       try {
-        outcome = await execute(deps, port, event, mapping, slave, link, record);
+        outcome = await execute(deps, port, event, mapping, slave, link, record, protection);
       } catch (error) {
         // Outcome unknown (timeout, lost connection): look once right away; if the broker
         // shows nothing yet, the record stays pending and the next delivery looks again.
@@ -218,6 +225,7 @@ const execute = async (
   slave: Account,
   link: PositionLink | undefined,
   record: CopyRecord,
+  protection: AccountProtection | undefined,
 ): Promise<Outcome> => {
   const now = deps.now();
   switch (event.kind) {
@@ -226,12 +234,29 @@ const execute = async (
       const source = event.kind === 'orderPlaced' ? event.order! : event.position!;
       const symbol = resolveSlaveSymbol(source.symbol, mapping.symbols);
       if (symbol.kind === 'skip') return { status: 'skipped', reason: symbol.reason, detail: symbol.detail };
+      if (protection?.status.state === 'breached') {
+        return { status: 'skipped', reason: 'PROTECTION_BREACHED', detail: protection.status.reason, slaveSymbol: symbol.slaveSymbol };
+      }
       const spec = await deps.brokers.symbolSpec(slave, port, symbol.slaveSymbol);
-      const needsFunds = ['balanceRatio', 'equityRatio', 'riskPercent'].includes(mapping.sizing.mode);
+      const needsFunds = ['balanceRatio', 'equityRatio', 'riskPercent'].includes(mapping.sizing.mode) || (protection !== undefined && needsEquity(protection.rules));
       const funds = needsFunds ? await port.getAccountInformation() : undefined;
       const plan = planOpen(event, { mapping, slaveSymbol: symbol.slaveSymbol, spec, slaveBalance: funds?.balance, slaveEquity: funds?.equity, now });
       if (plan.kind === 'skip') return { status: 'skipped', reason: plan.reason, detail: plan.detail, slaveSymbol: symbol.slaveSymbol };
-      const { trade } = plan;
+      const trade = { ...plan.trade };
+      if (protection && spec) {
+        const current = funds && needsEquity(protection.rules) ? await markSlaveEquity(deps, slave, protection, funds.equity) : protection;
+        const exposure = needsExposure(protection.rules) ? await port.getPositions() : undefined;
+        const verdict = checkOpen(current.rules, current.status, {
+          symbol: trade.symbol,
+          volume: trade.volume,
+          at: now,
+          spec,
+          openPositions: exposure?.length,
+          openVolume: exposure?.reduce((sum, position) => sum + position.volume, 0),
+        });
+        if (verdict.kind === 'skip') return { status: 'skipped', reason: verdict.reason, detail: verdict.detail, slaveSymbol: symbol.slaveSymbol };
+        trade.volume = verdict.volume;
+      }
       record.sentAt = deps.now().toISOString();
       const result = await withQuickRetries(() => port.placeOrder({ clientId: record.clientId, ...trade }));
       const ticket = trade.type === 'market' ? result.positionId : result.orderId;

@@ -5,12 +5,16 @@ import type { CopyMapping } from '../domain/copy-mapping';
 import { ConcurrentUpdateError } from '../domain/errors';
 import { diffBook, type MasterEvent } from '../domain/master-events';
 import type { Log } from '../ports/log';
-import type { AccountStore, BookStore, CopySignal, SignalQueue } from '../ports/stores';
+import type { AccountStore, BookStore, CopySignal, CopyStore, MappingStore, ProtectionStore, SignalQueue } from '../ports/stores';
 import type { BrokerDirectory } from './broker-directory';
+import { markSlaveEquity } from './protect-slave';
 
 export interface SyncDependencies {
   accounts: AccountStore;
   books: BookStore;
+  mappings: MappingStore;
+  copies: CopyStore;
+  protections: ProtectionStore;
   queue: SignalQueue;
   brokers: BrokerDirectory;
   now: () => Date;
@@ -91,6 +95,11 @@ export const syncAccount = async (deps: SyncDependencies, account: Account, mast
       if (!(error instanceof ConcurrentUpdateError)) throw error;
       deps.log.info('book moved on under a concurrent sync', { tenantId: account.tenantId, accountId: account.id });
     }
+  }
+  if (!isMaster) {
+    // Slaves' loss rules are marked on every sync of theirs (and before every open).
+    const protection = await deps.protections.get(account.tenantId, account.id);
+    if (protection) await markSlaveEquity(deps, account, protection, view.account.equity);
   }
   await recordAccountState(deps, account, {
     status: 'connected',

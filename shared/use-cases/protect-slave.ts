@@ -1,0 +1,66 @@
+import type { Account } from '../domain/account';
+import type { MasterEvent } from '../domain/master-events';
+import type { AccountProtection } from '../domain/protection';
+import { markEquity } from '../domain/protection-rules';
+import type { Log } from '../ports/log';
+import type { CopySignal, CopyStore, MappingStore, ProtectionStore, SignalQueue } from '../ports/stores';
+
+export interface ProtectionDependencies {
+  mappings: MappingStore;
+  copies: CopyStore;
+  protections: ProtectionStore;
+  queue: SignalQueue;
+  now: () => Date;
+  log: Log;
+}
+
+/**
+ * After a breach with `onBreach: "closeAll"`, queues a close of every position (and a
+ * cancel of every pending order) the system copied onto the slave. The closes travel the
+ * normal copy path in the slave's FIFO group, so they are recorded, exactly once, after
+ * whatever was queued for that slave before. Their event ids carry the breach time: a second
+ * breach after a reset closes again, the same breach never twice.
+ */
+export const closeAllCopies = async (deps: ProtectionDependencies, tenantId: string, slaveAccountId: string, breachedAt: string): Promise<number> => {
+  const mappings = (await deps.mappings.listAll(tenantId)).filter((mapping) => mapping.slaveAccountId === slaveAccountId);
+  const signals: CopySignal[] = [];
+  for (const mapping of mappings) {
+    for (const link of await deps.copies.listOpenLinks(tenantId, mapping.id)) {
+      const base = { tenantId, masterAccountId: mapping.masterAccountId, detectedAt: breachedAt };
+      const tracked = { symbol: link.slaveSymbol, side: link.side, volume: link.masterVolume, rev: link.appliedRev + 1, detectedAt: breachedAt };
+      const event: MasterEvent =
+        link.kind === 'position'
+          ? { ...base, id: `protectionClose:${link.masterTicket}:${breachedAt}`, kind: 'positionClosed', position: { ...tracked, id: link.masterTicket, openPrice: 0, openedAt: link.openedAt } }
+          : { ...base, id: `protectionCancel:${link.masterTicket}:${breachedAt}`, kind: 'orderCancelled', order: { ...tracked, id: link.masterTicket, type: 'limit', price: 0, createdAt: link.openedAt } };
+      signals.push({ tenantId, mappingId: mapping.id, masterAccountId: mapping.masterAccountId, slaveAccountId, event, enqueuedAt: deps.now().toISOString() });
+    }
+  }
+  if (signals.length > 0) await deps.queue.send(signals);
+  return signals.length;
+};
+
+/**
+ * Marks a slave's equity against its loss rules (on every slave sync and before every
+ * open). Writes the status only when it changed; on a new breach records it and, with
+ * `closeAll`, flattens what was copied. Returns the protection as it now stands.
+ */
+export const markSlaveEquity = async (
+  deps: ProtectionDependencies,
+  account: Pick<Account, 'tenantId' | 'id'>,
+  protection: AccountProtection,
+  equity: number,
+): Promise<AccountProtection> => {
+  const marked = markEquity(protection.rules, protection.status, equity, deps.now());
+  const before = protection.status;
+  const changed =
+    marked.breach !== undefined ||
+    before.dayStart?.date !== marked.status.dayStart?.date ||
+    (marked.status.peakEquity ?? 0) > (before.peakEquity ?? 0) + 1e-9;
+  if (!changed) return protection;
+  await deps.protections.updateStatus(account.tenantId, account.id, marked.status);
+  if (marked.breach) {
+    deps.log.warn('protection breached', { tenantId: account.tenantId, accountId: account.id, reason: marked.status.reason });
+    if (protection.rules.onBreach === 'closeAll') await closeAllCopies(deps, account.tenantId, account.id, marked.status.breachedAt!);
+  }
+  return { ...protection, status: marked.status };
+};
