@@ -14,7 +14,12 @@ const configSchema = z.object({
   SLAVE_SYNC_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   SYNC_SHARDS: z.coerce.number().int().min(1).max(64).default(4),
   METAAPI_TOKEN_SECRET_ARN: z.string().optional(),
+  /** `*`, one origin, or a comma-separated list of origins allowed to call the API from a browser. */
   CORS_ORIGIN: z.string().default('*'),
+  /** Requests per tenant per minute on all authenticated routes but trading ones, across all instances. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(300),
+  /** Requests per tenant per minute on routes that trade at a broker (place, modify, close, cancel). */
+  TRADE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60),
   /** Local runtime and tests only: endpoints of the emulators. Unset in AWS. */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
   SQS_ENDPOINT: z.string().url().optional(),

@@ -5,6 +5,7 @@ import type { CopyRecord } from '../domain/copy-record';
 import type { MasterEvent } from '../domain/master-events';
 import type { PositionLink } from '../domain/position-link';
 import type { AccountProtection, ProtectionStatus } from '../domain/protection';
+import type { ClosedTrade } from '../domain/trading';
 
 export interface PageRequest {
   limit: number;
@@ -109,8 +110,17 @@ export interface SignalQueue {
 export interface ProtectionStore {
   get(tenantId: string, accountId: string): Promise<AccountProtection | undefined>;
   /** Sets the rules; keeps the status unless `status` is given (a reset gives it). */
-  put(protection: AccountProtection): Promise<void>;
+  put(protection: Omit<AccountProtection, 'status'> & { status?: ProtectionStatus }): Promise<void>;
   /** Changes only the status (equity marks, breach, reset). */
   updateStatus(tenantId: string, accountId: string, status: ProtectionStatus): Promise<void>;
   delete(tenantId: string, accountId: string): Promise<void>;
+}
+
+/** Closed trades inserted as demo data (POST /v1/trades/demo), listed with the broker's history. */
+export interface DemoTradeStore {
+  add(tenantId: string, accountId: string, trades: ClosedTrade[]): Promise<void>;
+  /** The account's demo trades closed in `from <= closedAt < to`. */
+  list(tenantId: string, accountId: string, range: { from: string; to: string }): Promise<ClosedTrade[]>;
+  /** Removes every demo trade of the account (when the account is deleted). */
+  deleteAll(tenantId: string, accountId: string): Promise<void>;
 }

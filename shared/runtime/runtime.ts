@@ -5,8 +5,10 @@ import { DynamoAccountStore } from '../adapters/dynamodb/account-store';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
 import { DynamoBookStore } from '../adapters/dynamodb/book-store';
 import { DynamoCopyStore } from '../adapters/dynamodb/copy-store';
+import { DynamoDemoTradeStore } from '../adapters/dynamodb/demo-trade-store';
 import { DynamoMappingStore } from '../adapters/dynamodb/mapping-store';
 import { DynamoProtectionStore } from '../adapters/dynamodb/protection-store';
+import { DynamoRateLimiter } from '../adapters/dynamodb/rate-limiter';
 import { KmsCredentialCipher } from '../adapters/kms/kms-credential-cipher';
 import { SqsSignalQueue } from '../adapters/sqs/sqs-signal-queue';
 import type { Config } from '../config';
@@ -14,7 +16,8 @@ import type { CopyRecord } from '../domain/copy-record';
 import type { BrokerGateway } from '../ports/broker';
 import type { CredentialCipher } from '../ports/credential-cipher';
 import type { Log } from '../ports/log';
-import type { AccountStore, AuditLog, BookStore, CopyStore, MappingStore, ProtectionStore, SignalQueue } from '../ports/stores';
+import type { RateLimiter } from '../ports/rate-limiter';
+import type { AccountStore, AuditLog, BookStore, CopyStore, DemoTradeStore, MappingStore, ProtectionStore, SignalQueue } from '../ports/stores';
 import { BrokerDirectory } from '../use-cases/broker-directory';
 
 /** Everything a handler needs, built once per container (cold start) from the configuration. */
@@ -27,6 +30,8 @@ export interface Runtime {
   protections: ProtectionStore;
   copies: CopyStore;
   audit: AuditLog;
+  demoTrades: DemoTradeStore;
+  rateLimiter: RateLimiter;
   queue: SignalQueue;
   cipher: CredentialCipher;
   brokers: BrokerDirectory;
@@ -60,6 +65,8 @@ export const createRuntime = (config: Config, options: RuntimeOptions): Runtime 
     protections: new DynamoProtectionStore(main),
     copies: new DynamoCopyStore(main, auditTable),
     audit: new DynamoAuditLog(auditTable),
+    demoTrades: new DynamoDemoTradeStore(main),
+    rateLimiter: new DynamoRateLimiter(main),
     queue: new SqsSignalQueue(sqs, config.COPY_QUEUE_URL),
     cipher: new KmsCredentialCipher({ client: kms, keyId: config.KMS_KEY_ID }),
     brokers: new BrokerDirectory(options.gateways),

@@ -3,7 +3,7 @@ import { toPublicAccount, type Account, type Platform, type PublicAccount } from
 import { ConflictError, NotFoundError } from '../domain/errors';
 import type { CredentialCipher } from '../ports/credential-cipher';
 import type { Log } from '../ports/log';
-import type { AccountStore, AuditLog, MappingStore, Page, PageRequest } from '../ports/stores';
+import type { AccountStore, AuditLog, DemoTradeStore, MappingStore, Page, PageRequest, ProtectionStore } from '../ports/stores';
 import { brokerRef, type BrokerDirectory } from './broker-directory';
 
 export interface AccountDependencies {
@@ -14,6 +14,9 @@ export interface AccountDependencies {
   brokers: BrokerDirectory;
   now: () => Date;
   log: Log;
+  /** What else is kept per account and goes with it when it is deleted. */
+  protections?: ProtectionStore;
+  demoTrades?: DemoTradeStore;
 }
 
 export interface NewAccount {
@@ -97,6 +100,7 @@ export const deleteAccount = async (deps: AccountDependencies, tenantId: string,
   await deps.brokers.gateway(account.platform).deprovision(brokerRef(account));
   deps.brokers.forget(accountId);
   await deps.accounts.delete(tenantId, accountId);
+  await Promise.all([deps.protections?.delete(tenantId, accountId), deps.demoTrades?.deleteAll(tenantId, accountId)]);
   await deps.audit.append({
     tenantId,
     at: deps.now().toISOString(),

@@ -32,7 +32,11 @@ export interface NewMapping {
  * simply not found); a mapping onto itself or one closing a cycle is refused.
  */
 export const createMapping = async (deps: MappingDependencies, tenantId: string, input: NewMapping): Promise<PublicCopyMapping> => {
-  if (input.masterAccountId === input.slaveAccountId) throw new RuleViolationError('A mapping cannot copy an account to itself');
+  if (input.masterAccountId === input.slaveAccountId) {
+    throw new RuleViolationError('A mapping cannot copy an account to itself', [
+      { path: 'slaveAccountId', message: 'must differ from masterAccountId' },
+    ]);
+  }
   const [master, slave] = await Promise.all([
     deps.accounts.get(tenantId, input.masterAccountId),
     deps.accounts.get(tenantId, input.slaveAccountId),
@@ -41,7 +45,9 @@ export const createMapping = async (deps: MappingDependencies, tenantId: string,
   if (!slave) throw new NotFoundError('slave account');
   const existing = await deps.mappings.listAll(tenantId);
   if (wouldCloseCycle(existing, input.masterAccountId, input.slaveAccountId)) {
-    throw new RuleViolationError('This mapping would close a cycle: trades would be copied back to where they came from');
+    throw new RuleViolationError('This mapping would close a cycle: trades would be copied back to where they came from', [
+      { path: 'slaveAccountId', message: 'already copies, directly or through other mappings, to masterAccountId' },
+    ]);
   }
   const now = deps.now().toISOString();
   const mapping: CopyMapping = { ...mappingDefaults, ...input, id: newId('map'), tenantId, createdAt: now, updatedAt: now };

@@ -19,6 +19,9 @@ const linkKey = (tenantId: string, mappingId: string, masterTicket: string) => (
   sk: `LINK#${mappingId}#${masterTicket}`,
 });
 
+/** A mapping's copies, newest first; the tenant is part of the partition like everywhere else. */
+const timelineKey = (tenantId: string, mappingId: string) => `COPIES#${tenantId}#${mappingId}`;
+
 type StoredRecord = CopyRecord & { leaseUntil?: number };
 
 const withoutLease = ({ leaseUntil: _l, ...record }: StoredRecord): CopyRecord => record;
@@ -50,7 +53,7 @@ export class DynamoCopyStore implements CopyStore {
     ];
     const firstOnly: Record<string, unknown> = {
       ...fixed,
-      gsi1pk: `COPIES#${record.mappingId}`,
+      gsi1pk: timelineKey(record.tenantId, record.mappingId),
       gsi1sk: `${record.detectedAt}#${record.id}`,
       entity: 'copy',
     };
@@ -183,19 +186,19 @@ export class DynamoCopyStore implements CopyStore {
         TableName: this.table.tableName,
         IndexName: 'gsi1',
         KeyConditionExpression: 'gsi1pk = :pk',
-        ExpressionAttributeValues: toItem({ ':pk': `COPIES#${mappingId}` }),
+        ExpressionAttributeValues: toItem({ ':pk': timelineKey(tenantId, mappingId) }),
         ScanIndexForward: false,
         Limit: request.limit,
         ExclusiveStartKey: decodeCursor(request.cursor, {
           partitionAttribute: 'gsi1pk',
-          partitionValue: `COPIES#${mappingId}`,
+          partitionValue: timelineKey(tenantId, mappingId),
           sortAttribute: 'gsi1sk',
           skPrefix: '',
           tenantPk: tenantKey(tenantId),
         }),
       }),
     );
-    const items = (result.Items ?? []).map((item) => withoutLease(fromItem<StoredRecord>(item))).filter((record) => record.tenantId === tenantId);
+    const items = (result.Items ?? []).map((item) => withoutLease(fromItem<StoredRecord>(item)));
     return page(items, result.LastEvaluatedKey);
   }
 

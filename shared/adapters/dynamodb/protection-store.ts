@@ -1,5 +1,5 @@
-import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import type { AccountProtection, ProtectionStatus } from '../../domain/protection';
+import { DeleteItemCommand, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { defaultProtectionStatus, type AccountProtection, type ProtectionStatus } from '../../domain/protection';
 import type { ProtectionStore } from '../../ports/stores';
 import { fromItem, tenantKey, toItem, type TableRef } from './table';
 
@@ -16,11 +16,34 @@ export class DynamoProtectionStore implements ProtectionStore {
     return Item ? fromItem<AccountProtection>(Item) : undefined;
   }
 
-  async put(protection: AccountProtection): Promise<void> {
+  /**
+   * Sets the rules in one UpdateItem, so a status the copy engine records at the same moment
+   * (a breach) is kept rather than overwritten by a stale read; a given `status` replaces it.
+   */
+  async put(protection: Omit<AccountProtection, 'status'> & { status?: ProtectionStatus }): Promise<void> {
     await this.table.client.send(
-      new PutItemCommand({
+      new UpdateItemCommand({
         TableName: this.table.tableName,
-        Item: toItem({ ...protectionKey(protection.tenantId, protection.accountId), entity: 'protection', ...protection }),
+        Key: toItem(protectionKey(protection.tenantId, protection.accountId)),
+        UpdateExpression: `SET #entity = :entity, #tenant = :tenant, #account = :account, #rules = :rules, #updatedAt = :updatedAt, #status = ${
+          protection.status ? ':status' : 'if_not_exists(#status, :status)'
+        }`,
+        ExpressionAttributeNames: {
+          '#entity': 'entity',
+          '#tenant': 'tenantId',
+          '#account': 'accountId',
+          '#rules': 'rules',
+          '#updatedAt': 'updatedAt',
+          '#status': 'status',
+        },
+        ExpressionAttributeValues: toItem({
+          ':entity': 'protection',
+          ':tenant': protection.tenantId,
+          ':account': protection.accountId,
+          ':rules': protection.rules,
+          ':updatedAt': protection.updatedAt,
+          ':status': protection.status ?? defaultProtectionStatus,
+        }),
       }),
     );
   }

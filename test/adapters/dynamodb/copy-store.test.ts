@@ -276,9 +276,9 @@ describe('DynamoCopyStore', () => {
     });
 
     it.each([
-      ["points into another tenant's partition", { pk: 'TENANT#tenant-a', sk: 'COPY#mapping-history#x', gsi1pk: 'COPIES#mapping-history', gsi1sk: '2024' }],
-      ["points into another mapping's timeline", { pk: 'TENANT#tenant-b', sk: 'COPY#other#x', gsi1pk: 'COPIES#other', gsi1sk: '2024' }],
-      ['lacks the tenant key', { gsi1pk: 'COPIES#mapping-history', gsi1sk: '2024' }],
+      ["points into another tenant's partition", { pk: 'TENANT#tenant-a', sk: 'COPY#mapping-history#x', gsi1pk: 'COPIES#tenant-a#mapping-history', gsi1sk: '2024' }],
+      ["points into another mapping's timeline", { pk: 'TENANT#tenant-b', sk: 'COPY#other#x', gsi1pk: 'COPIES#tenant-b#other', gsi1sk: '2024' }],
+      ['lacks the tenant key', { gsi1pk: 'COPIES#tenant-b#mapping-history', gsi1sk: '2024' }],
     ])('refuses a cursor that %s', async (_case, key) => {
       const cursor = Buffer.from(JSON.stringify(key)).toString('base64url');
       const error = await rejectionOf(copies.listByMapping('tenant-b', mappingId, { limit: 1, cursor }));

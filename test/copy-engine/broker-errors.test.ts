@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalSystem } from '../../local/local-system';
+import { CopyRetryLaterError, copySignal } from '../../shared/use-cases/copy-signal';
+import { copyFixture } from '../support/copy-fixture';
+import { startTestSystem } from '../support/local-api';
+
+describe('broker errors on a copy', () => {
+  let system: LocalSystem;
+  beforeAll(async () => {
+    system = await startTestSystem({ manualSync: true });
+  });
+  afterAll(async () => system?.stop());
+
+  it('retries a requote in process and places the order once', async () => {
+    const fixture = await copyFixture(system);
+    const signal = fixture.openSignal(fixture.masterBuy());
+    fixture.market.setFaults(fixture.slave.id, { rejectNext: 1, code: 'REQUOTE' });
+    expect(await copySignal(fixture.deps, signal)).toMatchObject({ status: 'placed' });
+    expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(1);
+  });
+
+  it('sends repeated requotes back to the queue with backoff, then places on redelivery', async () => {
+    const fixture = await copyFixture(system);
+    const signal = fixture.openSignal(fixture.masterBuy());
+    fixture.market.setFaults(fixture.slave.id, { rejectNext: 3, code: 'REQUOTE' });
+    const error = await copySignal(fixture.deps, signal).catch((failure: unknown) => failure);
+    expect(error).toBeInstanceOf(CopyRetryLaterError);
+    expect((error as CopyRetryLaterError).delaySeconds).toBeGreaterThan(0);
+    expect((await fixture.copies())[0]).toMatchObject({ status: 'pending' });
+    expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(0);
+    expect(await copySignal(fixture.deps, signal)).toMatchObject({ status: 'placed' });
+    expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(1);
+  });
+
+  it.each([
+    ['NO_MONEY', 'BROKER_NO_MONEY'],
+    ['TRADING_DISABLED', 'BROKER_TRADING_DISABLED'],
+    ['REJECTED', 'BROKER_REJECTED'],
+    ['INVALID_STOPS', 'BROKER_INVALID_STOPS'],
+  ] as const)('records %s as failed with %s and never retries it', async (code, reason) => {
+    const fixture = await copyFixture(system);
+    const signal = fixture.openSignal(fixture.masterBuy());
+    fixture.market.setFaults(fixture.slave.id, { rejectNext: 1, code });
+    expect(await copySignal(fixture.deps, signal)).toMatchObject({ status: 'failed', reason });
+    // A redelivery finds the record finished and sends nothing to the broker.
+    fixture.market.setFaults(fixture.slave.id, { rejectNext: 0 });
+    expect(await copySignal(fixture.deps, signal)).toMatchObject({ status: 'failed', reason, attempts: 1 });
+    expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(0);
+  });
+
+  it('defers a copy while the market is closed, and places it when it opens', async () => {
+    const fixture = await copyFixture(system);
+    const signal = fixture.openSignal(fixture.masterBuy());
+    fixture.market.setFaults(fixture.slave.id, { rejectNext: 1, code: 'MARKET_CLOSED' });
+    const error = await copySignal(fixture.deps, signal).catch((failure: unknown) => failure);
+    expect(error).toBeInstanceOf(CopyRetryLaterError);
+    expect((error as CopyRetryLaterError).delaySeconds).toBeGreaterThanOrEqual(60);
+    expect(await copySignal(fixture.deps, signal)).toMatchObject({ status: 'placed' });
+    expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(1);
+  });
+
+  it('skips an open that waited longer than maxDelaySeconds', async () => {
+    const fixture = await copyFixture(system, { sizing: { mode: 'multiplier', multiplier: 1 }, maxDelaySeconds: 5 });
+    const position = fixture.masterBuy();
+    const stale = fixture.openSignal(position, new Date(Date.now() - 10_000));
+    expect(await copySignal(fixture.deps, stale)).toMatchObject({ status: 'skipped', reason: 'SIGNAL_EXPIRED' });
+    expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(0);
+  });
+});

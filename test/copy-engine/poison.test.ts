@@ -1,0 +1,88 @@
+import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processCopyBatch } from '../../functions/copy/copy-worker';
+import type { LocalSystem } from '../../local/local-system';
+import { copyFixture } from '../support/copy-fixture';
+import { startTestSystem } from '../support/local-api';
+
+const sqsRecord = (id: string, body: string, group: string): SQSEvent['Records'][number] => ({
+  messageId: id,
+  receiptHandle: `handle-${id}`,
+  body,
+  attributes: {
+    ApproximateReceiveCount: '1',
+    SentTimestamp: '0',
+    SenderId: 'test',
+    ApproximateFirstReceiveTimestamp: '0',
+    MessageGroupId: group,
+  },
+  messageAttributes: {},
+  md5OfBody: '',
+  eventSource: 'aws:sqs',
+  eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:test.fifo',
+  awsRegion: 'us-east-1',
+});
+
+describe('poison copy signals', () => {
+  let system: LocalSystem;
+  beforeAll(async () => {
+    system = await startTestSystem({ manualSync: true });
+  });
+  afterAll(async () => system?.stop());
+
+  it('fails alone in its batch while the signals of other slaves are copied', async () => {
+    const fixture = await copyFixture(system);
+    const good = fixture.openSignal(fixture.masterBuy());
+    const result = await processCopyBatch(system.runtime, {
+      Records: [sqsRecord('poison', '{"not":"a signal"}', 'other-slave'), sqsRecord('good', JSON.stringify(good), fixture.slave.id), sqsRecord('garbage', 'not json', 'third-slave')],
+    });
+    expect(result.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(['garbage', 'poison']);
+    expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(1);
+  });
+
+  it('holds back the later signals of the failing slave so its events stay in order', async () => {
+    const fixture = await copyFixture(system);
+    const open = fixture.openSignal(fixture.masterBuy());
+    const result = await processCopyBatch(system.runtime, {
+      Records: [sqsRecord('poison', '{}', fixture.slave.id), sqsRecord('after', JSON.stringify(open), fixture.slave.id)],
+    });
+    expect(result.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(['poison', 'after']);
+    expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(0);
+  });
+
+  it('ends in the dead-letter queue after maxReceiveCount receives', async () => {
+    const { sqs } = system.runtime.clients;
+    const name = `poison-${Date.now()}`;
+    const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq.fifo`, Attributes: { FifoQueue: 'true' } }));
+    const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn;
+    const queue = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: `${name}.fifo`,
+        Attributes: { FifoQueue: 'true', VisibilityTimeout: '1', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }) },
+      }),
+    );
+    await sqs.send(new SendMessageCommand({ QueueUrl: queue.QueueUrl, MessageBody: '{"poison":true}', MessageGroupId: 'slave', MessageDeduplicationId: 'poison-1' }));
+    let receives = 0;
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }));
+      if (Messages.length > 0) {
+        receives += 1;
+        const result = await processCopyBatch(system.runtime, {
+          Records: Messages.map((message) => sqsRecord(message.MessageId!, message.Body!, message.Attributes?.MessageGroupId ?? 'slave')),
+        });
+        const failed = new Set(result.batchItemFailures.map((failure) => failure.itemIdentifier));
+        const done = Messages.filter((message) => !failed.has(message.MessageId!));
+        if (done.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queue.QueueUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+      }
+      const inDlq = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq.QueueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 0 }));
+      if (inDlq.Messages?.length) {
+        expect(inDlq.Messages[0]!.Body).toBe('{"poison":true}');
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`not in the DLQ after ${receives} receives`);
+    }
+    expect(receives).toBe(5);
+  }, 30_000);
+});
