@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
+import { isBrokerError } from '../../shared/domain/broker-errors';
 import { NotFoundError, RuleViolationError, ConflictError, TooManyRequestsError, UnauthorizedError, ValidationError, type FieldProblem } from '../../shared/domain/errors';
 import type { Log } from '../../shared/ports/log';
 import type { Runtime } from '../../shared/runtime/runtime';
@@ -31,6 +32,13 @@ export interface Route<Body = unknown, Query = unknown> {
   body?: z.ZodType<Body>;
   query?: z.ZodType<Query>;
   response?: { status: number; schema?: z.ZodType; description: string };
+  /** Reaches a broker to trade: counted against the tighter trading rate limit. */
+  trading?: boolean;
+  /**
+   * Problem statuses this route answers besides those every route of its kind may
+   * (400 with a body or query, 401 and 429 when authenticated, 404 with a path id, 413 with a body, 500).
+   */
+  problems?: { status: number; description: string }[];
   handle(context: RouteContext<Body, Query>): Promise<RouteResult>;
 }
 
@@ -56,7 +64,9 @@ export const errorResponse = (error: unknown, log: Log, requestId: string): APIG
   if (error instanceof UnauthorizedError) return problem(401, 'Unauthorized', error.message);
   if (error instanceof NotFoundError) return problem(404, 'Not found', `The ${error.resource} does not exist`);
   if (error instanceof ConflictError) return problem(409, 'Conflict', error.message);
-  if (error instanceof RuleViolationError) return problem(422, 'Not allowed', error.message);
+  if (error instanceof RuleViolationError) return problem(422, 'Not allowed', error.message, error.errors.length ? { errors: error.errors } : {});
+  // The broker refused (no money, market closed, invalid stops...): the code is the explanation.
+  if (isBrokerError(error)) return problem(422, 'Rejected by the broker', error.code);
   if (error instanceof TooManyRequestsError) {
     return problem(429, 'Too many requests', 'Slow down and retry later', { headers: { 'retry-after': String(error.retryAfterSeconds) } });
   }

@@ -1,10 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { UnauthorizedError, ValidationError } from '../../shared/domain/errors';
+import { TooManyRequestsError, UnauthorizedError, ValidationError } from '../../shared/domain/errors';
 import type { Runtime } from '../../shared/runtime/runtime';
+import { corsHeaders } from './cors';
 import { errorResponse, problem, zodProblems, type ApiEvent, type ApiResult, type Route } from './http';
 
 /** Request bodies above this size are refused with 413 before they are parsed. */
 export const MAX_BODY_BYTES = 64 * 1024;
+
+/** Rate-limit windows are one minute long; the limits are requests per minute. */
+export const RATE_WINDOW_MS = 60_000;
+
+/**
+ * What a path parameter (an id of ours or a broker ticket) may look like. Anything else is
+ * no id that exists: 404, before a store or a broker sees it.
+ */
+export const PATH_PARAM = /^[A-Za-z0-9._:-]{1,64}$/;
 
 interface CompiledRoute {
   route: Route;
@@ -31,18 +41,28 @@ const parseBody = (event: ApiEvent): unknown => {
   }
 };
 
+const decodeParam = (raw: string): string | undefined => {
+  try {
+    const value = decodeURIComponent(raw);
+    return PATH_PARAM.test(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
 /**
- * Matches an API Gateway (HTTP API, payload 2.0) event to a route, validates its body and
- * query with the route's zod schemas, takes the tenant from the verified JWT claims only,
- * and maps every outcome to JSON or problem+json.
+ * Matches an API Gateway (HTTP API, payload 2.0) event to a route, takes the tenant from the
+ * verified JWT claims only, counts the request against the tenant's rate limit, validates
+ * its body and query with the route's zod schemas, and maps every outcome to JSON or
+ * problem+json. `corsOrigin` is the `CORS_ORIGIN` setting (`*`, an origin or a list).
  */
 export const createRouter = (routes: Route[], runtime: Runtime, options: { corsOrigin?: string } = {}) => {
   const compiled = routes.map(compile);
-  const cors: Record<string, string> = options.corsOrigin ? { 'access-control-allow-origin': options.corsOrigin, vary: 'Origin' } : {};
   return async (event: ApiEvent): Promise<ApiResult> => {
     const requestId = event.requestContext?.requestId ?? randomUUID();
     const method = event.requestContext.http.method.toUpperCase();
     const path = event.rawPath;
+    const cors = corsHeaders(options.corsOrigin, event.headers?.origin);
     const withCors = (result: ApiResult): ApiResult => ({ ...result, headers: { ...cors, ...result.headers } });
     try {
       const candidates = compiled.map((entry) => ({ entry, match: entry.pattern.exec(path) })).filter((candidate) => candidate.match);
@@ -54,7 +74,13 @@ export const createRouter = (routes: Route[], runtime: Runtime, options: { corsO
       }
       const { route, names } = found.entry;
       const tenantId = route.auth ? tenantOf(event) : '';
-      const params = Object.fromEntries(names.map((name, index) => [name, decodeURIComponent(found.match![index + 1]!)]));
+      if (route.auth) await enforceRateLimit(runtime, tenantId, route, requestId);
+      const params: Record<string, string> = {};
+      for (const [index, name] of names.entries()) {
+        const value = decodeParam(found.match![index + 1]!);
+        if (value === undefined) return withCors(problem(404, 'Not found', `The ${name} does not exist`));
+        params[name] = value;
+      }
       const size = event.body ? Buffer.byteLength(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : 0;
       if (size > MAX_BODY_BYTES) return withCors(problem(413, 'Payload too large', `Bodies are limited to ${MAX_BODY_BYTES} bytes`));
       const body = route.body ? validate(route.body, parseBody(event) ?? {}, undefined) : undefined;
@@ -70,6 +96,25 @@ export const createRouter = (routes: Route[], runtime: Runtime, options: { corsO
       return withCors(errorResponse(error, runtime.log, requestId));
     }
   };
+};
+
+/**
+ * Counts the request in the tenant's window of its bucket (trading routes have their own,
+ * tighter, limit). The count lives in DynamoDB, so the limit holds across Lambda instances.
+ * If the counter itself cannot be reached the request is served: the stage throttle still
+ * bounds the load, and an outage of the counter should not become an outage of the API.
+ */
+const enforceRateLimit = async (runtime: Runtime, tenantId: string, route: Route, requestId: string): Promise<void> => {
+  const bucket = route.trading ? 'trade' : 'api';
+  const limit = route.trading ? runtime.config.TRADE_RATE_LIMIT_PER_MINUTE : runtime.config.RATE_LIMIT_PER_MINUTE;
+  let decision;
+  try {
+    decision = await runtime.rateLimiter.hit({ tenantId, bucket, limit, windowMs: RATE_WINDOW_MS, now: runtime.now() });
+  } catch (error) {
+    runtime.log.warn('rate limit not checked', { requestId, tenantId, error: error instanceof Error ? error.name : 'unknown' });
+    return;
+  }
+  if (!decision.allowed) throw new TooManyRequestsError(decision.retryAfterSeconds);
 };
 
 const validate = <T>(schema: { safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: unknown[] } } }, value: unknown, prefix: string | undefined): T => {

@@ -1,24 +1,11 @@
-import { z } from 'zod';
 import { toPublicAccount } from '../../../shared/domain/account';
 import { createAccount, deleteAccount, getAccount, listAccounts, updateAccount } from '../../../shared/use-cases/manage-accounts';
+import { syncAccountNow } from '../../../shared/use-cases/sync-account-now';
+import { listPositions } from '../../../shared/use-cases/trade-accounts';
 import { defineRoute } from '../http';
 import { accountSchema, createAccountBody, updateAccountBody } from '../schemas/account.schema';
 import { listQuery, pageOf } from '../schemas/common.schema';
-
-const positionSchema = z
-  .object({
-    id: z.string(),
-    symbol: z.string(),
-    side: z.enum(['buy', 'sell']),
-    volume: z.number(),
-    openPrice: z.number(),
-    stopLoss: z.number().optional(),
-    takeProfit: z.number().optional(),
-    profit: z.number().optional(),
-    openedAt: z.string(),
-    comment: z.string().optional(),
-  })
-  .meta({ id: 'Position' });
+import { positionSchema } from '../schemas/trading.schema';
 
 export const accountRoutes = [
   defineRoute({
@@ -67,6 +54,7 @@ export const accountRoutes = [
     tag: 'Accounts',
     auth: true,
     response: { status: 204, description: 'Deleted' },
+    problems: [{ status: 409, description: 'A copy mapping uses the account' }],
     handle: async ({ runtime, tenantId, params }) => {
       await deleteAccount(runtime, tenantId, params.id!);
       return { status: 204 };
@@ -79,11 +67,15 @@ export const accountRoutes = [
     tag: 'Accounts',
     auth: true,
     response: { status: 200, schema: pageOf(positionSchema), description: 'Open positions' },
-    handle: async ({ runtime, tenantId, params }) => {
-      await getAccount(runtime, tenantId, params.id!);
-      const book = await runtime.books.get(tenantId, params.id!);
-      const items = (book?.positions ?? []).map(({ rev: _r, detectedAt: _d, clientId: _c, ...position }) => position);
-      return { status: 200, body: { items } };
-    },
+    handle: async ({ runtime, tenantId, params }) => ({ status: 200, body: await listPositions(runtime, tenantId, params.id!) }),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/v1/accounts/{id}/sync',
+    summary: 'Sync the account now instead of at the next tick (a master change found is copied)',
+    tag: 'Accounts',
+    auth: true,
+    response: { status: 202, schema: accountSchema, description: 'Synced; the account with its fresh status and funds' },
+    handle: async ({ runtime, tenantId, params }) => ({ status: 202, body: await syncAccountNow(runtime, tenantId, params.id!) }),
   }),
 ];

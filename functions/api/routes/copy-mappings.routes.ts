@@ -13,6 +13,10 @@ export const copyMappingRoutes = [
     auth: true,
     body: createMappingBody,
     response: { status: 201, schema: mappingSchema, description: 'The mapping' },
+    problems: [
+      { status: 404, description: 'The master or slave account does not exist' },
+      { status: 422, description: 'Master equals slave, or the mapping would close a cycle' },
+    ],
     handle: async ({ runtime, tenantId, body }) => ({ status: 201, body: await createMapping(runtime, tenantId, body) }),
   }),
   defineRoute({

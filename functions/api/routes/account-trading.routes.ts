@@ -1,0 +1,93 @@
+import { listClosedTrades } from '../../../shared/use-cases/account-history';
+import { cancelOrder, closePosition, listPendingOrders, modifyPosition, placeTrade } from '../../../shared/use-cases/trade-accounts';
+import { defineRoute } from '../http';
+import { pageOf } from '../schemas/common.schema';
+import {
+  closedPositionSchema,
+  closedTradeSchema,
+  closePositionBody,
+  modifyPositionBody,
+  pendingOrderSchema,
+  placedTradeSchema,
+  placeOrderBody,
+  tradesQuery,
+} from '../schemas/trading.schema';
+
+const brokerRefusal = { status: 422, description: 'The broker refused the request; `detail` is its code (e.g. NO_MONEY, MARKET_CLOSED, INVALID_STOPS)' };
+
+/** Orders, trades and positions of one account, read from its book or made at its broker. */
+export const accountTradingRoutes = [
+  defineRoute({
+    method: 'GET',
+    path: '/v1/accounts/{id}/orders',
+    summary: 'Pending orders as last synced',
+    tag: 'Trading',
+    auth: true,
+    response: { status: 200, schema: pageOf(pendingOrderSchema), description: 'Pending orders' },
+    handle: async ({ runtime, tenantId, params }) => ({ status: 200, body: await listPendingOrders(runtime, tenantId, params.id!) }),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/v1/accounts/{id}/trades',
+    summary: 'Closed trades, newest first (broker history and demo trades)',
+    tag: 'Trading',
+    auth: true,
+    query: tradesQuery,
+    response: { status: 200, schema: pageOf(closedTradeSchema), description: 'A page of closed trades' },
+    problems: [brokerRefusal],
+    handle: async ({ runtime, tenantId, params, query }) => ({ status: 200, body: await listClosedTrades(runtime, tenantId, params.id!, query) }),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/v1/accounts/{id}/orders',
+    summary: 'Place a trade on the account (on a master, it is copied like any other)',
+    tag: 'Trading',
+    auth: true,
+    trading: true,
+    body: placeOrderBody,
+    response: { status: 201, schema: placedTradeSchema, description: 'The position or pending order the broker made' },
+    problems: [brokerRefusal],
+    handle: async ({ runtime, tenantId, params, body }) => ({ status: 201, body: await placeTrade(runtime, tenantId, params.id!, body) }),
+  }),
+  defineRoute({
+    method: 'PATCH',
+    path: '/v1/accounts/{id}/positions/{positionId}',
+    summary: "Set or remove (null) a position's stop loss and take profit",
+    tag: 'Trading',
+    auth: true,
+    trading: true,
+    body: modifyPositionBody,
+    response: { status: 204, description: 'Changed' },
+    problems: [brokerRefusal],
+    handle: async ({ runtime, tenantId, params, body }) => {
+      await modifyPosition(runtime, tenantId, params.id!, params.positionId!, body);
+      return { status: 204 };
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/v1/accounts/{id}/positions/{positionId}/close',
+    summary: 'Close a position, or part of it when volume is given',
+    tag: 'Trading',
+    auth: true,
+    trading: true,
+    body: closePositionBody,
+    response: { status: 200, schema: closedPositionSchema, description: 'Closed; the price and volume of the close' },
+    problems: [brokerRefusal],
+    handle: async ({ runtime, tenantId, params, body }) => ({ status: 200, body: await closePosition(runtime, tenantId, params.id!, params.positionId!, body) }),
+  }),
+  defineRoute({
+    method: 'DELETE',
+    path: '/v1/accounts/{id}/orders/{orderId}',
+    summary: 'Cancel a pending order',
+    tag: 'Trading',
+    auth: true,
+    trading: true,
+    response: { status: 204, description: 'Cancelled' },
+    problems: [brokerRefusal],
+    handle: async ({ runtime, tenantId, params }) => {
+      await cancelOrder(runtime, tenantId, params.id!, params.orderId!);
+      return { status: 204 };
+    },
+  }),
+];

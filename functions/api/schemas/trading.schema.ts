@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { listQuery, positive } from './common.schema';
+
+const side = z.enum(['buy', 'sell']);
+const symbolName = z.string().trim().min(1).max(32);
+/** Lots of one trade request. */
+const tradeVolume = positive().max(1000);
+
+export const positionSchema = z
+  .object({
+    id: z.string(),
+    symbol: z.string(),
+    side,
+    volume: z.number(),
+    openPrice: z.number(),
+    stopLoss: z.number().optional(),
+    takeProfit: z.number().optional(),
+    profit: z.number().optional(),
+    openedAt: z.string(),
+    comment: z.string().optional(),
+  })
+  .meta({ id: 'Position' });
+
+export const pendingOrderSchema = z
+  .object({
+    id: z.string(),
+    symbol: z.string(),
+    side,
+    type: z.enum(['limit', 'stop']),
+    volume: z.number(),
+    price: z.number(),
+    stopLoss: z.number().optional(),
+    takeProfit: z.number().optional(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'PendingOrder' });
+
+export const closedTradeSchema = z
+  .object({
+    id: z.string(),
+    positionId: z.string(),
+    symbol: z.string(),
+    side,
+    volume: z.number(),
+    openPrice: z.number(),
+    closePrice: z.number(),
+    profit: z.number(),
+    openedAt: z.string(),
+    closedAt: z.string(),
+  })
+  .meta({ id: 'ClosedTrade' });
+
+/** An instant, ISO-8601 with `Z` or an offset. */
+const instant = () => z.iso.datetime({ offset: true });
+
+/** `from <= closedAt < to`; without them, the last 30 days; at most 366 days. */
+export const tradesQuery = listQuery
+  .extend({
+    from: instant().optional().describe('Start of the range (inclusive), ISO-8601; default: 30 days before `to`'),
+    to: instant().optional().describe('End of the range (exclusive), ISO-8601; default: now'),
+  })
+  .strict();
+
+export const placeOrderBody = z
+  .object({
+    symbol: symbolName,
+    side,
+    volume: tradeVolume,
+    type: z.enum(['market', 'limit', 'stop']).optional().describe('Default: market'),
+    price: positive().optional().describe('Trigger price of a limit or stop order; not for market orders'),
+    stopLoss: positive().optional(),
+    takeProfit: positive().optional(),
+  })
+  .strict()
+  .superRefine((order, context) => {
+    const pending = order.type === 'limit' || order.type === 'stop';
+    if (pending && order.price === undefined) context.addIssue({ code: 'custom', path: ['price'], message: 'is required for limit and stop orders' });
+    if (!pending && order.price !== undefined) context.addIssue({ code: 'custom', path: ['price'], message: 'is only for limit and stop orders' });
+  });
+
+export const placedTradeSchema = z
+  .object({
+    positionId: z.string().optional().describe('The position a market order opened'),
+    orderId: z.string().optional().describe('The pending order a limit or stop order created'),
+  })
+  .meta({ id: 'PlacedTrade' });
+
+/** A number sets a level, `null` removes it, a level left out stays as it is. */
+export const modifyPositionBody = z
+  .object({ stopLoss: positive().nullable().optional(), takeProfit: positive().nullable().optional() })
+  .strict()
+  .refine((stops) => stops.stopLoss !== undefined || stops.takeProfit !== undefined, { message: 'give stopLoss, takeProfit or both' });
+
+export const closePositionBody = z.object({ volume: tradeVolume.optional().describe('Lots to close; the whole position when left out') }).strict();
+
+export const closedPositionSchema = z
+  .object({ positionId: z.string(), price: z.number().optional(), volume: z.number().optional() })
+  .meta({ id: 'PositionClose' });
