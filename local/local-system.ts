@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { processCopyBatch } from '../functions/copy/copy-worker';
 import type { ApiResult } from '../functions/api/http';
+import { corsHeaders, preflightHeaders } from '../functions/api/cors';
 import { createRouter } from '../functions/api/router';
 import { apiRoutes } from '../functions/api/routes';
 import { BOOK_REFRESH_MS } from '../functions/sync/sync-loop';
@@ -43,6 +44,10 @@ export interface LocalSystemOptions {
   manualSync?: boolean;
   /** How many copy signals are processed at once (different slaves run in parallel). */
   consumers?: number;
+  /** Settings of the API that the environment gives in AWS (rate limits, CORS origin). */
+  settings?: Partial<Record<'RATE_LIMIT_PER_MINUTE' | 'TRADE_RATE_LIMIT_PER_MINUTE' | 'CORS_ORIGIN', string>>;
+  /** The clock of the runtime (tests of time windows); the system clock by default. */
+  now?: () => Date;
 }
 
 export interface LocalSystem {
@@ -125,6 +130,7 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
       DYNAMODB_ENDPOINT: dynamoDbEndpoint,
       SQS_ENDPOINT: sqsEndpoint,
       KMS_ENDPOINT: kms.endpoint,
+      ...options.settings,
     });
     let runtime = createRuntime(config, { gateways: {}, log: options.log, credentials: LOCAL_CREDENTIALS });
     await ensureTables(runtime.clients.dynamo, { main: config.TABLE_NAME, audit: config.AUDIT_TABLE_NAME });
@@ -134,6 +140,7 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
       {
         log: options.log,
         credentials: LOCAL_CREDENTIALS,
+        ...(options.now ? { now: options.now } : {}),
         gateways: {
           simulated: new SimulatedBrokerGateway(market),
           mt4: new UnavailableGateway('mt4', 'no MetaApi token is configured (set METAAPI_TOKEN)'),
@@ -144,7 +151,7 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
     );
 
     const auth = LocalAuth.open(join(options.dataDir, 'local-jwt-secret'));
-    const route = createRouter(apiRoutes, runtime, { corsOrigin: '*' });
+    const route = createRouter(apiRoutes, runtime, { corsOrigin: config.CORS_ORIGIN });
     const simulatorRoutes = createSimulatorRoutes(market, async (accountId) => {
       // The simulator routes are local tooling without a tenant: any simulated account qualifies.
       return market.hasAccount(accountId);
@@ -153,18 +160,21 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
     const server: Server = createServer((request, response) => {
       void (async () => {
         const url = new URL(request.url ?? '/', 'http://localhost');
+        // Every answer, also of the local-only routes, carries the CORS headers a browser needs.
+        const cors = corsHeaders(config.CORS_ORIGIN, request.headers.origin);
+        const reply = (result: ApiResult) => send(response, { ...result, headers: { ...cors, ...result.headers } });
         const body = await readBody(request, 64 * 1024);
         if (url.pathname.startsWith('/local/simulator/')) {
           let parsed: unknown;
           try {
             parsed = body ? JSON.parse(body) : {};
           } catch {
-            return send(response, problemJson(400, 'Invalid request', 'The body is not valid JSON'));
+            return reply(problemJson(400, 'Invalid request', 'The body is not valid JSON'));
           }
           const result = await simulatorRoutes({ method: request.method ?? 'GET', path: url.pathname, body: parsed });
-          if (!result) return send(response, problemJson(404, 'Not found', `No route ${url.pathname}`));
+          if (!result) return reply(problemJson(404, 'Not found', `No route ${url.pathname}`));
           const isProblem = result.status >= 400;
-          return send(response, {
+          return reply({
             statusCode: result.status,
             headers: { 'content-type': isProblem ? 'application/problem+json' : 'application/json' },
             body: JSON.stringify(result.body),
@@ -178,30 +188,24 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
             sub = undefined;
           }
           if (typeof sub !== 'string' || !/^[\w.@-]{1,128}$/.test(sub)) {
-            return send(response, {
+            return reply({
               statusCode: 400,
               headers: { 'content-type': 'application/problem+json' },
               body: JSON.stringify({ type: 'about:blank', title: 'Invalid request', status: 400, detail: 'sub is required', errors: [{ path: 'sub', message: 'must be 1-128 letters, digits or . _ @ -' }] }),
             });
           }
-          return send(response, { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: await auth.issue(sub) }) });
+          return reply({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: await auth.issue(sub) }) });
         }
         if (request.method === 'OPTIONS') {
-          return send(response, {
-            statusCode: 204,
-            headers: {
-              'access-control-allow-origin': '*',
-              'access-control-allow-headers': 'authorization,content-type',
-              'access-control-allow-methods': 'GET,POST,PUT,PATCH,DELETE',
-            },
-          });
+          // The preflight API Gateway answers in AWS (its CORS configuration), for the same origins.
+          return reply({ statusCode: 204, headers: preflightHeaders(config.CORS_ORIGIN, request.headers.origin) });
         }
         // The JWT authorizer guards every /v1 route; /health and /openapi.json are public.
         const claims = await auth.verify(request.headers.authorization);
         if (url.pathname.startsWith('/v1') && !claims) {
-          return send(response, { ...problemJson(401, 'Unauthorized', 'A valid bearer token is required'), headers: { 'content-type': 'application/problem+json', 'www-authenticate': 'Bearer' } });
+          return reply({ ...problemJson(401, 'Unauthorized', 'A valid bearer token is required'), headers: { 'content-type': 'application/problem+json', 'www-authenticate': 'Bearer' } });
         }
-        send(response, await route(toApiGatewayEvent(request, body, claims)));
+        reply(await route(toApiGatewayEvent(request, body, claims)));
       })().catch((error: unknown) => {
         options.log.error('local server failed a request', { error: String(error) });
         if (!response.headersSent) send(response, problemJson(500, 'Internal error', 'Something went wrong'));

@@ -20,6 +20,11 @@ const main = async (): Promise<void> => {
     masterPollIntervalMs: settings.MASTER_POLL_INTERVAL_MS,
     slaveSyncIntervalMs: settings.SLAVE_SYNC_INTERVAL_MS,
     log: consoleLog(settings.LOG_LEVEL),
+    settings: {
+      CORS_ORIGIN: settings.CORS_ORIGIN,
+      RATE_LIMIT_PER_MINUTE: String(settings.RATE_LIMIT_PER_MINUTE),
+      TRADE_RATE_LIMIT_PER_MINUTE: String(settings.TRADE_RATE_LIMIT_PER_MINUTE),
+    },
     onCopyFinished: (record, runtime) => {
       const lookup = (t: string, a: string) => runtime.accounts.get(t, a);
       void Promise.all([nameOf(record.tenantId, record.masterAccountId, lookup), nameOf(record.tenantId, record.slaveAccountId, lookup)]).then(

@@ -11,6 +11,11 @@ const settingsSchema = z.object({
   MASTER_POLL_INTERVAL_MS: z.coerce.number().int().min(100).default(1000),
   SLAVE_SYNC_INTERVAL_MS: z.coerce.number().int().min(500).default(5000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('warn'),
+  /** Browser origins allowed to call the API: `*`, one origin or a comma-separated list. */
+  CORS_ORIGIN: z.string().min(1).default('*'),
+  /** Per-tenant requests per minute (all routes but trading ones; trading ones). */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(300),
+  TRADE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60),
 });
 
 export type LocalSettings = z.infer<typeof settingsSchema>;
