@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 
-export const copyActions = ['open', 'modify', 'partialClose', 'close', 'placeOrder', 'modifyOrder', 'cancelOrder'] as const;
+/** The actions of the API contract; a pending order's change is a `modify` too. */
+export const copyActions = ['open', 'modify', 'partialClose', 'close', 'placeOrder', 'cancelOrder'] as const;
 export type CopyAction = (typeof copyActions)[number];
 export type CopyStatus = 'pending' | 'placed' | 'skipped' | 'failed';
 

@@ -50,7 +50,7 @@ const actionOf: Record<MasterEvent['kind'], CopyAction> = {
   positionPartiallyClosed: 'partialClose',
   positionClosed: 'close',
   orderPlaced: 'placeOrder',
-  orderModified: 'modifyOrder',
+  orderModified: 'modify',
   orderCancelled: 'cancelOrder',
   orderFilled: 'open',
 };
