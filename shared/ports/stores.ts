@@ -124,3 +124,16 @@ export interface DemoTradeStore {
   /** Removes every demo trade of the account (when the account is deleted). */
   deleteAll(tenantId: string, accountId: string): Promise<void>;
 }
+
+/** Everything the copy worker reads before it acts on a signal. */
+export interface CopyContext {
+  mapping?: CopyMapping;
+  slave?: Account;
+  protection?: AccountProtection;
+  link?: PositionLink;
+}
+
+export interface CopyContextLoader {
+  /** Reads the mapping, the slave account and, when asked, its protection and a link, in one round trip. */
+  load(tenantId: string, request: { mappingId: string; slaveAccountId: string; protection: boolean; linkTicket?: string }): Promise<CopyContext>;
+}

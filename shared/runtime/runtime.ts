@@ -4,6 +4,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoAccountStore } from '../adapters/dynamodb/account-store';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
 import { DynamoBookStore } from '../adapters/dynamodb/book-store';
+import { DynamoCopyContextLoader } from '../adapters/dynamodb/copy-context-loader';
 import { DynamoCopyStore } from '../adapters/dynamodb/copy-store';
 import { DynamoDemoTradeStore } from '../adapters/dynamodb/demo-trade-store';
 import { DynamoMappingStore } from '../adapters/dynamodb/mapping-store';
@@ -17,7 +18,7 @@ import type { BrokerGateway } from '../ports/broker';
 import type { CredentialCipher } from '../ports/credential-cipher';
 import type { Log } from '../ports/log';
 import type { RateLimiter } from '../ports/rate-limiter';
-import type { AccountStore, AuditLog, BookStore, CopyStore, DemoTradeStore, MappingStore, ProtectionStore, SignalQueue } from '../ports/stores';
+import type { AccountStore, AuditLog, BookStore, CopyContextLoader, CopyStore, DemoTradeStore, MappingStore, ProtectionStore, SignalQueue } from '../ports/stores';
 import { BrokerDirectory } from '../use-cases/broker-directory';
 
 /** Everything a handler needs, built once per container (cold start) from the configuration. */
@@ -29,6 +30,7 @@ export interface Runtime {
   books: BookStore;
   protections: ProtectionStore;
   copies: CopyStore;
+  copyContext: CopyContextLoader;
   audit: AuditLog;
   demoTrades: DemoTradeStore;
   rateLimiter: RateLimiter;
@@ -64,6 +66,7 @@ export const createRuntime = (config: Config, options: RuntimeOptions): Runtime 
     books: new DynamoBookStore(main),
     protections: new DynamoProtectionStore(main),
     copies: new DynamoCopyStore(main, auditTable),
+    copyContext: new DynamoCopyContextLoader(main),
     audit: new DynamoAuditLog(auditTable),
     demoTrades: new DynamoDemoTradeStore(main),
     rateLimiter: new DynamoRateLimiter(main),

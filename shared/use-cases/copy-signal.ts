@@ -9,12 +9,12 @@ import type { BrokerPort, ClientIdMatch, TradeResult } from '../ports/broker';
 import type { Log } from '../ports/log';
 import type { AccountProtection } from '../domain/protection';
 import { checkOpen, needsEquity, needsExposure } from '../domain/protection-rules';
-import type { AccountStore, AuditEntry, CopySignal, CopyStore, MappingStore, ProtectionStore, SignalQueue } from '../ports/stores';
+import type { AuditEntry, CopyContextLoader, CopySignal, CopyStore, MappingStore, ProtectionStore, SignalQueue } from '../ports/stores';
 import type { BrokerDirectory } from './broker-directory';
 import { markSlaveEquity } from './protect-slave';
 
 export interface CopyDependencies {
-  accounts: AccountStore;
+  copyContext: CopyContextLoader;
   mappings: MappingStore;
   copies: CopyStore;
   protections: ProtectionStore;
@@ -75,11 +75,12 @@ const QUICK_RETRY_DELAYS_MS = [100, 300];
 export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Promise<CopyRecord | undefined> => {
   const { event } = signal;
   const opens = event.kind === 'positionOpened' || event.kind === 'orderPlaced';
-  const [mapping, slave, protection] = await Promise.all([
-    deps.mappings.get(signal.tenantId, signal.mappingId),
-    deps.accounts.get(signal.tenantId, signal.slaveAccountId),
-    opens ? deps.protections.get(signal.tenantId, signal.slaveAccountId) : undefined,
-  ]);
+  const { mapping, slave, protection, link } = await deps.copyContext.load(signal.tenantId, {
+    mappingId: signal.mappingId,
+    slaveAccountId: signal.slaveAccountId,
+    protection: opens,
+    linkTicket: opens ? undefined : ticketOf(event),
+  });
   if (!mapping || !slave) {
     deps.log.info('copy signal for a removed mapping or account dropped', { tenantId: signal.tenantId, mappingId: signal.mappingId });
     return undefined;
@@ -119,7 +120,6 @@ export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Pr
   let outcome: Outcome;
   try {
     port = await deps.brokers.connect(slave);
-    const link = event.kind === 'positionOpened' || event.kind === 'orderPlaced' ? undefined : await deps.copies.getLink(mapping.tenantId, mapping.id, ticketOf(event));
     const earlier = claim.resumed ? await port.findByClientId(record.clientId) : undefined;
     if (earlier && hasEffect(earlier)) {
       outcome = recovered(event, mapping, slave, link, earlier, deps.now());

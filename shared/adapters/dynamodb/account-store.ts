@@ -24,7 +24,7 @@ import {
 } from './table';
 import { updateExpression } from './update-expression';
 
-const accountKey = (tenantId: string, accountId: string) => toItem({ pk: tenantKey(tenantId), sk: `ACCOUNT#${accountId}` });
+export const accountKey = (tenantId: string, accountId: string) => toItem({ pk: tenantKey(tenantId), sk: `ACCOUNT#${accountId}` });
 
 export class DynamoAccountStore implements AccountStore {
   constructor(private readonly table: TableRef) {}

@@ -14,7 +14,7 @@ import { auditItem } from './audit-log';
 import { decodeCursor, fromItem, isConditionFailure, page, tenantKey, toItem, type TableRef } from './table';
 
 const recordKey = (tenantId: string, mappingId: string, eventId: string) => ({ pk: tenantKey(tenantId), sk: `COPY#${mappingId}#${eventId}` });
-const linkKey = (tenantId: string, mappingId: string, masterTicket: string) => ({
+export const linkKey = (tenantId: string, mappingId: string, masterTicket: string) => ({
   pk: tenantKey(tenantId),
   sk: `LINK#${mappingId}#${masterTicket}`,
 });

@@ -5,7 +5,7 @@ import type { MappingStore, Page, PageRequest } from '../../ports/stores';
 import { decodeCursor, fromItem, isConditionFailure, page, syncShardKey, tenantKey, toItem, virtualShardOf, type TableRef } from './table';
 import { updateExpression } from './update-expression';
 
-const mappingKey = (tenantId: string, mappingId: string) => toItem({ pk: tenantKey(tenantId), sk: `MAPPING#${mappingId}` });
+export const mappingKey = (tenantId: string, mappingId: string) => toItem({ pk: tenantKey(tenantId), sk: `MAPPING#${mappingId}` });
 
 /** Mappings live in their tenant's partition and, through gsi1, in the sync shard of their master. */
 export class DynamoMappingStore implements MappingStore {

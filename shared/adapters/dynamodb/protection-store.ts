@@ -3,7 +3,7 @@ import { defaultProtectionStatus, type AccountProtection, type ProtectionStatus 
 import type { ProtectionStore } from '../../ports/stores';
 import { fromItem, tenantKey, toItem, type TableRef } from './table';
 
-const protectionKey = (tenantId: string, accountId: string) => ({ pk: tenantKey(tenantId), sk: `PROTECTION#${accountId}` });
+export const protectionKey = (tenantId: string, accountId: string) => ({ pk: tenantKey(tenantId), sk: `PROTECTION#${accountId}` });
 
 /** One item per slave account: its risk rules and their state. */
 export class DynamoProtectionStore implements ProtectionStore {
