@@ -4,11 +4,14 @@ import type { PendingOrder, Position } from './trading';
 export interface TrackedPosition extends Position {
   rev: number;
   detectedAt: string;
+  /** Already there when the account was first synced: never copied as new. */
+  baseline?: boolean;
 }
 
 export interface TrackedOrder extends PendingOrder {
   rev: number;
   detectedAt: string;
+  baseline?: boolean;
 }
 
 /**

@@ -45,6 +45,13 @@ const sameNumber = (a: number | undefined, b: number | undefined): boolean =>
 export const eventId = (kind: MasterEventKind, ticket: string, rev: number): string => `${kind}:${ticket}:${rev}`;
 
 /**
+ * A ticket closes, is cancelled or fills once, so those events carry no revision: the id is
+ * the same whether the diff saw the end or a reconcile pass found it later, and the copy of
+ * the end happens once either way.
+ */
+export const endEventId = (kind: 'positionClosed' | 'orderCancelled' | 'orderFilled', ticket: string): string => `${kind}:${ticket}`;
+
+/**
  * Diffs what the broker shows now against the stored book and returns the next book and
  * the events between them. The first sync of an account (no book yet) records a baseline
  * and emits nothing: positions that existed before are not copied.
@@ -78,8 +85,8 @@ export const diffBook = (
   };
 
   if (!previous) {
-    book.positions = view.positions.map((position) => ({ ...position, rev: 0, detectedAt }));
-    book.orders = view.orders.map((order) => ({ ...order, rev: 0, detectedAt }));
+    book.positions = view.positions.map((position) => ({ ...position, rev: 0, detectedAt, baseline: true }));
+    book.orders = view.orders.map((order) => ({ ...order, rev: 0, detectedAt, baseline: true }));
     return { book, events: [] };
   }
 
@@ -96,7 +103,7 @@ export const diffBook = (
 
   for (const [id, last] of known) {
     if (!current.has(id)) {
-      closes.push({ ...base, id: eventId('positionClosed', id, last.rev + 1), kind: 'positionClosed', position: { ...last, rev: last.rev + 1 } });
+      closes.push({ ...base, id: endEventId('positionClosed', id), kind: 'positionClosed', position: { ...last, rev: last.rev + 1 } });
     }
   }
 
@@ -110,7 +117,7 @@ export const diffBook = (
       if (filledOrder && !currentOrders.has(position.id)) {
         orderEvents.push({
           ...base,
-          id: eventId('orderFilled', filledOrder.id, filledOrder.rev + 1),
+          id: endEventId('orderFilled', filledOrder.id),
           kind: 'orderFilled',
           order: { ...filledOrder, rev: filledOrder.rev + 1 },
           position: tracked,
@@ -141,12 +148,12 @@ export const diffBook = (
         position: { ...position, rev, detectedAt: last.detectedAt },
       });
     }
-    book.positions.push({ ...position, rev, detectedAt: last.detectedAt });
+    book.positions.push({ ...position, rev, detectedAt: last.detectedAt, ...(last.baseline ? { baseline: true } : {}) });
   }
 
   for (const [id, last] of previousOrders) {
     if (!currentOrders.has(id) && !(current.has(id) && !known.has(id))) {
-      orderEvents.unshift({ ...base, id: eventId('orderCancelled', id, last.rev + 1), kind: 'orderCancelled', order: { ...last, rev: last.rev + 1 } });
+      orderEvents.unshift({ ...base, id: endEventId('orderCancelled', id), kind: 'orderCancelled', order: { ...last, rev: last.rev + 1 } });
     }
   }
   for (const order of view.orders) {
@@ -162,7 +169,7 @@ export const diffBook = (
       !sameNumber(order.stopLoss, last.stopLoss) ||
       !sameNumber(order.takeProfit, last.takeProfit);
     const rev = changed ? last.rev + 1 : last.rev;
-    const tracked: TrackedOrder = { ...order, rev, detectedAt: last.detectedAt };
+    const tracked: TrackedOrder = { ...order, rev, detectedAt: last.detectedAt, ...(last.baseline ? { baseline: true } : {}) };
     book.orders.push(tracked);
     if (changed) orderEvents.push({ ...base, id: eventId('orderModified', order.id, rev), kind: 'orderModified', order: tracked });
   }

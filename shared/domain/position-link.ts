@@ -11,6 +11,8 @@ export interface PositionLink {
   masterTicket: string;
   kind: 'position' | 'order';
   slaveTicket: string;
+  /** The master's symbol (before renaming), for records made from the link alone. */
+  masterSymbol?: string;
   slaveSymbol: string;
   side: 'buy' | 'sell';
   masterVolume: number;

@@ -16,6 +16,7 @@ const trackedPosition = z.object({
   clientId: z.string().optional(),
   rev: z.number().int().min(0),
   detectedAt: z.string(),
+  baseline: z.boolean().optional(),
 });
 const trackedOrder = z.object({
   id: z.string(),
@@ -31,6 +32,7 @@ const trackedOrder = z.object({
   clientId: z.string().optional(),
   rev: z.number().int().min(0),
   detectedAt: z.string(),
+  baseline: z.boolean().optional(),
 });
 
 /** The body of a copy-signal message; a body that does not parse is poison and fails alone. */

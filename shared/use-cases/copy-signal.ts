@@ -183,6 +183,7 @@ const newLink = (
     masterTicket: source.id,
     kind: opened.kind,
     slaveTicket: opened.ticket,
+    masterSymbol: source.symbol,
     slaveSymbol: opened.symbol,
     side: opened.side,
     // A partial close records the volume the master closed, not what it kept.

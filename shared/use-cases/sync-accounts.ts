@@ -4,6 +4,7 @@ import { isBrokerError } from '../domain/broker-errors';
 import type { CopyMapping } from '../domain/copy-mapping';
 import { ConcurrentUpdateError } from '../domain/errors';
 import { diffBook, type MasterEvent } from '../domain/master-events';
+import { reconcileMapping } from '../domain/reconcile';
 import type { Log } from '../ports/log';
 import type { AccountStore, BookStore, CopySignal, CopyStore, MappingStore, ProtectionStore, SignalQueue } from '../ports/stores';
 import type { BrokerDirectory } from './broker-directory';
@@ -67,7 +68,12 @@ const recordAccountState = async (
  * commit then loses a race or the process dies, the next sync diffs the old book again and
  * sends the same events under the same ids: they are deduplicated downstream, never lost.
  */
-export const syncAccount = async (deps: SyncDependencies, account: Account, masterMappings: CopyMapping[]): Promise<MasterEvent[]> => {
+export const syncAccount = async (
+  deps: SyncDependencies,
+  account: Account,
+  masterMappings: CopyMapping[],
+  options: { reconcile?: boolean } = {},
+): Promise<MasterEvent[]> => {
   const now = deps.now();
   let view;
   try {
@@ -88,14 +94,17 @@ export const syncAccount = async (deps: SyncDependencies, account: Account, mast
   if (isMaster && events.length > 0) {
     await deps.queue.send(signalsFor(events, masterMappings, now.toISOString()));
   }
+  let committed = true;
   if (shouldWriteBook(previous, book, events, deps.bookRefreshMs)) {
     try {
       await deps.books.put(book);
     } catch (error) {
       if (!(error instanceof ConcurrentUpdateError)) throw error;
+      committed = false;
       deps.log.info('book moved on under a concurrent sync', { tenantId: account.tenantId, accountId: account.id });
     }
   }
+  if (isMaster && options.reconcile && committed && previous) await reconcile(deps, book, masterMappings);
   if (!isMaster) {
     // Slaves' loss rules are marked on every sync of theirs (and before every open).
     const protection = await deps.protections.get(account.tenantId, account.id);
@@ -109,6 +118,22 @@ export const syncAccount = async (deps: SyncDependencies, account: Account, mast
     currency: view.account.currency,
   });
   return events;
+};
+
+/**
+ * Repairs what a lost signal left behind (a process killed with signals in flight, a message
+ * that went to the DLQ): re-sends the events that bring each mapping's slave back in line
+ * with the master's book. Their ids are the detection's own, so nothing is copied twice.
+ */
+const reconcile = async (deps: SyncDependencies, book: AccountBook, mappings: CopyMapping[]): Promise<void> => {
+  const now = deps.now();
+  const signals: CopySignal[] = [];
+  for (const mapping of mappings) {
+    const links = await deps.copies.listOpenLinks(mapping.tenantId, mapping.id);
+    const events = reconcileMapping(book, mapping, links, now);
+    signals.push(...signalsFor(events, [mapping], now.toISOString()));
+  }
+  if (signals.length > 0) await deps.queue.send(signals);
 };
 
 const shouldWriteBook = (previous: AccountBook | undefined, book: AccountBook, events: MasterEvent[], refreshMs: number): boolean => {
@@ -142,7 +167,7 @@ export const syncShard = async (deps: SyncDependencies, options: ShardSyncOption
   const worker = async (): Promise<void> => {
     for (let account = queue.shift(); account; account = queue.shift()) {
       try {
-        events += (await syncAccount(deps, account, byMaster.get(account.id) ?? [])).length;
+        events += (await syncAccount(deps, account, byMaster.get(account.id) ?? [], { reconcile: options.includeSlaves })).length;
       } catch (error) {
         failed += 1;
         deps.log.error('sync failed', { tenantId: account.tenantId, accountId: account.id, error: String(error) });

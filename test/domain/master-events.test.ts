@@ -87,7 +87,7 @@ describe('diffBook', () => {
     const before = baseline([aPosition({ id: 'p-1', volume: 0.4 })]);
     const { events, book } = diffBook(before, view([]), at(1));
 
-    expect(kindsAndIds(events)).toEqual([['positionClosed', 'positionClosed:p-1:1']]);
+    expect(kindsAndIds(events)).toEqual([['positionClosed', 'positionClosed:p-1']]);
     expect(events[0]?.position).toMatchObject({ id: 'p-1', volume: 0.4 });
     expect(book.positions).toEqual([]);
   });
@@ -118,7 +118,7 @@ describe('diffBook', () => {
     expect(modified.events[0]?.order).toMatchObject({ price: 1.085, rev: 1 });
 
     const cancelled = diffBook(modified.book, view([], []), at(3));
-    expect(kindsAndIds(cancelled.events)).toEqual([['orderCancelled', 'orderCancelled:o-1:2']]);
+    expect(kindsAndIds(cancelled.events)).toEqual([['orderCancelled', 'orderCancelled:o-1']]);
     expect(cancelled.book.orders).toEqual([]);
   });
 
@@ -126,7 +126,7 @@ describe('diffBook', () => {
     const before = baseline([], [anOrder({ id: 't-5', side: 'sell', volume: 0.2 })]);
     const { events, book } = diffBook(before, view([aPosition({ id: 't-5', side: 'sell', volume: 0.2 })], []), at(1));
 
-    expect(kindsAndIds(events)).toEqual([['orderFilled', 'orderFilled:t-5:1']]);
+    expect(kindsAndIds(events)).toEqual([['orderFilled', 'orderFilled:t-5']]);
     expect(events[0]).toMatchObject({ filledPositionId: 't-5', order: { id: 't-5' }, position: { id: 't-5', rev: 0 } });
     expect(book.positions).toMatchObject([{ id: 't-5', rev: 0 }]);
     expect(book.orders).toEqual([]);
@@ -154,12 +154,12 @@ describe('diffBook', () => {
 
     expect(early.events.map((event) => event.id)).toEqual(late.events.map((event) => event.id));
     expect(early.events.map((event) => event.id)).toEqual([
-      'positionClosed:p-2:1',
+      'positionClosed:p-2',
       'positionPartiallyClosed:p-1:1',
       'positionModified:p-1:2',
       'positionOpened:p-3:0',
-      'orderCancelled:o-1:1',
-      'orderFilled:o-2:1',
+      'orderCancelled:o-1',
+      'orderFilled:o-2',
       'orderPlaced:o-3:0',
     ]);
     expect(early.events[0]?.detectedAt).not.toBe(late.events[0]?.detectedAt);
