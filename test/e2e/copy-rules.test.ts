@@ -88,10 +88,10 @@ describe('copy rules against the local runtime', () => {
     const { master, slave, mappingId } = await pair({ sizing: { mode: 'multiplier', multiplier: 1 } });
     const put = await api.put(`/v1/accounts/${slave}/protection`, { maxDailyLossPercent: 5, onBreach: 'closeAll' });
     expect(put.status).toBe(200);
-    const { positionId } = await trade(master, { symbol: 'XAUUSD', side: 'buy', volume: 1 });
+    const { positionId } = await trade(master, { symbol: 'XAUUSD', side: 'buy', volume: 0.1 });
     await slavePositions(slave, 1);
     await system.syncNow(true); // marks the slave's equity at the start of its day
-    // Gold falls 100 USD: 1 lot (100 oz) loses 10,000 USD on a 10,000 USD account.
+    // Gold falls 100 USD: 0.1 lot (10 oz) loses 1,000 USD, 10% of a 10,000 USD account.
     const gold = system.market.getQuote('XAUUSD')!;
     await api.put('/local/simulator/symbols/XAUUSD', { bid: gold.bid - 100, ask: gold.ask - 100 });
     await system.syncNow(true);
