@@ -176,7 +176,3 @@ export const diffBook = (
 
   return { book, events: [...closes, ...partials, ...modifies, ...opens, ...orderEvents] };
 };
-
-/** Whether anything a copy depends on differs between two books (prices and profit aside). */
-export const bookChanged = (events: MasterEvent[], previous: AccountBook | undefined): boolean =>
-  events.length > 0 || previous === undefined;
