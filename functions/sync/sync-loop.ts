@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AccountBook } from '../../shared/domain/account-book';
 import type { Runtime } from '../../shared/runtime/runtime';
 import { syncShard } from '../../shared/use-cases/sync-accounts';
 
@@ -8,7 +9,10 @@ export const syncEventSchema = z.object({
 });
 
 /** A book or account without changes is rewritten at most this often (fresh funds, bounded writes). */
-export const BOOK_REFRESH_MS = 30_000;
+export const BOOK_REFRESH_MS = 60_000;
+
+/** Books this container committed; kept across warm invocations (see SyncDependencies.bookCache). */
+const bookCache = new Map<string, AccountBook>();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -30,7 +34,7 @@ export const runSyncLoop = async (
     const started = Date.now();
     const includeSlaves = started - lastSlaveSync >= slaveInterval;
     if (includeSlaves) lastSlaveSync = started;
-    const result = await syncShard({ ...runtime, bookRefreshMs: BOOK_REFRESH_MS }, { shard: event.shard, shards: event.shards, includeSlaves });
+    const result = await syncShard({ ...runtime, bookRefreshMs: BOOK_REFRESH_MS, bookCache }, { shard: event.shard, shards: event.shards, includeSlaves });
     passes += 1;
     events += result.events;
     const elapsed = Date.now() - started;

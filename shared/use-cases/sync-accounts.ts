@@ -22,6 +22,12 @@ export interface SyncDependencies {
   log: Log;
   /** A book without changes is still rewritten this often, to keep funds and profit fresh. */
   bookRefreshMs: number;
+  /**
+   * The books this process last committed, so a warm sync loop polls a master without
+   * reading its book back every time. Safe because every book write is conditional on the
+   * version: a book moved on by another process fails the write and is read afresh.
+   */
+  bookCache?: Map<string, AccountBook>;
 }
 
 /** Events that start something new go to enabled mappings only; the rest to every mapping, so a disabled mapping still closes what it opened. */
@@ -42,8 +48,8 @@ export const signalsFor = (events: MasterEvent[], mappings: CopyMapping[], enque
   );
 
 /**
- * Marks an account's connection state, writing only when something a user sees changed
- * (status, its detail) or funds are due for a refresh.
+ * Marks an account's connection state, writing only when its status changed or its funds
+ * are due for a refresh.
  */
 const recordAccountState = async (
   deps: SyncDependencies,
@@ -52,9 +58,9 @@ const recordAccountState = async (
 ): Promise<void> => {
   const now = deps.now();
   const statusChanged = account.status !== state.status || account.statusDetail !== state.statusDetail;
+  // Equity moves with every tick of an open position: funds are refreshed on a clock, not on change.
   const stale = !account.lastSyncAt || now.getTime() - Date.parse(account.lastSyncAt) >= deps.bookRefreshMs;
-  const fundsChanged = state.balance !== undefined && (state.balance !== account.balance || state.equity !== account.equity);
-  if (!statusChanged && !stale && !fundsChanged) return;
+  if (!statusChanged && !stale) return;
   await deps.accounts.update(account.tenantId, account.id, {
     ...state,
     statusDetail: state.statusDetail,
@@ -88,7 +94,7 @@ export const syncAccount = async (
     await recordAccountState(deps, account, { status, statusDetail: `${error.code}: ${error.message}` });
     return [];
   }
-  const previous = await deps.books.get(account.tenantId, account.id);
+  const previous = deps.bookCache?.get(account.id) ?? (await deps.books.get(account.tenantId, account.id));
   const { book, events } = diffBook(previous, view, { tenantId: account.tenantId, accountId: account.id, now });
   const isMaster = masterMappings.length > 0;
   if (isMaster && events.length > 0) {
@@ -98,8 +104,10 @@ export const syncAccount = async (
   if (shouldWriteBook(previous, book, events, deps.bookRefreshMs)) {
     try {
       await deps.books.put(book);
+      deps.bookCache?.set(account.id, book);
     } catch (error) {
       if (!(error instanceof ConcurrentUpdateError)) throw error;
+      deps.bookCache?.delete(account.id);
       committed = false;
       deps.log.info('book moved on under a concurrent sync', { tenantId: account.tenantId, accountId: account.id });
     }
