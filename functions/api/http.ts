@@ -74,13 +74,14 @@ export const errorResponse = (error: unknown, log: Log, requestId: string): APIG
   return problem(500, 'Internal error', `Something went wrong; quote request id ${requestId} when reporting it`);
 };
 
+/** One problem per bad field, named by its dotted path (`sizing.multiplier`); each unknown field is named on its own. */
 export const zodProblems = (issues: z.core.$ZodIssue[], prefix?: string): FieldProblem[] =>
-  issues.map((issue) => {
+  issues.flatMap((issue) => {
     const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
     if (issue.code === 'unrecognized_keys') {
-      return { path: [path, ...issue.keys].filter(Boolean).join('.'), message: `unknown field${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.join(', ')}` };
+      return issue.keys.map((key) => ({ path: [path, key].filter(Boolean).join('.'), message: 'is not a known field' }));
     }
-    return { path: path || '(body)', message: issue.message };
+    return [{ path: path || '(body)', message: issue.message }];
   });
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;

@@ -83,7 +83,7 @@ export const createRouter = (routes: Route[], runtime: Runtime, options: { corsO
       }
       const size = event.body ? Buffer.byteLength(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : 0;
       if (size > MAX_BODY_BYTES) return withCors(problem(413, 'Payload too large', `Bodies are limited to ${MAX_BODY_BYTES} bytes`));
-      const body = route.body ? validate(route.body, parseBody(event) ?? {}, undefined) : undefined;
+      const body = route.body ? validate(route.body, parseBody(event) ?? {}, 'body') : undefined;
       const query = route.query ? validate(route.query, event.queryStringParameters ?? {}, 'query') : undefined;
       const result = await route.handle({ tenantId, params, body, query, runtime, requestId });
       const hasBody = result.body !== undefined;
@@ -117,11 +117,16 @@ const enforceRateLimit = async (runtime: Runtime, tenantId: string, route: Route
   if (!decision.allowed) throw new TooManyRequestsError(decision.retryAfterSeconds);
 };
 
-const validate = <T>(schema: { safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: unknown[] } } }, value: unknown, prefix: string | undefined): T => {
+/** Errors name the field as the client wrote it: `sizing.multiplier` in a body, `cursor` in a query. */
+const validate = <T>(
+  schema: { safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: unknown[] } } },
+  value: unknown,
+  part: 'body' | 'query',
+): T => {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const errors = zodProblems(parsed.error.issues as Parameters<typeof zodProblems>[0], prefix);
-  throw new ValidationError(`Invalid ${prefix ?? 'body'}: ${errors.map((e) => e.path).join(', ')}`, errors);
+  const errors = zodProblems(parsed.error.issues as Parameters<typeof zodProblems>[0]);
+  throw new ValidationError(`Invalid ${part}: ${errors.map((e) => e.path).join(', ')}`, errors);
 };
 
 /** The tenant is the verified token's `sub`, never a field of the request. */

@@ -27,12 +27,16 @@ export interface DemoTradeOptions {
   count?: number;
 }
 
+/** Demo trades close within this many hours before now, one per equal slot. */
+const SPAN_HOURS = 7 * 24;
+
 /**
  * A handful of plausible closed trades of the last week: real symbols near real prices,
  * profit consistent with side, volume and prices (in USD), each opened before it closed.
  */
-export const demoClosedTrades = ({ now, random, newId, count = 5 }: DemoTradeOptions): ClosedTrade[] =>
-  Array.from({ length: count }, (_unused, index) => {
+export const demoClosedTrades = ({ now, random, newId, count = 5 }: DemoTradeOptions): ClosedTrade[] => {
+  const slotHours = SPAN_HOURS / count;
+  return Array.from({ length: count }, (_unused, index) => {
     const spec = demoSymbols[Math.floor(random() * demoSymbols.length)]!;
     const side: Side = random() < 0.5 ? 'buy' : 'sell';
     const volume = spec.symbol === 'XAUUSD' ? 0.1 : Number((0.1 * (1 + Math.floor(random() * 5))).toFixed(2));
@@ -40,7 +44,7 @@ export const demoClosedTrades = ({ now, random, newId, count = 5 }: DemoTradeOpt
     const closePrice = Number((openPrice * (1 + (random() - 0.5) * 0.004)).toFixed(spec.digits));
     const quoteProfit = (closePrice - openPrice) * (side === 'buy' ? 1 : -1) * volume * spec.contractSize;
     const profit = Number((spec.quoteIsUsd ? quoteProfit : quoteProfit / closePrice).toFixed(2));
-    const closedAt = new Date(now.getTime() - (index * 24 + 1 + random() * 20) * HOUR);
+    const closedAt = new Date(now.getTime() - (index + 0.05 + random() * 0.9) * slotHours * HOUR);
     const openedAt = new Date(closedAt.getTime() - (0.2 + random() * 6) * HOUR);
     const id = newId();
     return {
@@ -56,3 +60,4 @@ export const demoClosedTrades = ({ now, random, newId, count = 5 }: DemoTradeOpt
       closedAt: closedAt.toISOString(),
     };
   });
+};

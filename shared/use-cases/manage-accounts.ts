@@ -120,6 +120,9 @@ export const updateAccount = async (
   change: { name?: string; password?: string; server?: string },
 ): Promise<PublicAccount> => {
   const account = await getAccount(deps, tenantId, accountId);
+  // A move to another server re-provisions with the stored password: decrypt it before
+  // anything is written, so a credential that does not decrypt leaves the account unchanged.
+  const password = change.password ?? (change.server ? await deps.cipher.decrypt(account.encryptedPassword, { tenantId, accountId }) : undefined);
   const encryptedPassword = change.password ? await deps.cipher.encrypt(change.password, { tenantId, accountId }) : undefined;
   let updated = await deps.accounts.update(tenantId, accountId, {
     ...(change.name !== undefined ? { name: change.name } : {}),
@@ -127,8 +130,7 @@ export const updateAccount = async (
     ...(encryptedPassword ? { encryptedPassword } : {}),
     updatedAt: deps.now().toISOString(),
   });
-  if (change.password || change.server) {
-    const password = change.password ?? (await deps.cipher.decrypt(updated.encryptedPassword, { tenantId, accountId }));
+  if (password !== undefined) {
     const result = await deps.brokers.gateway(account.platform).updatePassword(brokerRef(updated), password);
     deps.brokers.forget(accountId);
     updated = await deps.accounts.update(tenantId, accountId, { status: result.status, statusDetail: result.statusDetail });

@@ -23,8 +23,35 @@ export interface TradingDependencies {
 export type PublicPosition = Omit<Position, 'clientId'>;
 export type PublicPendingOrder = Omit<PendingOrder, 'clientId' | 'comment'>;
 
-const publicPosition = ({ rev: _r, detectedAt: _d, clientId: _c, ...position }: TrackedPosition): PublicPosition => position;
-const publicOrder = ({ rev: _r, detectedAt: _d, clientId: _c, comment: _m, ...order }: TrackedOrder): PublicPendingOrder => order;
+/** The fields the contract names, picked (not the rest removed): tracking fields added to a book later stay internal. */
+const publicPosition = (position: TrackedPosition): PublicPosition =>
+  withoutUndefined({
+    id: position.id,
+    symbol: position.symbol,
+    side: position.side,
+    volume: position.volume,
+    openPrice: position.openPrice,
+    stopLoss: position.stopLoss,
+    takeProfit: position.takeProfit,
+    profit: position.profit,
+    openedAt: position.openedAt,
+    comment: position.comment,
+  });
+
+const publicOrder = (order: TrackedOrder): PublicPendingOrder =>
+  withoutUndefined({
+    id: order.id,
+    symbol: order.symbol,
+    side: order.side,
+    type: order.type,
+    volume: order.volume,
+    price: order.price,
+    stopLoss: order.stopLoss,
+    takeProfit: order.takeProfit,
+    createdAt: order.createdAt,
+  });
+
+const withoutUndefined = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
 
 /** Open positions of an account as last synced (its stored book); none before the first sync. */
 export const listPositions = async (deps: Pick<TradingDependencies, 'accounts' | 'books'>, tenantId: string, accountId: string) => {
@@ -117,7 +144,7 @@ export const placeTrade = async (deps: TradingDependencies, tenantId: string, ac
   return placed;
 };
 
-/** Sets or removes (`null`) a position's stop loss and take profit; a level not given stays. */
+/** Sets or removes (`null`) a position's stop loss and take profit; a level not given stays (the port's contract). */
 export const modifyPosition = async (deps: TradingDependencies, tenantId: string, accountId: string, positionId: string, stops: StopLevels): Promise<void> => {
   const account = await getAccount(deps, tenantId, accountId);
   await atBroker(deps, account, (port) => port.modifyPosition(positionId, stops));

@@ -6,7 +6,11 @@ import { inject } from 'vitest';
 import { startLocalSystem, type LocalSystem, type LocalSystemOptions } from '../../local/local-system';
 import { silentLog } from '../../shared/ports/log';
 
-/** A local system on the suite's shared emulators, with its own tables, queue and data folder. */
+/**
+ * A local system on the suite's shared emulators, with its own tables, queue and data folder.
+ * Rate limits are out of reach unless a test sets them: tests that poll the API must not
+ * meet a 429 (the rate-limit tests set small ones).
+ */
 export const startTestSystem = (overrides: Partial<LocalSystemOptions> = {}): Promise<LocalSystem> =>
   startLocalSystem({
     port: 0,
@@ -18,6 +22,7 @@ export const startTestSystem = (overrides: Partial<LocalSystemOptions> = {}): Pr
     namePrefix: `t${randomUUID().slice(0, 8)}`,
     log: silentLog,
     ...overrides,
+    settings: { RATE_LIMIT_PER_MINUTE: '1000000', TRADE_RATE_LIMIT_PER_MINUTE: '1000000', ...overrides.settings },
   });
 
 /** A small HTTP client of the local API, the way the frontend talks to it. */

@@ -89,7 +89,8 @@ export const placedTradeSchema = z
 export const modifyPositionBody = z
   .object({ stopLoss: positive().nullable().optional(), takeProfit: positive().nullable().optional() })
   .strict()
-  .refine((stops) => stops.stopLoss !== undefined || stops.takeProfit !== undefined, { message: 'give stopLoss, takeProfit or both' });
+  .refine((stops) => stops.stopLoss !== undefined || stops.takeProfit !== undefined, { message: 'give stopLoss, takeProfit or both' })
+  .meta({ minProperties: 1 });
 
 export const closePositionBody = z.object({ volume: tradeVolume.optional().describe('Lots to close; the whole position when left out') }).strict();
 
