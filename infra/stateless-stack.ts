@@ -187,6 +187,8 @@ export class StatelessStack extends Stack {
       corsPreflight: {
         allowOrigins: [...props.corsOrigins],
         allowHeaders: ['Authorization', 'Content-Type'],
+        // A browser may read these on a cross-origin answer: the 429's wait, a created resource.
+        exposeHeaders: ['Retry-After', 'Location'],
         allowMethods: [
           apigwv2.CorsHttpMethod.GET,
           apigwv2.CorsHttpMethod.POST,

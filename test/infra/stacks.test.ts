@@ -226,6 +226,7 @@ describe('HTTP API', () => {
         AllowOrigins: ['*'],
         AllowHeaders: ['Authorization', 'Content-Type'],
         AllowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+        ExposeHeaders: ['Retry-After', 'Location'],
       },
     });
   });
