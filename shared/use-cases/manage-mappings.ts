@@ -1,5 +1,5 @@
 import { mappingDefaults, toPublicMapping, wouldCloseCycle, type CopyMapping, type PublicCopyMapping, type Sizing, type SymbolRules } from '../domain/copy-mapping';
-import { NotFoundError, RuleViolationError } from '../domain/errors';
+import { ConflictError, NotFoundError, RuleViolationError } from '../domain/errors';
 import type { AccountStore, AuditLog, CopyStore, MappingStore, Page, PageRequest } from '../ports/stores';
 import { toPublicCopyRecord, type PublicCopyRecord } from '../domain/copy-record';
 import { newId } from './manage-accounts';
@@ -95,8 +95,19 @@ export const updateMapping = async (
   return toPublicMapping(after);
 };
 
+/**
+ * Deletes a mapping once nothing it copied is still open on the slave. While copies are open
+ * the answer is 409: a deleted mapping could no longer close them when the master does, which
+ * would leave the slave holding risk nobody manages. Disabling keeps closing them.
+ */
 export const deleteMapping = async (deps: MappingDependencies, tenantId: string, mappingId: string): Promise<void> => {
   const before = await getMapping(deps, tenantId, mappingId);
+  const open = await deps.copies.listOpenLinks(tenantId, mappingId);
+  if (open.length > 0) {
+    throw new ConflictError(
+      `The mapping still has ${open.length} open cop${open.length === 1 ? 'y' : 'ies'} on the slave; disable it (it keeps closing what it opened) and delete it once they are closed`,
+    );
+  }
   await deps.mappings.delete(tenantId, mappingId);
   await deps.audit.append({
     tenantId,

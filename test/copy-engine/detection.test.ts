@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalSystem } from '../../local/local-system';
 import { SqsSignalQueue } from '../../shared/adapters/sqs/sqs-signal-queue';
 import type { CopySignal } from '../../shared/ports/stores';
-import { createMapping, updateMapping } from '../../shared/use-cases/manage-mappings';
+import { createMapping, deleteMapping, updateMapping } from '../../shared/use-cases/manage-mappings';
+import { ConflictError } from '../../shared/domain/errors';
 import { createAccount } from '../../shared/use-cases/manage-accounts';
 import { syncAccount, type SyncDependencies } from '../../shared/use-cases/sync-accounts';
 import { copyFixture } from '../support/copy-fixture';
@@ -102,9 +103,13 @@ describe('a disabled mapping', () => {
     await system.syncNow(false);
     await system.drain();
     expect(fixture.market.getPositions(fixture.slave.id).map((p) => p.symbol)).toEqual(['EURUSD']);
+    // It cannot be deleted while a copy is open: nothing would close that copy any more.
+    await expect(deleteMapping(system.runtime, fixture.tenantId, fixture.mapping.id)).rejects.toBeInstanceOf(ConflictError);
     fixture.market.traderClose(fixture.master.id, first.id);
     await system.syncNow(false);
     await system.drain();
     expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(0);
+    await deleteMapping(system.runtime, fixture.tenantId, fixture.mapping.id);
+    expect(await system.runtime.mappings.get(fixture.tenantId, fixture.mapping.id)).toBeUndefined();
   });
 });
