@@ -11,11 +11,14 @@ import { createRouter } from '../functions/api/router';
 import { apiRoutes } from '../functions/api/routes';
 import { BOOK_REFRESH_MS } from '../functions/sync/sync-loop';
 import { ensureTables } from '../shared/adapters/dynamodb/table-definitions';
+import { MetaApiCloud, type MetaApiCloudOptions } from '../shared/adapters/metaapi/metaapi-cloud';
+import { metaApiGateways } from '../shared/adapters/metaapi/metaapi-gateway';
 import { SimulatedBrokerGateway } from '../shared/adapters/simulated-broker/simulated-broker-gateway';
 import { SimulatedMarket } from '../shared/adapters/simulated-broker/simulated-market';
 import { fileSimulatorStateStore } from '../shared/adapters/simulated-broker/simulator-state-file';
 import { UnavailableGateway } from '../shared/adapters/unavailable-gateway';
 import { parseConfig } from '../shared/config';
+import type { AccountBook } from '../shared/domain/account-book';
 import type { CopyRecord } from '../shared/domain/copy-record';
 import type { Log } from '../shared/ports/log';
 import { createRuntime, type Runtime } from '../shared/runtime/runtime';
@@ -48,6 +51,10 @@ export interface LocalSystemOptions {
   settings?: Partial<Record<'RATE_LIMIT_PER_MINUTE' | 'TRADE_RATE_LIMIT_PER_MINUTE' | 'CORS_ORIGIN', string>>;
   /** The clock of the runtime (tests of time windows); the system clock by default. */
   now?: () => Date;
+  /** MetaApi API token: with it mt4/mt5 accounts go through MetaApi, without it they report why they cannot. */
+  metaApiToken?: string;
+  /** Further MetaApi client options (tests point the SDK at a fake MetaApi with them). */
+  metaApiOptions?: Omit<MetaApiCloudOptions, 'token'>;
 }
 
 export interface LocalSystem {
@@ -68,8 +75,9 @@ const readBody = (request: IncomingMessage, limit: number): Promise<string> =>
     let size = 0;
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      // Keep reading past the limit only far enough for the router to answer 413.
-      if (size <= limit + 1) chunks.push(chunk);
+      // Keep what was read until the limit is crossed (so the router sees the body is too
+      // large and answers 413), then only count.
+      if (size - chunk.length <= limit) chunks.push(chunk);
     });
     request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     request.on('error', reject);
@@ -132,6 +140,8 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
       KMS_ENDPOINT: kms.endpoint,
       ...options.settings,
     });
+    const metaApi = options.metaApiToken ? new MetaApiCloud({ ...options.metaApiOptions, token: options.metaApiToken }) : undefined;
+    if (metaApi) stops.push(() => metaApi.close());
     let runtime = createRuntime(config, { gateways: {}, log: options.log, credentials: LOCAL_CREDENTIALS });
     await ensureTables(runtime.clients.dynamo, { main: config.TABLE_NAME, audit: config.AUDIT_TABLE_NAME });
     const queueUrl = await ensureCopyQueue(runtime, prefix);
@@ -143,8 +153,12 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
         ...(options.now ? { now: options.now } : {}),
         gateways: {
           simulated: new SimulatedBrokerGateway(market),
-          mt4: new UnavailableGateway('mt4', 'no MetaApi token is configured (set METAAPI_TOKEN)'),
-          mt5: new UnavailableGateway('mt5', 'no MetaApi token is configured (set METAAPI_TOKEN)'),
+          ...(metaApi
+            ? metaApiGateways(metaApi)
+            : {
+                mt4: new UnavailableGateway('mt4', 'no MetaApi token is configured (set METAAPI_TOKEN)'),
+                mt5: new UnavailableGateway('mt5', 'no MetaApi token is configured (set METAAPI_TOKEN)'),
+              }),
         },
         onCopyFinished: (record) => options.onCopyFinished?.(record, runtime),
       },
@@ -223,13 +237,14 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
 
     // The timer that stands in for the EventBridge schedule.
     let lastSlaveSync = 0;
+    const bookCache = new Map<string, AccountBook>();
     let syncing: Promise<void> = Promise.resolve();
     const syncNow = (includeSlaves?: boolean): Promise<void> => {
       syncing = syncing.then(async () => {
         const now = Date.now();
         const slaves = includeSlaves ?? now - lastSlaveSync >= runtime.config.SLAVE_SYNC_INTERVAL_MS;
         if (slaves) lastSlaveSync = now;
-        await syncShard({ ...runtime, bookRefreshMs: BOOK_REFRESH_MS }, { shard: 0, shards: 1, includeSlaves: slaves });
+        await syncShard({ ...runtime, bookRefreshMs: BOOK_REFRESH_MS, bookCache }, { shard: 0, shards: 1, includeSlaves: slaves });
       }).catch((error: unknown) => options.log.error('sync pass failed', { error: String(error) }));
       return syncing;
     };

@@ -20,6 +20,7 @@ const main = async (): Promise<void> => {
     masterPollIntervalMs: settings.MASTER_POLL_INTERVAL_MS,
     slaveSyncIntervalMs: settings.SLAVE_SYNC_INTERVAL_MS,
     log: consoleLog(settings.LOG_LEVEL),
+    metaApiToken: settings.METAAPI_TOKEN,
     settings: {
       CORS_ORIGIN: settings.CORS_ORIGIN,
       RATE_LIMIT_PER_MINUTE: String(settings.RATE_LIMIT_PER_MINUTE),
@@ -34,6 +35,7 @@ const main = async (): Promise<void> => {
   });
   let stopTrader = () => {};
   console.log(`mt-copier ready at ${system.url} (data in ${dataDir}; DEMO=${settings.DEMO})`);
+  console.log(settings.METAAPI_TOKEN ? 'mt4/mt5 accounts trade through MetaApi (METAAPI_TOKEN is set)' : 'mt4/mt5 accounts need METAAPI_TOKEN (MetaApi API token); simulated accounts work without it');
   if (settings.DEMO) {
     const demo = await seedDemo(system, dataDir);
     system.market.startRandomWalk(1000);

@@ -11,6 +11,8 @@ const settingsSchema = z.object({
   MASTER_POLL_INTERVAL_MS: z.coerce.number().int().min(100).default(1000),
   SLAVE_SYNC_INTERVAL_MS: z.coerce.number().int().min(500).default(5000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('warn'),
+  /** MetaApi API token: mt4/mt5 accounts then trade through the real MetaApi. Never printed. */
+  METAAPI_TOKEN: z.string().min(1).optional(),
   /** Browser origins allowed to call the API: `*`, one origin or a comma-separated list. */
   CORS_ORIGIN: z.string().min(1).default('*'),
   /** Per-tenant requests per minute (all routes but trading ones; trading ones). */

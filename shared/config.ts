@@ -14,6 +14,10 @@ const configSchema = z.object({
   SLAVE_SYNC_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   SYNC_SHARDS: z.coerce.number().int().min(1).max(64).default(4),
   METAAPI_TOKEN_SECRET_ARN: z.string().optional(),
+  /** Pins MetaApi to one region (e.g. `new-york`); unset: the account's own region. */
+  METAAPI_REGION: z.string().min(1).optional(),
+  /** Reliability of new MetaApi accounts: `high` runs two terminals and is billed twice. */
+  METAAPI_RELIABILITY: z.enum(['regular', 'high']).default('regular'),
   /** `*`, one origin, or a comma-separated list of origins allowed to call the API from a browser. */
   CORS_ORIGIN: z.string().default('*'),
   /** Requests per tenant per minute on all authenticated routes but trading ones, across all instances. */

@@ -341,7 +341,14 @@ const alreadyGone = async <T>(run: () => Promise<T>, code: 'POSITION_NOT_FOUND' 
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Retries requotes and throttling in process a couple of times; only `retry`-class errors, never unknown outcomes. */
+/** The longest wait a broker may ask for that is still spent in process; longer ones go back to the queue. */
+const MAX_IN_PROCESS_WAIT_MS = 1_000;
+
+/**
+ * Retries requotes and throttling in process a couple of times; only `retry`-class errors,
+ * never unknown outcomes. A broker asking for a longer pause (a 429 with a retry time) gets it
+ * through the queue instead, so the copy Lambda does not spend its budget asleep.
+ */
 const withQuickRetries = async <T>(run: () => Promise<T>): Promise<T> => {
   for (let attempt = 0; ; attempt += 1) {
     try {
@@ -349,6 +356,7 @@ const withQuickRetries = async <T>(run: () => Promise<T>): Promise<T> => {
     } catch (error) {
       const delay = QUICK_RETRY_DELAYS_MS[attempt];
       if (!isBrokerError(error) || error.errorClass !== 'retry' || delay === undefined) throw error;
+      if ((error.retryAfterMs ?? 0) > MAX_IN_PROCESS_WAIT_MS) throw error;
       await sleep(Math.max(delay, error.retryAfterMs ?? 0));
     }
   }

@@ -133,7 +133,11 @@ export const updateAccount = async (
   if (password !== undefined) {
     const result = await deps.brokers.gateway(account.platform).updatePassword(brokerRef(updated), password);
     deps.brokers.forget(accountId);
-    updated = await deps.accounts.update(tenantId, accountId, { status: result.status, statusDetail: result.statusDetail });
+    updated = await deps.accounts.update(tenantId, accountId, {
+      status: result.status,
+      statusDetail: result.statusDetail,
+      ...(result.brokerAccountId ? { brokerAccountId: result.brokerAccountId } : {}),
+    });
   }
   await deps.audit.append({
     tenantId,

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalSystem } from '../../local/local-system';
 import { CopyRetryLaterError, copySignal } from '../../shared/use-cases/copy-signal';
+import { BrokerError } from '../../shared/domain/broker-errors';
+import { BrokerDirectory } from '../../shared/use-cases/broker-directory';
+import { SimulatedBrokerGateway } from '../../shared/adapters/simulated-broker/simulated-broker-gateway';
 import { copyFixture } from '../support/copy-fixture';
 import { startTestSystem } from '../support/local-api';
 
@@ -30,6 +33,30 @@ describe('broker errors on a copy', () => {
     expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(0);
     expect(await copySignal(fixture.deps, signal)).toMatchObject({ status: 'placed' });
     expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(1);
+  });
+
+  it('sends a throttled copy back to the queue for the time the broker asked, without sleeping on it', async () => {
+    const fixture = await copyFixture(system);
+    const signal = fixture.openSignal(fixture.masterBuy());
+    const simulated = new SimulatedBrokerGateway(fixture.market);
+    const throttled = Object.assign(Object.create(simulated) as SimulatedBrokerGateway, {
+      connect: async (ref: Parameters<SimulatedBrokerGateway['connect']>[0]) => ({
+        ...(await simulated.connect(ref)),
+        getSymbolSpec: async (symbol: string) => fixture.market.getSymbolSpec(symbol),
+        getAccountInformation: async () => fixture.market.getAccountInformation(fixture.slave.id),
+        findByClientId: async (clientId: string) => fixture.market.findByClientId(fixture.slave.id, clientId),
+        placeOrder: async () => {
+          throw new BrokerError('TOO_MANY_REQUESTS', 'slow down', { retryAfterMs: 30_000 });
+        },
+      }),
+    });
+    const started = Date.now();
+    const error = await copySignal({ ...fixture.deps, brokers: new BrokerDirectory({ simulated: throttled }) }, signal).catch((failure: unknown) => failure);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(error).toBeInstanceOf(CopyRetryLaterError);
+    expect((error as CopyRetryLaterError).delaySeconds).toBe(30);
+    expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(0);
+    expect(await copySignal(fixture.deps, signal)).toMatchObject({ status: 'placed' });
   });
 
   it.each([

@@ -135,12 +135,19 @@ class SimulatedBrokerPort implements BrokerPort {
     return this.trade(() => this.market.placeOrder(this.accountId, request));
   }
 
+  /** A level left `undefined` keeps its current value (the market sets both levels absolutely). */
   modifyPosition(positionId: string, stops: StopLevels): Promise<void> {
-    return this.trade(() => this.market.modifyPosition(this.accountId, positionId, stops));
+    return this.trade(() => {
+      const current = this.market.getPositions(this.accountId).find((position) => position.id === positionId);
+      return this.market.modifyPosition(this.accountId, positionId, keepUnset(stops, current));
+    });
   }
 
   modifyOrder(orderId: string, change: { price: number } & StopLevels): Promise<void> {
-    return this.trade(() => this.market.modifyOrder(this.accountId, orderId, change));
+    return this.trade(() => {
+      const current = this.market.getPendingOrders(this.accountId).find((order) => order.id === orderId);
+      return this.market.modifyOrder(this.accountId, orderId, { price: change.price, ...keepUnset(change, current) });
+    });
   }
 
   closePosition(positionId: string, options: { volume?: number; clientId?: string }): Promise<TradeResult> {
@@ -173,3 +180,9 @@ class SimulatedBrokerPort implements BrokerPort {
     return execute();
   }
 }
+
+/** Stop levels with every `undefined` replaced by the current level (`null` when there is none). */
+const keepUnset = (stops: StopLevels, current: { stopLoss?: number; takeProfit?: number } | undefined): StopLevels => ({
+  stopLoss: stops.stopLoss === undefined ? (current?.stopLoss ?? null) : stops.stopLoss,
+  takeProfit: stops.takeProfit === undefined ? (current?.takeProfit ?? null) : stops.takeProfit,
+});
