@@ -38,39 +38,19 @@ const volumeBounds = (value: { minVolume?: number; maxVolume?: number }) =>
   value.minVolume === undefined || value.maxVolume === undefined || value.minVolume <= value.maxVolume;
 const boundsProblem = { message: 'must not be above maxVolume', path: ['minVolume'] };
 
-export const createMappingBody = z
-  .object({
+/** Every setting of a mapping is optional in a change; a new mapping needs its accounts and sizing. */
+const mappingSettings = z.object(mappingFields).partial();
+
+export const createMappingBody = mappingSettings
+  .extend({
     masterAccountId: z.string().min(1).max(64),
     slaveAccountId: z.string().min(1).max(64),
-    enabled: mappingFields.enabled.optional(),
     sizing: mappingFields.sizing,
-    symbols: mappingFields.symbols.optional(),
-    reverse: mappingFields.reverse.optional(),
-    copyStopLoss: mappingFields.copyStopLoss.optional(),
-    copyTakeProfit: mappingFields.copyTakeProfit.optional(),
-    copyPendingOrders: mappingFields.copyPendingOrders.optional(),
-    minVolume: mappingFields.minVolume.optional(),
-    maxVolume: mappingFields.maxVolume.optional(),
-    maxDelaySeconds: mappingFields.maxDelaySeconds.optional(),
   })
   .strict()
   .refine(volumeBounds, boundsProblem);
 
-export const updateMappingBody = z
-  .object({
-    enabled: mappingFields.enabled.optional(),
-    sizing: mappingFields.sizing.optional(),
-    symbols: mappingFields.symbols.optional(),
-    reverse: mappingFields.reverse.optional(),
-    copyStopLoss: mappingFields.copyStopLoss.optional(),
-    copyTakeProfit: mappingFields.copyTakeProfit.optional(),
-    copyPendingOrders: mappingFields.copyPendingOrders.optional(),
-    minVolume: mappingFields.minVolume.optional(),
-    maxVolume: mappingFields.maxVolume.optional(),
-    maxDelaySeconds: mappingFields.maxDelaySeconds.optional(),
-  })
-  .strict()
-  .refine(volumeBounds, boundsProblem);
+export const updateMappingBody = mappingSettings.strict().refine(volumeBounds, boundsProblem);
 
 export const mappingSchema = z
   .object({
