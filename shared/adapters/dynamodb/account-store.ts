@@ -4,7 +4,6 @@ import {
   PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
-  type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import type { Account } from '../../domain/account';
 import type { CopyMapping } from '../../domain/copy-mapping';
@@ -16,6 +15,7 @@ import {
   fromItem,
   isConditionFailure,
   page,
+  queryAll,
   syncShardKey,
   tenantKey,
   toItem,
@@ -99,24 +99,16 @@ export class DynamoAccountStore implements AccountStore {
     const contents: SyncShardContents = { accounts: [], mappings: [] };
     for (let virtual = 0; virtual < VIRTUAL_SYNC_SHARDS; virtual += 1) {
       if (virtual % shards !== shard) continue;
-      let start: Record<string, AttributeValue> | undefined;
-      do {
-        const result = await this.table.client.send(
-          new QueryCommand({
-            TableName: this.table.tableName,
-            IndexName: 'gsi1',
-            KeyConditionExpression: 'gsi1pk = :pk',
-            ExpressionAttributeValues: toItem({ ':pk': syncShardKey(virtual) }),
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of result.Items ?? []) {
-          const entity = item.entity?.S;
-          if (entity === 'account') contents.accounts.push(fromItem<Account>(item));
-          else if (entity === 'mapping') contents.mappings.push(fromItem<CopyMapping>(item));
-        }
-        start = result.LastEvaluatedKey;
-      } while (start);
+      const items = await queryAll(this.table, {
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: toItem({ ':pk': syncShardKey(virtual) }),
+      });
+      for (const item of items) {
+        const entity = item.entity?.S;
+        if (entity === 'account') contents.accounts.push(fromItem<Account>(item));
+        else if (entity === 'mapping') contents.mappings.push(fromItem<CopyMapping>(item));
+      }
     }
     return contents;
   }

@@ -11,7 +11,7 @@ import { ConcurrentUpdateError } from '../../domain/errors';
 import type { PositionLink } from '../../domain/position-link';
 import type { AuditEntry, ClaimResult, CopyStore, Page, PageRequest } from '../../ports/stores';
 import { auditItem } from './audit-log';
-import { decodeCursor, fromItem, isConditionFailure, page, tenantKey, toItem, type TableRef } from './table';
+import { decodeCursor, fromItem, isConditionFailure, page, queryAll, tenantKey, toItem, type TableRef } from './table';
 
 const recordKey = (tenantId: string, mappingId: string, eventId: string) => ({ pk: tenantKey(tenantId), sk: `COPY#${mappingId}#${eventId}` });
 export const linkKey = (tenantId: string, mappingId: string, masterTicket: string) => ({
@@ -161,23 +161,13 @@ export class DynamoCopyStore implements CopyStore {
   }
 
   async listOpenLinks(tenantId: string, mappingId: string): Promise<PositionLink[]> {
-    const links: PositionLink[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const result = await this.table.client.send(
-        new QueryCommand({
-          TableName: this.table.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          FilterExpression: 'attribute_not_exists(closedAt)',
-          ExpressionAttributeValues: toItem({ ':pk': tenantKey(tenantId), ':prefix': `LINK#${mappingId}#` }),
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      links.push(...(result.Items ?? []).map((item) => fromItem<PositionLink>(item)));
-      start = result.LastEvaluatedKey;
-    } while (start);
-    return links;
+    const items = await queryAll(this.table, {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      FilterExpression: 'attribute_not_exists(closedAt)',
+      ExpressionAttributeValues: toItem({ ':pk': tenantKey(tenantId), ':prefix': `LINK#${mappingId}#` }),
+      ConsistentRead: true,
+    });
+    return items.map((item) => fromItem<PositionLink>(item));
   }
 
   async listByMapping(tenantId: string, mappingId: string, request: PageRequest): Promise<Page<CopyRecord>> {

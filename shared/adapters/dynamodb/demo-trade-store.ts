@@ -1,7 +1,7 @@
-import { DeleteItemCommand, PutItemCommand, QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { ClosedTrade } from '../../domain/trading';
 import type { DemoTradeStore } from '../../ports/stores';
-import { fromItem, tenantKey, toItem, type TableRef } from './table';
+import { fromItem, queryAll, tenantKey, toItem, type TableRef } from './table';
 
 const prefixOf = (accountId: string): string => `DEMOTRADE#${accountId}#`;
 
@@ -52,15 +52,6 @@ export class DynamoDemoTradeStore implements DemoTradeStore {
   private async query(
     condition: { KeyConditionExpression: string; ExpressionAttributeValues: Record<string, AttributeValue>; ProjectionExpression?: string },
   ): Promise<Record<string, AttributeValue>[]> {
-    const items: Record<string, AttributeValue>[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const result = await this.table.client.send(
-        new QueryCommand({ TableName: this.table.tableName, ...condition, ConsistentRead: true, ExclusiveStartKey: start }),
-      );
-      items.push(...(result.Items ?? []));
-      start = result.LastEvaluatedKey;
-    } while (start);
-    return items;
+    return queryAll(this.table, { ...condition, ConsistentRead: true });
   }
 }

@@ -1,8 +1,8 @@
-import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { CopyMapping } from '../../domain/copy-mapping';
 import { ConflictError, NotFoundError } from '../../domain/errors';
 import type { MappingStore, Page, PageRequest } from '../../ports/stores';
-import { decodeCursor, fromItem, isConditionFailure, page, syncShardKey, tenantKey, toItem, virtualShardOf, type TableRef } from './table';
+import { decodeCursor, fromItem, isConditionFailure, page, queryAll, syncShardKey, tenantKey, toItem, virtualShardOf, type TableRef } from './table';
 import { updateExpression } from './update-expression';
 
 export const mappingKey = (tenantId: string, mappingId: string) => toItem({ pk: tenantKey(tenantId), sk: `MAPPING#${mappingId}` });
@@ -54,22 +54,12 @@ export class DynamoMappingStore implements MappingStore {
   }
 
   async listAll(tenantId: string): Promise<CopyMapping[]> {
-    const mappings: CopyMapping[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const result = await this.table.client.send(
-        new QueryCommand({
-          TableName: this.table.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: toItem({ ':pk': tenantKey(tenantId), ':prefix': 'MAPPING#' }),
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      mappings.push(...(result.Items ?? []).map((item) => fromItem<CopyMapping>(item)));
-      start = result.LastEvaluatedKey;
-    } while (start);
-    return mappings;
+    const items = await queryAll(this.table, {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: toItem({ ':pk': tenantKey(tenantId), ':prefix': 'MAPPING#' }),
+      ConsistentRead: true,
+    });
+    return items.map((item) => fromItem<CopyMapping>(item));
   }
 
   async update(tenantId: string, mappingId: string, changes: Partial<CopyMapping>): Promise<CopyMapping> {

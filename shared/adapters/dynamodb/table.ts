@@ -1,4 +1,4 @@
-import { DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, QueryCommand, type AttributeValue, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ValidationError } from '../../domain/errors';
 import type { Page } from '../../ports/stores';
@@ -72,3 +72,15 @@ export const page = <T>(items: T[], lastKey: Record<string, AttributeValue> | un
 
 export const isConditionFailure = (error: unknown): boolean =>
   error instanceof Error && (error.name === 'ConditionalCheckFailedException' || error.name === 'TransactionCanceledException');
+
+/** Every item a query matches, following LastEvaluatedKey through all pages. */
+export const queryAll = async (table: TableRef, input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>): Promise<Record<string, AttributeValue>[]> => {
+  const items: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const result = await table.client.send(new QueryCommand({ ...input, TableName: table.tableName, ExclusiveStartKey: start }));
+    items.push(...(result.Items ?? []));
+    start = result.LastEvaluatedKey;
+  } while (start);
+  return items;
+};
