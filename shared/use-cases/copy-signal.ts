@@ -75,25 +75,17 @@ const QUICK_RETRY_DELAYS_MS = [100, 300];
 export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Promise<CopyRecord | undefined> => {
   const { event } = signal;
   const opens = event.kind === 'positionOpened' || event.kind === 'orderPlaced';
-  const { mapping, slave, protection, link } = await deps.copyContext.load(signal.tenantId, {
-    mappingId: signal.mappingId,
-    slaveAccountId: signal.slaveAccountId,
-    protection: opens,
-    linkTicket: opens ? undefined : ticketOf(event),
-  });
-  if (!mapping || !slave) {
-    deps.log.info('copy signal for a removed mapping or account dropped', { tenantId: signal.tenantId, mappingId: signal.mappingId });
-    return undefined;
-  }
   const started = deps.now();
   const source = event.kind === 'orderPlaced' || event.kind === 'orderModified' || event.kind === 'orderCancelled' ? event.order! : event.position!;
+  // Everything the record needs comes from the signal, so the claim and the reads of the
+  // mapping, the slave and the link go to DynamoDB together: one round trip, not two.
   const draft: CopyRecord = {
-    id: copyRecordId(mapping.id, event.id),
-    tenantId: mapping.tenantId,
-    mappingId: mapping.id,
+    id: copyRecordId(signal.mappingId, event.id),
+    tenantId: signal.tenantId,
+    mappingId: signal.mappingId,
     eventId: event.id,
-    masterAccountId: mapping.masterAccountId,
-    slaveAccountId: mapping.slaveAccountId,
+    masterAccountId: signal.masterAccountId,
+    slaveAccountId: signal.slaveAccountId,
     action: actionOf[event.kind],
     status: 'pending',
     symbol: source.symbol,
@@ -104,15 +96,27 @@ export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Pr
     masterVolume: event.kind === 'positionPartiallyClosed' && event.previousVolume !== undefined
       ? Number((event.previousVolume - source.volume).toFixed(8))
       : source.volume,
-    clientId: copyClientId(mapping.id, event.id),
+    clientId: copyClientId(signal.mappingId, event.id),
     attempts: 0,
     detectedAt: event.detectedAt,
     enqueuedAt: signal.enqueuedAt,
     startedAt: started.toISOString(),
   };
-  const claim = await deps.copies.claim(draft, { now: started, leaseMs: deps.leaseMs });
+  const [{ mapping, slave, protection, link }, claim] = await Promise.all([
+    deps.copyContext.load(signal.tenantId, {
+      mappingId: signal.mappingId,
+      slaveAccountId: signal.slaveAccountId,
+      protection: opens,
+      linkTicket: opens ? undefined : ticketOf(event),
+    }),
+    deps.copies.claim(draft, { now: started, leaseMs: deps.leaseMs }),
+  ]);
   if (claim.outcome === 'done') return claim.record;
   if (claim.outcome === 'busy') throw new CopyRetryLaterError(`copy ${draft.id} is being processed by another delivery`, 5);
+  if (!mapping || !slave) {
+    deps.log.info('copy signal for a removed mapping or account', { tenantId: signal.tenantId, mappingId: signal.mappingId });
+    return finish(deps, claim.record, { status: 'skipped', reason: 'MAPPING_REMOVED', detail: 'the mapping or its slave account was deleted' });
+  }
   const record = claim.record;
   const context = { tenantId: mapping.tenantId, accountId: slave.id, mappingId: mapping.id, masterPositionId: record.masterPositionId, clientId: record.clientId };
 
