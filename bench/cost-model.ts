@@ -1,0 +1,193 @@
+import type { Prices } from './prices';
+
+/**
+ * The monthly AWS cost of the copier, from counted requests and list prices. Pure
+ * arithmetic: every figure that goes in was measured by the benchmark (or is an assumption
+ * the caller states), every line that comes out shows quantity x unit price.
+ */
+
+/** A month of 30 days, in seconds. */
+export const SECONDS_PER_MONTH = 30 * 24 * 3600;
+
+/** How often something that happens every `intervalMs` happens in a month. */
+export const timesPerMonth = (intervalMs: number): number => (SECONDS_PER_MONTH * 1000) / intervalMs;
+
+/** SQS bills every started 64 KB chunk of a request's payload as one request. */
+export const sqsBilledRequests = (payloadBytes: number, chunkBytes: number): number => Math.max(1, Math.ceil(payloadBytes / chunkBytes));
+
+/** One line of a bill: `quantity` `unit`s at `unitUsd` each. */
+export interface CostLine {
+  service: string;
+  item: string;
+  quantity: number;
+  unit: string;
+  unitUsd: number;
+  usd: number;
+}
+
+export const costLine = (service: string, item: string, quantity: number, unit: string, unitUsd: number): CostLine => ({
+  service,
+  item,
+  quantity,
+  unit,
+  unitUsd,
+  usd: quantity * unitUsd,
+});
+
+export interface Bill {
+  lines: CostLine[];
+  usd: number;
+}
+
+const bill = (lines: CostLine[]): Bill => {
+  const kept = lines.filter((line) => line.quantity > 0);
+  return { lines: kept, usd: kept.reduce((sum, line) => sum + line.usd, 0) };
+};
+
+/** DynamoDB on-demand request units. */
+export interface DynamoUsage {
+  rru: number;
+  wru: number;
+}
+
+/** One poll of one account by the sync loop. */
+export interface PollUsage extends DynamoUsage {
+  /** Seconds of the sync loop's duration this poll takes (wall time of a pass / accounts in it). */
+  lambdaSeconds: number;
+}
+
+/** One copied master event on one slave, sync side and copy side together. */
+export interface CopyUsage extends DynamoUsage {
+  sqsRequests: number;
+  kmsRequests: number;
+  lambdaInvocations: number;
+  lambdaSeconds: number;
+}
+
+/** One request of the HTTP API. */
+export interface ApiUsage extends DynamoUsage {
+  lambdaSeconds: number;
+}
+
+/** What one connected account makes the system do in a month. */
+export interface AccountProfile {
+  label: string;
+  pollIntervalMs: number;
+  perPoll: PollUsage;
+  /** This account's share (its own item and its mappings) of the shard listing each pass reads. */
+  listingRruPerPass: number;
+  shardPassIntervalMs: number;
+  copiesPerMonth: number;
+  perCopy: CopyUsage;
+  apiRequestsPerMonth: number;
+  perApiRequest: ApiUsage;
+}
+
+/**
+ * Cost of one account a month:
+ *   polls = month / pollInterval, passes = month / shardPassInterval
+ *   DynamoDB = (polls x perPoll.rru + passes x listingRruPerPass + copies x perCopy.rru + api x perApi.rru) x RRU price
+ *            + (polls x perPoll.wru + copies x perCopy.wru + api x perApi.wru) x WRU price
+ *   Lambda   = (copies x invocations + api) x request price + (polls x s/poll + copies x s/copy + api x s/request) x GB x GB-s price
+ *   SQS, KMS = copies x requests x price; API Gateway = api x price.
+ */
+export const accountMonthlyCost = (profile: AccountProfile, prices: Prices, memoryGb: number): Bill => {
+  const polls = timesPerMonth(profile.pollIntervalMs);
+  const passes = timesPerMonth(profile.shardPassIntervalMs);
+  const copies = profile.copiesPerMonth;
+  const api = profile.apiRequestsPerMonth;
+  const { perPoll, perCopy, perApiRequest } = profile;
+  const { dynamodb, lambda } = prices;
+  return bill([
+    costLine('DynamoDB', 'polls: read units', polls * perPoll.rru, 'RRU', dynamodb.readRequestUnitUsd),
+    costLine('DynamoDB', 'polls: write units', polls * perPoll.wru, 'WRU', dynamodb.writeRequestUnitUsd),
+    costLine('DynamoDB', 'shard listing share: read units', passes * profile.listingRruPerPass, 'RRU', dynamodb.readRequestUnitUsd),
+    costLine('Lambda', 'sync loop duration share', polls * perPoll.lambdaSeconds * memoryGb, 'GB-s', lambda.gbSecondArm64Usd),
+    costLine('DynamoDB', 'copies: read units', copies * perCopy.rru, 'RRU', dynamodb.readRequestUnitUsd),
+    costLine('DynamoDB', 'copies: write units', copies * perCopy.wru, 'WRU', dynamodb.writeRequestUnitUsd),
+    costLine('SQS', 'copies: FIFO requests', copies * perCopy.sqsRequests, 'requests', prices.sqs.fifoRequestUsd),
+    costLine('KMS', 'copies: requests', copies * perCopy.kmsRequests, 'requests', prices.kms.requestUsd),
+    costLine('Lambda', 'copy invocations', copies * perCopy.lambdaInvocations, 'requests', lambda.requestUsd),
+    costLine('Lambda', 'copy duration', copies * perCopy.lambdaSeconds * memoryGb, 'GB-s', lambda.gbSecondArm64Usd),
+    costLine('API Gateway', 'HTTP API requests', api, 'requests', prices.apiGateway.httpRequestUsd),
+    costLine('Lambda', 'API invocations', api, 'requests', lambda.requestUsd),
+    costLine('Lambda', 'API duration', api * perApiRequest.lambdaSeconds * memoryGb, 'GB-s', lambda.gbSecondArm64Usd),
+    costLine('DynamoDB', 'API: read units', api * perApiRequest.rru, 'RRU', dynamodb.readRequestUnitUsd),
+    costLine('DynamoDB', 'API: write units', api * perApiRequest.wru, 'WRU', dynamodb.writeRequestUnitUsd),
+  ]);
+};
+
+/** What a deployment pays whatever number of accounts it serves. */
+export interface DeploymentProfile {
+  shards: number;
+  syncScheduleIntervalMs: number;
+  /** Billed seconds of one sync invocation: the loop runs until its budget is spent, busy or idle. */
+  syncInvocationSeconds: number;
+  memoryGb: number;
+  shardPassIntervalMs: number;
+  /** Listing queries of one pass of one shard (16 virtual buckets / shards); each reads at least `minimumQueryRru`. */
+  listingQueriesPerShardPass: number;
+  minimumQueryRru: number;
+  kmsKeys: number;
+  secrets: number;
+  secretCallsPerMonth: number;
+  /** Empty long polls the SQS event source makes on the copy queue. */
+  sqsIdleReceivesPerMonth: number;
+}
+
+/**
+ * Fixed cost a month:
+ *   sync Lambda = shards x schedules x (request price + seconds x GB x GB-s price)
+ *   listing floor = shards x passes x queries x minimum RRU x RRU price
+ *   + KMS keys + secrets (+ their calls) + idle SQS long polls; EventBridge scheduled rules cost nothing.
+ */
+export const deploymentMonthlyCost = (deployment: DeploymentProfile, prices: Prices): Bill => {
+  const invocations = deployment.shards * timesPerMonth(deployment.syncScheduleIntervalMs);
+  const passes = deployment.shards * timesPerMonth(deployment.shardPassIntervalMs);
+  return bill([
+    costLine('Lambda', 'sync invocations', invocations, 'requests', prices.lambda.requestUsd),
+    costLine('Lambda', 'sync loop duration (runs its budget out)', invocations * deployment.syncInvocationSeconds * deployment.memoryGb, 'GB-s', prices.lambda.gbSecondArm64Usd),
+    costLine('EventBridge', 'scheduled rule invocations', invocations, 'invocations', prices.eventBridge.scheduledRuleInvocationUsd),
+    costLine('DynamoDB', 'shard listing floor (empty buckets)', passes * deployment.listingQueriesPerShardPass * deployment.minimumQueryRru, 'RRU', prices.dynamodb.readRequestUnitUsd),
+    costLine('KMS', 'customer managed key', deployment.kmsKeys, 'key-months', prices.kms.customerManagedKeyMonthUsd),
+    costLine('Secrets Manager', 'secret (MetaApi token)', deployment.secrets, 'secret-months', prices.secretsManager.secretMonthUsd),
+    costLine('Secrets Manager', 'GetSecretValue at cold starts', deployment.secretCallsPerMonth, 'calls', prices.secretsManager.apiCallUsd),
+    costLine('SQS', 'idle long polls of the event source', deployment.sqsIdleReceivesPerMonth, 'requests', prices.sqs.fifoRequestUsd),
+  ]);
+};
+
+/** An account's own cost plus its share of the fixed cost in a fleet of `fleetAccounts`. */
+export const costPerConnectedAccount = (accountUsd: number, fixedUsd: number, fleetAccounts: number): number =>
+  accountUsd + fixedUsd / fleetAccounts;
+
+/** The smallest fleet in which an account's cost with its fixed share is at most `targetUsd`; Infinity if none. */
+export const breakEvenFleet = (accountUsd: number, fixedUsd: number, targetUsd: number): number =>
+  accountUsd >= targetUsd ? Number.POSITIVE_INFINITY : Math.ceil(fixedUsd / (targetUsd - accountUsd) - 1e-9);
+
+/**
+ * Accounts one shard's loop polls within a pass interval before it runs late: below this,
+ * the polls' Lambda seconds are already paid by the fixed loop; above it, shards must grow.
+ */
+export const accountsPerShardBeforeSaturation = (passIntervalMs: number, lambdaSecondsPerPoll: number): number =>
+  lambdaSecondsPerPoll <= 0 ? Number.POSITIVE_INFINITY : Math.floor(passIntervalMs / 1000 / lambdaSecondsPerPoll);
+
+/**
+ * One sync invocation by the rule of `functions/sync/sync-loop.ts`: passes start every
+ * `intervalMs` while more than `intervalMs + 5 s` of the `budgetMs` is left. Gives the passes
+ * it makes, the seconds it is billed (its sleeps included) and the longest time a master
+ * waits between two passes when the next invocation starts `scheduleMs` after this one.
+ */
+export const syncLoopSchedule = (budgetMs: number, intervalMs: number, passMs: number, scheduleMs = 60_000): { passes: number; billedSeconds: number; longestGapMs: number } => {
+  let t = 0;
+  let passes = 0;
+  let lastStart = 0;
+  const remaining = () => budgetMs - t;
+  while (remaining() > intervalMs + 5_000 || passes === 0) {
+    lastStart = t;
+    t += passMs;
+    passes += 1;
+    if (remaining() <= intervalMs + 5_000) break;
+    t += Math.max(0, intervalMs - passMs);
+  }
+  return { passes, billedSeconds: t / 1000, longestGapMs: Math.max(intervalMs, scheduleMs - lastStart) };
+};

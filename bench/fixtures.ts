@@ -1,0 +1,113 @@
+import { mappingDefaults, type CopyMapping } from '../shared/domain/copy-mapping';
+import type { CopyRecord } from '../shared/domain/copy-record';
+import type { SimulatedMarket } from '../shared/adapters/simulated-broker/simulated-market';
+import type { Runtime } from '../shared/runtime/runtime';
+import { createAccount, newId } from '../shared/use-cases/manage-accounts';
+import type { BenchSystem } from './stack';
+
+/** A simulated account created the way the API creates one (password encrypted with KMS, provisioned at the broker). */
+export const simulatedAccount = async (runtime: Runtime, tenantId: string, name: string): Promise<string> =>
+  (await createAccount(runtime, tenantId, { name, platform: 'simulated', login: name, password: `${name}-password`, server: 'Sim' })).id;
+
+/**
+ * A connected simulated account written straight to its store, for seeding hundreds: the
+ * same item as the API writes (password encrypted with KMS for this tenant and account),
+ * without the API's provisioning round trips and audit entry.
+ */
+export const seededAccount = async (runtime: Runtime, market: SimulatedMarket, tenantId: string, name: string): Promise<string> => {
+  const id = newId('acc');
+  const now = runtime.now().toISOString();
+  const encryptedPassword = await runtime.cipher.encrypt(`${name}-password`, { tenantId, accountId: id });
+  market.openAccount(id);
+  await runtime.accounts.create({ id, tenantId, name, platform: 'simulated', login: name, server: 'Sim', status: 'connected', createdAt: now, updatedAt: now, encryptedPassword, brokerAccountId: id });
+  return id;
+};
+
+/**
+ * A mapping written straight to its store: the API's create checks the tenant's whole
+ * mapping graph for cycles, which is quadratic when one tenant seeds a thousand slaves.
+ */
+export const storedMapping = async (
+  runtime: Runtime,
+  tenantId: string,
+  masterAccountId: string,
+  slaveAccountId: string,
+  changes: Partial<CopyMapping> = {},
+): Promise<CopyMapping> => {
+  const now = runtime.now().toISOString();
+  const mapping: CopyMapping = {
+    ...mappingDefaults,
+    id: newId('map'),
+    tenantId,
+    masterAccountId,
+    slaveAccountId,
+    sizing: { mode: 'multiplier', multiplier: 1 },
+    createdAt: now,
+    updatedAt: now,
+    ...changes,
+  };
+  await runtime.mappings.create(mapping);
+  return mapping;
+};
+
+/** Runs `task` over `items`, `concurrency` at a time, reporting each one done. */
+export const inParallel = async <T, R>(items: readonly T[], concurrency: number, task: (item: T) => Promise<R>, done?: (count: number) => void): Promise<R[]> => {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  let finished = 0;
+  const worker = async (): Promise<void> => {
+    for (let index = next++; index < items.length; index = next++) {
+      results[index] = await task(items[index]!);
+      finished += 1;
+      done?.(finished);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
+};
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Finished copies of one master, handed to whoever waits for a master position; records
+ * that arrive before anyone waits are kept until asked for.
+ */
+export class CopyFeed {
+  readonly records: CopyRecord[] = [];
+  private readonly waiting = new Map<string, ((record: CopyRecord) => void)[]>();
+  private readonly unclaimed = new Map<string, CopyRecord[]>();
+  private readonly unsubscribe: () => void;
+
+  constructor(bench: BenchSystem, private readonly masterAccountId: string) {
+    this.unsubscribe = bench.onCopy((record) => {
+      if (record.masterAccountId !== this.masterAccountId) return;
+      this.records.push(record);
+      const key = record.masterPositionId ?? record.masterOrderId ?? '';
+      const waiter = this.waiting.get(key)?.shift();
+      if (waiter) waiter(record);
+      else this.unclaimed.set(key, [...(this.unclaimed.get(key) ?? []), record]);
+    });
+  }
+
+  /** The next finished copy of the master position, or undefined after `timeoutMs`. */
+  next(positionId: string, timeoutMs: number): Promise<CopyRecord | undefined> {
+    const early = this.unclaimed.get(positionId)?.shift();
+    if (early) return Promise.resolve(early);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const queue = this.waiting.get(positionId) ?? [];
+        this.waiting.set(positionId, queue.filter((entry) => entry !== settle));
+        resolve(undefined);
+      }, timeoutMs);
+      const settle = (record: CopyRecord) => {
+        clearTimeout(timer);
+        resolve(record);
+      };
+      this.waiting.set(positionId, [...(this.waiting.get(positionId) ?? []), settle]);
+    });
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+}

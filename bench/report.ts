@@ -1,0 +1,296 @@
+import {
+  accountMonthlyCost,
+  accountsPerShardBeforeSaturation,
+  breakEvenFleet,
+  costPerConnectedAccount,
+  deploymentMonthlyCost,
+  syncLoopSchedule,
+  timesPerMonth,
+  type AccountProfile,
+  type Bill,
+  type CopyUsage,
+  type DeploymentProfile,
+  type PollUsage,
+} from './cost-model';
+import type { Prices } from './prices';
+import type { FanOutResult } from './scenarios/fan-out';
+import type { OneToOneResult } from './scenarios/one-to-one';
+import { totals, type PerCopy, type RequestCountsResult, type Tallies } from './scenarios/request-counts';
+import { summarize, type Summary } from './stats';
+
+/** How the deployment in AWS runs (from the stacks) and what the cost model assumes beyond what was measured. */
+export interface CostAssumptions {
+  masterPollIntervalMs: number;
+  slaveSyncIntervalMs: number;
+  shards: number;
+  memoryGb: number;
+  syncBudgetMs: number;
+  copiesPerSlaveMonth: number;
+  apiRequestsPerAccountMonth: number;
+  fleetAccounts: number;
+  secretCallsPerMonth: number;
+  sqsIdleReceivesPerMonth: number;
+}
+
+export interface CostReport {
+  assumptions: CostAssumptions;
+  schedule: ReturnType<typeof syncLoopSchedule>;
+  profiles: { label: string; profile: AccountProfile; bill: Bill; withFixedShare: number; breakEvenFleet: number }[];
+  fixed: Bill;
+  accountsPerShardBeforeSaturation: number;
+}
+
+export interface Target {
+  name: string;
+  limit: string;
+  measured: string;
+  pass: boolean;
+  margin: string;
+}
+
+const dynamo = (tallies: Tallies) => totals(tallies, 'dynamodb');
+
+const pollUsage = (tallies: Tallies, lambdaSeconds: number): PollUsage => ({ rru: dynamo(tallies).rru, wru: dynamo(tallies).wru, lambdaSeconds });
+
+const copyUsage = (perCopy: PerCopy): CopyUsage => ({
+  rru: dynamo(perCopy.tallies).rru,
+  wru: dynamo(perCopy.tallies).wru,
+  sqsRequests: totals(perCopy.tallies, 'sqs').billed,
+  kmsRequests: totals(perCopy.tallies, 'kms').billed,
+  lambdaInvocations: 1,
+  lambdaSeconds: perCopy.workerMs / 1000,
+});
+
+/** Cost per account and per deployment from the counted requests (see docs/costs.md for the formula). */
+export const buildCostReport = (counts: RequestCountsResult, assumptions: CostAssumptions, prices: Prices): CostReport => {
+  const { listing } = counts;
+  const listingRru = (bytes: number) => (bytes / 4096) * 0.5;
+  const perCopy = copyUsage(counts.perOpen);
+  const api = { rru: dynamo(counts.api.perRequest).rru, wru: dynamo(counts.api.perRequest).wru, lambdaSeconds: counts.api.ms / 1000 };
+  const base = {
+    shardPassIntervalMs: assumptions.masterPollIntervalMs,
+    perCopy,
+    apiRequestsPerMonth: assumptions.apiRequestsPerAccountMonth,
+    perApiRequest: api,
+  };
+  const masterPoll = (figures: RequestCountsResult['masterFlat']) => pollUsage(figures.tallies, figures.lambdaSeconds);
+  const slaveTallies: Tallies = {};
+  for (const source of [counts.slave.tallies, counts.reconcilePerMapping]) {
+    for (const [key, entry] of Object.entries(source)) {
+      const into = (slaveTallies[key] ??= { requests: 0, billed: 0, rru: 0, wru: 0, messages: 0 });
+      into.requests += entry.requests;
+      into.billed += entry.billed;
+      into.rru += entry.rru;
+      into.wru += entry.wru;
+      into.messages += entry.messages;
+    }
+  }
+  const profiles: AccountProfile[] = [
+    {
+      ...base,
+      label: 'master, flat (no open positions)',
+      pollIntervalMs: assumptions.masterPollIntervalMs,
+      perPoll: masterPoll(counts.masterFlat),
+      listingRruPerPass: listingRru(listing.accountItemBytes),
+      copiesPerMonth: 0,
+    },
+    {
+      ...base,
+      label: 'master holding positions, prices moving',
+      pollIntervalMs: assumptions.masterPollIntervalMs,
+      perPoll: masterPoll(counts.masterHolding),
+      listingRruPerPass: listingRru(listing.accountItemBytes),
+      copiesPerMonth: 0,
+    },
+    {
+      ...base,
+      label: `slave (${assumptions.copiesPerSlaveMonth} copies a month)`,
+      pollIntervalMs: assumptions.slaveSyncIntervalMs,
+      perPoll: pollUsage(slaveTallies, counts.slave.lambdaSeconds),
+      listingRruPerPass: listingRru(listing.accountItemBytes + listing.mappingItemBytes),
+      copiesPerMonth: assumptions.copiesPerSlaveMonth,
+    },
+  ];
+  const schedule = syncLoopSchedule(assumptions.syncBudgetMs, assumptions.masterPollIntervalMs, 0);
+  const deployment: DeploymentProfile = {
+    shards: assumptions.shards,
+    syncScheduleIntervalMs: 60_000,
+    syncInvocationSeconds: schedule.billedSeconds,
+    memoryGb: assumptions.memoryGb,
+    shardPassIntervalMs: assumptions.masterPollIntervalMs,
+    listingQueriesPerShardPass: 16 / assumptions.shards,
+    minimumQueryRru: 0.5,
+    kmsKeys: 1,
+    secrets: 1,
+    secretCallsPerMonth: assumptions.secretCallsPerMonth,
+    sqsIdleReceivesPerMonth: assumptions.sqsIdleReceivesPerMonth,
+  };
+  const fixed = deploymentMonthlyCost(deployment, prices);
+  return {
+    assumptions,
+    schedule,
+    fixed,
+    accountsPerShardBeforeSaturation: accountsPerShardBeforeSaturation(assumptions.masterPollIntervalMs, counts.masterHolding.lambdaSeconds),
+    profiles: profiles.map((profile) => {
+      const bill = accountMonthlyCost(profile, prices, assumptions.memoryGb);
+      return {
+        label: profile.label,
+        profile,
+        bill,
+        withFixedShare: costPerConnectedAccount(bill.usd, fixed.usd, assumptions.fleetAccounts),
+        breakEvenFleet: breakEvenFleet(bill.usd, fixed.usd, 0.25),
+      };
+    }),
+  };
+};
+
+const ms = (value: number): string => (Number.isFinite(value) ? (value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${value.toFixed(1)} ms`) : 'n/a');
+const usd = (value: number): string => (value >= 1 ? `$${value.toFixed(2)}` : value >= 0.01 ? `$${value.toFixed(3)}` : `$${value.toFixed(5)}`);
+const qty = (value: number): string => (value >= 1000 ? Math.round(value).toLocaleString('en-US') : Number(value.toPrecision(3)).toString());
+const pad = (text: string, width: number): string => text.padEnd(width);
+const lpad = (text: string, width: number): string => text.padStart(width);
+
+const summaryRow = (label: string, summary: Summary): string =>
+  `  ${pad(label, 40)}${lpad(ms(summary.p50), 10)}${lpad(ms(summary.p95), 10)}${lpad(ms(summary.p99), 10)}${lpad(ms(summary.max), 10)}${lpad(String(summary.n), 6)}`;
+
+export const evaluateTargets = (oneToOne: OneToOneResult, fanOut: FanOutResult, counts: RequestCountsResult, costs: CostReport): Target[] => {
+  const targets: Target[] = [];
+  const upTo = (name: string, limit: number, value: number, unit: string, format: (v: number) => string) =>
+    targets.push({
+      name,
+      limit: `<= ${format(limit)}${unit}`,
+      measured: `${format(value)}${unit}`,
+      pass: value <= limit,
+      margin: value <= limit ? `${format(limit - value)}${unit} to spare` : `missed by ${format(value - limit)}${unit} (${(value / limit).toFixed(2)}x)`,
+    });
+  const fixed1 = (value: number) => value.toFixed(1);
+  upTo('engine overhead p50 (1 -> 1)', 15, oneToOne.engine.p50, ' ms', fixed1);
+  upTo('engine overhead p99 (1 -> 1)', 60, oneToOne.engine.p99, ' ms', fixed1);
+  const at200 = fanOut.rounds.filter((round) => round.slaves === 200).map((round) => round.completeMs);
+  const typical = at200.length ? summarize(at200).p50 : Number.NaN;
+  upTo(`200-slave fan-out complete after detection (median of ${at200.length} rounds; worst ${(Math.max(...at200) / 1000).toFixed(2)} s)`, 2, typical / 1000, ' s', (v) => v.toFixed(2));
+  upTo('DynamoDB requests per copied open', 6, dynamo(counts.perOpen.tallies).requests, '', (v) => v.toFixed(1));
+  const holding = costs.profiles[1]!;
+  upTo(
+    `AWS cost per account a month at 5 s polling (master holding positions, fixed cost shared by ${costs.assumptions.fleetAccounts} accounts)`,
+    0.25,
+    holding.withFixedShare,
+    '',
+    (v) => `$${v.toFixed(3)}`,
+  );
+  return targets;
+};
+
+/** The tables the bench prints, in the order of the issue. */
+export const renderReport = (input: {
+  header: string[];
+  oneToOne: OneToOneResult;
+  fanOut: FanOutResult;
+  counts: RequestCountsResult;
+  costs: CostReport;
+  targets: Target[];
+  prices: Prices;
+}): string => {
+  const { oneToOne, fanOut, counts, costs, targets, prices } = input;
+  const lines: string[] = ['', ...input.header, ''];
+  const mix = oneToOne.mix;
+  lines.push(
+    `1 master -> 1 slave: ${oneToOne.samples.length} master events (${mix.open} opens, ${mix.modify} SL moves, ${mix.partialClose} partial closes, ${mix.close} closes), ${oneToOne.options.lanes === 1 ? 'one at a time, the next a random 0-poll ms after the previous copy landed' : `${oneToOne.options.lanes} positions changing at once`}; master polled every ${oneToOne.options.pollIntervalMs} ms; ${oneToOne.options.consumers} consumers`,
+  );
+  lines.push(`  ${pad('', 40)}${lpad('p50', 10)}${lpad('p95', 10)}${lpad('p99', 10)}${lpad('max', 10)}${lpad('n', 6)}`);
+  lines.push(summaryRow('detection (master fill -> sync saw it)', oneToOne.detection));
+  lines.push(summaryRow('engine overhead (saw it -> order sent)', oneToOne.engine));
+  lines.push(summaryRow('end to end (master fill -> slave fill)', oneToOne.endToEnd));
+  lines.push(summaryRow('  of it, copies with no queue ahead', oneToOne.engineAlone));
+  lines.push(summaryRow('records: sentAt - detectedAt (raw)', oneToOne.recordEngine));
+  const stages = oneToOne.stagesAlone;
+  lines.push(
+    `  where a lone copy's engine overhead goes (medians): SendMessageBatch ${ms(stages.enqueue)}, SQS delivery ${ms(stages.deliver)}, context read + claim ${ms(stages.readAndClaim)} (BatchGetItem ${ms(stages.read)}, claim UpdateItem ${ms(stages.claim)}), rest ${ms(stages.rest)}`,
+  );
+  lines.push(
+    `  copies/s: ${oneToOne.copiesPerSecondSustained.toFixed(1)} sustained (the offered load); one slave's FIFO group in a burst of ${oneToOne.options.burst}: ${oneToOne.burstOpen.copiesPerSecond.toFixed(1)} opens/s, ${oneToOne.burstClose.copiesPerSecond.toFixed(1)} closes/s`,
+  );
+  const statuses = Object.entries(oneToOne.statuses).map(([status, count]) => `${count} ${status}`).join(', ');
+  lines.push(`  outcomes: ${statuses}${oneToOne.lost ? `; ${oneToOne.lost} not copied as expected` : ''}`);
+  lines.push('');
+
+  lines.push(`Fan-out: 1 master -> N slaves, ${fanOut.consumers} consumers (the local stand-in for Lambda's SQS event source), batches of up to 10 signals`);
+  lines.push(`  ${pad('slaves', 8)}${pad('round', 7)}${lpad('copied', 11)}${lpad('p50/slave', 12)}${lpad('p99/slave', 12)}${lpad('last order', 12)}${lpad('copies/s', 10)}${lpad('enqueue', 10)}`);
+  for (const round of fanOut.rounds) {
+    lines.push(
+      `  ${pad(String(round.slaves), 8)}${pad(round.kind, 7)}${lpad(`${round.copies}/${round.slaves}`, 11)}${lpad(ms(round.perSlave.p50), 12)}${lpad(ms(round.perSlave.p99), 12)}${lpad(ms(round.completeMs), 12)}${lpad(round.copiesPerSecond.toFixed(0), 10)}${lpad(ms(round.enqueueMs), 10)}`,
+    );
+  }
+  lines.push(`  per slave: detection -> that slave's order answered by the broker. Largest fan-out run: ${fanOut.largest} slaves${fanOut.stoppedBecause ? ` (stopped: ${fanOut.stoppedBecause})` : ''}.`);
+  if (fanOut.fleetPass) {
+    lines.push(
+      `  one sync pass over all ${fanOut.fleetPass.accounts} accounts (slaves, and the master's reconcile of ${fanOut.fleetPass.mappings} mappings): ${fanOut.fleetPass.wallSeconds.toFixed(1)} s, ${(fanOut.fleetPass.secondsPerAccount * 1000).toFixed(1)} ms per account; the reconcile's ${fanOut.fleetPass.reconcileQueries} queries, one after another, took ${fanOut.fleetPass.reconcileSeconds.toFixed(1)} s of it`,
+    );
+  }
+  lines.push('');
+
+  const tallyRows = (title: string, tallies: Tallies) => {
+    lines.push(`  ${pad(title, 52)}${lpad('requests', 9)}${lpad('RRU', 7)}${lpad('WRU', 7)}`);
+    const entries = Object.entries(tallies).sort(([a], [b]) => a.localeCompare(b));
+    for (const [key, entry] of entries) {
+      const messages = key.startsWith('sqs') ? ` (${qty(entry.messages)} msg, ${qty(entry.billed)} billed)` : '';
+      lines.push(`    ${pad(key, 50)}${lpad(qty(entry.requests), 9)}${lpad(qty(entry.rru), 7)}${lpad(qty(entry.wru), 7)}${messages}`);
+    }
+    const d = dynamo(tallies);
+    lines.push(`    ${pad('DynamoDB in all', 50)}${lpad(qty(d.requests), 9)}${lpad(qty(d.rru), 7)}${lpad(qty(d.wru), 7)}`);
+  };
+  lines.push(`Requests per copied event, counted at the SDK clients (sync side and copy side; an idle pass subtracted; ${counts.perOpen.samples} samples each)`);
+  tallyRows('per copied open', counts.perOpen.tallies);
+  lines.push(`    SQS billed requests ${qty(totals(counts.perOpen.tallies, 'sqs').billed)}; KMS ${qty(totals(counts.perOpen.tallies, 'kms').requests)}; broker calls on the slave: ${Object.entries(counts.perOpen.slaveBrokerCalls).map(([method, count]) => `${method} ${qty(count)}`).join(', ')}; copy worker ${counts.perOpen.workerMs.toFixed(0)} ms`);
+  tallyRows('per copied close', counts.perClose.tallies);
+  lines.push(`    broker calls on the slave: ${Object.entries(counts.perClose.slaveBrokerCalls).map(([method, count]) => `${method} ${qty(count)}`).join(', ')}; the master's 3 reads (positions, orders, funds) belong to every poll`);
+  lines.push(`  KMS requests per connected account: ${counts.kmsRequestsPerAccountCreated} Encrypt when it is created; none per poll or copy (the simulated and MetaApi gateways keep their sessions)`);
+  lines.push('');
+  lines.push(`Requests per poll, one simulated minute of an idle fleet (${counts.masterFlat.accounts} flat masters, ${counts.masterHolding.accounts} holding positions, ${counts.slave.accounts} slaves)`);
+  tallyRows(`flat master, per poll (every ${counts.masterPollIntervalMs / 1000} s)`, counts.masterFlat.tallies);
+  tallyRows('master holding positions, prices moving, per poll', counts.masterHolding.tallies);
+  tallyRows('slave, per poll (every 60 s)', counts.slave.tallies);
+  tallyRows("reconcile, per mapping per slave-interval pass", counts.reconcilePerMapping);
+  lines.push(
+    `  shard listing: ${counts.listing.queriesPerPass} queries a pass, ${qty(counts.listing.rruPerPass)} RRU for ${qty(counts.listing.accounts)} accounts + ${qty(counts.listing.mappings)} mappings (account item ${counts.listing.accountItemBytes.toFixed(0)} B, mapping ${counts.listing.mappingItemBytes.toFixed(0)} B)`,
+  );
+  lines.push(
+    `  reconcile of the mapping that copied ${counts.reconcileOfCopiedMapping.copiedPositions} positions: read ${counts.reconcileOfCopiedMapping.linksRead} links to return ${counts.reconcileOfCopiedMapping.linksReturned} open ones (closed links stay and are read every minute)`,
+  );
+  lines.push(`  sync time per account poll (pass wall time / accounts, 16 read at once): master ${(counts.masterFlat.lambdaSeconds * 1000).toFixed(1)} ms, slave ${(counts.slave.lambdaSeconds * 1000).toFixed(1)} ms`);
+  lines.push(`  API request (GET accounts / copies): ${qty(dynamo(counts.api.perRequest).requests)} DynamoDB requests (rate limiter included), ${counts.api.ms.toFixed(1)} ms`);
+  lines.push('');
+
+  const a = costs.assumptions;
+  lines.push(`AWS cost a month (us-east-1 list prices taken ${prices.takenOn}; 30-day month; no free tier; Lambda arm64 ${a.memoryGb * 1024} MB)`);
+  lines.push(
+    `  masters polled every ${a.masterPollIntervalMs / 1000} s (${qty(timesPerMonth(a.masterPollIntervalMs))} polls), slaves every ${a.slaveSyncIntervalMs / 1000} s (${qty(timesPerMonth(a.slaveSyncIntervalMs))}), ${a.shards} shards on an EventBridge rule every minute; ${a.copiesPerSlaveMonth} copies per slave and ${a.apiRequestsPerAccountMonth} API requests per account a month (assumed)`,
+  );
+  for (const entry of costs.profiles) {
+    lines.push(`  ${entry.label}: ${usd(entry.bill.usd)} a month, ${usd(entry.withFixedShare)} with its share of the fixed cost in ${a.fleetAccounts} accounts`);
+    for (const line of entry.bill.lines) {
+      lines.push(`      ${pad(`${line.service}: ${line.item}`, 48)}${lpad(qty(line.quantity), 12)} ${pad(line.unit, 9)} x ${lpad(line.unitUsd.toExponential(3), 10)} = ${lpad(usd(line.usd), 9)}`);
+    }
+  }
+  lines.push(
+    `  the 'sync loop duration share' is the marginal cost of a poll: a shard's loop runs its budget anyway and fits ~${qty(costs.accountsPerShardBeforeSaturation)} master polls in ${a.masterPollIntervalMs / 1000} s before it runs late, so below that it is already inside the fixed cost`,
+  );
+  lines.push(`  fixed, whatever the number of accounts: ${usd(costs.fixed.usd)} a month`);
+  for (const line of costs.fixed.lines) {
+    lines.push(`      ${pad(`${line.service}: ${line.item}`, 48)}${lpad(qty(line.quantity), 12)} ${pad(line.unit, 9)} x ${lpad(line.unitUsd.toExponential(3), 10)} = ${lpad(usd(line.usd), 9)}`);
+  }
+  lines.push(
+    `  the sync loop (${a.syncBudgetMs / 1000} s budget) makes ${costs.schedule.passes} passes a minute and is billed ~${costs.schedule.billedSeconds} s; masters then wait up to ${(costs.schedule.longestGapMs / 1000).toFixed(0)} s between two polls. The cost above counts 12 polls a minute (the configured 5 s).`,
+  );
+  lines.push(
+    `  break-even fleet for $0.25 per account: ${costs.profiles.map((entry) => `${entry.label.split(' (')[0]} ${Number.isFinite(entry.breakEvenFleet) ? qty(entry.breakEvenFleet) : 'never'}`).join('; ')}`,
+  );
+  lines.push(`  caveat: CloudWatch Logs ingestion ($${prices.cloudWatchLogs.ingestionGbUsd}/GB) is not in the totals: at 1 KB of logs per copy, 1,000 copies cost $0.0005.`);
+  lines.push('');
+
+  lines.push('Targets');
+  for (const target of targets) {
+    lines.push(`  ${target.pass ? 'PASS' : 'MISS'}  ${pad(target.name, 100)} ${pad(target.limit, 12)} measured ${pad(target.measured, 12)} ${target.margin}`);
+  }
+  return lines.join('\n');
+};
