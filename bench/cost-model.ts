@@ -172,22 +172,18 @@ export const accountsPerShardBeforeSaturation = (passIntervalMs: number, lambdaS
   lambdaSecondsPerPoll <= 0 ? Number.POSITIVE_INFINITY : Math.floor(passIntervalMs / 1000 / lambdaSecondsPerPoll);
 
 /**
- * One sync invocation by the rule of `functions/sync/sync-loop.ts`: passes start every
- * `intervalMs` while more than `intervalMs + 5 s` of the `budgetMs` is left. Gives the passes
- * it makes, the seconds it is billed (its sleeps included) and the longest time a master
- * waits between two passes when the next invocation starts `scheduleMs` after this one.
+ * One sync invocation by the rule of `functions/sync/sync-loop.ts`: a pass every `intervalMs`
+ * (or at once after a pass slower than that) for as long as a pass may still begin
+ * (`lastStartMs` after the invocation started). Gives the passes it makes, the seconds it is
+ * billed (its sleeps included) and the longest time a master waits between two passes when
+ * the next invocation starts `scheduleMs` after this one.
  */
-export const syncLoopSchedule = (budgetMs: number, intervalMs: number, passMs: number, scheduleMs = 60_000): { passes: number; billedSeconds: number; longestGapMs: number } => {
-  let t = 0;
+export const syncLoopSchedule = (lastStartMs: number, intervalMs: number, passMs: number, scheduleMs = 60_000): { passes: number; billedSeconds: number; longestGapMs: number } => {
   let passes = 0;
   let lastStart = 0;
-  const remaining = () => budgetMs - t;
-  while (remaining() > intervalMs + 5_000 || passes === 0) {
-    lastStart = t;
-    t += passMs;
+  for (let due = 0; due <= lastStartMs; due = Math.max(lastStart + intervalMs, lastStart + passMs)) {
+    lastStart = due;
     passes += 1;
-    if (remaining() <= intervalMs + 5_000) break;
-    t += Math.max(0, intervalMs - passMs);
   }
-  return { passes, billedSeconds: t / 1000, longestGapMs: Math.max(intervalMs, scheduleMs - lastStart) };
+  return { passes, billedSeconds: (lastStart + passMs) / 1000, longestGapMs: Math.max(intervalMs, passMs, scheduleMs - lastStart) };
 };

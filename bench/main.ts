@@ -182,7 +182,7 @@ const main = async (): Promise<number> => {
     slaveSyncIntervalMs: 60_000,
     shards: 4,
     memoryGb: 0.5,
-    syncBudgetMs: 50_000,
+    syncLastPassStartMs: 56_000,
     copiesPerSlaveMonth: settings.copiesPerSlaveMonth,
     apiRequestsPerAccountMonth: settings.apiRequestsPerAccountMonth,
     fleetAccounts: settings.fleetAccounts,

@@ -24,7 +24,7 @@ export interface CostAssumptions {
   slaveSyncIntervalMs: number;
   shards: number;
   memoryGb: number;
-  syncBudgetMs: number;
+  syncLastPassStartMs: number;
   copiesPerSlaveMonth: number;
   apiRequestsPerAccountMonth: number;
   fleetAccounts: number;
@@ -111,7 +111,7 @@ export const buildCostReport = (counts: RequestCountsResult, assumptions: CostAs
       copiesPerMonth: assumptions.copiesPerSlaveMonth,
     },
   ];
-  const schedule = syncLoopSchedule(assumptions.syncBudgetMs, assumptions.masterPollIntervalMs, 0);
+  const schedule = syncLoopSchedule(assumptions.syncLastPassStartMs, assumptions.masterPollIntervalMs, 0);
   const deployment: DeploymentProfile = {
     shards: assumptions.shards,
     syncScheduleIntervalMs: 60_000,
@@ -280,7 +280,7 @@ export const renderReport = (input: {
     lines.push(`      ${pad(`${line.service}: ${line.item}`, 48)}${lpad(qty(line.quantity), 12)} ${pad(line.unit, 9)} x ${lpad(line.unitUsd.toExponential(3), 10)} = ${lpad(usd(line.usd), 9)}`);
   }
   lines.push(
-    `  the sync loop (${a.syncBudgetMs / 1000} s budget) makes ${costs.schedule.passes} passes a minute and is billed ~${costs.schedule.billedSeconds} s; masters then wait up to ${(costs.schedule.longestGapMs / 1000).toFixed(0)} s between two polls. The cost above counts 12 polls a minute (the configured 5 s).`,
+    `  the sync loop (last pass starting by ${a.syncLastPassStartMs / 1000} s) makes ${costs.schedule.passes} passes a minute and is billed ~${costs.schedule.billedSeconds} s; masters then wait up to ${(costs.schedule.longestGapMs / 1000).toFixed(0)} s between two polls. The cost above counts 12 polls a minute (the configured 5 s).`,
   );
   lines.push(
     `  break-even fleet for $0.25 per account: ${costs.profiles.map((entry) => `${entry.label.split(' (')[0]} ${Number.isFinite(entry.breakEvenFleet) ? qty(entry.breakEvenFleet) : 'never'}`).join('; ')}`,

@@ -7,46 +7,54 @@ import { CopyRetryLaterError, copySignal } from '../../shared/use-cases/copy-sig
 /** How long a claim on a copy record holds: longer than one copy can take, shorter than the queue's visibility. */
 export const COPY_LEASE_MS = 45_000;
 
+type Message = SQSEvent['Records'][number];
+type Failure = { messageId: string; comeBackAfterSeconds?: number };
+
 /**
- * Processes a batch of copy signals in order and reports failures one by one, so one poison
- * message fails alone. On a FIFO queue a failed message also fails the later messages of
- * its group in the batch: a slave never sees a close before the open it follows.
+ * Processes a batch of copy signals and reports failures one by one, so one poison message
+ * fails alone. Each slave's signals (its FIFO group) run in order, and a failed signal also
+ * fails the later ones of its group: a slave never sees a close before the open it follows.
+ * Different slaves run side by side, so one slow broker does not hold up the others.
  */
 export const processCopyBatch = async (runtime: Runtime, event: SQSEvent): Promise<SQSBatchResponse> => {
-  const failures: SQSBatchResponse['batchItemFailures'] = [];
-  const blockedGroups = new Map<string, number>();
-  const comeBack: { id: string; receiptHandle: string; delaySeconds: number }[] = [];
+  const groups = new Map<string, Message[]>();
   for (const message of event.Records) {
     const group = message.attributes.MessageGroupId ?? message.messageId;
-    const blockedFor = blockedGroups.get(group);
-    if (blockedFor !== undefined) {
-      failures.push({ itemIdentifier: message.messageId });
-      if (blockedFor > 0) comeBack.push({ id: message.messageId, receiptHandle: message.receiptHandle, delaySeconds: blockedFor });
-      continue;
-    }
+    groups.set(group, [...(groups.get(group) ?? []), message]);
+  }
+  const failed = (await Promise.all([...groups.values()].map((messages) => processGroup(runtime, messages)))).flat();
+  await shortenVisibility(
+    runtime,
+    failed.flatMap((failure) => {
+      const message = event.Records.find((record) => record.messageId === failure.messageId)!;
+      return failure.comeBackAfterSeconds ? [{ id: message.messageId, receiptHandle: message.receiptHandle, delaySeconds: failure.comeBackAfterSeconds }] : [];
+    }),
+  );
+  const failedIds = new Set(failed.map((failure) => failure.messageId));
+  // In the batch's own order, as the event source expects.
+  return { batchItemFailures: event.Records.filter((record) => failedIds.has(record.messageId)).map((record) => ({ itemIdentifier: record.messageId })) };
+};
+
+const processGroup = async (runtime: Runtime, messages: Message[]): Promise<Failure[]> => {
+  for (const [index, message] of messages.entries()) {
     try {
       const parsed = copySignalSchema.safeParse(JSON.parse(message.body));
       if (!parsed.success) throw new Error(`malformed copy signal: ${parsed.error.issues.map((issue) => issue.path.join('.')).join(', ')}`);
-      await copySignal(
-        { ...runtime, leaseMs: COPY_LEASE_MS, onFinished: runtime.onCopyFinished },
-        parsed.data,
-      );
+      await copySignal({ ...runtime, leaseMs: COPY_LEASE_MS, onFinished: runtime.onCopyFinished }, parsed.data);
     } catch (error) {
       const later = error instanceof CopyRetryLaterError;
       runtime.log[later ? 'info' : 'error']('copy signal not finished', {
         messageId: message.messageId,
         reason: error instanceof Error ? error.message : String(error),
       });
-      failures.push({ itemIdentifier: message.messageId });
-      // A signal that asked to come back later returns after its own delay instead of the
-      // queue's whole visibility timeout; poison keeps the full timeout on its way to the DLQ.
-      const delaySeconds = later ? Math.min(Math.max(error.delaySeconds, 1), 900) : 0;
-      if (later) comeBack.push({ id: message.messageId, receiptHandle: message.receiptHandle, delaySeconds });
-      blockedGroups.set(group, delaySeconds);
+      // A signal that asked to come back later returns after its own delay (and the rest of
+      // its group with it) instead of the queue's whole visibility timeout; poison keeps the
+      // full timeout on its way to the DLQ.
+      const comeBackAfterSeconds = later ? Math.min(Math.max(error.delaySeconds, 1), 900) : undefined;
+      return messages.slice(index).map((held) => ({ messageId: held.messageId, comeBackAfterSeconds }));
     }
   }
-  await shortenVisibility(runtime, comeBack);
-  return { batchItemFailures: failures };
+  return [];
 };
 
 const shortenVisibility = async (runtime: Runtime, messages: { id: string; receiptHandle: string; delaySeconds: number }[]): Promise<void> => {

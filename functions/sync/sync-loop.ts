@@ -14,32 +14,41 @@ export const BOOK_REFRESH_MS = 60_000;
 /** Books this container committed; kept across warm invocations (see SyncDependencies.bookCache). */
 const bookCache = new Map<string, AccountBook>();
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export interface LoopClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const realClock: LoopClock = { now: () => Date.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
 
 /**
- * One scheduled invocation: polls the shard's masters every MASTER_POLL_INTERVAL_MS and
- * the other accounts every SLAVE_SYNC_INTERVAL_MS until the time budget is spent. The
- * schedule fires every minute, so the budget is a little under a minute.
+ * The cadence of one scheduled invocation: a pass every `intervalMs` (the next one interval
+ * after the previous began, or at once when a slow pass already took longer) for as long as
+ * a pass may still begin (`lastStartAt`), the other accounts included once per
+ * `slaveIntervalMs`. A master so waits at most one interval or one pass, also across the
+ * minute boundary where the next invocation takes over.
  */
 export const runSyncLoop = async (
-  runtime: Runtime,
-  event: z.infer<typeof syncEventSchema>,
-  remainingMs: () => number,
+  options: { intervalMs: number; slaveIntervalMs: number; lastStartAt: number; clock?: LoopClock },
+  pass: (includeSlaves: boolean) => Promise<number>,
 ): Promise<{ passes: number; events: number }> => {
-  const { MASTER_POLL_INTERVAL_MS: interval, SLAVE_SYNC_INTERVAL_MS: slaveInterval } = runtime.config;
+  const clock = options.clock ?? realClock;
   let passes = 0;
   let events = 0;
   let lastSlaveSync = Number.NEGATIVE_INFINITY;
-  while (remainingMs() > interval + 5_000 || passes === 0) {
-    const started = Date.now();
-    const includeSlaves = started - lastSlaveSync >= slaveInterval;
-    if (includeSlaves) lastSlaveSync = started;
-    const result = await syncShard({ ...runtime, bookRefreshMs: BOOK_REFRESH_MS, bookCache }, { shard: event.shard, shards: event.shards, includeSlaves });
+  for (let due = clock.now(); due <= options.lastStartAt; ) {
+    const wait = due - clock.now();
+    if (wait > 0) await clock.sleep(wait);
+    const began = clock.now();
+    const includeSlaves = began - lastSlaveSync >= options.slaveIntervalMs;
+    if (includeSlaves) lastSlaveSync = began;
+    events += await pass(includeSlaves);
     passes += 1;
-    events += result.events;
-    const elapsed = Date.now() - started;
-    if (remainingMs() <= interval + 5_000) break;
-    await sleep(Math.max(0, interval - elapsed));
+    due = Math.max(began + options.intervalMs, clock.now());
   }
   return { passes, events };
 };
+
+/** One pass over a shard with the container's runtime and book cache. */
+export const shardPass = (runtime: Runtime, event: z.infer<typeof syncEventSchema>) => async (includeSlaves: boolean): Promise<number> =>
+  (await syncShard({ ...runtime, bookRefreshMs: BOOK_REFRESH_MS, bookCache }, { shard: event.shard, shards: event.shards, includeSlaves })).events;

@@ -81,7 +81,10 @@ describe('the cost model', () => {
     expect(sqsBilledRequests(65_537, 65_536)).toBe(2);
   });
 
-  it('follows the sync loop: a 50 s budget at 5 s makes 8 passes, runs 40 s and leaves a 25 s gap', () => {
-    expect(syncLoopSchedule(50_000, 5000, 0)).toEqual({ passes: 8, billedSeconds: 40, longestGapMs: 25_000 });
+  it('follows the sync loop: passes every 5 s until 56 s make 12, billed 55 s plus the last pass, gaps of 5 s', () => {
+    expect(syncLoopSchedule(56_000, 5000, 0)).toEqual({ passes: 12, billedSeconds: 55, longestGapMs: 5_000 });
+    expect(syncLoopSchedule(56_000, 5000, 500)).toEqual({ passes: 12, billedSeconds: 55.5, longestGapMs: 5_000 });
+    // A pass slower than the interval sets the pace: 8 s passes make 8 a minute.
+    expect(syncLoopSchedule(56_000, 5000, 8000)).toEqual({ passes: 8, billedSeconds: 64, longestGapMs: 8_000 });
   });
 });

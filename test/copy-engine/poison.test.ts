@@ -4,6 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processCopyBatch } from '../../functions/copy/copy-worker';
 import type { LocalSystem } from '../../local/local-system';
 import { copyFixture } from '../support/copy-fixture';
+import { SimulatedBrokerGateway } from '../../shared/adapters/simulated-broker/simulated-broker-gateway';
+import { BrokerDirectory } from '../../shared/use-cases/broker-directory';
+import type { BrokerGateway } from '../../shared/ports/broker';
 import { startTestSystem } from '../support/local-api';
 
 const sqsRecord = (id: string, body: string, group: string): SQSEvent['Records'][number] => ({
@@ -40,6 +43,43 @@ describe('poison copy signals', () => {
     expect(result.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(['garbage', 'poison']);
     expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(1);
   });
+
+  it('copies to different slaves side by side, so one slow broker does not hold up the others', async () => {
+    const first = await copyFixture(system);
+    const second = await copyFixture(system);
+    // The first slave's broker answers only once the second slave's order has arrived: a
+    // worker that took the batch one signal after another would wait here forever.
+    let secondPlaced!: () => void;
+    const secondArrived = new Promise<void>((resolve) => (secondPlaced = resolve));
+    const simulated = new SimulatedBrokerGateway(system.market);
+    const gateway: BrokerGateway = {
+      platform: 'simulated',
+      provision: (ref, password) => simulated.provision(ref, password),
+      updatePassword: (ref, password) => simulated.updatePassword(ref, password),
+      deprovision: (ref) => simulated.deprovision(ref),
+      connect: async (ref) => {
+        const port = await simulated.connect(ref);
+        return Object.assign(Object.create(port) as typeof port, {
+          placeOrder: async (request: Parameters<typeof port.placeOrder>[0]) => {
+            if (ref.accountId === first.slave.id) await secondArrived;
+            const result = await port.placeOrder(request);
+            if (ref.accountId === second.slave.id) secondPlaced();
+            return result;
+          },
+        });
+      },
+    };
+    const runtime = { ...system.runtime, brokers: new BrokerDirectory({ simulated: gateway }) };
+    const result = await processCopyBatch(runtime, {
+      Records: [
+        sqsRecord('to-first', JSON.stringify(first.openSignal(first.masterBuy())), first.slave.id),
+        sqsRecord('to-second', JSON.stringify(second.openSignal(second.masterBuy())), second.slave.id),
+      ],
+    });
+    expect(result.batchItemFailures).toEqual([]);
+    expect(system.market.getPositions(first.slave.id)).toHaveLength(1);
+    expect(system.market.getPositions(second.slave.id)).toHaveLength(1);
+  }, 10_000);
 
   it('holds back the later signals of the failing slave so its events stay in order', async () => {
     const fixture = await copyFixture(system);
