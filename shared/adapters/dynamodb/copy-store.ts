@@ -22,6 +22,9 @@ export const linkKey = (tenantId: string, mappingId: string, masterTicket: strin
 /** A mapping's copies, newest first; the tenant is part of the partition like everywhere else. */
 const timelineKey = (tenantId: string, mappingId: string) => `COPIES#${tenantId}#${mappingId}`;
 
+/** How long a closed position link is kept (DynamoDB TTL on `expiresAt`). */
+export const CLOSED_LINK_TTL_SECONDS = 7 * 24 * 3600;
+
 type StoredRecord = CopyRecord & { leaseUntil?: number };
 
 const withoutLease = ({ leaseUntil: _l, ...record }: StoredRecord): CopyRecord => record;
@@ -125,7 +128,11 @@ export class DynamoCopyStore implements CopyStore {
     ];
     if (effects.link) {
       const link = effects.link;
-      items.push({ Put: { TableName: this.table.tableName, Item: toItem({ ...linkKey(link.tenantId, link.mappingId, link.masterTicket), entity: 'link', ...link }) } });
+      // A closed link is history: it expires, so the reconcile's reads of a mapping's links stay flat.
+      const expiresAt = link.closedAt ? Math.floor(Date.parse(link.closedAt) / 1000) + CLOSED_LINK_TTL_SECONDS : undefined;
+      items.push({
+        Put: { TableName: this.table.tableName, Item: toItem({ ...linkKey(link.tenantId, link.mappingId, link.masterTicket), entity: 'link', ...link, expiresAt }) },
+      });
     }
     if (effects.audit) items.push({ Put: { TableName: this.auditTable.tableName, Item: auditItem(effects.audit) } });
     try {

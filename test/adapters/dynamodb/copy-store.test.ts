@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAuditLog } from '../../../shared/adapters/dynamodb/audit-log';
-import { DynamoCopyStore } from '../../../shared/adapters/dynamodb/copy-store';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { CLOSED_LINK_TTL_SECONDS, DynamoCopyStore } from '../../../shared/adapters/dynamodb/copy-store';
 import type { CopyRecord } from '../../../shared/domain/copy-record';
 import { ConcurrentUpdateError, ValidationError } from '../../../shared/domain/errors';
 import type { AuditEntry, ClaimResult } from '../../../shared/ports/stores';
@@ -235,6 +236,12 @@ describe('DynamoCopyStore', () => {
 
       expect(await copies.listOpenLinks('tenant-a', mappingId)).toEqual([]);
       expect(await copies.getLink('tenant-a', mappingId, '200')).toMatchObject({ closedAt: '2024-03-04T12:00:00.000Z' });
+      // The closed link expires a week after it closed (DynamoDB TTL); an open one never does.
+      const stored = async (ticket: string) =>
+        (await tables.client.send(new GetItemCommand({ TableName: tables.main.tableName, Key: { pk: { S: 'TENANT#tenant-a' }, sk: { S: `LINK#${mappingId}#${ticket}` } } }))).Item;
+      expect(Number((await stored('200'))?.expiresAt?.N)).toBe(Date.parse('2024-03-04T12:00:00.000Z') / 1000 + CLOSED_LINK_TTL_SECONDS);
+      await copies.finish(placed(claimed(await copies.claim(freshRecord({ mappingId }), { now: NOW, leaseMs: LEASE_MS }))), { link: aLink({ mappingId, masterTicket: '201' }) });
+      expect((await stored('201'))?.expiresAt).toBeUndefined();
     });
   });
 
