@@ -121,7 +121,7 @@ export const accountMonthlyCost = (profile: AccountProfile, prices: Prices, memo
 export interface DeploymentProfile {
   shards: number;
   syncScheduleIntervalMs: number;
-  /** Billed seconds of one sync invocation: the loop runs until its budget is spent, busy or idle. */
+  /** Billed seconds of one sync invocation: the loop runs until its last pass (sleeps between passes included), busy or idle. */
   syncInvocationSeconds: number;
   memoryGb: number;
   shardPassIntervalMs: number;
@@ -146,7 +146,7 @@ export const deploymentMonthlyCost = (deployment: DeploymentProfile, prices: Pri
   const passes = deployment.shards * timesPerMonth(deployment.shardPassIntervalMs);
   return bill([
     costLine('Lambda', 'sync invocations', invocations, 'requests', prices.lambda.requestUsd),
-    costLine('Lambda', 'sync loop duration (runs its budget out)', invocations * deployment.syncInvocationSeconds * deployment.memoryGb, 'GB-s', prices.lambda.gbSecondArm64Usd),
+    costLine('Lambda', 'sync loop duration (runs to its last pass, busy or idle)', invocations * deployment.syncInvocationSeconds * deployment.memoryGb, 'GB-s', prices.lambda.gbSecondArm64Usd),
     costLine('EventBridge', 'scheduled rule invocations', invocations, 'invocations', prices.eventBridge.scheduledRuleInvocationUsd),
     costLine('DynamoDB', 'shard listing floor (empty buckets)', passes * deployment.listingQueriesPerShardPass * deployment.minimumQueryRru, 'RRU', prices.dynamodb.readRequestUnitUsd),
     costLine('KMS', 'customer managed key', deployment.kmsKeys, 'key-months', prices.kms.customerManagedKeyMonthUsd),

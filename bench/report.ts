@@ -255,7 +255,7 @@ export const renderReport = (input: {
     `  shard listing: ${counts.listing.queriesPerPass} queries a pass, ${qty(counts.listing.rruPerPass)} RRU for ${qty(counts.listing.accounts)} accounts + ${qty(counts.listing.mappings)} mappings (account item ${counts.listing.accountItemBytes.toFixed(0)} B, mapping ${counts.listing.mappingItemBytes.toFixed(0)} B)`,
   );
   lines.push(
-    `  reconcile of the mapping that copied ${counts.reconcileOfCopiedMapping.copiedPositions} positions: read ${counts.reconcileOfCopiedMapping.linksRead} links to return ${counts.reconcileOfCopiedMapping.linksReturned} open ones (closed links stay and are read every minute)`,
+    `  reconcile of the mapping that copied ${counts.reconcileOfCopiedMapping.copiedPositions} positions: read ${counts.reconcileOfCopiedMapping.linksRead} links to return ${counts.reconcileOfCopiedMapping.linksReturned} open ones (closed links are read by every reconcile until TTL removes them, a week after closing)`,
   );
   lines.push(`  sync time per account poll (pass wall time / accounts, 16 read at once): master ${(counts.masterFlat.lambdaSeconds * 1000).toFixed(1)} ms, slave ${(counts.slave.lambdaSeconds * 1000).toFixed(1)} ms`);
   lines.push(`  API request (GET accounts / copies): ${qty(dynamo(counts.api.perRequest).requests)} DynamoDB requests (rate limiter included), ${counts.api.ms.toFixed(1)} ms`);
@@ -273,7 +273,7 @@ export const renderReport = (input: {
     }
   }
   lines.push(
-    `  the 'sync loop duration share' is the marginal cost of a poll: a shard's loop runs its budget anyway and fits ~${qty(costs.accountsPerShardBeforeSaturation)} master polls in ${a.masterPollIntervalMs / 1000} s before it runs late, so below that it is already inside the fixed cost`,
+    `  the 'sync loop duration share' is the marginal cost of a poll: a shard's loop runs to its last pass of the minute anyway and fits ~${qty(costs.accountsPerShardBeforeSaturation)} master polls in ${a.masterPollIntervalMs / 1000} s before it runs late, so below that it is already inside the fixed cost`,
   );
   lines.push(`  fixed, whatever the number of accounts: ${usd(costs.fixed.usd)} a month`);
   for (const line of costs.fixed.lines) {

@@ -144,8 +144,8 @@ const brokerByMethod = (calls: readonly BrokerCall[], accountId: string): Record
 /**
  * Counts requests with the sync driven by hand and the runtime's clock moved by the bench:
  * per copied open and close (what they add to an idle pass), per poll of idle masters and
- * slaves over one simulated minute (so refresh writes every 30 s show up), the shard listing,
- * the reconcile, and API requests.
+ * slaves over one simulated minute (so the rewrite of unchanged books and funds, every 60 s by
+ * BOOK_REFRESH_MS, shows up), the shard listing, the reconcile, and API requests.
  */
 export const runRequestCounts = async (stack: BenchStack, options: RequestCountsOptions, progress: Progress): Promise<RequestCountsResult> => {
   const skew: Skew = { ms: 0 };

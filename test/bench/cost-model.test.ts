@@ -33,10 +33,17 @@ describe('the cost model', () => {
     expect(timesPerMonth(60_000)).toBe(43_200);
   });
 
-  it('prices a master read once and written twice a minute by request units', () => {
-    // 1 RRU every poll, 1 WRU every 30 s: 518,400 x $0.125/M + 86,400 x $0.625/M.
-    const bill = accountMonthlyCost(account({ perPoll: { rru: 1, wru: 1 / 6, lambdaSeconds: 0 } }), US_EAST_1_PRICES, 0.5);
-    expect(bill.usd).toBeCloseTo(0.0648 + 0.054, 6);
+  it('prices a master polled every 5 s by request units: no read (the book is cached), book and funds rewritten once a minute', () => {
+    // Book 1 WRU + account 2 WRU every 60 s = 0.25 WRU a poll: 129,600 WRU x $0.625/M; no read line.
+    const bill = accountMonthlyCost(account({ perPoll: { rru: 0, wru: 3 / 12, lambdaSeconds: 0 } }), US_EAST_1_PRICES, 0.5);
+    expect(bill.usd).toBeCloseTo(0.081, 6);
+    expect(bill.lines.map((line) => line.item)).toEqual(['polls: write units']);
+  });
+
+  it('prices a slave polled every 60 s: a read and 3 WRU a minute', () => {
+    // 43,200 polls x (1 RRU x $0.125/M + 3 WRU x $0.625/M).
+    const bill = accountMonthlyCost(account({ pollIntervalMs: 60_000, perPoll: { rru: 1, wru: 3, lambdaSeconds: 0 } }), US_EAST_1_PRICES, 0.5);
+    expect(bill.usd).toBeCloseTo(0.0054 + 0.081, 6);
     expect(bill.lines.map((line) => line.item)).toEqual(['polls: read units', 'polls: write units']);
   });
 
@@ -47,11 +54,11 @@ describe('the cost model', () => {
     expect(bill.usd).toBeCloseTo(expected, 9);
   });
 
-  it('bills the sync loop for the seconds it runs, busy or idle, on every shard', () => {
+  it('bills the sync loop for the seconds it runs (~55 s of every minute at 5 s), busy or idle, on every shard', () => {
     const deployment: DeploymentProfile = {
       shards: 4,
       syncScheduleIntervalMs: 60_000,
-      syncInvocationSeconds: 40,
+      syncInvocationSeconds: 55,
       memoryGb: 0.5,
       shardPassIntervalMs: 5000,
       listingQueriesPerShardPass: 4,
@@ -64,9 +71,9 @@ describe('the cost model', () => {
     const bill = deploymentMonthlyCost(deployment, US_EAST_1_PRICES);
     const invocations = 4 * 43_200;
     const expected =
-      invocations * 0.2e-6 + invocations * 40 * 0.5 * 0.0000133334 + 4 * 518_400 * 4 * 0.5 * 0.125e-6 + 1 + 0.4;
+      invocations * 0.2e-6 + invocations * 55 * 0.5 * 0.0000133334 + 4 * 518_400 * 4 * 0.5 * 0.125e-6 + 1 + 0.4;
     expect(bill.usd).toBeCloseTo(expected, 6);
-    expect(bill.lines.find((line) => line.item.startsWith('sync loop'))!.quantity).toBe(3_456_000);
+    expect(bill.lines.find((line) => line.item.startsWith('sync loop'))!.quantity).toBe(4_752_000);
   });
 
   it('shares the fixed cost over the fleet and finds the fleet that reaches a target', () => {
