@@ -1,7 +1,7 @@
 import type { CopyMapping, Sizing, SymbolRules } from './copy-mapping';
 import type { MasterEvent } from './master-events';
 import type { PositionLink } from './position-link';
-import type { OrderType, Side, SymbolSpec } from './trading';
+import type { OrderType, Side, SymbolSpec, TradeOrder } from './trading';
 import { oppositeSide } from './trading';
 import { fitVolume, floorToStep } from './volume';
 
@@ -76,15 +76,8 @@ export const rawSlaveVolume = (sizing: Sizing, input: SizingInput): { kind: 'vol
   }
 };
 
-export interface SlaveTrade {
-  symbol: string;
-  side: Side;
-  type: OrderType;
-  volume: number;
-  price?: number;
-  stopLoss?: number;
-  takeProfit?: number;
-}
+/** The slave's side of a copy. */
+export type SlaveTrade = TradeOrder;
 
 /**
  * Reverse copies the opposite trade at the same levels: a buy becomes a sell, and the

@@ -102,6 +102,18 @@ export interface ClosedTrade {
   closedAt: string;
 }
 
+/** What to trade: the order as every layer speaks of it, before any broker detail. */
+export interface TradeOrder {
+  symbol: string;
+  side: Side;
+  type: OrderType;
+  volume: number;
+  /** Required for limit and stop orders. */
+  price?: number;
+  stopLoss?: number;
+  takeProfit?: number;
+}
+
 /** Stop levels to set: a number sets the level, `null` removes it, `undefined` leaves it as it is. */
 export interface StopLevels {
   stopLoss?: number | null;

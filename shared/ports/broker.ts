@@ -8,6 +8,7 @@ import type {
   Side,
   StopLevels,
   SymbolSpec,
+  TradeOrder,
 } from '../domain/trading';
 
 /**
@@ -15,16 +16,8 @@ import type {
  * carries the same client id every time it is attempted, and `findByClientId` finds what
  * an earlier attempt did. Brokers limit its length (MetaApi: clientId + comment <= 26).
  */
-export interface TradeRequest {
+export interface TradeRequest extends TradeOrder {
   clientId: string;
-  symbol: string;
-  side: Side;
-  type: OrderType;
-  volume: number;
-  /** Required for limit and stop orders. */
-  price?: number;
-  stopLoss?: number;
-  takeProfit?: number;
   comment?: string;
 }
 

@@ -4,7 +4,7 @@ import type { TrackedOrder, TrackedPosition } from '../domain/account-book';
 import { isBrokerError } from '../domain/broker-errors';
 import { manualClientId } from '../domain/manual-trades';
 import { NotFoundError } from '../domain/errors';
-import type { OrderType, PendingOrder, Position, Side, StopLevels } from '../domain/trading';
+import type { OrderType, PendingOrder, Position, Side, StopLevels, TradeOrder } from '../domain/trading';
 import type { BrokerPort, TradeResult } from '../ports/broker';
 import type { Log } from '../ports/log';
 import type { AccountStore, AuditLog, BookStore } from '../ports/stores';
@@ -67,15 +67,8 @@ export const listPendingOrders = async (deps: Pick<TradingDependencies, 'account
   return { items: (book?.orders ?? []).map(publicOrder) };
 };
 
-export interface ManualTrade {
-  symbol: string;
-  side: Side;
-  volume: number;
-  type?: OrderType;
-  price?: number;
-  stopLoss?: number;
-  takeProfit?: number;
-}
+/** A trade a user places through the API; a market order unless it says otherwise. */
+export type ManualTrade = Omit<TradeOrder, 'type'> & { type?: OrderType };
 
 const freshClientId = (): string => manualClientId(randomBytes(10).toString('hex'));
 

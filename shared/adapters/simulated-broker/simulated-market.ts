@@ -11,6 +11,7 @@ import type {
   Side,
   StopLevels,
   SymbolSpec,
+  TradeOrder,
 } from '../../domain/trading';
 import type { ClientIdMatch, TradeRequest, TradeResult } from '../../ports/broker';
 
@@ -120,16 +121,7 @@ export interface SimulatedAccountSnapshot extends AccountInformation {
 }
 
 /** A trade made in the trader's own terminal: no client id, no faults, no latency. */
-export interface TerminalTrade {
-  symbol: string;
-  side: Side;
-  volume: number;
-  type?: OrderType;
-  price?: number;
-  stopLoss?: number;
-  takeProfit?: number;
-  comment?: string;
-}
+export type TerminalTrade = Omit<TradeOrder, 'type'> & { type?: OrderType; comment?: string };
 
 /** Symbols every new market starts with, at realistic prices. */
 export const defaultSymbols: readonly SymbolDefinition[] = [
