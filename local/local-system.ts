@@ -1,5 +1,6 @@
-import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { SQSClient, CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startFauxqs } from 'fauxqs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -126,10 +127,15 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
 
     const market = SimulatedMarket.open(fileSimulatorStateStore(join(options.dataDir, 'simulator.json')));
     stops.push(async () => market.stopRandomWalk());
+    // The tables and the queue exist before the runtime is built, so it is built once, with the queue's URL.
+    const aws = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS };
+    const names = { main: `${prefix}-main`, audit: `${prefix}-audit` };
+    await ensureTables(new DynamoDBClient({ ...aws, endpoint: dynamoDbEndpoint }), names);
+    const queueUrl = await ensureCopyQueue(new SQSClient({ ...aws, endpoint: sqsEndpoint }), prefix);
     const config = parseConfig({
-      TABLE_NAME: `${prefix}-main`,
-      AUDIT_TABLE_NAME: `${prefix}-audit`,
-      COPY_QUEUE_URL: 'http://pending.invalid/',
+      TABLE_NAME: names.main,
+      AUDIT_TABLE_NAME: names.audit,
+      COPY_QUEUE_URL: queueUrl,
       KMS_KEY_ID: keyId,
       AWS_REGION: 'us-east-1',
       MASTER_POLL_INTERVAL_MS: String(options.masterPollIntervalMs),
@@ -142,11 +148,8 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
     });
     const metaApi = options.metaApiToken ? new MetaApiCloud({ ...options.metaApiOptions, token: options.metaApiToken }) : undefined;
     if (metaApi) stops.push(() => metaApi.close());
-    let runtime = createRuntime(config, { gateways: {}, log: options.log, credentials: LOCAL_CREDENTIALS });
-    await ensureTables(runtime.clients.dynamo, { main: config.TABLE_NAME, audit: config.AUDIT_TABLE_NAME });
-    const queueUrl = await ensureCopyQueue(runtime, prefix);
-    runtime = createRuntime(
-      { ...config, COPY_QUEUE_URL: queueUrl },
+    const runtime: Runtime = createRuntime(
+      config,
       {
         log: options.log,
         credentials: LOCAL_CREDENTIALS,
@@ -325,8 +328,7 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The copy queue and its dead-letter queue, as the stateful stack declares them (FIFO, redrive after 5). */
-const ensureCopyQueue = async (runtime: Runtime, prefix: string): Promise<string> => {
-  const { sqs } = runtime.clients;
+const ensureCopyQueue = async (sqs: SQSClient, prefix: string): Promise<string> => {
   const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-copy-signals-dlq.fifo`, Attributes: { FifoQueue: 'true' } }));
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }));
   const queue = await sqs.send(
