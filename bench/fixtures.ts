@@ -27,6 +27,9 @@ export const seededAccount = async (runtime: Runtime, market: SimulatedMarket, t
  * A mapping written straight to its store: the API's create checks the tenant's whole
  * mapping graph for cycles, which is quadratic when one tenant seeds a thousand slaves.
  */
+const graphTurns = new Map<string, Promise<void>>();
+const graphVersions = new Map<string, number>();
+
 export const storedMapping = async (
   runtime: Runtime,
   tenantId: string,
@@ -46,7 +49,14 @@ export const storedMapping = async (
     updatedAt: now,
     ...changes,
   };
-  await runtime.mappings.create(mapping);
+  // Creations of one tenant go one after another: each moves the tenant's graph version.
+  const turn = (graphTurns.get(tenantId) ?? Promise.resolve()).then(async () => {
+    const version = graphVersions.get(tenantId) ?? (await runtime.mappings.graph(tenantId)).version;
+    await runtime.mappings.create(mapping, { graphVersion: version });
+    graphVersions.set(tenantId, version + 1);
+  });
+  graphTurns.set(tenantId, turn.catch(() => undefined));
+  await turn;
   return mapping;
 };
 

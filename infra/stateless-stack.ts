@@ -186,9 +186,9 @@ export class StatelessStack extends Stack {
       description: 'mt-copier HTTP API',
       corsPreflight: {
         allowOrigins: [...props.corsOrigins],
-        allowHeaders: ['Authorization', 'Content-Type'],
-        // A browser may read these on a cross-origin answer: the 429's wait, a created resource.
-        exposeHeaders: ['Retry-After', 'Location'],
+        allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'],
+        // A browser may read these on a cross-origin answer: the 429's wait, a created resource, a replayed trade.
+        exposeHeaders: ['Retry-After', 'Location', 'Idempotent-Replayed'],
         allowMethods: [
           apigwv2.CorsHttpMethod.GET,
           apigwv2.CorsHttpMethod.POST,

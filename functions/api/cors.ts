@@ -1,6 +1,6 @@
 /** Methods and request headers a browser may use on the API (the CDK preflight allows the same). */
 export const CORS_ALLOW_METHODS = 'GET,POST,PUT,PATCH,DELETE';
-export const CORS_ALLOW_HEADERS = 'authorization,content-type';
+export const CORS_ALLOW_HEADERS = 'authorization,content-type,idempotency-key';
 
 /**
  * The CORS headers of a response to a request from `requestOrigin`, for the configured
@@ -11,7 +11,7 @@ export const CORS_ALLOW_HEADERS = 'authorization,content-type';
  */
 export const corsHeaders = (configured: string | undefined, requestOrigin: string | undefined): Record<string, string> => {
   if (!configured) return {};
-  const expose = { 'access-control-expose-headers': 'retry-after' };
+  const expose = { 'access-control-expose-headers': 'retry-after,idempotent-replayed' };
   if (configured.trim() === '*') return { 'access-control-allow-origin': '*', ...expose };
   const allowed = configured
     .split(',')

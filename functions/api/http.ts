@@ -14,6 +14,8 @@ export interface RouteContext<Body, Query> {
   query: Query;
   runtime: Runtime;
   requestId: string;
+  /** The request's `Idempotency-Key`, on routes that trade; `resumed` when an earlier attempt with it stopped unanswered. */
+  idempotency?: { key: string; resumed: boolean };
 }
 
 export interface RouteResult {

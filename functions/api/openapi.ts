@@ -72,6 +72,16 @@ export const buildOpenApiDocument = (routes: readonly Route[]): OpenApiDocument 
       required: true,
       schema: { type: 'string', pattern: PATH_PARAM.source },
     }));
+    if (route.trading) {
+      parameters.push({
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        description:
+          'Makes the trade request safe to retry: the same key from the same tenant within 24 h answers the first answer again (same status and body) and sends nothing more to the broker; the same key with another request is 422, and while its first attempt runs, 409.',
+        schema: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[\\x20-\\x7e]+$' },
+      });
+    }
     if (route.query) {
       const query = convert(route.query, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
       for (const [name, schema] of Object.entries(query.properties ?? {})) {

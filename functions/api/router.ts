@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { TooManyRequestsError, UnauthorizedError, ValidationError } from '../../shared/domain/errors';
 import type { Runtime } from '../../shared/runtime/runtime';
 import { corsHeaders } from './cors';
+import { withIdempotency } from './idempotency';
 import { errorResponse, problem, zodProblems, type ApiEvent, type ApiResult, type Route } from './http';
 
 /** Request bodies above this size are refused with 413 before they are parsed. */
@@ -85,7 +86,9 @@ export const createRouter = (routes: Route[], runtime: Runtime, options: { corsO
       if (size > MAX_BODY_BYTES) return withCors(problem(413, 'Payload too large', `Bodies are limited to ${MAX_BODY_BYTES} bytes`));
       const body = route.body ? validate(route.body, parseBody(event) ?? {}, 'body') : undefined;
       const query = route.query ? validate(route.query, event.queryStringParameters ?? {}, 'query') : undefined;
-      const result = await route.handle({ tenantId, params, body, query, runtime, requestId });
+      const result = await withIdempotency(runtime, { route, event, tenantId, requestId }, (idempotency) =>
+        route.handle({ tenantId, params, body, query, runtime, requestId, idempotency }),
+      );
       const hasBody = result.body !== undefined;
       return withCors({
         statusCode: result.status,

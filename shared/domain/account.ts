@@ -33,3 +33,11 @@ export type PublicAccount = Omit<Account, 'tenantId' | 'encryptedPassword' | 'br
 
 export const toPublicAccount = ({ tenantId: _t, encryptedPassword: _p, brokerAccountId: _b, ...visible }: Account): PublicAccount =>
   visible;
+
+/**
+ * What makes two accounts the same broker login: the platform, the server (case and
+ * surrounding blanks aside) and the login. A tenant may add each login once: two accounts on
+ * one login would copy each other's copies.
+ */
+export const brokerLoginKey = (account: Pick<Account, 'platform' | 'server' | 'login'>): string =>
+  [account.platform, account.server.trim().toLowerCase(), account.login.trim()].join('#');

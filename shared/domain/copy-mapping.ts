@@ -28,9 +28,23 @@ export interface CopyMapping {
   minVolume?: number;
   maxVolume?: number;
   maxDelaySeconds: number;
+  /**
+   * Since when the mapping copies new trades: its creation, or the last time it was enabled
+   * again. A master position or order opened before this is not copied; it is recorded once
+   * as skipped `OPENED_BEFORE_MAPPING`. Absent on mappings stored before it existed
+   * (`createdAt` stands in).
+   */
+  activeSince?: string;
   createdAt: string;
   updatedAt: string;
 }
+
+/** The moment from which a mapping copies new master positions and orders. */
+export const activeSinceOf = (mapping: Pick<CopyMapping, 'activeSince' | 'createdAt'>): string => mapping.activeSince ?? mapping.createdAt;
+
+/** Whether a master trade opened at `openedAt` (broker time) is new to the mapping, not one it found. */
+export const openedWhileActive = (mapping: Pick<CopyMapping, 'activeSince' | 'createdAt'>, openedAt: string): boolean =>
+  Date.parse(openedAt) >= Date.parse(activeSinceOf(mapping));
 
 export type PublicCopyMapping = Omit<CopyMapping, 'tenantId'>;
 

@@ -1,4 +1,4 @@
-import type { CopyMapping, Sizing, SymbolRules } from './copy-mapping';
+import { activeSinceOf, openedWhileActive, type CopyMapping, type Sizing, type SymbolRules } from './copy-mapping';
 import type { MasterEvent } from './master-events';
 import type { PositionLink } from './position-link';
 import type { OrderType, Side, SymbolSpec, TradeOrder } from './trading';
@@ -24,7 +24,11 @@ export type SkipReason =
   | 'MAX_TOTAL_VOLUME'
   | 'SYMBOL_NOT_ALLOWED'
   | 'OUTSIDE_TRADING_HOURS'
-  | 'PROTECTION_BREACHED';
+  | 'PROTECTION_BREACHED'
+  | 'OPENED_BEFORE_MAPPING'
+  | 'ALREADY_COPIED'
+  | 'SIGNAL_MISMATCH'
+  | 'COPY_LOOP';
 
 export type Skip = { kind: 'skip'; reason: SkipReason; detail?: string };
 const skip = (reason: SkipReason, detail?: string): Skip => ({ kind: 'skip', reason, detail });
@@ -112,8 +116,25 @@ export interface OpenContext {
   spec: SymbolSpec | undefined;
   slaveBalance?: number;
   slaveEquity?: number;
-  now: Date;
+  /**
+   * When this copy was first attempted. A signal is judged at its first attempt, so time it
+   * spent waiting behind our own recovery (a retry, a claim taken over) never expires it.
+   */
+  firstAttemptAt: Date;
 }
+
+/** When the master's position was filled or its pending order placed, at the broker. */
+export const masterOpenTime = (event: MasterEvent): string | undefined =>
+  event.kind === 'orderPlaced' ? event.order?.createdAt : event.position?.openedAt;
+
+/**
+ * Whether an open is still worth copying: its age from the master's fill (broker time) to
+ * the first attempt of the copy must be within `maxDelaySeconds`.
+ */
+export const openAge = (event: MasterEvent, firstAttemptAt: Date): number => {
+  const opened = Date.parse(masterOpenTime(event) ?? event.detectedAt);
+  return (firstAttemptAt.getTime() - (Number.isNaN(opened) ? Date.parse(event.detectedAt) : opened)) / 1000;
+};
 
 /** Plans the slave's copy of a master open (market position or pending order). */
 export const planOpen = (event: MasterEvent, context: OpenContext): { kind: 'trade'; trade: SlaveTrade } | Skip => {
@@ -121,9 +142,13 @@ export const planOpen = (event: MasterEvent, context: OpenContext): { kind: 'tra
   const source = event.kind === 'orderPlaced' ? event.order : event.position;
   if (!source) throw new Error(`event ${event.id} has nothing to open`);
   if (!mapping.enabled) return skip('MAPPING_DISABLED');
+  const openedAt = masterOpenTime(event) ?? event.detectedAt;
+  if (!openedWhileActive(mapping, openedAt)) {
+    return skip('OPENED_BEFORE_MAPPING', `opened at ${openedAt}, before the mapping copied from ${activeSinceOf(mapping)}`);
+  }
   if (event.kind === 'orderPlaced' && !mapping.copyPendingOrders) return skip('PENDING_ORDERS_NOT_COPIED');
-  const ageSeconds = (context.now.getTime() - Date.parse(event.detectedAt)) / 1000;
-  if (ageSeconds > mapping.maxDelaySeconds) return skip('SIGNAL_EXPIRED', `detected ${Math.round(ageSeconds)} s ago`);
+  const ageSeconds = openAge(event, context.firstAttemptAt);
+  if (ageSeconds > mapping.maxDelaySeconds) return skip('SIGNAL_EXPIRED', `opened ${Math.round(ageSeconds)} s before the first attempt to copy it`);
   if (!spec) return skip('SYMBOL_NOT_AT_BROKER', `${context.slaveSymbol} is not offered by the slave's broker`);
 
   const type: OrderType = event.kind === 'orderPlaced' && event.order ? event.order.type : 'market';

@@ -31,6 +31,11 @@ export interface CopyRecord {
   masterVolume?: number;
   slaveVolume?: number;
   clientId: string;
+  /**
+   * The client id the master's position or order carried when it was itself a copy made by
+   * this system: the link to the copy before it, so a trade's origin path can be walked back.
+   */
+  masterClientId?: string;
   attempts: number;
   detectedAt: string;
   enqueuedAt?: string;
@@ -42,9 +47,9 @@ export interface CopyRecord {
   latencyMs?: number;
 }
 
-export type PublicCopyRecord = Omit<CopyRecord, 'tenantId' | 'clientId' | 'attempts' | 'eventId'>;
+export type PublicCopyRecord = Omit<CopyRecord, 'tenantId' | 'clientId' | 'attempts' | 'eventId' | 'masterClientId'>;
 
-export const toPublicCopyRecord = ({ tenantId: _t, clientId: _c, attempts: _a, eventId: _e, ...visible }: CopyRecord): PublicCopyRecord =>
+export const toPublicCopyRecord = ({ tenantId: _t, clientId: _c, attempts: _a, eventId: _e, masterClientId: _m, ...visible }: CopyRecord): PublicCopyRecord =>
   visible;
 
 const digest = (...parts: string[]): string => createHash('sha256').update(parts.join('|')).digest('hex');
@@ -58,3 +63,8 @@ export const copyRecordId = (mappingId: string, eventId: string): string => dige
  * 80 bits of hash keep collisions out of reach for any realistic number of copies.
  */
 export const copyClientId = (mappingId: string, eventId: string): string => `mc${digest('client', mappingId, eventId).slice(0, 20)}`;
+
+const COPY_CLIENT_ID = /^mc[0-9a-f]{20}$/;
+
+/** Whether a client id is one this system gives its copies (so the trade carrying it is a copy). */
+export const isCopyClientId = (clientId: string | undefined): clientId is string => clientId !== undefined && COPY_CLIENT_ID.test(clientId);

@@ -176,3 +176,25 @@ export const diffBook = (
 
   return { book, events: [...closes, ...partials, ...modifies, ...opens, ...orderEvents] };
 };
+
+/**
+ * The events that introduce a master's book to a mapping that starts copying it (created,
+ * or enabled again): an open for every position and pending order the book holds that
+ * `events` does not already open. Their ids are the ones detection gives an open, so a
+ * position detected as new and announced in the same pass is one event, and one copy.
+ * Whether each is copied or recorded as `OPENED_BEFORE_MAPPING` is decided per mapping from
+ * the broker's open time, by the copy worker.
+ */
+export const announceBook = (book: AccountBook, events: MasterEvent[], detectedAt: string): MasterEvent[] => {
+  const opened = new Set(events.filter((event) => event.kind === 'positionOpened' || event.kind === 'orderFilled').map((event) => event.position?.id));
+  const placed = new Set(events.filter((event) => event.kind === 'orderPlaced').map((event) => event.order?.id));
+  const base = { tenantId: book.tenantId, masterAccountId: book.accountId, detectedAt, masterBalance: book.balance, masterEquity: book.equity };
+  return [
+    ...book.positions
+      .filter((position) => !opened.has(position.id))
+      .map((position): MasterEvent => ({ ...base, id: eventId('positionOpened', position.id, 0), kind: 'positionOpened', position })),
+    ...book.orders
+      .filter((order) => !placed.has(order.id))
+      .map((order): MasterEvent => ({ ...base, id: eventId('orderPlaced', order.id, 0), kind: 'orderPlaced', order })),
+  ];
+};

@@ -1,12 +1,12 @@
 import type { AccountBook } from './account-book';
-import type { CopyMapping } from './copy-mapping';
+import { openedWhileActive, type CopyMapping } from './copy-mapping';
 import { endEventId, eventId, type MasterEvent } from './master-events';
 import type { PositionLink } from './position-link';
 
 /**
  * What a mapping's slave should have, against what the links say it has: the events that
- * repair the difference. Opens are re-announced only while still fresh (detected after the
- * mapping existed, within maxDelaySeconds, not part of the account's first sync); every
+ * repair the difference. Opens are re-announced only while still fresh (opened at the broker
+ * after the mapping started copying, within maxDelaySeconds of now); every
  * link whose master ticket is gone gets its close, cancel or fill. Each event carries the id
  * detection gives the same change, so a pass that repairs nothing real sends only events the
  * copy worker already finished, and a second pass changes nothing.
@@ -45,17 +45,14 @@ export const reconcileMapping = (book: AccountBook, mapping: CopyMapping, openLi
   }
 
   if (!mapping.enabled) return events;
-  const fresh = (item: { detectedAt: string; baseline?: boolean }) =>
-    !item.baseline &&
-    item.detectedAt >= mapping.createdAt &&
-    now.getTime() - Date.parse(item.detectedAt) <= mapping.maxDelaySeconds * 1000;
+  const fresh = (openedAt: string) => openedWhileActive(mapping, openedAt) && now.getTime() - Date.parse(openedAt) <= mapping.maxDelaySeconds * 1000;
   for (const position of book.positions) {
-    if (linked.has(position.id) || !fresh(position)) continue;
+    if (linked.has(position.id) || !fresh(position.openedAt)) continue;
     events.push({ ...base, id: eventId('positionOpened', position.id, 0), kind: 'positionOpened', detectedAt: position.detectedAt, position });
   }
   if (mapping.copyPendingOrders) {
     for (const order of book.orders) {
-      if (linked.has(order.id) || !fresh(order)) continue;
+      if (linked.has(order.id) || !fresh(order.createdAt)) continue;
       events.push({ ...base, id: eventId('orderPlaced', order.id, 0), kind: 'orderPlaced', detectedAt: order.detectedAt, order });
     }
   }

@@ -24,24 +24,56 @@ export interface SyncShardContents {
 }
 
 export interface AccountStore {
-  /** Creates the account; fails with ConflictError if the id exists. */
+  /** Creates the account; ConflictError if the id exists or the tenant has an account on the same (platform, server, login). */
   create(account: Account): Promise<void>;
   get(tenantId: string, accountId: string): Promise<Account | undefined>;
   list(tenantId: string, page: PageRequest): Promise<Page<Account>>;
-  /** Overwrites the given fields and `updatedAt`; NotFoundError if absent. */
-  update(tenantId: string, accountId: string, changes: Partial<Omit<Account, 'id' | 'tenantId' | 'createdAt'>>): Promise<Account>;
-  delete(tenantId: string, accountId: string): Promise<void>;
+  /**
+   * Overwrites the given fields and `updatedAt`; NotFoundError if absent. A new `server` that
+   * makes the account the same login as another of the tenant's is a ConflictError.
+   */
+  update(tenantId: string, accountId: string, changes: Partial<Omit<Account, 'id' | 'tenantId' | 'createdAt' | 'platform' | 'login'>>): Promise<Account>;
+  /**
+   * Deletes the account and frees its login. With `graphVersion`, only while the tenant's
+   * mapping graph is still at that version (the caller checked no mapping uses the account
+   * at it) and the graph moves on: ConcurrentUpdateError otherwise.
+   */
+  delete(tenantId: string, accountId: string, options?: { graphVersion?: number }): Promise<void>;
   /** Accounts and master mappings of sync shard `shard` of `shards`, across tenants. */
   listSyncShard(shard: number, shards: number): Promise<SyncShardContents>;
 }
 
+/** A tenant's mappings as one graph, with the version every change of the graph moves on. */
+export interface MappingGraph {
+  version: number;
+  mappings: CopyMapping[];
+}
+
 export interface MappingStore {
-  create(mapping: CopyMapping): Promise<void>;
+  /**
+   * Creates the mapping only if the tenant's graph is still at `graphVersion` (the version the
+   * caller checked it against) and moves the graph to the next version, atomically: two
+   * creations checked against the same graph cannot both land. ConcurrentUpdateError when the
+   * graph moved on (check again), ConflictError when the id exists.
+   */
+  create(mapping: CopyMapping, options: { graphVersion: number }): Promise<void>;
   get(tenantId: string, mappingId: string): Promise<CopyMapping | undefined>;
   list(tenantId: string, page: PageRequest): Promise<Page<CopyMapping>>;
-  /** Every mapping of a tenant (for cycle checks and fan-out); tenants have few. */
+  /** Every mapping of a tenant (for fan-out and checks); tenants have few. */
   listAll(tenantId: string): Promise<CopyMapping[]>;
-  update(tenantId: string, mappingId: string, changes: Partial<Omit<CopyMapping, 'id' | 'tenantId' | 'createdAt'>>): Promise<CopyMapping>;
+  /** Every mapping of a tenant and the graph's version: no mapping of a later version is missing from an earlier one. */
+  graph(tenantId: string): Promise<MappingGraph>;
+  /**
+   * Overwrites the given fields; NotFoundError if absent. With `enabledAt`, a mapping that
+   * was disabled and is enabled by this change gets `activeSince = enabledAt`, decided
+   * atomically with the change.
+   */
+  update(
+    tenantId: string,
+    mappingId: string,
+    changes: Partial<Omit<CopyMapping, 'id' | 'tenantId' | 'createdAt' | 'activeSince'>>,
+    options?: { enabledAt?: string },
+  ): Promise<CopyMapping>;
   delete(tenantId: string, mappingId: string): Promise<void>;
 }
 
@@ -85,6 +117,8 @@ export interface CopyStore {
   listOpenLinks(tenantId: string, mappingId: string): Promise<PositionLink[]>;
   listByMapping(tenantId: string, mappingId: string, page: PageRequest): Promise<Page<CopyRecord>>;
   get(tenantId: string, mappingId: string, eventId: string): Promise<CopyRecord | undefined>;
+  /** The record whose broker side effect carries `clientId` (one record per client id). */
+  findByClientId(tenantId: string, clientId: string): Promise<CopyRecord | undefined>;
 }
 
 export interface AuditLog {
@@ -131,9 +165,20 @@ export interface CopyContext {
   slave?: Account;
   protection?: AccountProtection;
   link?: PositionLink;
+  /** The copy record that placed the master's trade, when that trade is itself a copy. */
+  origin?: CopyRecord;
+}
+
+export interface CopyContextRequest {
+  mappingId: string;
+  slaveAccountId: string;
+  protection: boolean;
+  linkTicket?: string;
+  /** The master trade's client id, when it is one of ours: its record is read too. */
+  originClientId?: string;
 }
 
 export interface CopyContextLoader {
-  /** Reads the mapping, the slave account and, when asked, its protection and a link, in one round trip. */
-  load(tenantId: string, request: { mappingId: string; slaveAccountId: string; protection: boolean; linkTicket?: string }): Promise<CopyContext>;
+  /** Reads the mapping, the slave account and, when asked, its protection, a link and an origin record, in one round trip. */
+  load(tenantId: string, request: CopyContextRequest): Promise<CopyContext>;
 }

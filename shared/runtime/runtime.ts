@@ -7,6 +7,7 @@ import { DynamoBookStore } from '../adapters/dynamodb/book-store';
 import { DynamoCopyContextLoader } from '../adapters/dynamodb/copy-context-loader';
 import { DynamoCopyStore } from '../adapters/dynamodb/copy-store';
 import { DynamoDemoTradeStore } from '../adapters/dynamodb/demo-trade-store';
+import { DynamoIdempotencyStore } from '../adapters/dynamodb/idempotency-store';
 import { DynamoMappingStore } from '../adapters/dynamodb/mapping-store';
 import { DynamoProtectionStore } from '../adapters/dynamodb/protection-store';
 import { DynamoRateLimiter } from '../adapters/dynamodb/rate-limiter';
@@ -16,6 +17,7 @@ import type { Config } from '../config';
 import type { CopyRecord } from '../domain/copy-record';
 import type { BrokerGateway } from '../ports/broker';
 import type { CredentialCipher } from '../ports/credential-cipher';
+import type { IdempotencyStore } from '../ports/idempotency';
 import type { Log } from '../ports/log';
 import type { RateLimiter } from '../ports/rate-limiter';
 import type { AccountStore, AuditLog, BookStore, CopyContextLoader, CopyStore, DemoTradeStore, MappingStore, ProtectionStore, SignalQueue } from '../ports/stores';
@@ -34,6 +36,7 @@ export interface Runtime {
   audit: AuditLog;
   demoTrades: DemoTradeStore;
   rateLimiter: RateLimiter;
+  idempotency: IdempotencyStore;
   queue: SignalQueue;
   cipher: CredentialCipher;
   brokers: BrokerDirectory;
@@ -70,6 +73,7 @@ export const createRuntime = (config: Config, options: RuntimeOptions): Runtime 
     audit: new DynamoAuditLog(auditTable),
     demoTrades: new DynamoDemoTradeStore(main),
     rateLimiter: new DynamoRateLimiter(main),
+    idempotency: new DynamoIdempotencyStore(main),
     queue: new SqsSignalQueue(sqs, config.COPY_QUEUE_URL),
     cipher: new KmsCredentialCipher({ client: kms, keyId: config.KMS_KEY_ID }),
     brokers: new BrokerDirectory(options.gateways),

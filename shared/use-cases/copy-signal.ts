@@ -2,7 +2,8 @@ import type { Account } from '../domain/account';
 import { BrokerError, isBrokerError } from '../domain/broker-errors';
 import type { CopyMapping } from '../domain/copy-mapping';
 import { applyDirection, planOpen, planPartialClose, resolveSlaveSymbol, type SkipReason } from '../domain/copy-planning';
-import { copyClientId, copyRecordId, type CopyAction, type CopyRecord } from '../domain/copy-record';
+import { copyClientId, copyRecordId, isCopyClientId, type CopyAction, type CopyRecord } from '../domain/copy-record';
+import { loopOnOriginPath, MAX_ORIGIN_HOPS } from '../domain/copy-origin';
 import type { MasterEvent } from '../domain/master-events';
 import type { PositionLink } from '../domain/position-link';
 import type { BrokerPort, ClientIdMatch, TradeResult } from '../ports/broker';
@@ -55,7 +56,7 @@ const actionOf: Record<MasterEvent['kind'], CopyAction> = {
   orderFilled: 'open',
 };
 
-/** Which link an event acts on: opens create one, everything else needs one. */
+/** Which link an event acts on: opens create one (and must find none), everything else needs one. */
 const ticketOf = (event: MasterEvent): string => (event.order && event.kind !== 'orderFilled' ? event.order.id : event.position!.id);
 
 type Outcome =
@@ -77,6 +78,9 @@ export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Pr
   const opens = event.kind === 'positionOpened' || event.kind === 'orderPlaced';
   const started = deps.now();
   const source = event.kind === 'orderPlaced' || event.kind === 'orderModified' || event.kind === 'orderCancelled' ? event.order! : event.position!;
+  // A master trade that is itself one of our copies: the record that placed it is where its
+  // origin path starts (read with the rest of the context, in the same round trip).
+  const masterClientId = opens && isCopyClientId(source.clientId) ? source.clientId : undefined;
   // Everything the record needs comes from the signal, so the claim and the reads of the
   // mapping, the slave and the link go to DynamoDB together: one round trip, not two.
   const draft: CopyRecord = {
@@ -97,27 +101,41 @@ export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Pr
       ? Number((event.previousVolume - source.volume).toFixed(8))
       : source.volume,
     clientId: copyClientId(signal.mappingId, event.id),
+    masterClientId,
     attempts: 0,
     detectedAt: event.detectedAt,
     enqueuedAt: signal.enqueuedAt,
     startedAt: started.toISOString(),
   };
-  const [{ mapping, slave, protection, link }, claim] = await Promise.all([
+  const [{ mapping, slave, protection, link, origin }, claim] = await Promise.all([
     deps.copyContext.load(signal.tenantId, {
       mappingId: signal.mappingId,
       slaveAccountId: signal.slaveAccountId,
       protection: opens,
-      linkTicket: opens ? undefined : ticketOf(event),
+      linkTicket: ticketOf(event),
+      originClientId: masterClientId,
     }),
     deps.copies.claim(draft, { now: started, leaseMs: deps.leaseMs }),
   ]);
   if (claim.outcome === 'done') return claim.record;
   if (claim.outcome === 'busy') throw new CopyRetryLaterError(`copy ${draft.id} is being processed by another delivery`, 5);
+  const record = claim.record;
+  // The signal names the accounts; the mapping decides them. A signal whose accounts are not
+  // the mapping's touches no broker, whatever account it names.
+  const mismatch = mapping ? signalMismatch(signal, mapping) : undefined;
+  if (mismatch) {
+    deps.log.error('copy signal does not match its mapping', { tenantId: signal.tenantId, mappingId: signal.mappingId, mismatch });
+    return finish(deps, record, { status: 'skipped', reason: 'SIGNAL_MISMATCH', detail: `the signal's ${mismatch} is not the mapping's` });
+  }
   if (!mapping || !slave) {
     deps.log.info('copy signal for a removed mapping or account', { tenantId: signal.tenantId, mappingId: signal.mappingId });
-    return finish(deps, claim.record, { status: 'skipped', reason: 'MAPPING_REMOVED', detail: 'the mapping or its slave account was deleted' });
+    return finish(deps, record, { status: 'skipped', reason: 'MAPPING_REMOVED', detail: 'the mapping or its slave account was deleted' });
   }
-  const record = claim.record;
+  if (masterClientId) {
+    const path = await originPath(deps, signal.tenantId, origin);
+    const loop = loopOnOriginPath(path, mapping);
+    if (loop) return finish(deps, record, { status: 'skipped', reason: 'COPY_LOOP', detail: loop });
+  }
   const context = { tenantId: mapping.tenantId, accountId: slave.id, mappingId: mapping.id, masterPositionId: record.masterPositionId, clientId: record.clientId };
 
   let port: BrokerPort;
@@ -129,7 +147,7 @@ export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Pr
       outcome = recovered(event, mapping, slave, link, earlier, deps.now());
     } else {
       try {
-        outcome = await execute(deps, port, event, mapping, slave, link, record, protection);
+        outcome = await execute(deps, port, event, mapping, slave, link, record, protection, new Date(record.startedAt ?? started.toISOString()));
       } catch (error) {
         // Outcome unknown (timeout, lost connection): look once right away; if the broker
         // shows nothing yet, the record stays pending and the next delivery looks again.
@@ -143,6 +161,30 @@ export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Pr
     return await handleFailure(deps, record, error, context);
   }
   return finish(deps, record, outcome);
+};
+
+/** Which of the signal's names disagrees with the mapping it is addressed to, if any. */
+const signalMismatch = (signal: CopySignal, mapping: CopyMapping): string | undefined => {
+  if (mapping.tenantId !== signal.tenantId || signal.event.tenantId !== signal.tenantId) return 'tenant';
+  if (mapping.masterAccountId !== signal.masterAccountId || signal.event.masterAccountId !== signal.masterAccountId) return 'master account';
+  if (mapping.slaveAccountId !== signal.slaveAccountId) return 'slave account';
+  return undefined;
+};
+
+/**
+ * The accounts a copied master trade came through, nearest first: the master of the copy
+ * that placed it, the master of the copy before that, and so on. Each copy record is
+ * written (claimed) before its order reaches the broker, so a trade carrying one of our
+ * client ids always finds its record.
+ */
+const originPath = async (deps: CopyDependencies, tenantId: string, first: CopyRecord | undefined): Promise<string[]> => {
+  const path: string[] = [];
+  let hop = first;
+  while (hop && path.length < MAX_ORIGIN_HOPS) {
+    path.push(hop.masterAccountId);
+    hop = hop.masterClientId ? await deps.copies.findByClientId(tenantId, hop.masterClientId) : undefined;
+  }
+  return path;
 };
 
 const hasEffect = (match: ClientIdMatch): boolean => match.positions.length + match.orders.length + match.deals.length > 0;
@@ -231,12 +273,14 @@ const execute = async (
   link: PositionLink | undefined,
   record: CopyRecord,
   protection: AccountProtection | undefined,
+  firstAttemptAt: Date,
 ): Promise<Outcome> => {
   const now = deps.now();
   switch (event.kind) {
     case 'positionOpened':
     case 'orderPlaced': {
       const source = event.kind === 'orderPlaced' ? event.order! : event.position!;
+      if (link && !link.closedAt) return { status: 'skipped', reason: 'ALREADY_COPIED', detail: `the slave already holds ${link.slaveTicket} for it`, slaveSymbol: link.slaveSymbol };
       const symbol = resolveSlaveSymbol(source.symbol, mapping.symbols);
       if (symbol.kind === 'skip') return { status: 'skipped', reason: symbol.reason, detail: symbol.detail };
       if (protection?.status.state === 'breached') {
@@ -245,7 +289,7 @@ const execute = async (
       const spec = await deps.brokers.symbolSpec(slave, port, symbol.slaveSymbol);
       const needsFunds = ['balanceRatio', 'equityRatio', 'riskPercent'].includes(mapping.sizing.mode) || (protection !== undefined && needsEquity(protection.rules));
       const funds = needsFunds ? await port.getAccountInformation() : undefined;
-      const plan = planOpen(event, { mapping, slaveSymbol: symbol.slaveSymbol, spec, slaveBalance: funds?.balance, slaveEquity: funds?.equity, now });
+      const plan = planOpen(event, { mapping, slaveSymbol: symbol.slaveSymbol, spec, slaveBalance: funds?.balance, slaveEquity: funds?.equity, firstAttemptAt });
       if (plan.kind === 'skip') return { status: 'skipped', reason: plan.reason, detail: plan.detail, slaveSymbol: symbol.slaveSymbol };
       const trade = { ...plan.trade };
       if (protection && spec) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { toPublicAccount, type Account, type Platform, type PublicAccount } from '../domain/account';
-import { ConflictError, NotFoundError } from '../domain/errors';
+import { ConcurrentUpdateError, ConflictError, NotFoundError } from '../domain/errors';
 import type { CredentialCipher } from '../ports/credential-cipher';
 import type { Log } from '../ports/log';
 import type { AccountStore, AuditLog, DemoTradeStore, MappingStore, Page, PageRequest, ProtectionStore } from '../ports/stores';
@@ -92,14 +92,32 @@ export const listAccounts = async (deps: Pick<AccountDependencies, 'accounts'>, 
   return { ...result, items: result.items.map(toPublicAccount) };
 };
 
-/** Removes an account, refused while a copy mapping uses it (as master or slave). */
+/**
+ * Removes an account, refused while a copy mapping uses it (as master or slave). The check
+ * and the deletion are one step against the tenant's mapping graph, so a mapping created
+ * meanwhile either makes this a 409 or is itself refused because the account is gone.
+ */
 export const deleteAccount = async (deps: AccountDependencies, tenantId: string, accountId: string): Promise<void> => {
   const account = await getAccount(deps, tenantId, accountId);
-  const users = (await deps.mappings.listAll(tenantId)).filter((m) => m.masterAccountId === accountId || m.slaveAccountId === accountId);
-  if (users.length > 0) throw new ConflictError(`the account is used by copy mapping ${users.map((m) => m.id).join(', ')}; delete the mapping first`);
-  await deps.brokers.gateway(account.platform).deprovision(brokerRef(account));
+  for (let attempt = 1; ; attempt += 1) {
+    const graph = await deps.mappings.graph(tenantId);
+    const users = graph.mappings.filter((m) => m.masterAccountId === accountId || m.slaveAccountId === accountId);
+    if (users.length > 0) throw new ConflictError(`the account is used by copy mapping ${users.map((m) => m.id).join(', ')}; delete the mapping first`);
+    try {
+      await deps.accounts.delete(tenantId, accountId, { graphVersion: graph.version });
+      break;
+    } catch (error) {
+      if (!(error instanceof ConcurrentUpdateError) || attempt >= 8) throw error;
+    }
+  }
   deps.brokers.forget(accountId);
-  await deps.accounts.delete(tenantId, accountId);
+  try {
+    await deps.brokers.gateway(account.platform).deprovision(brokerRef(account));
+  } catch (error) {
+    // The account is gone from the system already; what is left at the broker gateway is
+    // named in the log for an operator, and is no reason to fail the request.
+    deps.log.error('deprovisioning a deleted account failed', { tenantId, accountId, brokerAccountId: account.brokerAccountId, error });
+  }
   await Promise.all([deps.protections?.delete(tenantId, accountId), deps.demoTrades?.deleteAll(tenantId, accountId)]);
   await deps.audit.append({
     tenantId,

@@ -1,5 +1,5 @@
 import { mappingDefaults, toPublicMapping, wouldCloseCycle, type CopyMapping, type PublicCopyMapping, type Sizing, type SymbolRules } from '../domain/copy-mapping';
-import { ConflictError, NotFoundError, RuleViolationError } from '../domain/errors';
+import { ConcurrentUpdateError, ConflictError, NotFoundError, RuleViolationError } from '../domain/errors';
 import type { AccountStore, AuditLog, CopyStore, MappingStore, Page, PageRequest } from '../ports/stores';
 import { toPublicCopyRecord, type PublicCopyRecord } from '../domain/copy-record';
 import { newId } from './manage-accounts';
@@ -27,9 +27,15 @@ export interface NewMapping {
   maxDelaySeconds?: number;
 }
 
+/** How often a creation is checked again after the tenant's graph moved under it. */
+const GRAPH_ATTEMPTS = 8;
+
 /**
  * Creates master -> slave. Both accounts must be the tenant's own (another tenant's id is
- * simply not found); a mapping onto itself or one closing a cycle is refused.
+ * simply not found); a mapping onto itself or one closing a cycle is refused (422), and so
+ * is a second mapping of the same pair (409). The checks and the write are one step: the
+ * write is conditional on the version of the graph the checks read, so of two racing
+ * requests (A->B and B->A) one lands and the other is checked again and refused.
  */
 export const createMapping = async (deps: MappingDependencies, tenantId: string, input: NewMapping): Promise<PublicCopyMapping> => {
   if (input.masterAccountId === input.slaveAccountId) {
@@ -37,31 +43,42 @@ export const createMapping = async (deps: MappingDependencies, tenantId: string,
       { path: 'slaveAccountId', message: 'must differ from masterAccountId' },
     ]);
   }
-  const [master, slave] = await Promise.all([
-    deps.accounts.get(tenantId, input.masterAccountId),
-    deps.accounts.get(tenantId, input.slaveAccountId),
-  ]);
-  if (!master) throw new NotFoundError('master account');
-  if (!slave) throw new NotFoundError('slave account');
-  const existing = await deps.mappings.listAll(tenantId);
-  if (wouldCloseCycle(existing, input.masterAccountId, input.slaveAccountId)) {
-    throw new RuleViolationError('This mapping would close a cycle: trades would be copied back to where they came from', [
-      { path: 'slaveAccountId', message: 'already copies, directly or through other mappings, to masterAccountId' },
+  const id = newId('map');
+  for (let attempt = 1; ; attempt += 1) {
+    const graph = await deps.mappings.graph(tenantId);
+    const [master, slave] = await Promise.all([
+      deps.accounts.get(tenantId, input.masterAccountId),
+      deps.accounts.get(tenantId, input.slaveAccountId),
     ]);
+    if (!master) throw new NotFoundError('master account');
+    if (!slave) throw new NotFoundError('slave account');
+    const twin = graph.mappings.find((m) => m.masterAccountId === input.masterAccountId && m.slaveAccountId === input.slaveAccountId);
+    if (twin) throw new ConflictError(`Mapping ${twin.id} already copies this master to this slave; change that one instead`);
+    if (wouldCloseCycle(graph.mappings, input.masterAccountId, input.slaveAccountId)) {
+      throw new RuleViolationError('This mapping would close a cycle: trades would be copied back to where they came from', [
+        { path: 'slaveAccountId', message: 'already copies, directly or through other mappings, to masterAccountId' },
+      ]);
+    }
+    const now = deps.now().toISOString();
+    const mapping: CopyMapping = { ...mappingDefaults, ...input, id, tenantId, activeSince: now, createdAt: now, updatedAt: now };
+    try {
+      await deps.mappings.create(mapping, { graphVersion: graph.version });
+    } catch (error) {
+      if (!(error instanceof ConcurrentUpdateError)) throw error;
+      if (attempt >= GRAPH_ATTEMPTS) throw new ConflictError('The mappings changed while this one was checked; try again');
+      continue;
+    }
+    await deps.audit.append({
+      tenantId,
+      at: now,
+      actor: `user:${tenantId}`,
+      action: 'mapping.create',
+      resourceType: 'copyMapping',
+      resourceId: mapping.id,
+      details: { after: toPublicMapping(mapping) },
+    });
+    return toPublicMapping(mapping);
   }
-  const now = deps.now().toISOString();
-  const mapping: CopyMapping = { ...mappingDefaults, ...input, id: newId('map'), tenantId, createdAt: now, updatedAt: now };
-  await deps.mappings.create(mapping);
-  await deps.audit.append({
-    tenantId,
-    at: now,
-    actor: `user:${tenantId}`,
-    action: 'mapping.create',
-    resourceType: 'copyMapping',
-    resourceId: mapping.id,
-    details: { after: toPublicMapping(mapping) },
-  });
-  return toPublicMapping(mapping);
 };
 
 export const getMapping = async (deps: Pick<MappingDependencies, 'mappings'>, tenantId: string, mappingId: string): Promise<CopyMapping> => {
@@ -82,7 +99,9 @@ export const updateMapping = async (
   change: Omit<Partial<NewMapping>, 'masterAccountId' | 'slaveAccountId'>,
 ): Promise<PublicCopyMapping> => {
   const before = await getMapping(deps, tenantId, mappingId);
-  const after = await deps.mappings.update(tenantId, mappingId, { ...change, updatedAt: deps.now().toISOString() });
+  const now = deps.now().toISOString();
+  // Enabled again: it copies what opens from now on; what opened while it was off is recorded as such.
+  const after = await deps.mappings.update(tenantId, mappingId, { ...change, updatedAt: now }, { enabledAt: now });
   await deps.audit.append({
     tenantId,
     at: after.updatedAt,

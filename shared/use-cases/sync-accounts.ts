@@ -1,9 +1,9 @@
 import type { Account } from '../domain/account';
 import type { AccountBook } from '../domain/account-book';
 import { isBrokerError } from '../domain/broker-errors';
-import type { CopyMapping } from '../domain/copy-mapping';
+import { activeSinceOf, type CopyMapping } from '../domain/copy-mapping';
 import { ConcurrentUpdateError } from '../domain/errors';
-import { diffBook, type MasterEvent } from '../domain/master-events';
+import { announceBook, diffBook, type MasterEvent } from '../domain/master-events';
 import { reconcileMapping } from '../domain/reconcile';
 import type { Log } from '../ports/log';
 import type { AccountStore, BookStore, CopySignal, CopyStore, MappingStore, ProtectionStore, SignalQueue } from '../ports/stores';
@@ -97,11 +97,12 @@ export const syncAccount = async (
   const previous = deps.bookCache?.get(account.id) ?? (await deps.books.get(account.tenantId, account.id));
   const { book, events } = diffBook(previous, view, { tenantId: account.tenantId, accountId: account.id, now });
   const isMaster = masterMappings.length > 0;
-  if (isMaster && events.length > 0) {
-    await deps.queue.send(signalsFor(events, masterMappings, now.toISOString()));
-  }
+  const { signals: announcements, announced } = announcementsFor(book, events, masterMappings, previous?.announced, now.toISOString());
+  book.announced = announced;
+  const signals = [...(events.length > 0 ? signalsFor(events, masterMappings, now.toISOString()) : []), ...announcements];
+  if (signals.length > 0) await deps.queue.send(signals);
   let committed = true;
-  if (shouldWriteBook(previous, book, events, deps.bookRefreshMs)) {
+  if (shouldWriteBook(previous, book, events, deps.bookRefreshMs) || !sameAnnounced(previous?.announced, announced)) {
     try {
       await deps.books.put(book);
       deps.bookCache?.set(account.id, book);
@@ -126,6 +127,42 @@ export const syncAccount = async (
     currency: view.account.currency,
   });
   return events;
+};
+
+/**
+ * Every enabled mapping the book has not yet been announced to (new, or enabled again since)
+ * gets every position and pending order of the book once, so the copies list explains each
+ * master ticket from the mapping's start: copied, or skipped `OPENED_BEFORE_MAPPING`. The
+ * announcement is recorded in the book, which is committed after the signals are sent: if the
+ * commit is lost, the next pass announces again under the same ids, and they collapse.
+ */
+const announcementsFor = (
+  book: AccountBook,
+  events: MasterEvent[],
+  mappings: CopyMapping[],
+  before: Record<string, string> | undefined,
+  enqueuedAt: string,
+): { signals: CopySignal[]; announced: Record<string, string> | undefined } => {
+  const announced: Record<string, string> = {};
+  const signals: CopySignal[] = [];
+  let seed: MasterEvent[] | undefined;
+  for (const mapping of mappings) {
+    if (!mapping.enabled) {
+      // Off: nothing to announce now; its next start is announced when it is enabled again.
+      continue;
+    }
+    const since = activeSinceOf(mapping);
+    announced[mapping.id] = since;
+    if (before?.[mapping.id] === since) continue;
+    seed ??= announceBook(book, events, enqueuedAt);
+    signals.push(...signalsFor(seed, [mapping], enqueuedAt));
+  }
+  return { signals, announced: Object.keys(announced).length > 0 ? announced : undefined };
+};
+
+const sameAnnounced = (a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean => {
+  const left = Object.entries(a ?? {});
+  return left.length === Object.keys(b ?? {}).length && left.every(([id, since]) => b?.[id] === since);
 };
 
 /**

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Account } from '../domain/account';
 import type { TrackedOrder, TrackedPosition } from '../domain/account-book';
 import { isBrokerError } from '../domain/broker-errors';
@@ -70,7 +70,19 @@ export const listPendingOrders = async (deps: Pick<TradingDependencies, 'account
 /** A trade a user places through the API; a market order unless it says otherwise. */
 export type ManualTrade = Omit<TradeOrder, 'type'> & { type?: OrderType };
 
-const freshClientId = (): string => manualClientId(randomBytes(10).toString('hex'));
+/** How a trade request arrived: with an `Idempotency-Key`, and whether an earlier attempt with it stopped unanswered. */
+export interface TradeRequest {
+  idempotency?: { key: string; resumed: boolean };
+}
+
+/**
+ * The client id of a trade request: derived from (tenant, Idempotency-Key) when it has one, so
+ * every attempt of the request is the same order at the broker; fresh otherwise.
+ */
+const clientIdOf = (tenantId: string, request: TradeRequest): string =>
+  manualClientId(
+    request.idempotency ? createHash('sha256').update(`${tenantId}\n${request.idempotency.key}`).digest('hex') : randomBytes(10).toString('hex'),
+  );
 
 /**
  * Runs one trade request on the account's broker. A ticket the broker does not know on this
@@ -100,27 +112,47 @@ const atBroker = async <T>(
   }
 };
 
-const audit = (deps: TradingDependencies, tenantId: string, action: string, resourceType: string, resourceId: string, details: Record<string, unknown>) =>
-  deps.audit.append({ tenantId, at: deps.now().toISOString(), actor: `user:${tenantId}`, action, resourceType, resourceId, details });
+/**
+ * Records a trade the broker has made. The trade stands whatever happens here: a failure to
+ * write the entry is logged, never answered as an error (a client would retry a trade that
+ * was placed).
+ */
+const audit = async (deps: TradingDependencies, tenantId: string, action: string, resourceType: string, resourceId: string, details: Record<string, unknown>) => {
+  try {
+    await deps.audit.append({ tenantId, at: deps.now().toISOString(), actor: `user:${tenantId}`, action, resourceType, resourceId, details });
+  } catch (error) {
+    deps.log.error('audit entry of a trade not written', { tenantId, action, resourceType, resourceId, error });
+  }
+};
 
 /**
  * Places a trade on one of the tenant's accounts, under a fresh client id. A trade on a
  * master is then copied like one made in the trader's terminal: the next sync sees it.
  */
-export const placeTrade = async (deps: TradingDependencies, tenantId: string, accountId: string, trade: ManualTrade): Promise<{ positionId?: string; orderId?: string }> => {
+export const placeTrade = async (
+  deps: TradingDependencies,
+  tenantId: string,
+  accountId: string,
+  trade: ManualTrade,
+  request: TradeRequest = {},
+): Promise<{ positionId?: string; orderId?: string }> => {
   const account = await getAccount(deps, tenantId, accountId);
-  const clientId = freshClientId();
+  const clientId = clientIdOf(tenantId, request);
   const type = trade.type ?? 'market';
+  const findPlaced = async (port: BrokerPort): Promise<TradeResult | undefined> => {
+    const found = await port.findByClientId(clientId);
+    const positionId = found.positions[0]?.id ?? found.deals.find((deal) => deal.entry === 'in')?.positionId;
+    const orderId = found.orders[0]?.id;
+    return positionId || orderId ? { ...(positionId ? { positionId } : {}), ...(orderId ? { orderId } : {}) } : undefined;
+  };
   const result = await atBroker<TradeResult>(
     deps,
     account,
-    (port) => port.placeOrder({ clientId, symbol: trade.symbol, side: trade.side, type, volume: trade.volume, price: trade.price, stopLoss: trade.stopLoss, takeProfit: trade.takeProfit }),
-    async (port) => {
-      const found = await port.findByClientId(clientId);
-      const positionId = found.positions[0]?.id ?? found.deals.find((deal) => deal.entry === 'in')?.positionId;
-      const orderId = found.orders[0]?.id;
-      return positionId || orderId ? { ...(positionId ? { positionId } : {}), ...(orderId ? { orderId } : {}) } : undefined;
-    },
+    // An attempt of this request stopped unanswered: what it placed is the answer, and nothing is placed twice.
+    async (port) =>
+      (request.idempotency?.resumed ? await findPlaced(port) : undefined) ??
+      port.placeOrder({ clientId, symbol: trade.symbol, side: trade.side, type, volume: trade.volume, price: trade.price, stopLoss: trade.stopLoss, takeProfit: trade.takeProfit }),
+    findPlaced,
   );
   const placed = { ...(result.positionId ? { positionId: result.positionId } : {}), ...(result.orderId ? { orderId: result.orderId } : {}) };
   await audit(deps, tenantId, 'trade.place', result.orderId && !result.positionId ? 'order' : 'position', result.positionId ?? result.orderId ?? clientId, {
@@ -138,7 +170,7 @@ export const placeTrade = async (deps: TradingDependencies, tenantId: string, ac
 };
 
 /** Sets or removes (`null`) a position's stop loss and take profit; a level not given stays (the port's contract). */
-export const modifyPosition = async (deps: TradingDependencies, tenantId: string, accountId: string, positionId: string, stops: StopLevels): Promise<void> => {
+export const modifyPosition = async (deps: TradingDependencies, tenantId: string, accountId: string, positionId: string, stops: StopLevels, _request: TradeRequest = {}): Promise<void> => {
   const account = await getAccount(deps, tenantId, accountId);
   await atBroker(deps, account, (port) => port.modifyPosition(positionId, stops));
   await audit(deps, tenantId, 'position.modify', 'position', positionId, { accountId, ...stops });
@@ -151,17 +183,20 @@ export const closePosition = async (
   accountId: string,
   positionId: string,
   options: { volume?: number },
+  request: TradeRequest = {},
 ): Promise<{ positionId: string; price?: number; volume?: number }> => {
   const account = await getAccount(deps, tenantId, accountId);
-  const clientId = freshClientId();
+  const clientId = clientIdOf(tenantId, request);
+  const closed = async (port: BrokerPort): Promise<TradeResult | undefined> => {
+    const out = (await port.findByClientId(clientId)).deals.find((deal) => deal.entry === 'out' && deal.positionId === positionId);
+    return out ? { positionId, price: out.price, volume: out.volume } : undefined;
+  };
   const result = await atBroker<TradeResult>(
     deps,
     account,
-    (port) => port.closePosition(positionId, { ...options, clientId }),
-    async (port) => {
-      const out = (await port.findByClientId(clientId)).deals.find((deal) => deal.entry === 'out' && deal.positionId === positionId);
-      return out ? { positionId, price: out.price, volume: out.volume } : undefined;
-    },
+    // A partial close sent twice would close twice: a resumed request looks for its own close first.
+    async (port) => (request.idempotency?.resumed ? await closed(port) : undefined) ?? port.closePosition(positionId, { ...options, clientId }),
+    closed,
   );
   await audit(deps, tenantId, 'position.close', 'position', positionId, {
     accountId,
@@ -174,8 +209,13 @@ export const closePosition = async (
 };
 
 /** Cancels a pending order. */
-export const cancelOrder = async (deps: TradingDependencies, tenantId: string, accountId: string, orderId: string): Promise<void> => {
+export const cancelOrder = async (deps: TradingDependencies, tenantId: string, accountId: string, orderId: string, request: TradeRequest = {}): Promise<void> => {
   const account = await getAccount(deps, tenantId, accountId);
-  await atBroker(deps, account, (port) => port.cancelOrder(orderId));
+  try {
+    await atBroker(deps, account, (port) => port.cancelOrder(orderId));
+  } catch (error) {
+    // Resumed after an attempt that stopped unanswered: an order already gone was cancelled by it.
+    if (!(request.idempotency?.resumed && error instanceof NotFoundError)) throw error;
+  }
   await audit(deps, tenantId, 'order.cancel', 'order', orderId, { accountId });
 };

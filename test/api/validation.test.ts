@@ -182,7 +182,7 @@ describe('CORS for the configured frontend origins', () => {
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe(APP);
     expect(preflight.headers.get('access-control-allow-methods')).toBe('GET,POST,PUT,PATCH,DELETE');
-    expect(preflight.headers.get('access-control-allow-headers')).toBe('authorization,content-type');
+    expect(preflight.headers.get('access-control-allow-headers')).toBe('authorization,content-type,idempotency-key');
     const refused = await fetchFrom('https://evil.example.com', '/v1/accounts', { method: 'OPTIONS' });
     expect(refused.headers.get('access-control-allow-origin')).toBeNull();
   });

@@ -86,11 +86,24 @@ describe('broker errors on a copy', () => {
     expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(1);
   });
 
-  it('skips an open that waited longer than maxDelaySeconds', async () => {
+  it('skips an open first attempted longer than maxDelaySeconds after the master filled it', async () => {
     const fixture = await copyFixture(system, { sizing: { mode: 'multiplier', multiplier: 1 }, maxDelaySeconds: 5 });
     const position = fixture.masterBuy();
-    const stale = fixture.openSignal(position, new Date(Date.now() - 10_000));
-    expect(await copySignal(fixture.deps, stale)).toMatchObject({ status: 'skipped', reason: 'SIGNAL_EXPIRED' });
+    const tenSecondsLater = new Date(Date.parse(position.openedAt) + 10_000);
+    const signal = fixture.openSignal(position, tenSecondsLater);
+    expect(await copySignal({ ...fixture.deps, now: () => tenSecondsLater }, signal)).toMatchObject({ status: 'skipped', reason: 'SIGNAL_EXPIRED' });
     expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(0);
+  });
+
+  it('copies an open whose first attempt was in time, however long our own retries then took', async () => {
+    const fixture = await copyFixture(system, { sizing: { mode: 'multiplier', multiplier: 1 }, maxDelaySeconds: 5 });
+    const position = fixture.masterBuy();
+    const signal = fixture.openSignal(position);
+    fixture.market.setFaults(fixture.slave.id, { rejectNext: 1, code: 'MARKET_CLOSED' });
+    await expect(copySignal(fixture.deps, signal)).rejects.toBeInstanceOf(CopyRetryLaterError);
+    // The market opens again a minute later: the open is copied, once.
+    const aMinuteLater = new Date(Date.now() + 60_000);
+    expect(await copySignal({ ...fixture.deps, now: () => aMinuteLater }, signal)).toMatchObject({ status: 'placed', attempts: 2 });
+    expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(1);
   });
 });

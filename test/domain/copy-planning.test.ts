@@ -198,7 +198,7 @@ describe('planOpen', () => {
     mapping: aMapping(overrides),
     slaveSymbol: 'EURUSD',
     spec: eurusdSpec(),
-    now,
+    firstAttemptAt: now,
   });
 
   it('copies a market position with the multiplier applied', () => {
@@ -217,11 +217,35 @@ describe('planOpen', () => {
     expect(planOpen(opened(), context({ enabled: false }))).toMatchObject({ kind: 'skip', reason: 'MAPPING_DISABLED' });
   });
 
-  it('skips a signal older than maxDelaySeconds and copies one just within it', () => {
+  it('skips an open first attempted more than maxDelaySeconds after the master fill, and copies one just within it', () => {
     const late = new Date(Date.parse(T0) + 61_000);
-    expect(planOpen(opened(), { ...context({ maxDelaySeconds: 60 }), now: late })).toMatchObject({ kind: 'skip', reason: 'SIGNAL_EXPIRED' });
+    expect(planOpen(opened(), { ...context({ maxDelaySeconds: 60 }), firstAttemptAt: late })).toMatchObject({ kind: 'skip', reason: 'SIGNAL_EXPIRED' });
     const inTime = new Date(Date.parse(T0) + 60_000);
-    expect(planOpen(opened(), { ...context({ maxDelaySeconds: 60 }), now: inTime })).toMatchObject({ kind: 'trade' });
+    expect(planOpen(opened(), { ...context({ maxDelaySeconds: 60 }), firstAttemptAt: inTime })).toMatchObject({ kind: 'trade' });
+  });
+
+  it("judges expiry from the broker's fill time, not from when the sync detected it", () => {
+    // Filled at T0, detected 50 s later (a slow first sync), first attempted at T0 + 55 s: in time.
+    const event = opened({ detectedAt: new Date(Date.parse(T0) + 50_000).toISOString() });
+    expect(planOpen(event, { ...context({ maxDelaySeconds: 60 }), firstAttemptAt: new Date(Date.parse(T0) + 55_000) })).toMatchObject({ kind: 'trade' });
+    // Filled at T0, detected at once, first attempted at T0 + 70 s: expired, however fresh the detection.
+    expect(planOpen(opened(), { ...context({ maxDelaySeconds: 60 }), firstAttemptAt: new Date(Date.parse(T0) + 70_000) })).toMatchObject({
+      kind: 'skip',
+      reason: 'SIGNAL_EXPIRED',
+    });
+  });
+
+  it('skips a master position opened before the mapping was created, and copies one opened at that moment', () => {
+    const created = new Date(Date.parse(T0) + 1).toISOString();
+    expect(planOpen(opened(), context({ createdAt: created, activeSince: created }))).toMatchObject({ kind: 'skip', reason: 'OPENED_BEFORE_MAPPING' });
+    expect(planOpen(opened(), context({ createdAt: T0, activeSince: T0 }))).toMatchObject({ kind: 'trade' });
+  });
+
+  it('judges a re-enabled mapping from its re-enabling, not its creation', () => {
+    const reEnabled = new Date(Date.parse(T0) + 1000).toISOString();
+    const earlier = new Date(Date.parse(T0) - 86_400_000).toISOString();
+    expect(planOpen(opened(), context({ createdAt: earlier, activeSince: reEnabled }))).toMatchObject({ kind: 'skip', reason: 'OPENED_BEFORE_MAPPING' });
+    expect(planOpen(opened(), context({ createdAt: earlier, activeSince: T0 }))).toMatchObject({ kind: 'trade' });
   });
 
   it("skips a symbol the slave's broker does not offer", () => {

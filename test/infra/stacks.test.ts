@@ -224,9 +224,9 @@ describe('HTTP API', () => {
     stateless.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       CorsConfiguration: {
         AllowOrigins: ['*'],
-        AllowHeaders: ['Authorization', 'Content-Type'],
+        AllowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'],
         AllowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-        ExposeHeaders: ['Retry-After', 'Location'],
+        ExposeHeaders: ['Retry-After', 'Location', 'Idempotent-Replayed'],
       },
     });
   });

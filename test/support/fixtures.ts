@@ -33,12 +33,13 @@ export const aMapping = (overrides: Partial<CopyMapping> = {}): CopyMapping => (
   ...overrides,
 });
 
+/** An account; each id is its own broker login unless the test says otherwise (a tenant holds a login once). */
 export const anAccount = (overrides: Partial<Account> = {}): Account => ({
   id: 'account-1',
   tenantId: 'tenant-a',
   name: 'Main account',
   platform: 'mt5',
-  login: '5001234',
+  login: `5001234-${overrides.id ?? 'account-1'}`,
   server: 'Broker-Demo',
   status: 'connected',
   createdAt: T0,

@@ -47,7 +47,7 @@ export const accountTradingRoutes = [
     body: placeOrderBody,
     response: { status: 201, schema: placedTradeSchema, description: 'The position or pending order the broker made' },
     problems: [brokerRefusal],
-    handle: async ({ runtime, tenantId, params, body }) => ({ status: 201, body: await placeTrade(runtime, tenantId, params.id!, body) }),
+    handle: async ({ runtime, tenantId, params, body, idempotency }) => ({ status: 201, body: await placeTrade(runtime, tenantId, params.id!, body, { idempotency }) }),
   }),
   defineRoute({
     method: 'PATCH',
@@ -59,8 +59,8 @@ export const accountTradingRoutes = [
     body: modifyPositionBody,
     response: { status: 204, description: 'Changed' },
     problems: [brokerRefusal],
-    handle: async ({ runtime, tenantId, params, body }) => {
-      await modifyPosition(runtime, tenantId, params.id!, params.positionId!, body);
+    handle: async ({ runtime, tenantId, params, body, idempotency }) => {
+      await modifyPosition(runtime, tenantId, params.id!, params.positionId!, body, { idempotency });
       return { status: 204 };
     },
   }),
@@ -74,7 +74,10 @@ export const accountTradingRoutes = [
     body: closePositionBody,
     response: { status: 200, schema: closedPositionSchema, description: 'Closed; the price and volume of the close' },
     problems: [brokerRefusal],
-    handle: async ({ runtime, tenantId, params, body }) => ({ status: 200, body: await closePosition(runtime, tenantId, params.id!, params.positionId!, body) }),
+    handle: async ({ runtime, tenantId, params, body, idempotency }) => ({
+      status: 200,
+      body: await closePosition(runtime, tenantId, params.id!, params.positionId!, body, { idempotency }),
+    }),
   }),
   defineRoute({
     method: 'DELETE',
@@ -85,8 +88,8 @@ export const accountTradingRoutes = [
     trading: true,
     response: { status: 204, description: 'Cancelled' },
     problems: [brokerRefusal],
-    handle: async ({ runtime, tenantId, params }) => {
-      await cancelOrder(runtime, tenantId, params.id!, params.orderId!);
+    handle: async ({ runtime, tenantId, params, idempotency }) => {
+      await cancelOrder(runtime, tenantId, params.id!, params.orderId!, { idempotency });
       return { status: 204 };
     },
   }),

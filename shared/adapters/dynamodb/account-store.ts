@@ -1,13 +1,15 @@
 import {
-  DeleteItemCommand,
   GetItemCommand,
-  PutItemCommand,
   QueryCommand,
+  TransactWriteItemsCommand,
   UpdateItemCommand,
+  type TransactWriteItem,
+  type TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
-import type { Account } from '../../domain/account';
+import { brokerLoginKey, type Account } from '../../domain/account';
 import type { CopyMapping } from '../../domain/copy-mapping';
-import { ConflictError, NotFoundError } from '../../domain/errors';
+import { ConcurrentUpdateError, ConflictError, NotFoundError } from '../../domain/errors';
+import { moveGraph } from './mapping-store';
 import type { AccountStore, Page, PageRequest, SyncShardContents } from '../../ports/stores';
 import {
   VIRTUAL_SYNC_SHARDS,
@@ -26,28 +28,75 @@ import { updateExpression } from './update-expression';
 
 export const accountKey = (tenantId: string, accountId: string) => toItem({ pk: tenantKey(tenantId), sk: `ACCOUNT#${accountId}` });
 
+/** The item that reserves one broker login for one account of the tenant. */
+const loginKey = (account: Pick<Account, 'tenantId' | 'platform' | 'server' | 'login'>) =>
+  toItem({ pk: tenantKey(account.tenantId), sk: `LOGIN#${brokerLoginKey(account)}` });
+
+const reasonCodes = (error: unknown): (string | undefined)[] =>
+  ((error as Partial<TransactionCanceledException>).CancellationReasons ?? []).map((reason) => reason.Code);
+
+const taken = (account: Pick<Account, 'platform' | 'server' | 'login'>) =>
+  new ConflictError(`This tenant already has the ${account.platform} account ${account.login} on ${account.server}`);
+
+/**
+ * Accounts, each with a login item that reserves its `(platform, server, login)` in the
+ * tenant: written in the same transaction, so two accounts of one tenant can never be the
+ * same broker login, not even when both are added at once.
+ */
 export class DynamoAccountStore implements AccountStore {
   constructor(private readonly table: TableRef) {}
+
+  private reserveLogin(account: Account): TransactWriteItem {
+    return {
+      Put: {
+        TableName: this.table.tableName,
+        Item: { ...loginKey(account), ...toItem({ entity: 'login', accountId: account.id }) },
+        ConditionExpression: 'attribute_not_exists(pk) OR accountId = :id',
+        ExpressionAttributeValues: toItem({ ':id': account.id }),
+      },
+    };
+  }
+
+  private releaseLogin(account: Account): TransactWriteItem {
+    return {
+      Delete: {
+        TableName: this.table.tableName,
+        Key: loginKey(account),
+        ConditionExpression: 'attribute_not_exists(pk) OR accountId = :id',
+        ExpressionAttributeValues: toItem({ ':id': account.id }),
+      },
+    };
+  }
 
   async create(account: Account): Promise<void> {
     try {
       await this.table.client.send(
-        new PutItemCommand({
-          TableName: this.table.tableName,
-          Item: toItem({
-            pk: tenantKey(account.tenantId),
-            sk: `ACCOUNT#${account.id}`,
-            gsi1pk: syncShardKey(virtualShardOf(account.id)),
-            gsi1sk: `ACCOUNT#${account.id}`,
-            entity: 'account',
-            ...account,
-          }),
-          ConditionExpression: 'attribute_not_exists(pk)',
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.table.tableName,
+                Item: toItem({
+                  pk: tenantKey(account.tenantId),
+                  sk: `ACCOUNT#${account.id}`,
+                  gsi1pk: syncShardKey(virtualShardOf(account.id)),
+                  gsi1sk: `ACCOUNT#${account.id}`,
+                  entity: 'account',
+                  ...account,
+                }),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            this.reserveLogin(account),
+          ],
         }),
       );
     } catch (error) {
-      if (isConditionFailure(error)) throw new ConflictError(`account ${account.id} exists`);
-      throw error;
+      if (!isConditionFailure(error)) throw error;
+      const [accountCode, loginCode] = reasonCodes(error);
+      if (accountCode === 'ConditionalCheckFailed') throw new ConflictError(`account ${account.id} exists`);
+      if (loginCode === 'ConditionalCheckFailed') throw taken(account);
+      throw new ConcurrentUpdateError(`account ${account.id} was not created: ${reasonCodes(error).join(', ')}`);
     }
   }
 
@@ -72,8 +121,9 @@ export class DynamoAccountStore implements AccountStore {
   }
 
   async update(tenantId: string, accountId: string, changes: Partial<Account>): Promise<Account> {
-    const { id: _i, tenantId: _t, createdAt: _c, ...settable } = changes;
+    const { id: _i, tenantId: _t, createdAt: _c, platform: _p, login: _l, ...settable } = changes;
     const expression = updateExpression({ ...settable, updatedAt: changes.updatedAt ?? new Date().toISOString() });
+    if (changes.server !== undefined) return this.moveServer(tenantId, accountId, changes.server, expression);
     try {
       const { Attributes } = await this.table.client.send(
         new UpdateItemCommand({
@@ -91,8 +141,55 @@ export class DynamoAccountStore implements AccountStore {
     }
   }
 
-  async delete(tenantId: string, accountId: string): Promise<void> {
-    await this.table.client.send(new DeleteItemCommand({ TableName: this.table.tableName, Key: accountKey(tenantId, accountId) }));
+  /** A move to another server moves the login reservation with it, in one transaction. */
+  private async moveServer(tenantId: string, accountId: string, server: string, expression: ReturnType<typeof updateExpression>): Promise<Account> {
+    const before = await this.get(tenantId, accountId);
+    if (!before) throw new NotFoundError('account');
+    const after = { ...before, server };
+    const moving = brokerLoginKey(before) !== brokerLoginKey(after);
+    try {
+      await this.table.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.table.tableName,
+                Key: accountKey(tenantId, accountId),
+                ...expression,
+                ConditionExpression: 'attribute_exists(pk)',
+              },
+            },
+            ...(moving ? [this.releaseLogin(before), this.reserveLogin(after)] : []),
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const [accountCode, , loginCode] = reasonCodes(error);
+      if (accountCode === 'ConditionalCheckFailed') throw new NotFoundError('account');
+      if (loginCode === 'ConditionalCheckFailed') throw taken(after);
+      throw new ConcurrentUpdateError(`account ${accountId} was not moved: ${reasonCodes(error).join(', ')}`);
+    }
+    return (await this.get(tenantId, accountId))!;
+  }
+
+  async delete(tenantId: string, accountId: string, options: { graphVersion?: number } = {}): Promise<void> {
+    const account = await this.get(tenantId, accountId);
+    if (!account) return;
+    try {
+      await this.table.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            { Delete: { TableName: this.table.tableName, Key: accountKey(tenantId, accountId) } },
+            this.releaseLogin(account),
+            ...(options.graphVersion !== undefined ? [moveGraph(this.table, tenantId, options.graphVersion)] : []),
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      throw new ConcurrentUpdateError(`account ${accountId} was not deleted: the mapping graph moved on`);
+    }
   }
 
   async listSyncShard(shard: number, shards: number): Promise<SyncShardContents> {

@@ -1,7 +1,7 @@
 import { BatchGetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { CopyContext, CopyContextLoader } from '../../ports/stores';
+import type { CopyContext, CopyContextLoader, CopyContextRequest } from '../../ports/stores';
 import { accountKey } from './account-store';
-import { linkKey } from './copy-store';
+import { copyRecordKey, linkKey } from './copy-store';
 import { mappingKey } from './mapping-store';
 import { protectionKey } from './protection-store';
 import { fromItem, toItem, type TableRef } from './table';
@@ -13,10 +13,11 @@ import { fromItem, toItem, type TableRef } from './table';
 export class DynamoCopyContextLoader implements CopyContextLoader {
   constructor(private readonly table: TableRef) {}
 
-  async load(tenantId: string, request: { mappingId: string; slaveAccountId: string; protection: boolean; linkTicket?: string }): Promise<CopyContext> {
+  async load(tenantId: string, request: CopyContextRequest): Promise<CopyContext> {
     let keys: Record<string, AttributeValue>[] = [mappingKey(tenantId, request.mappingId), accountKey(tenantId, request.slaveAccountId)];
     if (request.protection) keys.push(toItem(protectionKey(tenantId, request.slaveAccountId)));
     if (request.linkTicket !== undefined) keys.push(toItem(linkKey(tenantId, request.mappingId, request.linkTicket)));
+    if (request.originClientId !== undefined) keys.push(toItem(copyRecordKey(tenantId, request.originClientId)));
     const context: CopyContext = {};
     for (let attempt = 0; keys.length > 0; attempt += 1) {
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(25 * 2 ** attempt, 500)));
@@ -29,6 +30,10 @@ export class DynamoCopyContextLoader implements CopyContextLoader {
         else if (sk.startsWith('ACCOUNT#')) context.slave = fromItem(item);
         else if (sk.startsWith('PROTECTION#')) context.protection = fromItem(item);
         else if (sk.startsWith('LINK#')) context.link = fromItem(item);
+        else if (sk.startsWith('COPY#')) {
+          const { leaseUntil: _lease, ...origin } = fromItem<NonNullable<CopyContext['origin']> & { leaseUntil?: number }>(item);
+          context.origin = origin;
+        }
       }
       keys = result.UnprocessedKeys?.[this.table.tableName]?.Keys ?? [];
     }

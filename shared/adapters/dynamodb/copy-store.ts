@@ -6,14 +6,19 @@ import {
   type AttributeValue,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
-import type { CopyRecord } from '../../domain/copy-record';
+import { copyClientId, type CopyRecord } from '../../domain/copy-record';
 import { ConcurrentUpdateError } from '../../domain/errors';
 import type { PositionLink } from '../../domain/position-link';
 import type { AuditEntry, ClaimResult, CopyStore, Page, PageRequest } from '../../ports/stores';
 import { auditItem } from './audit-log';
 import { decodeCursor, fromItem, isConditionFailure, page, queryAll, tenantKey, toItem, type TableRef } from './table';
 
-const recordKey = (tenantId: string, mappingId: string, eventId: string) => ({ pk: tenantKey(tenantId), sk: `COPY#${mappingId}#${eventId}` });
+/**
+ * A record is keyed by the client id of its broker side effect, which is derived from
+ * (mapping, event): one record per (mapping, event) as before, and a trade found at a
+ * broker with one of our client ids leads straight to the record that placed it.
+ */
+export const copyRecordKey = (tenantId: string, clientId: string) => ({ pk: tenantKey(tenantId), sk: `COPY#${clientId}` });
 export const linkKey = (tenantId: string, mappingId: string, masterTicket: string) => ({
   pk: tenantKey(tenantId),
   sk: `LINK#${mappingId}#${masterTicket}`,
@@ -70,7 +75,7 @@ export class DynamoCopyStore implements CopyStore {
       const { Attributes } = await this.table.client.send(
         new UpdateItemCommand({
           TableName: this.table.tableName,
-          Key: toItem(recordKey(record.tenantId, record.mappingId, record.eventId)),
+          Key: toItem(copyRecordKey(record.tenantId, record.clientId)),
           UpdateExpression: `SET ${sets.join(', ')}`,
           ConditionExpression: 'attribute_not_exists(pk) OR (#status = :pending AND #lease < :now)',
           ExpressionAttributeNames: names,
@@ -84,14 +89,14 @@ export class DynamoCopyStore implements CopyStore {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       const old = (error as { Item?: Record<string, AttributeValue> }).Item;
-      const existing = old ? fromItem<StoredRecord>(old) : await this.getStored(record.tenantId, record.mappingId, record.eventId);
+      const existing = old ? fromItem<StoredRecord>(old) : await this.getStored(record.tenantId, record.clientId);
       if (existing && existing.status !== 'pending') return { outcome: 'done', record: withoutLease(existing) };
       return { outcome: 'busy' };
     }
   }
 
   async finish(record: CopyRecord, effects: { link?: PositionLink; audit?: AuditEntry } = {}): Promise<void> {
-    const { tenantId, mappingId, eventId, attempts } = record;
+    const { tenantId, clientId, attempts } = record;
     const changes: Record<string, unknown> = {
       status: record.status,
       reason: record.reason,
@@ -118,7 +123,7 @@ export class DynamoCopyStore implements CopyStore {
       {
         Update: {
           TableName: this.table.tableName,
-          Key: toItem(recordKey(tenantId, mappingId, eventId)),
+          Key: toItem(copyRecordKey(tenantId, clientId)),
           UpdateExpression: `SET ${sets.join(', ')} REMOVE #lease`,
           ConditionExpression: '#status = :pending AND #attempts = :attempts',
           ExpressionAttributeNames: names,
@@ -148,7 +153,7 @@ export class DynamoCopyStore implements CopyStore {
       await this.table.client.send(
         new UpdateItemCommand({
           TableName: this.table.tableName,
-          Key: toItem(recordKey(record.tenantId, record.mappingId, record.eventId)),
+          Key: toItem(copyRecordKey(record.tenantId, record.clientId)),
           UpdateExpression: 'SET #lease = :zero',
           ConditionExpression: '#status = :pending AND #attempts = :attempts',
           ExpressionAttributeNames: { '#lease': 'leaseUntil', '#status': 'status', '#attempts': 'attempts' },
@@ -200,13 +205,17 @@ export class DynamoCopyStore implements CopyStore {
   }
 
   async get(tenantId: string, mappingId: string, eventId: string): Promise<CopyRecord | undefined> {
-    const stored = await this.getStored(tenantId, mappingId, eventId);
+    return this.findByClientId(tenantId, copyClientId(mappingId, eventId));
+  }
+
+  async findByClientId(tenantId: string, clientId: string): Promise<CopyRecord | undefined> {
+    const stored = await this.getStored(tenantId, clientId);
     return stored ? withoutLease(stored) : undefined;
   }
 
-  private async getStored(tenantId: string, mappingId: string, eventId: string): Promise<StoredRecord | undefined> {
+  private async getStored(tenantId: string, clientId: string): Promise<StoredRecord | undefined> {
     const { Item } = await this.table.client.send(
-      new GetItemCommand({ TableName: this.table.tableName, Key: toItem(recordKey(tenantId, mappingId, eventId)), ConsistentRead: true }),
+      new GetItemCommand({ TableName: this.table.tableName, Key: toItem(copyRecordKey(tenantId, clientId)), ConsistentRead: true }),
     );
     return Item ? fromItem<StoredRecord>(Item) : undefined;
   }

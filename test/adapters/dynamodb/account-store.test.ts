@@ -175,6 +175,7 @@ describe('DynamoAccountStore', () => {
         const master = created[index]!;
         await mappings.create(
           aMapping({ tenantId: master.tenantId, id: `mapping-${index}`, masterAccountId: master.id, slaveAccountId: `account-${index + 1}` }),
+          { graphVersion: (await mappings.graph(master.tenantId)).version },
         );
       }
     });

@@ -137,7 +137,7 @@ describe('DynamoCopyStore', () => {
 
     it('keeps the records of the same event on two mappings apart', async () => {
       const record = freshRecord();
-      const other = { ...record, mappingId: 'mapping-2' };
+      const other = aCopyRecord({ tenantId: record.tenantId, mappingId: 'mapping-2', eventId: record.eventId });
       expect((await copies.claim(record, { now: NOW, leaseMs: LEASE_MS })).outcome).toBe('claimed');
       expect((await copies.claim(other, { now: NOW, leaseMs: LEASE_MS })).outcome).toBe('claimed');
     });

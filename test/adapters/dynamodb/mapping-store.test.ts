@@ -13,6 +13,9 @@ beforeAll(async () => {
   mappings = new DynamoMappingStore(tables.main);
 });
 
+/** Creates at the tenant's current graph version, as the use case does after its checks. */
+const create = async (mapping: CopyMapping) => mappings.create(mapping, { graphVersion: (await mappings.graph(mapping.tenantId)).version });
+
 afterAll(async () => {
   await tables?.drop();
 });
@@ -26,19 +29,19 @@ describe('DynamoMappingStore', () => {
       symbols: { include: ['EURUSD', 'XAUUSD'], map: { XAUUSD: 'GOLD' } },
       maxVolume: 2,
     });
-    await mappings.create(mapping);
+    await create(mapping);
 
     expect(await mappings.get('tenant-create', 'm-1')).toEqual(mapping);
   });
 
   it('refuses a duplicate id with ConflictError', async () => {
-    await mappings.create(aMapping({ tenantId: 'tenant-dup', id: 'm-1' }));
-    expect(await rejectionOf(mappings.create(aMapping({ tenantId: 'tenant-dup', id: 'm-1', reverse: true })))).toBeInstanceOf(ConflictError);
+    await create(aMapping({ tenantId: 'tenant-dup', id: 'm-1' }));
+    expect(await rejectionOf(create(aMapping({ tenantId: 'tenant-dup', id: 'm-1', reverse: true })))).toBeInstanceOf(ConflictError);
     expect((await mappings.get('tenant-dup', 'm-1'))?.reverse).toBe(false);
   });
 
   it('returns undefined for a missing mapping and for another tenant\'s mapping', async () => {
-    await mappings.create(aMapping({ tenantId: 'tenant-own', id: 'm-1' }));
+    await create(aMapping({ tenantId: 'tenant-own', id: 'm-1' }));
     expect(await mappings.get('tenant-own', 'missing')).toBeUndefined();
     expect(await mappings.get('tenant-other', 'm-1')).toBeUndefined();
   });
@@ -46,8 +49,8 @@ describe('DynamoMappingStore', () => {
   it('lists a page at a time and listAll returns them all, only of the tenant', async () => {
     const tenantId = 'tenant-list';
     const ids = Array.from({ length: 5 }, (_, index) => `m-${index}`);
-    for (const id of ids) await mappings.create(aMapping({ tenantId, id, slaveAccountId: `slave-${id}` }));
-    await mappings.create(aMapping({ tenantId: 'tenant-list-other', id: 'm-x' }));
+    for (const id of ids) await create(aMapping({ tenantId, id, slaveAccountId: `slave-${id}` }));
+    await create(aMapping({ tenantId: 'tenant-list-other', id: 'm-x' }));
 
     const first = await mappings.list(tenantId, { limit: 2 });
     expect(first.items).toHaveLength(2);
@@ -70,7 +73,7 @@ describe('DynamoMappingStore', () => {
   });
 
   it('updates settable fields but never the accounts it connects', async () => {
-    await mappings.create(aMapping({ tenantId: 'tenant-update', id: 'm-1', maxVolume: 1 }));
+    await create(aMapping({ tenantId: 'tenant-update', id: 'm-1', maxVolume: 1 }));
 
     const updated = await mappings.update('tenant-update', 'm-1', {
       enabled: false,
@@ -91,7 +94,7 @@ describe('DynamoMappingStore', () => {
   });
 
   it('deletes a mapping', async () => {
-    await mappings.create(aMapping({ tenantId: 'tenant-delete', id: 'm-1' }));
+    await create(aMapping({ tenantId: 'tenant-delete', id: 'm-1' }));
     await mappings.delete('tenant-delete', 'm-1');
     expect(await mappings.get('tenant-delete', 'm-1')).toBeUndefined();
     expect(await mappings.listAll('tenant-delete')).toEqual([]);

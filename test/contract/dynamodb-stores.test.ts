@@ -1,0 +1,24 @@
+import { afterAll, beforeAll } from 'vitest';
+import { DynamoAccountStore } from '../../shared/adapters/dynamodb/account-store';
+import { DynamoBookStore } from '../../shared/adapters/dynamodb/book-store';
+import { DynamoCopyStore } from '../../shared/adapters/dynamodb/copy-store';
+import { DynamoMappingStore } from '../../shared/adapters/dynamodb/mapping-store';
+import { createTestTables, type TestTables } from '../support/dynamo';
+import { storeContract, type StoreSet } from './stores.contract';
+
+let tables: TestTables;
+let stores: StoreSet;
+
+beforeAll(async () => {
+  tables = await createTestTables('contract');
+  stores = {
+    accounts: new DynamoAccountStore(tables.main),
+    mappings: new DynamoMappingStore(tables.main),
+    copies: new DynamoCopyStore(tables.main, tables.audit),
+    books: new DynamoBookStore(tables.main),
+  };
+});
+
+afterAll(async () => tables?.drop());
+
+storeContract('DynamoDB stores', () => stores);

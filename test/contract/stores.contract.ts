@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import { copyClientId } from '../../shared/domain/copy-record';
+import { ConcurrentUpdateError, ConflictError, NotFoundError } from '../../shared/domain/errors';
+import type { AccountStore, BookStore, CopyStore, MappingStore } from '../../shared/ports/stores';
+import { rejectionOf } from '../support/dynamo';
+import { aCopyRecord, aLink, aMapping, anAccount, T0 } from '../support/fixtures';
+
+export interface StoreSet {
+  accounts: AccountStore;
+  mappings: MappingStore;
+  copies: CopyStore;
+  books: BookStore;
+}
+
+let unique = 0;
+const tenant = (name: string) => `${name}-${(unique += 1)}`;
+
+/**
+ * What the use cases rely on from the store ports, run over every adapter (DynamoDB Local
+ * and the in-memory one the property tests use), so the fast tests prove what the real
+ * stores do.
+ */
+export const storeContract = (name: string, stores: () => StoreSet) => {
+  describe(`${name}: mapping graph`, () => {
+    it('lands exactly one of two creations checked against the same graph version', async () => {
+      const { mappings } = stores();
+      const tenantId = tenant('race');
+      const { version } = await mappings.graph(tenantId);
+      const results = await Promise.allSettled([
+        mappings.create(aMapping({ tenantId, id: 'ab', masterAccountId: 'A', slaveAccountId: 'B' }), { graphVersion: version }),
+        mappings.create(aMapping({ tenantId, id: 'ba', masterAccountId: 'B', slaveAccountId: 'A' }), { graphVersion: version }),
+      ]);
+      expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+      const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      expect(failure?.reason).toBeInstanceOf(ConcurrentUpdateError);
+      const graph = await mappings.graph(tenantId);
+      expect(graph.version).toBe(version + 1);
+      expect(graph.mappings).toHaveLength(1);
+    });
+
+    it('refuses a creation checked against a graph that moved on since', async () => {
+      const { mappings } = stores();
+      const tenantId = tenant('stale');
+      await mappings.create(aMapping({ tenantId, id: 'm-1', slaveAccountId: 'S1' }), { graphVersion: 0 });
+      expect(await rejectionOf(mappings.create(aMapping({ tenantId, id: 'm-2', slaveAccountId: 'S2' }), { graphVersion: 0 }))).toBeInstanceOf(ConcurrentUpdateError);
+      expect((await mappings.graph(tenantId)).mappings.map((m) => m.id)).toEqual(['m-1']);
+      await mappings.create(aMapping({ tenantId, id: 'm-2', slaveAccountId: 'S2' }), { graphVersion: 1 });
+      expect(await mappings.graph(tenantId)).toMatchObject({ version: 2, mappings: [{ id: 'm-1' }, { id: 'm-2' }] });
+    });
+
+    it('keeps the graphs of tenants apart', async () => {
+      const { mappings } = stores();
+      const [a, b] = [tenant('ga'), tenant('gb')];
+      await mappings.create(aMapping({ tenantId: a, id: 'm-1' }), { graphVersion: 0 });
+      expect(await mappings.graph(b)).toEqual({ version: 0, mappings: [] });
+    });
+
+    it('sets activeSince when a change enables a disabled mapping, and only then', async () => {
+      const { mappings } = stores();
+      const tenantId = tenant('enable');
+      await mappings.create(aMapping({ tenantId, id: 'm-1', enabled: false, activeSince: T0 }), { graphVersion: 0 });
+      const later = '2024-03-05T00:00:00.000Z';
+      expect(await mappings.update(tenantId, 'm-1', { enabled: true }, { enabledAt: later })).toMatchObject({ enabled: true, activeSince: later });
+      const again = await mappings.update(tenantId, 'm-1', { enabled: true }, { enabledAt: '2024-03-06T00:00:00.000Z' });
+      expect(again.activeSince).toBe(later);
+      expect(await rejectionOf(mappings.update(tenantId, 'missing', { enabled: true }, { enabledAt: later }))).toBeInstanceOf(NotFoundError);
+    });
+  });
+
+  describe(`${name}: accounts`, () => {
+    it('holds one account per (platform, server, login) in a tenant, also when both are added at once', async () => {
+      const { accounts } = stores();
+      const tenantId = tenant('login');
+      const results = await Promise.allSettled([
+        accounts.create(anAccount({ tenantId, id: 'a-1', login: '777', server: 'Broker-Live' })),
+        accounts.create(anAccount({ tenantId, id: 'a-2', login: '777', server: ' broker-live ' })),
+      ]);
+      expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+      expect((results.find((result) => result.status === 'rejected') as PromiseRejectedResult).reason).toBeInstanceOf(ConflictError);
+      // Another tenant, another platform or another login is another account.
+      await accounts.create(anAccount({ tenantId: tenant('other'), id: 'a-3', login: '777', server: 'Broker-Live' }));
+      await accounts.create(anAccount({ tenantId, id: 'a-4', login: '777', server: 'Broker-Live', platform: 'mt4' }));
+      await accounts.create(anAccount({ tenantId, id: 'a-5', login: '778', server: 'Broker-Live' }));
+    });
+
+    it('frees the login when the account is deleted, and moves it with a change of server', async () => {
+      const { accounts } = stores();
+      const tenantId = tenant('free');
+      await accounts.create(anAccount({ tenantId, id: 'a-1', login: '1', server: 'One' }));
+      await accounts.create(anAccount({ tenantId, id: 'a-2', login: '1', server: 'Two' }));
+      expect(await rejectionOf(accounts.update(tenantId, 'a-2', { server: 'one' }))).toBeInstanceOf(ConflictError);
+      expect((await accounts.get(tenantId, 'a-2'))?.server).toBe('Two');
+      await accounts.update(tenantId, 'a-2', { server: 'Three' });
+      await accounts.create(anAccount({ tenantId, id: 'a-3', login: '1', server: 'Two' }));
+      await accounts.delete(tenantId, 'a-1');
+      await accounts.create(anAccount({ tenantId, id: 'a-4', login: '1', server: 'One' }));
+    });
+
+    it('deletes an account only while the mapping graph is at the version the caller checked', async () => {
+      const { accounts, mappings } = stores();
+      const tenantId = tenant('guarded');
+      await accounts.create(anAccount({ tenantId, id: 'a-1' }));
+      await mappings.create(aMapping({ tenantId, id: 'm-1', masterAccountId: 'x', slaveAccountId: 'y' }), { graphVersion: 0 });
+      expect(await rejectionOf(accounts.delete(tenantId, 'a-1', { graphVersion: 0 }))).toBeInstanceOf(ConcurrentUpdateError);
+      expect(await accounts.get(tenantId, 'a-1')).toBeDefined();
+      await accounts.delete(tenantId, 'a-1', { graphVersion: 1 });
+      expect(await accounts.get(tenantId, 'a-1')).toBeUndefined();
+      // The deletion moved the graph: a mapping checked before it cannot land.
+      expect(await rejectionOf(mappings.create(aMapping({ tenantId, id: 'm-2', masterAccountId: 'a-1', slaveAccountId: 'y2' }), { graphVersion: 1 }))).toBeInstanceOf(
+        ConcurrentUpdateError,
+      );
+    });
+  });
+
+  describe(`${name}: copy records`, () => {
+    it('claims once, is busy while leased, is taken over after the lease with the attempt counted, and fences the old holder', async () => {
+      const { copies } = stores();
+      const tenantId = tenant('claim');
+      const draft = aCopyRecord({ tenantId, startedAt: T0 });
+      const now = new Date(T0);
+      const first = await copies.claim(draft, { now, leaseMs: 1000 });
+      expect(first).toMatchObject({ outcome: 'claimed', resumed: false, record: { attempts: 1, status: 'pending' } });
+      expect(await copies.claim(draft, { now: new Date(now.getTime() + 999), leaseMs: 1000 })).toEqual({ outcome: 'busy' });
+      const later = new Date(now.getTime() + 1001);
+      const second = await copies.claim({ ...draft, startedAt: later.toISOString() }, { now: later, leaseMs: 1000 });
+      // The first attempt's start is kept: expiry is judged from it.
+      expect(second).toMatchObject({ outcome: 'claimed', resumed: true, record: { attempts: 2, startedAt: T0 } });
+      if (first.outcome !== 'claimed' || second.outcome !== 'claimed') throw new Error('unreachable');
+      expect(await rejectionOf(copies.finish({ ...first.record, status: 'placed' }))).toBeInstanceOf(ConcurrentUpdateError);
+      await copies.finish({ ...second.record, status: 'skipped', reason: 'SYMBOL_FILTERED' });
+      expect(await copies.claim(draft, { now: new Date(now.getTime() + 5000), leaseMs: 1000 })).toMatchObject({ outcome: 'done', record: { status: 'skipped', reason: 'SYMBOL_FILTERED' } });
+    });
+
+    it('gives a released record to the next delivery at once', async () => {
+      const { copies } = stores();
+      const draft = aCopyRecord({ tenantId: tenant('release') });
+      const now = new Date(T0);
+      const claimed = await copies.claim(draft, { now, leaseMs: 60_000 });
+      if (claimed.outcome !== 'claimed') throw new Error('not claimed');
+      await copies.release(claimed.record);
+      expect(await copies.claim(draft, { now, leaseMs: 60_000 })).toMatchObject({ outcome: 'claimed', resumed: true });
+    });
+
+    it('finds a record by the client id of its side effect, and by (mapping, event)', async () => {
+      const { copies } = stores();
+      const tenantId = tenant('lookup');
+      const draft = aCopyRecord({ tenantId, mappingId: 'm-9', eventId: 'positionOpened:p-9:0', masterClientId: copyClientId('m-0', 'positionOpened:p-0:0') });
+      const claimed = await copies.claim(draft, { now: new Date(T0), leaseMs: 1000 });
+      if (claimed.outcome !== 'claimed') throw new Error('not claimed');
+      await copies.finish({ ...claimed.record, status: 'placed', slavePositionId: 's-9' }, { link: aLink({ tenantId, mappingId: 'm-9', masterTicket: 'p-9' }) });
+      const found = await copies.findByClientId(tenantId, copyClientId('m-9', 'positionOpened:p-9:0'));
+      expect(found).toMatchObject({ mappingId: 'm-9', status: 'placed', masterAccountId: 'master-1', masterClientId: draft.masterClientId });
+      expect(await copies.get(tenantId, 'm-9', 'positionOpened:p-9:0')).toEqual(found);
+      expect(await copies.findByClientId(tenant('elsewhere'), draft.clientId)).toBeUndefined();
+      expect(await copies.listOpenLinks(tenantId, 'm-9')).toMatchObject([{ masterTicket: 'p-9', slaveTicket: 's-1' }]);
+    });
+  });
+
+  describe(`${name}: books`, () => {
+    it('writes a book only on top of the version it was diffed from', async () => {
+      const { books } = stores();
+      const tenantId = tenant('book');
+      const book = { tenantId, accountId: 'a', version: 1, positions: [], orders: [], syncedAt: T0, announced: { 'm-1': T0 } };
+      await books.put(book);
+      expect(await rejectionOf(books.put(book))).toBeInstanceOf(ConcurrentUpdateError);
+      await books.put({ ...book, version: 2 });
+      expect(await books.get(tenantId, 'a')).toMatchObject({ version: 2, announced: { 'm-1': T0 } });
+    });
+  });
+};
