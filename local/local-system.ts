@@ -1,7 +1,6 @@
 import { SQSClient, CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { startFauxqs } from 'fauxqs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -24,7 +23,9 @@ import type { CopyRecord } from '../shared/domain/copy-record';
 import type { Log } from '../shared/ports/log';
 import { createRuntime, type Runtime } from '../shared/runtime/runtime';
 import { syncShard } from '../shared/use-cases/sync-accounts';
+import { lockDataDir } from './data-dir-lock';
 import { startDynamoDbLocal } from './emulators/dynamodb-local';
+import { startSqsLocal } from './emulators/sqs-local';
 import { ensureLocalKey, startLocalKms } from './emulators/local-kms';
 import { toApiGatewayEvent } from './api-gateway-event';
 import { LocalAuth } from './local-auth';
@@ -89,6 +90,20 @@ const send = (response: ServerResponse, result: ApiResult): void => {
   response.end(result.body ?? '');
 };
 
+/**
+ * Whether a request comes from no web page (no `Origin`: curl, scripts, tests) or from a page
+ * this server itself served, on a loopback host.
+ */
+const sameOrigin = (origin: string | undefined, host: string | undefined): boolean => {
+  if (origin === undefined) return true;
+  try {
+    const from = new URL(origin);
+    return ['localhost', '127.0.0.1', '[::1]'].includes(from.hostname) && from.host === host;
+  } catch {
+    return false;
+  }
+};
+
 const problemJson = (status: number, title: string, detail: string) => ({
   statusCode: status,
   headers: { 'content-type': 'application/problem+json' },
@@ -107,17 +122,21 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     stops.length = 0;
   };
+  // One runtime per DATA_DIR; taken first and given back last.
+  const lock = await lockDataDir(options.dataDir);
+  stops.push(async () => lock.release());
   try {
     const prefix = options.namePrefix ?? 'mt-copier';
     let dynamoDbEndpoint = options.dynamoDbEndpoint;
     if (!dynamoDbEndpoint) {
       const dynamo = await startDynamoDbLocal({ dbPath: join(options.dataDir, 'dynamodb') });
+      lock.recordDatabase(dynamo.pid);
       stops.push(dynamo.stop);
       dynamoDbEndpoint = dynamo.endpoint;
     }
     let sqsEndpoint = options.sqsEndpoint;
     if (!sqsEndpoint) {
-      const sqs = await startFauxqs({ port: 0, logger: false });
+      const sqs = await startSqsLocal();
       stops.push(() => sqs.stop());
       sqsEndpoint = sqs.address;
     }
@@ -177,9 +196,16 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
     const server: Server = createServer((request, response) => {
       void (async () => {
         const url = new URL(request.url ?? '/', 'http://localhost');
-        // Every answer, also of the local-only routes, carries the CORS headers a browser needs.
-        const cors = corsHeaders(config.CORS_ORIGIN, request.headers.origin);
+        const localOnly = url.pathname.startsWith('/local/');
+        // The API answers browsers as API Gateway would (CORS). The local-only routes mint tokens
+        // and trade simulated accounts: no web page may call them, so they carry no CORS headers
+        // and refuse any request a browser marks as coming from another origin.
+        const cors = localOnly ? {} : corsHeaders(config.CORS_ORIGIN, request.headers.origin);
         const reply = (result: ApiResult) => send(response, { ...result, headers: { ...cors, ...result.headers } });
+        if (localOnly && !sameOrigin(request.headers.origin, request.headers.host)) {
+          request.resume();
+          return reply(problemJson(403, 'Forbidden', 'The local-only routes answer no web page of another origin'));
+        }
         const body = await readBody(request, 64 * 1024);
         if (url.pathname.startsWith('/local/simulator/')) {
           let parsed: unknown;

