@@ -43,7 +43,11 @@ describe('money safety, over the API of the running system', () => {
     expect(trade.status).toBe(201);
     const copied = await eventually(async () => ((await broker(slave)).positions.length > 0 ? (await broker(slave)).positions : undefined), 5000);
     expect(copied).toMatchObject([{ symbol: 'EURUSD', side: 'buy', volume: 0.2 }]);
-    expect(await copies(mapping.body.id)).toMatchObject([{ action: 'open', status: 'placed', masterPositionId: trade.body.positionId }]);
+    const placed = await eventually(async () => {
+      const items = await copies(mapping.body.id);
+      return items.every((item) => item.status !== 'pending') ? items : undefined;
+    });
+    expect(placed).toMatchObject([{ action: 'open', status: 'placed', masterPositionId: trade.body.positionId }]);
   });
 
   it('records a master position that existed before the mapping once, as OPENED_BEFORE_MAPPING, and copies nothing of it', async () => {
@@ -55,7 +59,7 @@ describe('money safety, over the API of the running system', () => {
     const mapping = await api.post('/v1/copy-mappings', { masterAccountId: master, slaveAccountId: slave, sizing: { mode: 'multiplier', multiplier: 1 } });
     const records = await eventually(async () => {
       const items = await copies(mapping.body.id);
-      return items.length > 0 ? items : undefined;
+      return items.length > 0 && items.every((item) => item.status !== 'pending') ? items : undefined;
     });
     await sleep(600); // several more sync passes: still one record
     expect(await copies(mapping.body.id)).toEqual(records);
@@ -75,7 +79,7 @@ describe('money safety, over the API of the running system', () => {
     await eventually(async () => ((await broker(slave)).positions.length === 1 ? true : undefined));
     const records = await eventually(async () => {
       const items = await copies(mapping.id);
-      return items.length === 2 ? items : undefined;
+      return items.length === 2 && items.every((item) => item.status !== 'pending') ? items : undefined;
     });
     const byTicket = Object.fromEntries(records.map((record) => [record.masterPositionId, record]));
     expect(byTicket[whileOff.body.positionId]).toMatchObject({ status: 'skipped', reason: 'OPENED_BEFORE_MAPPING' });
@@ -140,11 +144,12 @@ describe('money safety, over the API of the running system', () => {
 
     await api.post(`/local/simulator/accounts/${a}/trades`, { symbol: 'EURUSD', side: 'buy', volume: 0.1 });
     await eventually(async () => ((await broker(c)).positions.length === 1 ? true : undefined), 5000);
-    const loop = await eventually(async () => {
+    await eventually(async () => {
       const items = await copies(ca.id);
-      return items.length > 0 ? items : undefined;
+      return items.length > 0 && items.every((item) => item.status !== 'pending') ? items : undefined;
     }, 5000);
     await sleep(1500);
+    const loop = await copies(ca.id);
     expect(loop).toMatchObject([{ action: 'open', status: 'skipped', reason: 'COPY_LOOP' }]);
     expect((await broker(a)).positions).toHaveLength(1);
     expect((await broker(b)).positions).toHaveLength(1);
