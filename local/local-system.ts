@@ -183,6 +183,9 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
               }),
         },
         onCopyFinished: (record) => options.onCopyFinished?.(record, runtime),
+        // One runtime per DATA_DIR (the lock): any claim of a runtime started before this one
+        // belongs to a dead process, and is taken over at once instead of after its lease.
+        copyWorker: { epoch: Date.now(), supersedes: true },
       },
     );
 

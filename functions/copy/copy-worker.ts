@@ -4,8 +4,25 @@ import { copySignalSchema } from '../../shared/schemas/copy-signal.schema';
 import type { Runtime } from '../../shared/runtime/runtime';
 import { CopyRetryLaterError, copySignal } from '../../shared/use-cases/copy-signal';
 
-/** How long a claim on a copy record holds: longer than one copy can take, shorter than the queue's visibility. */
-export const COPY_LEASE_MS = 45_000;
+/**
+ * How long one signal may work at the broker: a connect, a lookup, a quote or funds read and
+ * the order itself, each within its own broker budget (MetaApi's in the copy function: 8 s to
+ * connect, 4 s a request, 8 s a trade), with room for DynamoDB.
+ */
+export const COPY_DEADLINE_MS = 15_000;
+
+/**
+ * The longest a broker call can still be on its way after the deadline (the longest single
+ * budget, a trade's 8 s, and a margin): only then may another delivery take the claim over
+ * and look the client id up.
+ */
+export const BROKER_CALL_MARGIN_MS = 10_000;
+
+/** How long a claim on a copy record holds: the deadline and the margin, shorter than the copy function's timeout. */
+export const COPY_LEASE_MS = COPY_DEADLINE_MS + BROKER_CALL_MARGIN_MS;
+
+/** A signal is started only with this much of the invocation left, so no invocation ends mid-signal. */
+export const START_SIGNAL_MIN_REMAINING_MS = COPY_DEADLINE_MS + 2_000;
 
 type Message = SQSEvent['Records'][number];
 type Failure = { messageId: string; comeBackAfterSeconds?: number };
@@ -16,13 +33,13 @@ type Failure = { messageId: string; comeBackAfterSeconds?: number };
  * fails the later ones of its group: a slave never sees a close before the open it follows.
  * Different slaves run side by side, so one slow broker does not hold up the others.
  */
-export const processCopyBatch = async (runtime: Runtime, event: SQSEvent): Promise<SQSBatchResponse> => {
+export const processCopyBatch = async (runtime: Runtime, event: SQSEvent, options: { remainingMs?: () => number } = {}): Promise<SQSBatchResponse> => {
   const groups = new Map<string, Message[]>();
   for (const message of event.Records) {
     const group = message.attributes.MessageGroupId ?? message.messageId;
     groups.set(group, [...(groups.get(group) ?? []), message]);
   }
-  const failed = (await Promise.all([...groups.values()].map((messages) => processGroup(runtime, messages)))).flat();
+  const failed = (await Promise.all([...groups.values()].map((messages) => processGroup(runtime, messages, options.remainingMs)))).flat();
   await shortenVisibility(
     runtime,
     failed.flatMap((failure) => {
@@ -35,12 +52,33 @@ export const processCopyBatch = async (runtime: Runtime, event: SQSEvent): Promi
   return { batchItemFailures: event.Records.filter((record) => failedIds.has(record.messageId)).map((record) => ({ itemIdentifier: record.messageId })) };
 };
 
-const processGroup = async (runtime: Runtime, messages: Message[]): Promise<Failure[]> => {
+const processGroup = async (runtime: Runtime, messages: Message[], remainingMs?: () => number): Promise<Failure[]> => {
   for (const [index, message] of messages.entries()) {
+    if (remainingMs && remainingMs() < START_SIGNAL_MIN_REMAINING_MS) {
+      // Not enough of the invocation left for a whole signal: the rest of the group comes back
+      // at once to the next invocation, rather than dying with a claim half done.
+      return messages.slice(index).map((held) => ({ messageId: held.messageId, comeBackAfterSeconds: 1 }));
+    }
     try {
       const parsed = copySignalSchema.safeParse(JSON.parse(message.body));
       if (!parsed.success) throw new Error(`malformed copy signal: ${parsed.error.issues.map((issue) => issue.path.join('.')).join(', ')}`);
-      await copySignal({ ...runtime, leaseMs: COPY_LEASE_MS, onFinished: runtime.onCopyFinished }, parsed.data);
+      await copySignal(
+        {
+          copyContext: runtime.copyContext,
+          mappings: runtime.mappings,
+          copies: runtime.copies,
+          protections: runtime.protections,
+          queue: runtime.queue,
+          brokers: runtime.brokers,
+          now: runtime.now,
+          log: runtime.log,
+          leaseMs: COPY_LEASE_MS,
+          deadlineMs: COPY_DEADLINE_MS,
+          worker: runtime.copyWorker,
+          onFinished: runtime.onCopyFinished,
+        },
+        parsed.data,
+      );
     } catch (error) {
       const later = error instanceof CopyRetryLaterError;
       runtime.log[later ? 'info' : 'error']('copy signal not finished', {

@@ -4,4 +4,6 @@ import { lambdaRuntime } from '../lambda-runtime';
 import { processCopyBatch } from './copy-worker';
 
 /** SQS consumer of the copy-signal FIFO queue (ReportBatchItemFailures). */
-export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event) => processCopyBatch(await lambdaRuntime('copy'), event));
+export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event, context) =>
+  processCopyBatch(await lambdaRuntime('copy'), event, { remainingMs: () => context.getRemainingTimeInMillis() }),
+);

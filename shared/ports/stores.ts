@@ -89,7 +89,25 @@ export interface BookStore {
 export type ClaimResult =
   | { outcome: 'claimed'; record: CopyRecord; resumed: boolean }
   | { outcome: 'done'; record: CopyRecord }
-  | { outcome: 'busy' };
+  /** Held by another delivery; `leaseUntil` (epoch ms) is when it may be taken over. */
+  | { outcome: 'busy'; leaseUntil?: number };
+
+/**
+ * The copy worker that claims: claims carry its `epoch` (when it started). A worker that
+ * `supersedes` older ones knows every worker started before it is dead (the local runtime:
+ * its DATA_DIR lock keeps one runtime at a time), so it takes their claims over at once
+ * instead of waiting for their leases.
+ */
+export interface CopyWorkerIdentity {
+  epoch: number;
+  supersedes: boolean;
+}
+
+export interface ClaimOptions {
+  now: Date;
+  leaseMs: number;
+  worker?: CopyWorkerIdentity;
+}
 
 export interface AuditEntry {
   tenantId: string;
@@ -105,10 +123,11 @@ export interface CopyStore {
   /**
    * Takes the record of (mapping, event) for processing. A new record is created pending;
    * a pending record whose lease ran out is taken over (`resumed`: an earlier attempt may
-   * have reached the broker); a record in progress elsewhere is `busy`; a finished one is
-   * `done`. At most one worker holds a record at a time.
+   * have reached the broker), and so is one held by a worker the claiming worker supersedes;
+   * a record in progress elsewhere is `busy`; a finished one is `done`. At most one live
+   * worker holds a record at a time.
    */
-  claim(record: CopyRecord, options: { now: Date; leaseMs: number }): Promise<ClaimResult>;
+  claim(record: CopyRecord, options: ClaimOptions): Promise<ClaimResult>;
   /** Records the end of a claimed record, with the link change and audit entry, atomically. */
   finish(record: CopyRecord, effects?: { link?: PositionLink; audit?: AuditEntry }): Promise<void>;
   /** Gives a claimed record back (deferred or retried later): pending, lease released. */

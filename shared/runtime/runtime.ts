@@ -20,7 +20,18 @@ import type { CredentialCipher } from '../ports/credential-cipher';
 import type { IdempotencyStore } from '../ports/idempotency';
 import type { Log } from '../ports/log';
 import type { RateLimiter } from '../ports/rate-limiter';
-import type { AccountStore, AuditLog, BookStore, CopyContextLoader, CopyStore, DemoTradeStore, MappingStore, ProtectionStore, SignalQueue } from '../ports/stores';
+import type {
+  AccountStore,
+  AuditLog,
+  BookStore,
+  CopyContextLoader,
+  CopyStore,
+  CopyWorkerIdentity,
+  DemoTradeStore,
+  MappingStore,
+  ProtectionStore,
+  SignalQueue,
+} from '../ports/stores';
 import { BrokerDirectory } from '../use-cases/broker-directory';
 
 /** Everything a handler needs, built once per container (cold start) from the configuration. */
@@ -43,6 +54,8 @@ export interface Runtime {
   log: Log;
   now: () => Date;
   onCopyFinished?: (record: CopyRecord) => void;
+  /** Who the copy worker claims as (the local runtime supersedes the runtimes before it). */
+  copyWorker?: CopyWorkerIdentity;
 }
 
 export interface RuntimeOptions {
@@ -52,6 +65,7 @@ export interface RuntimeOptions {
   /** Local runtime and tests: fixed credentials for the emulators. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
   onCopyFinished?: (record: CopyRecord) => void;
+  copyWorker?: CopyWorkerIdentity;
 }
 
 export const createRuntime = (config: Config, options: RuntimeOptions): Runtime => {
@@ -80,5 +94,6 @@ export const createRuntime = (config: Config, options: RuntimeOptions): Runtime 
     log: options.log,
     now: options.now ?? (() => new Date()),
     onCopyFinished: options.onCopyFinished,
+    copyWorker: options.copyWorker,
   };
 };

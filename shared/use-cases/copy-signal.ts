@@ -10,7 +10,8 @@ import type { BrokerPort, ClientIdMatch, TradeResult } from '../ports/broker';
 import type { Log } from '../ports/log';
 import type { AccountProtection } from '../domain/protection';
 import { checkOpen, needsEquity, needsExposure } from '../domain/protection-rules';
-import type { AuditEntry, CopyContextLoader, CopySignal, CopyStore, MappingStore, ProtectionStore, SignalQueue } from '../ports/stores';
+import type { AuditEntry, CopyContextLoader, CopySignal, CopyStore, CopyWorkerIdentity, MappingStore, ProtectionStore, SignalQueue } from '../ports/stores';
+import { DeadlineExceededError, withDeadline } from '../domain/deadline';
 import type { BrokerDirectory } from './broker-directory';
 import { markSlaveEquity } from './protect-slave';
 
@@ -25,6 +26,15 @@ export interface CopyDependencies {
   log: Log;
   /** How long a claim on a copy record holds before another delivery may take it over. */
   leaseMs: number;
+  /**
+   * How long one signal may work at the broker after its claim. Past it the worker lets go of
+   * the signal (leaving the claim to its lease: a broker call may still be in flight), so a
+   * signal never runs longer than its lease. Must be shorter than `leaseMs` by at least the
+   * longest broker call.
+   */
+  deadlineMs: number;
+  /** Who claims (see CopyWorkerIdentity); without it, claims are taken over only after their lease. */
+  worker?: CopyWorkerIdentity;
   /** Told about every record that reaches a final state (the local runtime prints it). */
   onFinished?: (record: CopyRecord) => void;
 }
@@ -115,10 +125,14 @@ export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Pr
       linkTicket: ticketOf(event),
       originClientId: masterClientId,
     }),
-    deps.copies.claim(draft, { now: started, leaseMs: deps.leaseMs }),
+    deps.copies.claim(draft, { now: started, leaseMs: deps.leaseMs, worker: deps.worker }),
   ]);
   if (claim.outcome === 'done') return claim.record;
-  if (claim.outcome === 'busy') throw new CopyRetryLaterError(`copy ${draft.id} is being processed by another delivery`, 5);
+  if (claim.outcome === 'busy') {
+    // Come back when the holder's lease ends (a live holder finishes long before): not sooner,
+    // so waiting on a dead holder costs one more receive of the message, not a handful.
+    throw new CopyRetryLaterError(`copy ${draft.id} is being processed by another delivery`, secondsUntil(claim.leaseUntil, started, 5));
+  }
   const record = claim.record;
   // The signal names the accounts; the mapping decides them. A signal whose accounts are not
   // the mapping's touches no broker, whatever account it names.
@@ -138,26 +152,17 @@ export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Pr
   }
   const context = { tenantId: mapping.tenantId, accountId: slave.id, mappingId: mapping.id, masterPositionId: record.masterPositionId, clientId: record.clientId };
 
-  let port: BrokerPort;
   let outcome: Outcome;
+  const leaseEnds = started.getTime() + deps.leaseMs;
   try {
-    port = await deps.brokers.connect(slave);
-    const earlier = claim.resumed ? await port.findByClientId(record.clientId) : undefined;
-    if (earlier && hasEffect(earlier)) {
-      outcome = recovered(event, mapping, slave, link, earlier, deps.now());
-    } else {
-      try {
-        outcome = await execute(deps, port, event, mapping, slave, link, record, protection, new Date(record.startedAt ?? started.toISOString()));
-      } catch (error) {
-        // Outcome unknown (timeout, lost connection): look once right away; if the broker
-        // shows nothing yet, the record stays pending and the next delivery looks again.
-        if (!isBrokerError(error) || error.errorClass !== 'reconcile') throw error;
-        const after = await port.findByClientId(record.clientId);
-        if (!hasEffect(after)) throw error;
-        outcome = recovered(event, mapping, slave, link, after, deps.now());
-      }
-    }
+    outcome = await withDeadline(() => atBroker(deps, event, mapping, slave, link, record, protection, claim.resumed), deps.deadlineMs, `copy ${record.id}`);
   } catch (error) {
+    if (error instanceof DeadlineExceededError) {
+      // Let go without releasing: a broker call may still land. After the lease, the next
+      // delivery looks the client id up before it sends anything.
+      deps.log.warn('copy signal ran past its deadline', { ...context, deadlineMs: deps.deadlineMs });
+      throw new CopyRetryLaterError(`copy ${record.id} ran past its deadline`, secondsUntil(leaseEnds, deps.now(), 1), { cause: error });
+    }
     return await handleFailure(deps, record, error, context);
   }
   return finish(deps, record, outcome);
@@ -185,6 +190,40 @@ const originPath = async (deps: CopyDependencies, tenantId: string, first: CopyR
     hop = hop.masterClientId ? await deps.copies.findByClientId(tenantId, hop.masterClientId) : undefined;
   }
   return path;
+};
+
+/** Whole seconds from `now` until `at` (epoch ms), at least one; `fallback` when `at` is unknown. */
+const secondsUntil = (at: number | undefined, now: Date, fallback: number): number =>
+  at === undefined ? fallback : Math.max(1, Math.ceil((at - now.getTime()) / 1000));
+
+/**
+ * Everything a claimed signal does at the broker: a claim taken over from an attempt that may
+ * have reached the broker looks the client id up first; an unknown outcome is looked up once
+ * more before the record is left pending.
+ */
+const atBroker = async (
+  deps: CopyDependencies,
+  event: MasterEvent,
+  mapping: CopyMapping,
+  slave: Account,
+  link: PositionLink | undefined,
+  record: CopyRecord,
+  protection: AccountProtection | undefined,
+  resumed: boolean,
+): Promise<Outcome> => {
+  const port = await deps.brokers.connect(slave);
+  const earlier = resumed ? await port.findByClientId(record.clientId) : undefined;
+  if (earlier && hasEffect(earlier)) return recovered(event, mapping, slave, link, earlier, deps.now());
+  try {
+    return await execute(deps, port, event, mapping, slave, link, record, protection, new Date(record.startedAt ?? deps.now().toISOString()));
+  } catch (error) {
+    // Outcome unknown (timeout, lost connection): look once right away; if the broker
+    // shows nothing yet, the record stays pending and the next delivery looks again.
+    if (!isBrokerError(error) || error.errorClass !== 'reconcile') throw error;
+    const after = await port.findByClientId(record.clientId);
+    if (!hasEffect(after)) throw error;
+    return recovered(event, mapping, slave, link, after, deps.now());
+  }
 };
 
 const hasEffect = (match: ClientIdMatch): boolean => match.positions.length + match.orders.length + match.deals.length > 0;

@@ -120,7 +120,7 @@ export const storeContract = (name: string, stores: () => StoreSet) => {
       const now = new Date(T0);
       const first = await copies.claim(draft, { now, leaseMs: 1000 });
       expect(first).toMatchObject({ outcome: 'claimed', resumed: false, record: { attempts: 1, status: 'pending' } });
-      expect(await copies.claim(draft, { now: new Date(now.getTime() + 999), leaseMs: 1000 })).toEqual({ outcome: 'busy' });
+      expect(await copies.claim(draft, { now: new Date(now.getTime() + 999), leaseMs: 1000 })).toEqual({ outcome: 'busy', leaseUntil: now.getTime() + 1000 });
       const later = new Date(now.getTime() + 1001);
       const second = await copies.claim({ ...draft, startedAt: later.toISOString() }, { now: later, leaseMs: 1000 });
       // The first attempt's start is kept: expiry is judged from it.
@@ -129,6 +129,21 @@ export const storeContract = (name: string, stores: () => StoreSet) => {
       expect(await rejectionOf(copies.finish({ ...first.record, status: 'placed' }))).toBeInstanceOf(ConcurrentUpdateError);
       await copies.finish({ ...second.record, status: 'skipped', reason: 'SYMBOL_FILTERED' });
       expect(await copies.claim(draft, { now: new Date(now.getTime() + 5000), leaseMs: 1000 })).toMatchObject({ outcome: 'done', record: { status: 'skipped', reason: 'SYMBOL_FILTERED' } });
+    });
+
+    it("takes over at once the claims of workers the claiming worker supersedes, and only theirs", async () => {
+      const { copies } = stores();
+      const now = new Date(T0);
+      const draft = aCopyRecord({ tenantId: tenant('supersede') });
+      expect(await copies.claim(draft, { now, leaseMs: 60_000, worker: { epoch: 100, supersedes: true } })).toMatchObject({ outcome: 'claimed' });
+      // Same generation, or one that does not supersede: the lease holds, and says until when.
+      expect(await copies.claim(draft, { now, leaseMs: 60_000, worker: { epoch: 100, supersedes: true } })).toEqual({ outcome: 'busy', leaseUntil: now.getTime() + 60_000 });
+      expect(await copies.claim(draft, { now, leaseMs: 60_000, worker: { epoch: 200, supersedes: false } })).toMatchObject({ outcome: 'busy' });
+      // A later generation that supersedes: taken over now, as a resumed claim.
+      const taken = await copies.claim(draft, { now, leaseMs: 60_000, worker: { epoch: 200, supersedes: true } });
+      expect(taken).toMatchObject({ outcome: 'claimed', resumed: true, record: { attempts: 2 } });
+      // ...and the older generation cannot take it back.
+      expect(await copies.claim(draft, { now, leaseMs: 60_000, worker: { epoch: 100, supersedes: true } })).toMatchObject({ outcome: 'busy' });
     });
 
     it('gives a released record to the next delivery at once', async () => {

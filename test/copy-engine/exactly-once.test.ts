@@ -39,18 +39,7 @@ describe('exactly-once copying', () => {
     const fixture = await copyFixture(system);
     const signal = fixture.openSignal(fixture.masterBuy('GBPUSD', 0.1));
     // A worker whose broker call executes, then never returns: it died before recording.
-    const dying = new SimulatedBrokerGateway(fixture.market);
-    const diesAfterPlacing: BrokerGateway = {
-      platform: 'simulated',
-      provision: (ref, password) => dying.provision(ref, password),
-      updatePassword: (ref, password) => dying.updatePassword(ref, password),
-      deprovision: (ref) => dying.deprovision(ref),
-      connect: async (ref) => {
-        const port = await dying.connect(ref);
-        return { ...bind(port), placeOrder: async (request) => { await port.placeOrder(request); return new Promise(() => {}); } };
-      },
-    };
-    void copySignal({ ...fixture.deps, brokers: new BrokerDirectory({ simulated: diesAfterPlacing }) }, signal);
+    void copySignal({ ...fixture.deps, brokers: new BrokerDirectory({ simulated: hangsAfterPlacing(fixture.market) }) }, signal);
     await waitFor(() => fixture.market.getPositions(fixture.slave.id).length === 1);
 
     // While the dead worker's lease holds, a redelivery backs off.
@@ -63,6 +52,49 @@ describe('exactly-once copying', () => {
     expect(record?.slavePositionId).toBe(fixture.market.getPositions(fixture.slave.id)[0]!.id);
   });
 
+  it('resumes at once the claim of a worker it supersedes (a runtime that was killed), finds its order by client id and places nothing more', async () => {
+    const fixture = await copyFixture(system);
+    const signal = fixture.openSignal(fixture.masterBuy('EURUSD', 0.2));
+    const dead = { epoch: 1_000, supersedes: true };
+    void copySignal({ ...fixture.deps, worker: dead, brokers: new BrokerDirectory({ simulated: hangsAfterPlacing(fixture.market) }) }, signal);
+    await waitFor(() => fixture.market.getPositions(fixture.slave.id).length === 1);
+
+    // A worker of the same generation waits for the lease; the next generation does not.
+    await expect(copySignal({ ...fixture.deps, worker: dead }, signal)).rejects.toBeInstanceOf(CopyRetryLaterError);
+    const record = await copySignal({ ...fixture.deps, worker: { epoch: 2_000, supersedes: true } }, signal);
+    expect(record).toMatchObject({ status: 'placed', slaveVolume: 0.2, attempts: 2 });
+    expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(1);
+    expect(record?.slavePositionId).toBe(fixture.market.getPositions(fixture.slave.id)[0]!.id);
+  });
+
+  it('tells a delivery that meets a live claim to come back when its lease ends, not before', async () => {
+    const fixture = await copyFixture(system);
+    const signal = fixture.openSignal(fixture.masterBuy('EURUSD', 0.1));
+    void copySignal({ ...fixture.deps, brokers: new BrokerDirectory({ simulated: hangsAfterPlacing(fixture.market) }) }, signal);
+    await waitFor(() => fixture.market.getPositions(fixture.slave.id).length === 1);
+    const busy = await copySignal(fixture.deps, signal).catch((error: unknown) => error);
+    expect(busy).toBeInstanceOf(CopyRetryLaterError);
+    const leaseSeconds = fixture.deps.leaseMs / 1000;
+    expect((busy as CopyRetryLaterError).delaySeconds).toBeGreaterThan(leaseSeconds - 3);
+    expect((busy as CopyRetryLaterError).delaySeconds).toBeLessThanOrEqual(leaseSeconds);
+  });
+
+  it('lets go of a signal whose broker call outlives its deadline, keeps the claim for its lease, and the next delivery records the order once', async () => {
+    const fixture = await copyFixture(system);
+    const signal = fixture.openSignal(fixture.masterBuy('GBPUSD', 0.3));
+    const started = Date.now();
+    const error = await copySignal({ ...fixture.deps, deadlineMs: 300, brokers: new BrokerDirectory({ simulated: hangsAfterPlacing(fixture.market) }) }, signal).catch(
+      (failure: unknown) => failure,
+    );
+    expect(error).toBeInstanceOf(CopyRetryLaterError);
+    expect(Date.now() - started).toBeLessThan(fixture.deps.leaseMs);
+    // The claim was not released: the broker call may still land. Within the lease: busy.
+    await expect(copySignal(fixture.deps, signal)).rejects.toBeInstanceOf(CopyRetryLaterError);
+    const afterLease = new Date(Date.now() + fixture.deps.leaseMs + 1000);
+    expect(await copySignal({ ...fixture.deps, now: () => afterLease }, signal)).toMatchObject({ status: 'placed', slaveVolume: 0.3 });
+    expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(1);
+  });
+
   it('looks an order up after a timeout and records it without placing it again', async () => {
     const fixture = await copyFixture(system);
     const signal = fixture.openSignal(fixture.masterBuy('USDJPY', 0.3));
@@ -73,6 +105,21 @@ describe('exactly-once copying', () => {
     expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(1);
   });
 });
+
+/** A broker whose order executes and whose answer never comes back: its worker is as good as dead. */
+const hangsAfterPlacing = (market: ConstructorParameters<typeof SimulatedBrokerGateway>[0]): BrokerGateway => {
+  const gateway = new SimulatedBrokerGateway(market);
+  return {
+    platform: 'simulated',
+    provision: (ref, password) => gateway.provision(ref, password),
+    updatePassword: (ref, password) => gateway.updatePassword(ref, password),
+    deprovision: (ref) => gateway.deprovision(ref),
+    connect: async (ref) => {
+      const port = await gateway.connect(ref);
+      return { ...bind(port), placeOrder: async (request) => { await port.placeOrder(request); return new Promise(() => {}); } };
+    },
+  };
+};
 
 const bind = (port: BrokerPort): BrokerPort => ({
   getAccountInformation: () => port.getAccountInformation(),

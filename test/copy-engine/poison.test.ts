@@ -1,7 +1,7 @@
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processCopyBatch } from '../../functions/copy/copy-worker';
+import { processCopyBatch, START_SIGNAL_MIN_REMAINING_MS } from '../../functions/copy/copy-worker';
 import type { LocalSystem } from '../../local/local-system';
 import { copyFixture } from '../support/copy-fixture';
 import { SimulatedBrokerGateway } from '../../shared/adapters/simulated-broker/simulated-broker-gateway';
@@ -42,6 +42,20 @@ describe('poison copy signals', () => {
     });
     expect(result.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(['garbage', 'poison']);
     expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(1);
+  });
+
+  it('starts no signal the invocation has no time left to finish, and hands the group back at once', async () => {
+    const fixture = await copyFixture(system);
+    const first = fixture.openSignal(fixture.masterBuy('EURUSD', 0.1));
+    const second = fixture.openSignal(fixture.masterBuy('GBPUSD', 0.1));
+    const records = [sqsRecord('first', JSON.stringify(first), fixture.slave.id), sqsRecord('second', JSON.stringify(second), fixture.slave.id)];
+    // Enough time for the first signal only: it is copied, the second goes back untouched.
+    let asked = 0;
+    const remainingMs = () => (asked++ === 0 ? START_SIGNAL_MIN_REMAINING_MS : START_SIGNAL_MIN_REMAINING_MS - 1);
+    const result = await processCopyBatch(system.runtime, { Records: records }, { remainingMs });
+    expect(result.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(['second']);
+    expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(1);
+    expect(await fixture.copies()).toHaveLength(1);
   });
 
   it('copies to different slaves side by side, so one slow broker does not hold up the others', async () => {

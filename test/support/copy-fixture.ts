@@ -6,7 +6,7 @@ import { eventId, type MasterEvent } from '../../shared/domain/master-events';
 import type { Position } from '../../shared/domain/trading';
 import type { CopySignal } from '../../shared/ports/stores';
 import type { CopyDependencies } from '../../shared/use-cases/copy-signal';
-import { COPY_LEASE_MS } from '../../functions/copy/copy-worker';
+import { COPY_DEADLINE_MS, COPY_LEASE_MS } from '../../functions/copy/copy-worker';
 
 let counter = 0;
 
@@ -19,7 +19,7 @@ export const copyFixture = async (system: LocalSystem, mapping: Omit<NewMapping,
   const master = await account('master');
   const slave = await account('slave');
   const created = await createMapping(runtime, tenantId, { masterAccountId: master.id, slaveAccountId: slave.id, ...mapping });
-  const deps: CopyDependencies = { ...runtime, leaseMs: COPY_LEASE_MS };
+  const deps: CopyDependencies = { ...runtime, leaseMs: COPY_LEASE_MS, deadlineMs: COPY_DEADLINE_MS };
 
   /** The signal the sync would send for the master position `position`'s open. */
   const openSignal = (position: Position, detectedAt = new Date()): CopySignal => {

@@ -11,6 +11,7 @@ import type {
   AuditEntry,
   AuditLog,
   BookStore,
+  ClaimOptions,
   ClaimResult,
   CopyContext,
   CopyContextLoader,
@@ -179,23 +180,25 @@ export class MemoryBookStore implements BookStore {
   }
 }
 
-type StoredRecord = CopyRecord & { leaseUntil?: number };
+type StoredRecord = CopyRecord & { leaseUntil?: number; workerEpoch?: number };
 
 export class MemoryCopyStore implements CopyStore {
   readonly records = new Map<string, StoredRecord>();
   readonly links = new Map<string, PositionLink>();
   readonly audit: AuditEntry[] = [];
 
-  async claim(record: CopyRecord, options: { now: Date; leaseMs: number }): Promise<ClaimResult> {
+  async claim(record: CopyRecord, options: ClaimOptions): Promise<ClaimResult> {
     await turn();
     const id = key(record.tenantId, record.clientId);
     const existing = this.records.get(id);
     const now = options.now.getTime();
+    const epoch = options.worker?.epoch ?? 0;
     if (existing && existing.status !== 'pending') return { outcome: 'done', record: withoutLease(existing) };
-    if (existing && (existing.leaseUntil ?? 0) >= now) return { outcome: 'busy' };
+    const superseded = options.worker?.supersedes === true && (existing?.workerEpoch ?? -1) < epoch;
+    if (existing && (existing.leaseUntil ?? 0) >= now && !superseded) return { outcome: 'busy', leaseUntil: existing.leaseUntil };
     const claimed: StoredRecord = existing
-      ? { ...existing, attempts: existing.attempts + 1, leaseUntil: now + options.leaseMs }
-      : { ...clone(record), status: 'pending', attempts: 1, leaseUntil: now + options.leaseMs };
+      ? { ...existing, attempts: existing.attempts + 1, leaseUntil: now + options.leaseMs, workerEpoch: epoch }
+      : { ...clone(record), status: 'pending', attempts: 1, leaseUntil: now + options.leaseMs, workerEpoch: epoch };
     this.records.set(id, claimed);
     return { outcome: 'claimed', record: withoutLease(claimed), resumed: claimed.attempts > 1 };
   }
@@ -209,6 +212,7 @@ export class MemoryCopyStore implements CopyStore {
     const finished: StoredRecord = { ...stored };
     for (const [field, value] of Object.entries(changes)) if (value !== undefined) (finished as unknown as Record<string, unknown>)[field] = value;
     delete finished.leaseUntil;
+    delete finished.workerEpoch;
     this.records.set(id, finished);
     if (effects.link) this.links.set(key(effects.link.tenantId, effects.link.mappingId, effects.link.masterTicket), clone(effects.link));
     if (effects.audit) this.audit.push(clone(effects.audit));
@@ -251,7 +255,7 @@ export class MemoryCopyStore implements CopyStore {
   }
 }
 
-const withoutLease = ({ leaseUntil: _l, ...record }: StoredRecord): CopyRecord => clone(record);
+const withoutLease = ({ leaseUntil: _l, workerEpoch: _w, ...record }: StoredRecord): CopyRecord => clone(record);
 
 export class MemoryProtectionStore implements ProtectionStore {
   readonly protections = new Map<string, AccountProtection>();

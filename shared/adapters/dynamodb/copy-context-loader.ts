@@ -31,7 +31,7 @@ export class DynamoCopyContextLoader implements CopyContextLoader {
         else if (sk.startsWith('PROTECTION#')) context.protection = fromItem(item);
         else if (sk.startsWith('LINK#')) context.link = fromItem(item);
         else if (sk.startsWith('COPY#')) {
-          const { leaseUntil: _lease, ...origin } = fromItem<NonNullable<CopyContext['origin']> & { leaseUntil?: number }>(item);
+          const { leaseUntil: _lease, workerEpoch: _epoch, ...origin } = fromItem<NonNullable<CopyContext['origin']> & { leaseUntil?: number; workerEpoch?: number }>(item);
           context.origin = origin;
         }
       }

@@ -9,7 +9,7 @@ import {
 import { copyClientId, type CopyRecord } from '../../domain/copy-record';
 import { ConcurrentUpdateError } from '../../domain/errors';
 import type { PositionLink } from '../../domain/position-link';
-import type { AuditEntry, ClaimResult, CopyStore, Page, PageRequest } from '../../ports/stores';
+import type { AuditEntry, ClaimOptions, ClaimResult, CopyStore, Page, PageRequest } from '../../ports/stores';
 import { auditItem } from './audit-log';
 import { decodeCursor, fromItem, isConditionFailure, page, queryAll, tenantKey, toItem, type TableRef } from './table';
 
@@ -30,9 +30,9 @@ const timelineKey = (tenantId: string, mappingId: string) => `COPIES#${tenantId}
 /** How long a closed position link is kept (DynamoDB TTL on `expiresAt`). */
 export const CLOSED_LINK_TTL_SECONDS = 7 * 24 * 3600;
 
-type StoredRecord = CopyRecord & { leaseUntil?: number };
+type StoredRecord = CopyRecord & { leaseUntil?: number; workerEpoch?: number };
 
-const withoutLease = ({ leaseUntil: _l, ...record }: StoredRecord): CopyRecord => record;
+const withoutLease = ({ leaseUntil: _l, workerEpoch: _w, ...record }: StoredRecord): CopyRecord => record;
 
 /**
  * Copy records and position links. A record's `attempts` doubles as a fencing token: only
@@ -44,21 +44,27 @@ export class DynamoCopyStore implements CopyStore {
     private readonly auditTable: TableRef,
   ) {}
 
-  async claim(record: CopyRecord, options: { now: Date; leaseMs: number }): Promise<ClaimResult> {
+  async claim(record: CopyRecord, options: ClaimOptions): Promise<ClaimResult> {
     const { attempts: _a, status: _s, ...fixed } = record;
-    const names: Record<string, string> = { '#status': 'status', '#attempts': 'attempts', '#lease': 'leaseUntil' };
+    const names: Record<string, string> = { '#status': 'status', '#attempts': 'attempts', '#lease': 'leaseUntil', '#epoch': 'workerEpoch' };
     const values: Record<string, unknown> = {
       ':pending': 'pending',
       ':zero': 0,
       ':one': 1,
       ':now': options.now.getTime(),
       ':lease': options.now.getTime() + options.leaseMs,
+      ':epoch': options.worker?.epoch ?? 0,
     };
     const sets = [
       '#status = if_not_exists(#status, :pending)',
       '#attempts = if_not_exists(#attempts, :zero) + :one',
       '#lease = :lease',
+      '#epoch = :epoch',
     ];
+    // A worker that supersedes older ones takes their claims over at once: they are known dead.
+    const takeable = options.worker?.supersedes
+      ? '(#lease < :now OR #epoch < :epoch OR attribute_not_exists(#epoch))'
+      : '#lease < :now';
     const firstOnly: Record<string, unknown> = {
       ...fixed,
       gsi1pk: timelineKey(record.tenantId, record.mappingId),
@@ -77,7 +83,7 @@ export class DynamoCopyStore implements CopyStore {
           TableName: this.table.tableName,
           Key: toItem(copyRecordKey(record.tenantId, record.clientId)),
           UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: 'attribute_not_exists(pk) OR (#status = :pending AND #lease < :now)',
+          ConditionExpression: `attribute_not_exists(pk) OR (#status = :pending AND ${takeable})`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: toItem(values),
           ReturnValues: 'ALL_NEW',
@@ -91,7 +97,7 @@ export class DynamoCopyStore implements CopyStore {
       const old = (error as { Item?: Record<string, AttributeValue> }).Item;
       const existing = old ? fromItem<StoredRecord>(old) : await this.getStored(record.tenantId, record.clientId);
       if (existing && existing.status !== 'pending') return { outcome: 'done', record: withoutLease(existing) };
-      return { outcome: 'busy' };
+      return { outcome: 'busy', leaseUntil: existing?.leaseUntil };
     }
   }
 
@@ -124,7 +130,7 @@ export class DynamoCopyStore implements CopyStore {
         Update: {
           TableName: this.table.tableName,
           Key: toItem(copyRecordKey(tenantId, clientId)),
-          UpdateExpression: `SET ${sets.join(', ')} REMOVE #lease`,
+          UpdateExpression: `SET ${sets.join(', ')} REMOVE #lease, workerEpoch`,
           ConditionExpression: '#status = :pending AND #attempts = :attempts',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: toItem(values),

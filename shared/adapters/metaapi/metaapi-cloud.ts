@@ -1,6 +1,6 @@
 import { BrokerError } from '../../domain/broker-errors';
 import type { BrokerAccountRef, BrokerPort } from '../../ports/broker';
-import { DeadlineExceededError, withDeadline } from './deadline';
+import { DeadlineExceededError, withDeadline } from '../../domain/deadline';
 import { toBrokerError } from './metaapi-errors';
 import { MetaApiBrokerPort } from './metaapi-port';
 import { createMetaApiSdk, type MetaApiAccount, type MetaApiSdk, type RpcConnection } from './metaapi-sdk';

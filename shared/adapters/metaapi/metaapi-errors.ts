@@ -1,5 +1,5 @@
 import { BrokerError, isBrokerError, type BrokerErrorCode } from '../../domain/broker-errors';
-import { DeadlineExceededError } from './deadline';
+import { DeadlineExceededError } from '../../domain/deadline';
 
 /**
  * MetaApi trade result codes (`stringCode`) onto the domain's codes. MetaApi reports MT5

@@ -1,6 +1,6 @@
 import { isBrokerError } from '../../domain/broker-errors';
 import type { BrokerAccountRef, BrokerGateway, BrokerPort, ProvisionResult } from '../../ports/broker';
-import { DeadlineExceededError, withDeadline } from './deadline';
+import { DeadlineExceededError, withDeadline } from '../../domain/deadline';
 import { metaApiAccountName, MetaApiCloud } from './metaapi-cloud';
 import { toBrokerError } from './metaapi-errors';
 import type { MetaApiAccount } from './metaapi-sdk';

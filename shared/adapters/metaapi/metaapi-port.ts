@@ -1,7 +1,7 @@
 import { BrokerError } from '../../domain/broker-errors';
 import type { AccountInformation, Deal, PendingOrder, Position, Quote, StopLevels, SymbolSpec } from '../../domain/trading';
 import type { BrokerPort, ClientIdMatch, TradeRequest, TradeResult } from '../../ports/broker';
-import { withDeadline } from './deadline';
+import { withDeadline } from '../../domain/deadline';
 import { meansConnectionLost, toBrokerError, type ErrorContext } from './metaapi-errors';
 import {
   toAccountInformation,

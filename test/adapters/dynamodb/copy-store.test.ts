@@ -74,7 +74,7 @@ describe('DynamoCopyStore', () => {
       const record = freshRecord();
       await copies.claim(record, { now: NOW, leaseMs: LEASE_MS });
 
-      expect(await copies.claim(record, { now: later(LEASE_MS - 1), leaseMs: LEASE_MS })).toEqual({ outcome: 'busy' });
+      expect(await copies.claim(record, { now: later(LEASE_MS - 1), leaseMs: LEASE_MS })).toEqual({ outcome: 'busy', leaseUntil: NOW.getTime() + LEASE_MS });
     });
 
     it('answers done with the final record after finish', async () => {
@@ -202,7 +202,7 @@ describe('DynamoCopyStore', () => {
 
       await copies.release(stale);
 
-      expect(await copies.claim(record, { now: later(LEASE_MS + 2), leaseMs: LEASE_MS })).toEqual({ outcome: 'busy' });
+      expect(await copies.claim(record, { now: later(LEASE_MS + 2), leaseMs: LEASE_MS })).toEqual({ outcome: 'busy', leaseUntil: later(LEASE_MS + 1).getTime() + LEASE_MS });
     });
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeadlineExceededError, withDeadline } from '../../../shared/adapters/metaapi/deadline';
+import { DeadlineExceededError, withDeadline } from '../../../shared/domain/deadline';
 import { retryAfterMs, toBrokerError } from '../../../shared/adapters/metaapi/metaapi-errors';
 import { BrokerError } from '../../../shared/domain/broker-errors';
 
