@@ -10,6 +10,7 @@ import { Progress } from './progress';
 import { buildCostReport, evaluateTargets, renderReport, type CostAssumptions } from './report';
 import { runFanOut, type FanOutResult } from './scenarios/fan-out';
 import { runOneToOne, type OneToOneResult } from './scenarios/one-to-one';
+import { runRecovery, type RecoveryResult } from './scenarios/recovery';
 import { runRequestCounts, type RequestCountsResult } from './scenarios/request-counts';
 import { startBenchStack, type BenchStack } from './stack';
 
@@ -33,6 +34,7 @@ Prints a table; writes .bench/latest.json, .bench/bench-<time>.json and .bench/l
   --fleet-accounts <n>           cost model: accounts sharing the fixed cost (1000)
   --budget-s <n>                 wall-time budget; larger fan-outs are skipped past it (270)
   --seed <n>                     seed of the master's trading script (7)
+  --recovery-rounds <n>          times the runtime is killed mid-burst and restarted (2; 0 skips)
   --help`;
 
 const parse = () => {
@@ -51,6 +53,7 @@ const parse = () => {
       'fleet-accounts': { type: 'string', default: '1000' },
       'budget-s': { type: 'string', default: '270' },
       seed: { type: 'string', default: '7' },
+      'recovery-rounds': { type: 'string', default: '2' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -77,6 +80,7 @@ const parse = () => {
     fleetAccounts: number('fleet-accounts', 1),
     budgetSeconds: number('budget-s', 60),
     seed: number('seed', 0),
+    recoveryRounds: number('recovery-rounds', 0),
   };
 };
 
@@ -101,7 +105,7 @@ const main = async (): Promise<number> => {
   }
   const started = Date.now();
   const loadBefore = loadavg()[0]!;
-  const progress = new Progress(3);
+  const progress = new Progress(settings.recoveryRounds > 0 ? 4 : 3);
   let stack: BenchStack | undefined;
   let interrupted = false;
   const interrupt = (signal: string) => {
@@ -128,6 +132,7 @@ const main = async (): Promise<number> => {
   let oneToOne: OneToOneResult;
   let counts: RequestCountsResult;
   let fanOut: FanOutResult;
+  let recovery: RecoveryResult | undefined;
   stack = await startBenchStack({ chunkBytes: US_EAST_1_PRICES.sqs.chunkBytes });
   try {
     progress.note(`DynamoDB Local and fauxqs started (data under ${stack.dataDir})`);
@@ -171,6 +176,10 @@ const main = async (): Promise<number> => {
       progress,
     );
     measureLoop('fan-out');
+    if (settings.recoveryRounds > 0) {
+      progress.phase(4, `recovery: the runtime killed mid-burst and restarted, ${settings.recoveryRounds} times (separate processes)`);
+      recovery = await runRecovery({ slaves: 10, burst: 20, killAfterMs: 300, brokerLatencyMs: settings.brokerLatencyMs, rounds: settings.recoveryRounds }, progress);
+    }
   } finally {
     delay.disable();
     progress.note('stopping the systems and the emulators');
@@ -193,7 +202,7 @@ const main = async (): Promise<number> => {
     sqsIdleReceivesPerMonth: 5 * 3 * 60 * 24 * 30,
   };
   const costs = buildCostReport(counts, assumptions, US_EAST_1_PRICES);
-  const targets = evaluateTargets(oneToOne, fanOut, counts, costs);
+  const targets = evaluateTargets(oneToOne, fanOut, counts, costs, recovery);
   const loadAfter = loadavg()[0]!;
   const seconds = (Date.now() - started) / 1000;
   const header = [
@@ -203,7 +212,7 @@ const main = async (): Promise<number> => {
     `Node event loop lag (the sync, the consumers and the SQS emulator share one process): ${Object.entries(loopDelay).map(([phase, figures]) => `${phase} p50 ${figures.p50.toFixed(1)} ms, p99 ${figures.p99.toFixed(1)} ms, max ${figures.max.toFixed(0)} ms`).join('; ')}`,
     `engine warnings ${stack.log.warnings}, errors ${stack.log.errors}${stack.log.samples.length ? `: ${stack.log.samples.slice(0, 3).join(' | ')}` : ''}`,
   ];
-  console.log(renderReport({ header, oneToOne, fanOut, counts, costs, targets, prices: US_EAST_1_PRICES }));
+  console.log(renderReport({ header, oneToOne, fanOut, counts, costs, recovery, targets, prices: US_EAST_1_PRICES }));
 
   mkdirSync(OUTPUT_DIR, { recursive: true });
   const stamp = new Date(started).toISOString().replace(/[:.]/g, '-');
@@ -216,6 +225,7 @@ const main = async (): Promise<number> => {
     fanOut,
     counts,
     costs,
+    recovery,
     targets,
     prices: US_EAST_1_PRICES,
     engineLog: { warnings: stack.log.warnings, errors: stack.log.errors, samples: stack.log.samples },

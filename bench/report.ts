@@ -15,6 +15,7 @@ import {
 import type { Prices } from './prices';
 import type { FanOutResult } from './scenarios/fan-out';
 import type { OneToOneResult } from './scenarios/one-to-one';
+import type { RecoveryResult } from './scenarios/recovery';
 import { totals, type PerCopy, type RequestCountsResult, type Tallies } from './scenarios/request-counts';
 import { summarize, type Summary } from './stats';
 
@@ -153,7 +154,7 @@ const lpad = (text: string, width: number): string => text.padStart(width);
 const summaryRow = (label: string, summary: Summary): string =>
   `  ${pad(label, 40)}${lpad(ms(summary.p50), 10)}${lpad(ms(summary.p95), 10)}${lpad(ms(summary.p99), 10)}${lpad(ms(summary.max), 10)}${lpad(String(summary.n), 6)}`;
 
-export const evaluateTargets = (oneToOne: OneToOneResult, fanOut: FanOutResult, counts: RequestCountsResult, costs: CostReport): Target[] => {
+export const evaluateTargets = (oneToOne: OneToOneResult, fanOut: FanOutResult, counts: RequestCountsResult, costs: CostReport, recovery?: RecoveryResult): Target[] => {
   const targets: Target[] = [];
   const upTo = (name: string, limit: number, value: number, unit: string, format: (v: number) => string) =>
     targets.push({
@@ -178,6 +179,17 @@ export const evaluateTargets = (oneToOne: OneToOneResult, fanOut: FanOutResult, 
     '',
     (v) => `$${v.toFixed(3)}`,
   );
+  if (recovery && recovery.rounds.length > 0) {
+    const worst = Math.max(...recovery.rounds.map((round) => round.catchUpMs));
+    upTo(
+      `recovery after a worker dies mid-burst (worst of ${recovery.rounds.length}: restarted runtime ready -> ${recovery.options.slaves} slaves caught up)`,
+      10,
+      worst / 1000,
+      ' s',
+      (v) => v.toFixed(2),
+    );
+    upTo('orders placed twice after a worker died mid-burst', 0, recovery.rounds.reduce((sum, round) => sum + round.duplicates, 0), '', (v) => v.toFixed(0));
+  }
   return targets;
 };
 
@@ -188,10 +200,11 @@ export const renderReport = (input: {
   fanOut: FanOutResult;
   counts: RequestCountsResult;
   costs: CostReport;
+  recovery?: RecoveryResult;
   targets: Target[];
   prices: Prices;
 }): string => {
-  const { oneToOne, fanOut, counts, costs, targets, prices } = input;
+  const { oneToOne, fanOut, counts, costs, recovery, targets, prices } = input;
   const lines: string[] = ['', ...input.header, ''];
   const mix = oneToOne.mix;
   lines.push(
@@ -287,6 +300,19 @@ export const renderReport = (input: {
   );
   lines.push(`  caveat: CloudWatch Logs ingestion ($${prices.cloudWatchLogs.ingestionGbUsd}/GB) is not in the totals: at 1 KB of logs per copy, 1,000 copies cost $0.0005.`);
   lines.push('');
+
+  if (recovery) {
+    const o = recovery.options;
+    lines.push(
+      `Recovery: npm start's runtime killed with SIGKILL ${o.killAfterMs} ms into a burst of ${o.burst} master opens copied to ${o.slaves} slaves (${o.brokerLatencyMs} ms broker latency), then started again on the same DATA_DIR`,
+    );
+    lines.push(`  ${pad('round', 8)}${lpad('master pos.', 13)}${lpad('restart', 10)}${lpad('caught up', 12)}${lpad('duplicates', 12)}`);
+    recovery.rounds.forEach((round, index) =>
+      lines.push(`  ${pad(String(index + 1), 8)}${lpad(String(round.masterPositions), 13)}${lpad(ms(round.restartMs), 10)}${lpad(Number.isFinite(round.catchUpMs) ? ms(round.catchUpMs) : 'never', 12)}${lpad(String(round.duplicates), 12)}`),
+    );
+    lines.push('  restart: SIGKILL -> the new runtime ready (its JVM and emulators); caught up: ready -> every slave holds a copy of every master position');
+    lines.push('');
+  }
 
   lines.push('Targets');
   for (const target of targets) {

@@ -1,8 +1,8 @@
-import { startFauxqs } from 'fauxqs';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDynamoDbLocal } from '../local/emulators/dynamodb-local';
+import { startSqsLocal } from '../local/emulators/sqs-local';
 import { startLocalSystem, type LocalSystem } from '../local/local-system';
 import type { SimulatedMarket } from '../shared/adapters/simulated-broker/simulated-market';
 import type { CopyRecord } from '../shared/domain/copy-record';
@@ -79,7 +79,7 @@ export const startBenchStack = async (options: { chunkBytes: number }): Promise<
     for (const step of stops.reverse()) await step().catch(() => undefined);
   };
   try {
-    const [dynamo, sqs] = await Promise.all([startDynamoDbLocal(), startFauxqs({ port: 0, logger: false })]);
+    const [dynamo, sqs] = await Promise.all([startDynamoDbLocal(), startSqsLocal()]);
     stops.push(dynamo.stop, () => sqs.stop());
     const startSystem = async (system: BenchSystemOptions): Promise<BenchSystem> => {
       const listeners = new Set<(record: CopyRecord) => void>();
