@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../local/emulators/dynamodb-local';
+import { startRuntimeProcess } from '../../local/runtime-process';
 import type { Progress } from '../progress';
 
 export interface RecoveryOptions {
@@ -34,26 +34,6 @@ interface BrokerTruth {
   positions: { symbol: string; volume: number; clientId?: string }[];
 }
 
-/** `npm start`'s program on a DATA_DIR as its own process, to be killed for real. */
-const startRuntime = (dataDir: string, port: number) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
-    cwd: process.cwd(),
-    env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, DEMO: 'false', LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  const ready = (async () => {
-    for (const deadline = Date.now() + 60_000; !output.includes('mt-copier ready'); ) {
-      if (Date.now() > deadline) throw new Error(`the runtime did not start: ${output}`);
-      if (child.exitCode !== null) throw new Error(`the runtime exited while starting: ${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  })();
-  return { child, exited, ready };
-};
-
 const call = async <T>(url: string, method: string, path: string, body?: unknown, token?: string): Promise<T> => {
   const response = await fetch(`${url}${path}`, {
     method,
@@ -78,7 +58,7 @@ export const runRecovery = async (options: RecoveryOptions, progress: Progress):
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     try {
-      const first = startRuntime(dataDir, port);
+      const first = startRuntimeProcess(dataDir, port, { LOG_LEVEL: 'silent' });
       await first.ready;
       const { token } = await call<{ token: string }>(url, 'POST', '/local/token', { sub: 'recovery' });
       const account = async (name: string) => (await call<{ id: string }>(url, 'POST', '/v1/accounts', { name, platform: 'simulated', login: name, password: 'x', server: 'Sim' }, token)).id;
@@ -99,7 +79,7 @@ export const runRecovery = async (options: RecoveryOptions, progress: Progress):
       await first.exited;
       await Promise.all(burst);
 
-      const second = startRuntime(dataDir, port);
+      const second = startRuntimeProcess(dataDir, port, { LOG_LEVEL: 'silent' });
       try {
         await second.ready;
         const ready = Date.now();

@@ -29,10 +29,4 @@ export interface AccountBook {
   equity?: number;
   currency?: string;
   syncedAt: string;
-  /**
-   * The mappings whose start this book has announced: mapping id -> the `activeSince` it was
-   * announced for. A mapping missing here (new, or enabled again) is sent every position and
-   * pending order of the book once, so nothing the master holds at its start goes unrecorded.
-   */
-  announced?: Record<string, string>;
 }

@@ -35,9 +35,18 @@ export interface CopyMapping {
    * (`createdAt` stands in).
    */
   activeSince?: string;
+  /**
+   * The `activeSince` whose start the sync has announced to the mapping (every position and
+   * order the master held then, sent once). Internal: set by the sync only.
+   */
+  announcedSince?: string;
   createdAt: string;
   updatedAt: string;
 }
+
+/** Whether the sync still has to announce the master's book to this mapping. */
+export const needsAnnouncement = (mapping: Pick<CopyMapping, 'enabled' | 'activeSince' | 'announcedSince' | 'createdAt'>): boolean =>
+  mapping.enabled && mapping.announcedSince !== activeSinceOf(mapping);
 
 /** The moment from which a mapping copies new master positions and orders. */
 export const activeSinceOf = (mapping: Pick<CopyMapping, 'activeSince' | 'createdAt'>): string => mapping.activeSince ?? mapping.createdAt;
@@ -46,9 +55,9 @@ export const activeSinceOf = (mapping: Pick<CopyMapping, 'activeSince' | 'create
 export const openedWhileActive = (mapping: Pick<CopyMapping, 'activeSince' | 'createdAt'>, openedAt: string): boolean =>
   Date.parse(openedAt) >= Date.parse(activeSinceOf(mapping));
 
-export type PublicCopyMapping = Omit<CopyMapping, 'tenantId'>;
+export type PublicCopyMapping = Omit<CopyMapping, 'tenantId' | 'announcedSince'>;
 
-export const toPublicMapping = ({ tenantId: _t, ...visible }: CopyMapping): PublicCopyMapping => visible;
+export const toPublicMapping = ({ tenantId: _t, announcedSince: _a, ...visible }: CopyMapping): PublicCopyMapping => visible;
 
 export const mappingDefaults = {
   enabled: true,

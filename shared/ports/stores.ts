@@ -71,9 +71,15 @@ export interface MappingStore {
   update(
     tenantId: string,
     mappingId: string,
-    changes: Partial<Omit<CopyMapping, 'id' | 'tenantId' | 'createdAt' | 'activeSince'>>,
+    changes: Partial<Omit<CopyMapping, 'id' | 'tenantId' | 'createdAt' | 'activeSince' | 'announcedSince'>>,
     options?: { enabledAt?: string },
   ): Promise<CopyMapping>;
+  /**
+   * Notes that the master's book was announced to the mapping for its start `activeSince`;
+   * does nothing when the mapping started again meanwhile (or is gone): that start is
+   * announced on the next pass.
+   */
+  markAnnounced(tenantId: string, mappingId: string, activeSince: string): Promise<void>;
   delete(tenantId: string, mappingId: string): Promise<void>;
 }
 

@@ -155,7 +155,7 @@ export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Pr
   let outcome: Outcome;
   const leaseEnds = started.getTime() + deps.leaseMs;
   try {
-    outcome = await withDeadline(() => atBroker(deps, event, mapping, slave, link, record, protection, claim.resumed), deps.deadlineMs, `copy ${record.id}`);
+    outcome = await withDeadline(() => atBroker(deps, { event, mapping, slave, link, record, protection }, claim.resumed), deps.deadlineMs, `copy ${record.id}`);
   } catch (error) {
     if (error instanceof DeadlineExceededError) {
       // Let go without releasing: a broker call may still land. After the lease, the next
@@ -192,6 +192,16 @@ const originPath = async (deps: CopyDependencies, tenantId: string, first: CopyR
   return path;
 };
 
+/** One claimed signal with everything read for it. */
+interface CopyWork {
+  event: MasterEvent;
+  mapping: CopyMapping;
+  slave: Account;
+  link: PositionLink | undefined;
+  record: CopyRecord;
+  protection: AccountProtection | undefined;
+}
+
 /** Whole seconds from `now` until `at` (epoch ms), at least one; `fallback` when `at` is unknown. */
 const secondsUntil = (at: number | undefined, now: Date, fallback: number): number =>
   at === undefined ? fallback : Math.max(1, Math.ceil((at - now.getTime()) / 1000));
@@ -201,21 +211,13 @@ const secondsUntil = (at: number | undefined, now: Date, fallback: number): numb
  * have reached the broker looks the client id up first; an unknown outcome is looked up once
  * more before the record is left pending.
  */
-const atBroker = async (
-  deps: CopyDependencies,
-  event: MasterEvent,
-  mapping: CopyMapping,
-  slave: Account,
-  link: PositionLink | undefined,
-  record: CopyRecord,
-  protection: AccountProtection | undefined,
-  resumed: boolean,
-): Promise<Outcome> => {
+const atBroker = async (deps: CopyDependencies, work: CopyWork, resumed: boolean): Promise<Outcome> => {
+  const { event, mapping, slave, link, record } = work;
   const port = await deps.brokers.connect(slave);
   const earlier = resumed ? await port.findByClientId(record.clientId) : undefined;
   if (earlier && hasEffect(earlier)) return recovered(event, mapping, slave, link, earlier, deps.now());
   try {
-    return await execute(deps, port, event, mapping, slave, link, record, protection, new Date(record.startedAt ?? deps.now().toISOString()));
+    return await execute(deps, port, work, new Date(record.startedAt ?? deps.now().toISOString()));
   } catch (error) {
     // Outcome unknown (timeout, lost connection): look once right away; if the broker
     // shows nothing yet, the record stays pending and the next delivery looks again.
@@ -303,17 +305,8 @@ const afterChange = (event: MasterEvent, link: PositionLink, closedVolume: numbe
   }
 };
 
-const execute = async (
-  deps: CopyDependencies,
-  port: BrokerPort,
-  event: MasterEvent,
-  mapping: CopyMapping,
-  slave: Account,
-  link: PositionLink | undefined,
-  record: CopyRecord,
-  protection: AccountProtection | undefined,
-  firstAttemptAt: Date,
-): Promise<Outcome> => {
+const execute = async (deps: CopyDependencies, port: BrokerPort, work: CopyWork, firstAttemptAt: Date): Promise<Outcome> => {
+  const { event, mapping, slave, link, record, protection } = work;
   const now = deps.now();
   switch (event.kind) {
     case 'positionOpened':

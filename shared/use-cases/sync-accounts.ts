@@ -1,7 +1,7 @@
 import type { Account } from '../domain/account';
 import type { AccountBook } from '../domain/account-book';
 import { isBrokerError } from '../domain/broker-errors';
-import { activeSinceOf, type CopyMapping } from '../domain/copy-mapping';
+import { activeSinceOf, needsAnnouncement, type CopyMapping } from '../domain/copy-mapping';
 import { ConcurrentUpdateError } from '../domain/errors';
 import { announceBook, diffBook, type MasterEvent } from '../domain/master-events';
 import { reconcileMapping } from '../domain/reconcile';
@@ -97,12 +97,15 @@ export const syncAccount = async (
   const previous = deps.bookCache?.get(account.id) ?? (await deps.books.get(account.tenantId, account.id));
   const { book, events } = diffBook(previous, view, { tenantId: account.tenantId, accountId: account.id, now });
   const isMaster = masterMappings.length > 0;
-  const { signals: announcements, announced } = announcementsFor(book, events, masterMappings, previous?.announced, now.toISOString());
-  book.announced = announced;
+  // A mapping that starts (created, or enabled again) is sent every position and pending order
+  // the master holds, once: the copies list then explains every master ticket from its start,
+  // copied or skipped OPENED_BEFORE_MAPPING (decided by the worker from the broker's open time).
+  const starting = masterMappings.filter(needsAnnouncement);
+  const announcements = starting.length > 0 ? signalsFor(announceBook(book, events, now.toISOString()), starting, now.toISOString()) : [];
   const signals = [...(events.length > 0 ? signalsFor(events, masterMappings, now.toISOString()) : []), ...announcements];
   if (signals.length > 0) await deps.queue.send(signals);
   let committed = true;
-  if (shouldWriteBook(previous, book, events, deps.bookRefreshMs) || !sameAnnounced(previous?.announced, announced)) {
+  if (shouldWriteBook(previous, book, events, deps.bookRefreshMs)) {
     try {
       await deps.books.put(book);
       deps.bookCache?.set(account.id, book);
@@ -113,6 +116,8 @@ export const syncAccount = async (
       deps.log.info('book moved on under a concurrent sync', { tenantId: account.tenantId, accountId: account.id });
     }
   }
+  // Announced (sent before anything is noted): a pass that dies here announces again, under the same ids.
+  if (committed) await Promise.all(starting.map((mapping) => deps.mappings.markAnnounced(mapping.tenantId, mapping.id, activeSinceOf(mapping))));
   if (isMaster && options.reconcile && committed && previous) await reconcile(deps, book, masterMappings);
   if (!isMaster) {
     // Slaves' loss rules are marked on every sync of theirs (and before every open).
@@ -127,42 +132,6 @@ export const syncAccount = async (
     currency: view.account.currency,
   });
   return events;
-};
-
-/**
- * Every enabled mapping the book has not yet been announced to (new, or enabled again since)
- * gets every position and pending order of the book once, so the copies list explains each
- * master ticket from the mapping's start: copied, or skipped `OPENED_BEFORE_MAPPING`. The
- * announcement is recorded in the book, which is committed after the signals are sent: if the
- * commit is lost, the next pass announces again under the same ids, and they collapse.
- */
-const announcementsFor = (
-  book: AccountBook,
-  events: MasterEvent[],
-  mappings: CopyMapping[],
-  before: Record<string, string> | undefined,
-  enqueuedAt: string,
-): { signals: CopySignal[]; announced: Record<string, string> | undefined } => {
-  const announced: Record<string, string> = {};
-  const signals: CopySignal[] = [];
-  let seed: MasterEvent[] | undefined;
-  for (const mapping of mappings) {
-    if (!mapping.enabled) {
-      // Off: nothing to announce now; its next start is announced when it is enabled again.
-      continue;
-    }
-    const since = activeSinceOf(mapping);
-    announced[mapping.id] = since;
-    if (before?.[mapping.id] === since) continue;
-    seed ??= announceBook(book, events, enqueuedAt);
-    signals.push(...signalsFor(seed, [mapping], enqueuedAt));
-  }
-  return { signals, announced: Object.keys(announced).length > 0 ? announced : undefined };
-};
-
-const sameAnnounced = (a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean => {
-  const left = Object.entries(a ?? {});
-  return left.length === Object.keys(b ?? {}).length && left.every(([id, since]) => b?.[id] === since);
 };
 
 /**

@@ -67,6 +67,27 @@ export const storeContract = (name: string, stores: () => StoreSet) => {
     });
   });
 
+  describe(`${name}: mapping starts`, () => {
+    it('notes an announcement only for the start it was made for', async () => {
+      const { mappings } = stores();
+      const tenantId = tenant('announce');
+      await mappings.create(aMapping({ tenantId, id: 'm-1', activeSince: T0 }), { graphVersion: 0 });
+      await mappings.markAnnounced(tenantId, 'm-1', '2024-01-01T00:00:00.000Z');
+      expect((await mappings.get(tenantId, 'm-1'))?.announcedSince).toBeUndefined();
+      await mappings.markAnnounced(tenantId, 'm-1', T0);
+      expect((await mappings.get(tenantId, 'm-1'))?.announcedSince).toBe(T0);
+      // Enabled again later: a new start, not yet announced; an update never sets it.
+      await mappings.update(tenantId, 'm-1', { enabled: false });
+      const again = await mappings.update(tenantId, 'm-1', { enabled: true, announcedSince: 'forged' } as never, { enabledAt: '2024-03-05T00:00:00.000Z' });
+      expect(again).toMatchObject({ activeSince: '2024-03-05T00:00:00.000Z', announcedSince: T0 });
+      // A mapping stored before activeSince existed started at its creation.
+      await mappings.create(aMapping({ tenantId, id: 'm-old', slaveAccountId: 'S9', createdAt: T0 }), { graphVersion: 1 });
+      await mappings.markAnnounced(tenantId, 'm-old', T0);
+      expect((await mappings.get(tenantId, 'm-old'))?.announcedSince).toBe(T0);
+      await mappings.markAnnounced(tenantId, 'gone', T0);
+    });
+  });
+
   describe(`${name}: accounts`, () => {
     it('holds one account per (platform, server, login) in a tenant, also when both are added at once', async () => {
       const { accounts } = stores();
@@ -175,11 +196,11 @@ export const storeContract = (name: string, stores: () => StoreSet) => {
     it('writes a book only on top of the version it was diffed from', async () => {
       const { books } = stores();
       const tenantId = tenant('book');
-      const book = { tenantId, accountId: 'a', version: 1, positions: [], orders: [], syncedAt: T0, announced: { 'm-1': T0 } };
+      const book = { tenantId, accountId: 'a', version: 1, positions: [], orders: [], syncedAt: T0 };
       await books.put(book);
       expect(await rejectionOf(books.put(book))).toBeInstanceOf(ConcurrentUpdateError);
       await books.put({ ...book, version: 2 });
-      expect(await books.get(tenantId, 'a')).toMatchObject({ version: 2, announced: { 'm-1': T0 } });
+      expect(await books.get(tenantId, 'a')).toMatchObject({ version: 2 });
     });
   });
 };

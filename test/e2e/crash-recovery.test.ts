@@ -1,29 +1,14 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../local/emulators/dynamodb-local';
+import { startRuntimeProcess } from '../../local/runtime-process';
 import { apiClient, eventually } from '../support/local-api';
 
 interface BrokerTruth {
   positions: { id: string; symbol: string; volume: number; clientId?: string }[];
 }
-
-/** `npm start`'s program on a DATA_DIR, as a separate process that can be killed hard. */
-const startRuntime = (dataDir: string, port: number) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
-    cwd: process.cwd(),
-    env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, DEMO: 'false' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  const ready = eventually(async () => (output.includes('mt-copier ready') ? true : undefined), 45_000, 100);
-  return { child, exited, ready, output: () => output };
-};
 
 /**
  * The copier is killed with SIGKILL in the middle of a burst of master trades and started
@@ -35,7 +20,7 @@ describe('recovery after a crash mid-burst', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'mt-copier-crash-'));
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const first = startRuntime(dataDir, port);
+    const first = startRuntimeProcess(dataDir, port);
     await first.ready;
     const token = (await apiClient(url).post<{ token: string }>('/local/token', { sub: 'crash' })).body.token;
     const api = apiClient(url, token);
@@ -53,7 +38,7 @@ describe('recovery after a crash mid-burst', () => {
     await first.exited;
     await Promise.all(burst);
 
-    const second = startRuntime(dataDir, port);
+    const second = startRuntimeProcess(dataDir, port);
     try {
       await second.ready;
       const restarted = Date.now();

@@ -1,4 +1,4 @@
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataDirInUseError } from '../../local/data-dir-lock';
 import { freePort } from '../../local/emulators/dynamodb-local';
 import { startLocalSystem, type LocalSystem } from '../../local/local-system';
+import { startRuntimeProcess } from '../../local/runtime-process';
 import { silentLog } from '../../shared/ports/log';
 import { isLoopback, listeningAddresses } from '../support/listeners';
 import { eventually } from '../support/local-api';
@@ -65,20 +66,8 @@ describe('a runtime killed hard', () => {
   it('leaves no DynamoDB Local behind, and a restart on the same DATA_DIR serves the same data', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'mt-copier-kill-'));
     const port = await freePort();
-    const start = () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
-        cwd: process.cwd(),
-        env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, DEMO: 'false' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-      return { child, exited, output: () => output };
-    };
-    const first = start();
-    await eventually(async () => (first.output().includes('mt-copier ready') ? true : undefined), 45_000, 100);
+    const first = startRuntimeProcess(dataDir, port);
+    await first.ready;
     const token = (await (await fetch(`http://127.0.0.1:${port}/local/token`, { method: 'POST', body: '{"sub":"kill"}' })).json()) as { token: string };
     const created = await fetch(`http://127.0.0.1:${port}/v1/accounts`, {
       method: 'POST',
@@ -92,9 +81,9 @@ describe('a runtime killed hard', () => {
     await first.exited;
     await eventually(async () => (javaProcessesUsing(dataDir).length === 0 ? true : undefined), 10_000, 100);
 
-    const second = start();
+    const second = startRuntimeProcess(dataDir, port);
     try {
-      await eventually(async () => (second.output().includes('mt-copier ready') ? true : undefined), 45_000, 100);
+      await second.ready;
       expect(javaProcessesUsing(dataDir)).toHaveLength(1);
       const token2 = (await (await fetch(`http://127.0.0.1:${port}/local/token`, { method: 'POST', body: '{"sub":"kill"}' })).json()) as { token: string };
       const listed = await fetch(`http://127.0.0.1:${port}/v1/accounts`, { headers: { authorization: `Bearer ${token2.token}` } });

@@ -149,12 +149,18 @@ export class MemoryMappingStore implements MappingStore {
     await turn();
     const before = this.mappings.get(key(tenantId, mappingId));
     if (!before) throw new NotFoundError('copy mapping');
-    const { id: _i, tenantId: _t, createdAt: _c, masterAccountId: _m, slaveAccountId: _s, activeSince: _a, ...settable } = changes;
+    const { id: _i, tenantId: _t, createdAt: _c, masterAccountId: _m, slaveAccountId: _s, activeSince: _a, announcedSince: _n, ...settable } = changes;
     const after: CopyMapping = { ...before, ...settable, updatedAt: changes.updatedAt ?? new Date().toISOString() };
     for (const [field, value] of Object.entries(settable)) if (value === undefined) delete (after as unknown as Record<string, unknown>)[field];
     if (options.enabledAt !== undefined && changes.enabled === true && !before.enabled) after.activeSince = options.enabledAt;
     this.mappings.set(key(tenantId, mappingId), after);
     return clone(after);
+  }
+
+  async markAnnounced(tenantId: string, mappingId: string, activeSince: string): Promise<void> {
+    await turn();
+    const mapping = this.mappings.get(key(tenantId, mappingId));
+    if (mapping && (mapping.activeSince ?? mapping.createdAt) === activeSince) mapping.announcedSince = activeSince;
   }
 
   async delete(tenantId: string, mappingId: string): Promise<void> {

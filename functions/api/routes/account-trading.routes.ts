@@ -15,6 +15,12 @@ import {
 
 const brokerRefusal = { status: 422, description: 'The broker refused the request; `detail` is its code (e.g. NO_MONEY, MARKET_CLOSED, INVALID_STOPS)' };
 
+/** What a trade request's Idempotency-Key can answer besides the trade's own answers. */
+const idempotencyProblems = [
+  brokerRefusal,
+  { status: 409, description: 'A request with this Idempotency-Key is still running (Retry-After says when to try again)' },
+];
+
 /** Orders, trades and positions of one account, read from its book or made at its broker. */
 export const accountTradingRoutes = [
   defineRoute({
@@ -46,7 +52,7 @@ export const accountTradingRoutes = [
     trading: true,
     body: placeOrderBody,
     response: { status: 201, schema: placedTradeSchema, description: 'The position or pending order the broker made' },
-    problems: [brokerRefusal],
+    problems: idempotencyProblems,
     handle: async ({ runtime, tenantId, params, body, idempotency }) => ({ status: 201, body: await placeTrade(runtime, tenantId, params.id!, body, { idempotency }) }),
   }),
   defineRoute({
@@ -58,7 +64,7 @@ export const accountTradingRoutes = [
     trading: true,
     body: modifyPositionBody,
     response: { status: 204, description: 'Changed' },
-    problems: [brokerRefusal],
+    problems: idempotencyProblems,
     handle: async ({ runtime, tenantId, params, body, idempotency }) => {
       await modifyPosition(runtime, tenantId, params.id!, params.positionId!, body, { idempotency });
       return { status: 204 };
@@ -73,7 +79,7 @@ export const accountTradingRoutes = [
     trading: true,
     body: closePositionBody,
     response: { status: 200, schema: closedPositionSchema, description: 'Closed; the price and volume of the close' },
-    problems: [brokerRefusal],
+    problems: idempotencyProblems,
     handle: async ({ runtime, tenantId, params, body, idempotency }) => ({
       status: 200,
       body: await closePosition(runtime, tenantId, params.id!, params.positionId!, body, { idempotency }),
@@ -87,7 +93,7 @@ export const accountTradingRoutes = [
     auth: true,
     trading: true,
     response: { status: 204, description: 'Cancelled' },
-    problems: [brokerRefusal],
+    problems: idempotencyProblems,
     handle: async ({ runtime, tenantId, params, idempotency }) => {
       await cancelOrder(runtime, tenantId, params.id!, params.orderId!, { idempotency });
       return { status: 204 };

@@ -16,6 +16,7 @@ export const accountRoutes = [
     auth: true,
     body: createAccountBody,
     response: { status: 201, schema: accountSchema, description: 'The account; its password is never returned' },
+    problems: [{ status: 409, description: 'The tenant already has an account on this (platform, server, login)' }],
     handle: async ({ runtime, tenantId, body }) => ({ status: 201, body: await createAccount(runtime, tenantId, body) }),
   }),
   defineRoute({
@@ -45,6 +46,7 @@ export const accountRoutes = [
     auth: true,
     body: updateAccountBody,
     response: { status: 200, schema: accountSchema, description: 'The account after the change' },
+    problems: [{ status: 409, description: 'The new server makes it the same broker login as another account of the tenant' }],
     handle: async ({ runtime, tenantId, params, body }) => ({ status: 200, body: await updateAccount(runtime, tenantId, params.id!, body) }),
   }),
   defineRoute({

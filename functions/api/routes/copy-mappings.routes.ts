@@ -15,7 +15,8 @@ export const copyMappingRoutes = [
     response: { status: 201, schema: mappingSchema, description: 'The mapping' },
     problems: [
       { status: 404, description: 'The master or slave account does not exist' },
-      { status: 422, description: 'Master equals slave, or the mapping would close a cycle' },
+      { status: 409, description: 'This master already has a mapping to this slave' },
+      { status: 422, description: 'Master equals slave, or the mapping would close a cycle (also when two requests race)' },
     ],
     handle: async ({ runtime, tenantId, body }) => ({ status: 201, body: await createMapping(runtime, tenantId, body) }),
   }),

@@ -67,6 +67,10 @@ export const mappingSchema = z
     minVolume: z.number().optional(),
     maxVolume: z.number().optional(),
     maxDelaySeconds: z.number(),
+    activeSince: z
+      .string()
+      .optional()
+      .describe('Since when the mapping copies new master trades: its creation or its last re-enabling. Trades open before it are recorded as OPENED_BEFORE_MAPPING.'),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

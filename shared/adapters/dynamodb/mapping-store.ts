@@ -115,7 +115,7 @@ export class DynamoMappingStore implements MappingStore {
   }
 
   async update(tenantId: string, mappingId: string, changes: Partial<CopyMapping>, options: { enabledAt?: string } = {}): Promise<CopyMapping> {
-    const { id: _i, tenantId: _t, createdAt: _c, masterAccountId: _m, slaveAccountId: _s, activeSince: _a, ...settable } = changes;
+    const { id: _i, tenantId: _t, createdAt: _c, masterAccountId: _m, slaveAccountId: _s, activeSince: _a, announcedSince: _n, ...settable } = changes;
     const fields = { ...settable, updatedAt: changes.updatedAt ?? new Date().toISOString() };
     if (options.enabledAt !== undefined && changes.enabled === true) {
       // Enabled by this very change: it copies what opens from now on, not what opened while it was off.
@@ -153,6 +153,23 @@ export class DynamoMappingStore implements MappingStore {
     } catch (error) {
       if (isConditionFailure(error)) throw new NotFoundError('copy mapping');
       throw error;
+    }
+  }
+
+  async markAnnounced(tenantId: string, mappingId: string, activeSince: string): Promise<void> {
+    try {
+      await this.table.client.send(
+        new UpdateItemCommand({
+          TableName: this.table.tableName,
+          Key: mappingKey(tenantId, mappingId),
+          UpdateExpression: 'SET announcedSince = :since',
+          // Mappings stored before activeSince existed started at their creation.
+          ConditionExpression: 'activeSince = :since OR (attribute_not_exists(activeSince) AND createdAt = :since)',
+          ExpressionAttributeValues: toItem({ ':since': activeSince }),
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
     }
   }
 
