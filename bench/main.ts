@@ -178,7 +178,7 @@ const main = async (): Promise<number> => {
     measureLoop('fan-out');
     if (settings.recoveryRounds > 0) {
       progress.phase(4, `recovery: the runtime killed mid-burst and restarted, ${settings.recoveryRounds} times (separate processes)`);
-      recovery = await runRecovery({ slaves: 10, burst: 20, killAfterMs: 300, brokerLatencyMs: settings.brokerLatencyMs, rounds: settings.recoveryRounds }, progress);
+      recovery = await runRecovery({ slaves: 10, burst: 20, killAfterCopies: 5, brokerLatencyMs: settings.brokerLatencyMs, rounds: settings.recoveryRounds }, progress);
     }
   } finally {
     delay.disable();

@@ -304,7 +304,7 @@ export const renderReport = (input: {
   if (recovery) {
     const o = recovery.options;
     lines.push(
-      `Recovery: npm start's runtime killed with SIGKILL ${o.killAfterMs} ms into a burst of ${o.burst} master opens copied to ${o.slaves} slaves (${o.brokerLatencyMs} ms broker latency), then started again on the same DATA_DIR`,
+      `Recovery: npm start's runtime killed with SIGKILL once ${o.killAfterCopies} copies of a burst of ${o.burst} master opens to ${o.slaves} slaves had landed (${o.brokerLatencyMs} ms broker latency), then started again on the same DATA_DIR`,
     );
     lines.push(`  ${pad('round', 8)}${lpad('master pos.', 13)}${lpad('restart', 10)}${lpad('caught up', 12)}${lpad('duplicates', 12)}`);
     recovery.rounds.forEach((round, index) =>

@@ -19,6 +19,8 @@ const main = async (): Promise<void> => {
     dataDir,
     masterPollIntervalMs: settings.MASTER_POLL_INTERVAL_MS,
     slaveSyncIntervalMs: settings.SLAVE_SYNC_INTERVAL_MS,
+    // Eight slaves' queues served at once: what a burst after a restart needs to catch up in seconds.
+    consumers: 8,
     log: consoleLog(settings.LOG_LEVEL),
     metaApiToken: settings.METAAPI_TOKEN,
     settings: {

@@ -7,9 +7,9 @@ import type { Progress } from '../progress';
 
 export interface RecoveryOptions {
   slaves: number;
-  /** Master opens made at once; the process dies `killAfterMs` into the burst. */
+  /** Master opens made at once; the process dies once `killAfterCopies` copies have landed on the slaves (copying under way). */
   burst: number;
-  killAfterMs: number;
+  killAfterCopies: number;
   brokerLatencyMs: number;
   rounds: number;
 }
@@ -73,7 +73,8 @@ export const runRecovery = async (options: RecoveryOptions, progress: Progress):
       const burst = Array.from({ length: options.burst }, (_, index) =>
         call(url, 'POST', `/local/simulator/accounts/${master}/trades`, { symbol: index % 2 ? 'EURUSD' : 'GBPUSD', side: 'buy', volume: (index + 1) / 100 }).catch(() => undefined),
       );
-      await new Promise((resolve) => setTimeout(resolve, options.killAfterMs));
+      const landed = async () => (await Promise.all(slaves.map((id) => call<BrokerTruth>(url, 'GET', `/local/simulator/accounts/${id}`)))).reduce((sum, book) => sum + book.positions.length, 0);
+      for (const giveUp = Date.now() + 30_000; (await landed()) < options.killAfterCopies && Date.now() < giveUp; ) await new Promise((resolve) => setTimeout(resolve, 10));
       first.child.kill('SIGKILL');
       const killed = Date.now();
       await first.exited;

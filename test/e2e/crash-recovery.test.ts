@@ -29,11 +29,11 @@ describe('recovery after a crash mid-burst', () => {
     const slave = await account('slave');
     expect((await api.post('/v1/copy-mappings', { masterAccountId: master, slaveAccountId: slave, sizing: { mode: 'multiplier', multiplier: 1 } })).status).toBe(201);
 
-    // 20 opens at once; the process dies 0.3 s into the burst.
+    // 20 opens at once; the process dies while they are being copied (the first copy has landed).
     const burst = Array.from({ length: 20 }, (_, index) =>
       api.post(`/local/simulator/accounts/${master}/trades`, { symbol: index % 2 ? 'EURUSD' : 'GBPUSD', side: 'buy', volume: (index + 1) / 100 }).catch(() => undefined),
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await eventually(async () => ((await api.get<BrokerTruth>(`/local/simulator/accounts/${slave}`)).body.positions.length > 0 ? true : undefined), 10_000, 5);
     first.child.kill('SIGKILL');
     await first.exited;
     await Promise.all(burst);
