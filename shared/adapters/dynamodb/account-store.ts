@@ -4,7 +4,6 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
   type TransactWriteItem,
-  type TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import { brokerLoginKey, type Account } from '../../domain/account';
 import type { CopyMapping } from '../../domain/copy-mapping';
@@ -13,6 +12,7 @@ import { moveGraph } from './mapping-store';
 import type { AccountStore, Page, PageRequest, SyncShardContents } from '../../ports/stores';
 import {
   VIRTUAL_SYNC_SHARDS,
+  cancellationCodes,
   decodeCursor,
   fromItem,
   isConditionFailure,
@@ -31,9 +31,6 @@ export const accountKey = (tenantId: string, accountId: string) => toItem({ pk: 
 /** The item that reserves one broker login for one account of the tenant. */
 const loginKey = (account: Pick<Account, 'tenantId' | 'platform' | 'server' | 'login'>) =>
   toItem({ pk: tenantKey(account.tenantId), sk: `LOGIN#${brokerLoginKey(account)}` });
-
-const reasonCodes = (error: unknown): (string | undefined)[] =>
-  ((error as Partial<TransactionCanceledException>).CancellationReasons ?? []).map((reason) => reason.Code);
 
 const taken = (account: Pick<Account, 'platform' | 'server' | 'login'>) =>
   new ConflictError(`This tenant already has the ${account.platform} account ${account.login} on ${account.server}`);
@@ -93,10 +90,10 @@ export class DynamoAccountStore implements AccountStore {
       );
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      const [accountCode, loginCode] = reasonCodes(error);
+      const [accountCode, loginCode] = cancellationCodes(error);
       if (accountCode === 'ConditionalCheckFailed') throw new ConflictError(`account ${account.id} exists`);
       if (loginCode === 'ConditionalCheckFailed') throw taken(account);
-      throw new ConcurrentUpdateError(`account ${account.id} was not created: ${reasonCodes(error).join(', ')}`);
+      throw new ConcurrentUpdateError(`account ${account.id} was not created: ${cancellationCodes(error).join(', ')}`);
     }
   }
 
@@ -165,10 +162,10 @@ export class DynamoAccountStore implements AccountStore {
       );
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      const [accountCode, , loginCode] = reasonCodes(error);
+      const [accountCode, , loginCode] = cancellationCodes(error);
       if (accountCode === 'ConditionalCheckFailed') throw new NotFoundError('account');
       if (loginCode === 'ConditionalCheckFailed') throw taken(after);
-      throw new ConcurrentUpdateError(`account ${accountId} was not moved: ${reasonCodes(error).join(', ')}`);
+      throw new ConcurrentUpdateError(`account ${accountId} was not moved: ${cancellationCodes(error).join(', ')}`);
     }
     return (await this.get(tenantId, accountId))!;
   }

@@ -5,12 +5,11 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
   type TransactWriteItem,
-  type TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import type { CopyMapping } from '../../domain/copy-mapping';
 import { ConcurrentUpdateError, ConflictError, NotFoundError } from '../../domain/errors';
 import type { MappingGraph, MappingStore, Page, PageRequest } from '../../ports/stores';
-import { decodeCursor, fromItem, isConditionFailure, page, queryAll, syncShardKey, tenantKey, toItem, virtualShardOf, type TableRef } from './table';
+import { cancellationCodes, decodeCursor, fromItem, isConditionFailure, page, queryAll, syncShardKey, tenantKey, toItem, virtualShardOf, type TableRef } from './table';
 import { updateExpression } from './update-expression';
 
 export const mappingKey = (tenantId: string, mappingId: string) => toItem({ pk: tenantKey(tenantId), sk: `MAPPING#${mappingId}` });
@@ -29,9 +28,6 @@ export const moveGraph = (table: TableRef, tenantId: string, version: number): T
     ExpressionAttributeValues: toItem({ ':next': version + 1, ':current': version, ':entity': 'graph' }),
   },
 });
-
-const cancellationCodes = (error: unknown): (string | undefined)[] =>
-  ((error as Partial<TransactionCanceledException>).CancellationReasons ?? []).map((reason) => reason.Code);
 
 /**
  * Mappings live in their tenant's partition and, through gsi1, in the sync shard of their

@@ -70,6 +70,10 @@ export const page = <T>(items: T[], lastKey: Record<string, AttributeValue> | un
   return nextCursor ? { items, nextCursor } : { items };
 };
 
+/** The code of each item of a cancelled transaction, in the order of its items (`ConditionalCheckFailed`, `None`...). */
+export const cancellationCodes = (error: unknown): (string | undefined)[] =>
+  ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((reason) => reason.Code);
+
 export const isConditionFailure = (error: unknown): boolean =>
   error instanceof Error && (error.name === 'ConditionalCheckFailedException' || error.name === 'TransactionCanceledException');
 
