@@ -146,6 +146,56 @@ describe('SqsSignalQueue', () => {
     expect(received.map((message) => bodyOf(message).slaveAccountId).toSorted()).toEqual(['slave-a', 'slave-b', 'slave-c']);
   });
 
+  it('sends the batches of different slaves side by side, and those of one slave one after another', async () => {
+    // Every SendMessageBatch takes 30 ms on its way; the queue is told how many are under way.
+    let inFlight = 0;
+    let most = 0;
+    const slow = {
+      send: async (command: Parameters<SQSClient['send']>[0]) => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        try {
+          return await client.send(command);
+        } finally {
+          inFlight -= 1;
+        }
+      },
+    } as unknown as SQSClient;
+    const fanOut = Array.from({ length: 100 }, (_, index) => signal(`slave-${index}`, 't1'));
+    await new SqsSignalQueue(slow, queueUrl).send(fanOut);
+    expect(most).toBeGreaterThanOrEqual(8);
+    expect(await drain(100)).toHaveLength(100);
+
+    // 40 signals of one slave: four batches, never two at once, delivered in order.
+    most = 0;
+    const burst = Array.from({ length: 40 }, (_, index) => signal('slave-one', `b${String(index).padStart(2, '0')}`));
+    await new SqsSignalQueue(slow, queueUrl).send(burst);
+    expect(most).toBe(1);
+    expect((await drain(40)).map((message) => bodyOf(message).event.id)).toEqual(burst.map((item) => item.event.id));
+  });
+
+  it("sends no later batch of a slave whose earlier batch failed, and reports the failure", async () => {
+    let calls = 0;
+    const failingFirst = {
+      send: async (command: Parameters<SQSClient['send']>[0]) => {
+        calls += 1;
+        if (calls === 1) throw new Error('throttled');
+        return client.send(command);
+      },
+    } as unknown as SQSClient;
+    // Batch 1: slave-a only (fails); batch 2: slave-a and slave-b (held back); batch 3: slave-c only (sent).
+    const signals = [
+      ...Array.from({ length: 10 }, (_, index) => signal('slave-a', `a${index}`)),
+      ...Array.from({ length: 5 }, (_, index) => signal('slave-a', `a${index + 10}`)),
+      ...Array.from({ length: 5 }, (_, index) => signal('slave-b', `b${index}`)),
+      ...Array.from({ length: 10 }, (_, index) => signal('slave-c', `c${index}`)),
+    ];
+    await expect(new SqsSignalQueue(failingFirst, queueUrl).send(signals)).rejects.toThrow('throttled');
+    const received = (await drain(10)).map((message) => bodyOf(message).slaveAccountId);
+    expect(received.toSorted()).toEqual(Array.from({ length: 10 }, () => 'slave-c'));
+  });
+
   it('sends nothing for an empty list', async () => {
     await queue.send([]);
     expect(await drain(0)).toEqual([]);
