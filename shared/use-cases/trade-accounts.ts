@@ -126,7 +126,7 @@ const audit = async (deps: TradingDependencies, tenantId: string, action: string
 };
 
 /**
- * Places a trade on one of the tenant's accounts, under a fresh client id. A trade on a
+ * Places a trade on one of the tenant's accounts, under the request's client id. A trade on a
  * master is then copied like one made in the trader's terminal: the next sync sees it.
  */
 export const placeTrade = async (
