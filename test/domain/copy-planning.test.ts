@@ -121,6 +121,12 @@ describe('resolveSlaveSymbol', () => {
     expect(resolveSlaveSymbol('XAUUSD', { include: ['XAUUSD'], exclude: ['XAUUSD'] })).toMatchObject({ kind: 'skip', reason: 'SYMBOL_FILTERED' });
   });
 
+  it("judges include and exclude on the master's symbol, not on the name the map gives it", () => {
+    expect(resolveSlaveSymbol('EURUSD', { exclude: ['EURUSD'], map: { EURUSD: 'EURUSD.m' } })).toMatchObject({ kind: 'skip', reason: 'SYMBOL_FILTERED' });
+    expect(resolveSlaveSymbol('EURUSD', { exclude: ['EURUSD.m'], map: { EURUSD: 'EURUSD.m' } })).toEqual({ kind: 'symbol', slaveSymbol: 'EURUSD.m' });
+    expect(resolveSlaveSymbol('EURUSD', { include: ['EURUSD.m'], map: { EURUSD: 'EURUSD.m' } })).toMatchObject({ kind: 'skip', reason: 'SYMBOL_FILTERED' });
+  });
+
   it("renames through the map, matching on the master's name", () => {
     const rules = { include: ['EURUSD'], map: { EURUSD: 'EURUSD.m' } };
     expect(resolveSlaveSymbol('EURUSD', rules)).toEqual({ kind: 'symbol', slaveSymbol: 'EURUSD.m' });

@@ -57,6 +57,22 @@ describe('DynamoRateLimiter', () => {
   });
 });
 
+describe('DynamoProtectionStore', () => {
+  it("keeps each tenant's rules and state apart, even for the same account id", async () => {
+    const store = new DynamoProtectionStore(tables.main);
+    const rules = (maxOpenPositions: number) => ({ maxOpenPositions, onBreach: 'stopCopying' as const });
+    await store.put({ tenantId: 'tenant-a', accountId: 'acc-1', rules: rules(3), updatedAt: '2024-03-04T10:00:00.000Z' });
+    await store.put({ tenantId: 'tenant-b', accountId: 'acc-1', rules: rules(7), updatedAt: '2024-03-04T10:00:00.000Z' });
+    await store.updateStatus('tenant-b', 'acc-1', { state: 'breached', reason: 'MAX_DAILY_LOSS' });
+    expect(await store.get('tenant-a', 'acc-1')).toMatchObject({ rules: { maxOpenPositions: 3 }, status: { state: 'ok' } });
+    expect(await store.get('tenant-b', 'acc-1')).toMatchObject({ rules: { maxOpenPositions: 7 }, status: { state: 'breached' } });
+    await store.delete('tenant-a', 'acc-1');
+    expect(await store.get('tenant-a', 'acc-1')).toBeUndefined();
+    expect(await store.get('tenant-b', 'acc-1')).toBeDefined();
+    expect(await store.get('tenant-c', 'acc-1')).toBeUndefined();
+  });
+});
+
 describe('DynamoDemoTradeStore', () => {
   it('lists the demo trades of one account closed in the range [from, to), and deletes them', async () => {
     const store = new DynamoDemoTradeStore(tables.main);
