@@ -22,7 +22,7 @@ import type { AccountBook } from '../shared/domain/account-book';
 import type { CopyRecord } from '../shared/domain/copy-record';
 import type { Log } from '../shared/ports/log';
 import { createRuntime, type Runtime } from '../shared/runtime/runtime';
-import { syncShard } from '../shared/use-cases/sync-accounts';
+import { syncAccount, syncShard } from '../shared/use-cases/sync-accounts';
 import { lockDataDir } from './data-dir-lock';
 import { startDynamoDbLocal } from './emulators/dynamodb-local';
 import { startSqsLocal } from './emulators/sqs-local';
@@ -282,11 +282,60 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
     };
     let running = !options.manualSync;
     let consuming = true;
+
+    // The simulated broker pushes its changes: a master whose positions or orders changed is
+    // synced at once, with the same syncAccount as the timer (which stays, as the fallback),
+    // and with its mappings as they are now (a new mapping is announced its master's book).
+    const masterNow = async (accountId: string) => {
+      const { accounts, mappings } = await runtime.accounts.listSyncShard(0, 1);
+      const account = accounts.find((candidate) => candidate.id === accountId);
+      const own = mappings.filter((mapping) => mapping.masterAccountId === accountId);
+      return account && own.length > 0 ? { account, mappings: own } : undefined;
+    };
+    const pushes = new Map<string, { again: boolean; done?: Promise<void> }>();
+    const pushed = (accountId: string): void => {
+      if (!running) return;
+      const underway = pushes.get(accountId);
+      if (underway) {
+        underway.again = true;
+        return;
+      }
+      const state: { again: boolean; done?: Promise<void> } = { again: false };
+      pushes.set(accountId, state);
+      state.done = (async () => {
+        try {
+          do {
+            state.again = false;
+            const master = await masterNow(accountId);
+            if (!master) return;
+            await syncAccount({ ...runtime, bookRefreshMs: BOOK_REFRESH_MS, bookCache }, master.account, master.mappings);
+          } while (state.again && running);
+        } catch (error) {
+          options.log.warn('push sync failed; the timer syncs the account', { accountId, error: String(error) });
+        } finally {
+          pushes.delete(accountId);
+        }
+      })();
+    };
+    const unwatch = running ? market.watchAccounts(pushed) : undefined;
+    stops.push(async () => {
+      unwatch?.();
+    });
+    // Stopping wakes the timer from its wait: a long poll interval does not hold up a stop.
+    let wake = () => {};
+    const pause = (ms: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
     const syncTimer = (async () => {
       while (running) {
         const started = Date.now();
         await syncNow();
-        await sleep(Math.max(0, runtime.config.MASTER_POLL_INTERVAL_MS - (Date.now() - started)));
+        if (running) await pause(Math.max(0, runtime.config.MASTER_POLL_INTERVAL_MS - (Date.now() - started)));
       }
     })();
 
@@ -344,7 +393,8 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
     stops.push(() => drain(5_000));
     stops.push(async () => {
       running = false;
-      await syncTimer;
+      wake();
+      await Promise.all([syncTimer, ...[...pushes.values()].map((push) => push.done)]);
     });
 
     return { url, runtime, market, auth, syncNow, drain, stop: stopAll };

@@ -222,6 +222,8 @@ export class SimulatedMarket {
   private readonly now: () => Date;
   private readonly random: () => number;
   private walkTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly watchers = new Set<(accountId: string) => void>();
+  private readonly changed = new Set<string>();
 
   /** Loads the store's state when it has one; otherwise starts with the default symbols and no accounts. */
   constructor(options: SimulatedMarketOptions = {}) {
@@ -422,6 +424,7 @@ export class SimulatedMarket {
       clientId: request.clientId,
     });
     account.orders.push(order);
+    this.touch(account.id);
     this.persist();
     return { orderId: order.id, price, volume };
   }
@@ -447,6 +450,7 @@ export class SimulatedMarket {
     const symbol = this.requireSymbol(position.symbol);
     const valid = this.validStops(symbol, position.side, closingPrice(symbol, position.side), stops);
     setStops(position, valid);
+    this.touch(account.id);
     this.persist();
   }
 
@@ -459,6 +463,7 @@ export class SimulatedMarket {
     const valid = this.validStops(symbol, order.side, price, change);
     order.price = price;
     setStops(order, valid);
+    this.touch(account.id);
     this.persist();
   }
 
@@ -466,6 +471,7 @@ export class SimulatedMarket {
     const account = this.requireAccount(accountId);
     const order = this.requireOrder(account, orderId);
     account.orders = account.orders.filter((candidate) => candidate !== order);
+    this.touch(account.id);
     this.persist();
   }
 
@@ -584,6 +590,16 @@ export class SimulatedMarket {
   stopRandomWalk(): void {
     if (this.walkTimer !== undefined) clearInterval(this.walkTimer);
     this.walkTimer = undefined;
+  }
+
+  /**
+   * Calls `watcher` with the id of every account whose positions or pending orders change
+   * (trades, stop and order changes, fills, stop-outs), just after the change. Returns the
+   * function that stops the watching.
+   */
+  watchAccounts(watcher: (accountId: string) => void): () => void {
+    this.watchers.add(watcher);
+    return () => this.watchers.delete(watcher);
   }
 
   /** A copy of the whole state, as the store receives it. */
@@ -747,6 +763,7 @@ export class SimulatedMarket {
       comment: string | undefined;
     },
   ): string {
+    this.touch(account.id);
     const price = openingPrice(symbol, order.side);
     const time = this.timestamp();
     account.positions.push(
@@ -788,6 +805,7 @@ export class SimulatedMarket {
     volume: number,
     clientId: string | undefined,
   ): TradeResult {
+    this.touch(account.id);
     const price = closingPrice(symbol, position.side);
     const profit = this.profitOf(account, position, symbol, volume, price);
     account.balance = money(account.balance + profit);
@@ -826,6 +844,7 @@ export class SimulatedMarket {
         const symbol = this.symbols.get(order.symbol);
         if (!symbol || !isTriggered(order, symbol)) continue;
         account.orders = account.orders.filter((candidate) => candidate !== order);
+        this.touch(account.id);
         const price = openingPrice(symbol, order.side);
         if (this.marginFor(account, symbol, order.volume, price) > this.getAccountSnapshot(account.id).freeMargin) {
           continue;
@@ -944,6 +963,23 @@ export class SimulatedMarket {
 
   private persist(): void {
     this.store?.save(this.exportState());
+  }
+
+  /**
+   * Tells the watchers, once the current trade has returned, which accounts it changed: a
+   * push, as a broker's terminal streams its updates. Several changes of one account in a
+   * burst reach a watcher once.
+   */
+  private touch(accountId: string): void {
+    if (this.watchers.size === 0) return;
+    if (this.changed.size === 0) {
+      queueMicrotask(() => {
+        const accounts = [...this.changed];
+        this.changed.clear();
+        for (const watcher of this.watchers) for (const id of accounts) watcher(id);
+      });
+    }
+    this.changed.add(accountId);
   }
 }
 

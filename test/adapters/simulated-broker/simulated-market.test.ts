@@ -438,3 +438,42 @@ describe('SimulatedMarket terminal trades', () => {
     expect(market.getPositions(accountId)).toEqual([]);
   });
 });
+
+describe('SimulatedMarket pushes', () => {
+  it('tells its watchers which accounts changed, once per burst, after the change: trades, stop changes, stop-outs and fills', async () => {
+    const market = new SimulatedMarket();
+    market.openAccount('a');
+    market.openAccount('b');
+    market.openAccount('quiet');
+    const seen: string[] = [];
+    const unwatch = market.watchAccounts((accountId) => seen.push(accountId));
+
+    const { positionId } = market.traderTrade('a', { symbol: 'EURUSD', side: 'buy', volume: 0.1 });
+    market.traderTrade('a', { symbol: 'GBPUSD', side: 'sell', volume: 0.1 });
+    market.traderTrade('b', { symbol: 'EURUSD', side: 'sell', volume: 0.1 });
+    expect(seen).toEqual([]); // not inside the trade call
+    await Promise.resolve();
+    expect(seen).toEqual(['a', 'b']);
+
+    seen.length = 0;
+    const { bid } = market.getQuote('EURUSD')!;
+    market.modifyPosition('a', positionId!, { stopLoss: Number((bid - 0.001).toFixed(5)) });
+    await Promise.resolve();
+    expect(seen).toEqual(['a']);
+
+    // The price falls through the stop: the stop-out is pushed too; so is a pending order's fill.
+    seen.length = 0;
+    market.traderTrade('b', { symbol: 'EURUSD', side: 'buy', volume: 0.1, type: 'limit', price: Number((bid - 0.002).toFixed(5)) });
+    await Promise.resolve();
+    seen.length = 0;
+    market.defineSymbol({ symbol: 'EURUSD', bid: Number((bid - 0.003).toFixed(5)), ask: Number((bid - 0.0028).toFixed(5)) });
+    await Promise.resolve();
+    expect(seen.toSorted()).toEqual(['a', 'b']);
+    expect(market.getPositions('a').map((position) => position.symbol)).toEqual(['GBPUSD']);
+
+    unwatch();
+    market.traderTrade('quiet', { symbol: 'EURUSD', side: 'buy', volume: 0.1 });
+    await Promise.resolve();
+    expect(seen.toSorted()).toEqual(['a', 'b']);
+  });
+});
