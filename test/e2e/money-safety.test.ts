@@ -10,6 +10,19 @@ interface BrokerTruth {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Runs `during` while `target[method]` fails with `message`, then puts the method back. */
+const failing = async <T, K extends string>(target: Record<K, unknown>, method: K, message: string, during: () => Promise<T>): Promise<T> => {
+  const original = target[method];
+  target[method] = async () => {
+    throw new Error(message);
+  };
+  try {
+    return await during();
+  } finally {
+    target[method] = original;
+  }
+};
+
 /** The findings of the money-safety review, each tried as a user meets it: over HTTP, with no pause between steps. */
 describe('money safety, over the API of the running system', () => {
   let system: LocalSystem;
@@ -213,17 +226,7 @@ describe('money safety, over the API of the running system', () => {
     it('answers 201 for a trade the broker filled even when the audit write after it fails, and the retry places nothing more', async () => {
       const { account, broker, send } = await client();
       const id = await account('1');
-      const audit = system.runtime.audit;
-      const append = audit.append.bind(audit);
-      audit.append = async () => {
-        throw new Error('DynamoDB unavailable');
-      };
-      let first;
-      try {
-        first = await send(id, 'audit-down');
-      } finally {
-        audit.append = append;
-      }
+      const first = await failing(system.runtime.audit, 'append', 'DynamoDB unavailable', () => send(id, 'audit-down'));
       expect(first.status).toBe(201);
       const retry = await send(id, 'audit-down');
       expect(retry.status).toBe(201);
@@ -235,17 +238,7 @@ describe('money safety, over the API of the running system', () => {
       const { account, broker, send } = await client();
       const id = await account('1');
       // The first attempt reaches the broker, then its process dies before it answers or keeps an answer.
-      const store = system.runtime.idempotency;
-      const complete = store.complete.bind(store);
-      store.complete = async () => {
-        throw new Error('process died');
-      };
-      let first;
-      try {
-        first = await send(id, 'died');
-      } finally {
-        store.complete = complete;
-      }
+      const first = await failing(system.runtime.idempotency, 'complete', 'process died', () => send(id, 'died'));
       expect(first.status).toBe(201);
       expect((await broker(id)).positions).toHaveLength(1);
       // Its key is still leased: a retry right away is told to wait; after the lease it resumes.
