@@ -117,6 +117,21 @@ export const storeContract = (name: string, stores: () => StoreSet) => {
       await accounts.create(anAccount({ tenantId, id: 'a-4', login: '1', server: 'One' }));
     });
 
+    it('keeps exactly one login reserved when two requests move one account to two servers at once', async () => {
+      const { accounts } = stores();
+      const tenantId = tenant('moves');
+      await accounts.create(anAccount({ tenantId, id: 'a-1', login: '5', server: 'Home' }));
+      const moves = await Promise.allSettled([accounts.update(tenantId, 'a-1', { server: 'North' }), accounts.update(tenantId, 'a-1', { server: 'South' })]);
+      expect(moves.some((move) => move.status === 'fulfilled')).toBe(true);
+      for (const move of moves) if (move.status === 'rejected') expect((move.reason as Error).name).toBe('ConflictError');
+      const server = (await accounts.get(tenantId, 'a-1'))!.server;
+      // Every server but the one it is on is free for another account of the tenant.
+      for (const other of ['Home', 'North', 'South'].filter((name) => name !== server)) {
+        await accounts.create(anAccount({ tenantId, id: `on-${other}`, login: '5', server: other }));
+      }
+      expect(await rejectionOf(accounts.create(anAccount({ tenantId, id: 'twin', login: '5', server })))).toBeInstanceOf(ConflictError);
+    });
+
     it('deletes an account only while the mapping graph is at the version the caller checked', async () => {
       const { accounts, mappings } = stores();
       const tenantId = tenant('guarded');

@@ -153,7 +153,11 @@ export class DynamoAccountStore implements AccountStore {
                 TableName: this.table.tableName,
                 Key: accountKey(tenantId, accountId),
                 ...expression,
-                ConditionExpression: 'attribute_exists(pk)',
+                // Still on the server the reservations were read for: two moves at once cannot
+                // both release the old login and leave a reservation behind.
+                ConditionExpression: '#server = :previousServer',
+                ExpressionAttributeNames: { ...expression.ExpressionAttributeNames, '#server': 'server' },
+                ExpressionAttributeValues: { ...expression.ExpressionAttributeValues, ...toItem({ ':previousServer': before.server }) },
               },
             },
             ...(moving ? [this.releaseLogin(before), this.reserveLogin(after)] : []),
@@ -163,9 +167,13 @@ export class DynamoAccountStore implements AccountStore {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       const [accountCode, , loginCode] = cancellationCodes(error);
-      if (accountCode === 'ConditionalCheckFailed') throw new NotFoundError('account');
+      if (accountCode === 'ConditionalCheckFailed') {
+        if (!(await this.get(tenantId, accountId))) throw new NotFoundError('account');
+        throw new ConflictError('The account was changed by another request at the same time; try again');
+      }
       if (loginCode === 'ConditionalCheckFailed') throw taken(after);
-      throw new ConcurrentUpdateError(`account ${accountId} was not moved: ${cancellationCodes(error).join(', ')}`);
+      // Another write to the same items at the same moment (TransactionConflict).
+      throw new ConflictError('The account was changed by another request at the same time; try again');
     }
     return (await this.get(tenantId, accountId))!;
   }
@@ -177,7 +185,16 @@ export class DynamoAccountStore implements AccountStore {
       await this.table.client.send(
         new TransactWriteItemsCommand({
           TransactItems: [
-            { Delete: { TableName: this.table.tableName, Key: accountKey(tenantId, accountId) } },
+            {
+              Delete: {
+                TableName: this.table.tableName,
+                Key: accountKey(tenantId, accountId),
+                // The login released below is the account's own only while its server is unchanged.
+                ConditionExpression: '#server = :server',
+                ExpressionAttributeNames: { '#server': 'server' },
+                ExpressionAttributeValues: toItem({ ':server': account.server }),
+              },
+            },
             this.releaseLogin(account),
             ...(options.graphVersion !== undefined ? [moveGraph(this.table, tenantId, options.graphVersion)] : []),
           ],
@@ -185,7 +202,7 @@ export class DynamoAccountStore implements AccountStore {
       );
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      throw new ConcurrentUpdateError(`account ${accountId} was not deleted: the mapping graph moved on`);
+      throw new ConcurrentUpdateError(`account ${accountId} was not deleted: it or the mapping graph changed meanwhile`);
     }
   }
 
