@@ -38,8 +38,10 @@ export const withIdempotency = async (
   const fingerprint = fingerprintOf(route, event);
   const start = await runtime.idempotency.begin(tenantId, key, fingerprint, { now: runtime.now(), leaseMs: IDEMPOTENCY_LEASE_MS, keepMs: IDEMPOTENCY_KEEP_MS });
   switch (start.outcome) {
-    case 'replay':
-      return { ...answer(start.response.status, start.response.body), headers: { ...answer(start.response.status).headers, 'idempotent-replayed': 'true' } };
+    case 'replay': {
+      const replayed = answer(start.response.status, start.response.body);
+      return { ...replayed, headers: { ...replayed.headers, 'idempotent-replayed': 'true' } };
+    }
     case 'mismatch':
       return answer(422, problemBody(422, 'Idempotency key reused', 'This Idempotency-Key was used for a different request; use a new key for a new request'));
     case 'inProgress':
