@@ -59,6 +59,27 @@ export interface BrokerPort {
   findByClientId(clientId: string): Promise<ClientIdMatch>;
 }
 
+/** What a sync reads of an account: its positions, pending orders and funds. */
+export interface AccountView {
+  positions: Position[];
+  orders: PendingOrder[];
+  account: AccountInformation;
+}
+
+/**
+ * A live feed of one account's state, pushed by the broker (MetaApi's streaming connection).
+ * It calls `onChange` after every change it received; the sync then diffs `view()` against
+ * the book as it would an RPC read, so event ids, dedup and ordering are the same.
+ */
+export interface AccountStream {
+  /** The account as last pushed, or undefined while the stream is not synchronized (read it over RPC then). */
+  view(): AccountView | undefined;
+  /** Resolves true once synchronized, false if that did not happen within `timeoutMs`. */
+  synchronized(timeoutMs: number): Promise<boolean>;
+  /** Stops the feed and releases the broker's subscription. Never throws. */
+  close(): Promise<void>;
+}
+
 /** What the system knows of an account when it needs to reach it at the broker. */
 export interface BrokerAccountRef {
   tenantId: string;
@@ -86,4 +107,9 @@ export interface BrokerGateway {
   updatePassword(ref: BrokerAccountRef, password: string): Promise<ProvisionResult>;
   deprovision(ref: BrokerAccountRef): Promise<void>;
   connect(ref: BrokerAccountRef): Promise<BrokerPort>;
+  /**
+   * Opens a stream of the account's changes, when the platform pushes them. It returns at
+   * once: the stream connects and synchronizes in the background, and reconnects by itself.
+   */
+  watch?(ref: BrokerAccountRef, onChange: () => void): AccountStream;
 }

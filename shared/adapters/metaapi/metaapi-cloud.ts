@@ -3,7 +3,8 @@ import type { BrokerAccountRef, BrokerPort } from '../../ports/broker';
 import { DeadlineExceededError, withDeadline } from '../../domain/deadline';
 import { toBrokerError } from './metaapi-errors';
 import { MetaApiBrokerPort } from './metaapi-port';
-import { createMetaApiSdk, type MetaApiAccount, type MetaApiSdk, type RpcConnection } from './metaapi-sdk';
+import { createMetaApiSdk, NothingKeptHistoryStorage, type MetaApiAccount, type MetaApiSdk, type RpcConnection, type StreamingConnection } from './metaapi-sdk';
+import { MetaApiAccountStream } from './metaapi-stream';
 
 /** Time budgets of the calls to MetaApi, in milliseconds. */
 export interface MetaApiTimeouts {
@@ -88,6 +89,7 @@ export class MetaApiCloud {
   readonly now: () => Date;
   private sdkInstance: MetaApiSdk | undefined;
   private readonly connections = new Map<string, OpenConnection>();
+  private readonly streams = new Set<MetaApiAccountStream>();
   private closed = false;
 
   constructor(readonly options: MetaApiCloudOptions) {
@@ -106,6 +108,7 @@ export class MetaApiCloud {
       requestTimeoutSeconds: Math.max(1, Math.ceil(this.timeouts.requestMs / 1000)),
       connectTimeoutSeconds: Math.max(1, Math.ceil(this.timeouts.connectMs / 1000)),
       retryOpts: { retries: 1, minDelayInSeconds: 1, maxDelayInSeconds: 2 },
+      packetOrderingTimeoutSeconds: 3,
       quietLogs: this.options.quietSdkLogs,
     });
     return this.sdkInstance;
@@ -158,6 +161,46 @@ export class MetaApiCloud {
     return this.portOn(entry);
   }
 
+  /** A stream of the account's changes (see `MetaApiAccountStream`), closed with this client. */
+  watch(ref: BrokerAccountRef, onChange: () => void): MetaApiAccountStream {
+    const stream = new MetaApiAccountStream(this, ref, onChange);
+    this.streams.add(stream);
+    const close = stream.close.bind(stream);
+    stream.close = async () => {
+      this.streams.delete(stream);
+      await close();
+    };
+    return stream;
+  }
+
+  /**
+   * Opens the account's streaming connection with `listener` on it, within `connectMs`. The
+   * SDK then synchronizes it in the background (and again after every reconnection).
+   */
+  async openStream(ref: BrokerAccountRef, listener: Parameters<StreamingConnection['addSynchronizationListener']>[0]): Promise<StreamingConnection> {
+    const opening = (async () => {
+      let account: MetaApiAccount | undefined;
+      try {
+        account = await this.findAccount(ref);
+      } catch (error) {
+        throw toBrokerError(error);
+      }
+      if (!account) throw new BrokerError('NOT_CONFIGURED', 'the account is not at MetaApi: save its password again to provision it');
+      await ensureDeployed(account);
+      // Nothing before now: the book already holds what the account had, and history is read over RPC.
+      const connection = account.getStreamingConnection(new NothingKeptHistoryStorage(), this.now());
+      connection.addSynchronizationListener(listener);
+      await connection.connect();
+      return connection;
+    })();
+    try {
+      return await withDeadline(() => opening, this.timeouts.connectMs, 'MetaApi stream connect');
+    } catch (error) {
+      void opening.then((connection) => connection.close()).catch(() => undefined);
+      throw error;
+    }
+  }
+
   /** Closes the account's connection (after its password changed or it was removed). */
   async disconnect(ref: Pick<BrokerAccountRef, 'accountId'>): Promise<void> {
     const current = this.connections.get(ref.accountId);
@@ -168,6 +211,7 @@ export class MetaApiCloud {
   /** Closes every connection and the SDK's sockets and timers. */
   async close(): Promise<void> {
     this.closed = true;
+    await Promise.all([...this.streams].map((stream) => stream.close()));
     const open = [...this.connections.values()];
     this.connections.clear();
     await Promise.all(open.map((entry) => entry.connection.then((connection) => connection.close()).catch(() => undefined)));

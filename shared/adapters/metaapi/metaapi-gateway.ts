@@ -1,5 +1,5 @@
 import { isBrokerError } from '../../domain/broker-errors';
-import type { BrokerAccountRef, BrokerGateway, BrokerPort, ProvisionResult } from '../../ports/broker';
+import type { AccountStream, BrokerAccountRef, BrokerGateway, BrokerPort, ProvisionResult } from '../../ports/broker';
 import { DeadlineExceededError, withDeadline } from '../../domain/deadline';
 import { metaApiAccountName, MetaApiCloud } from './metaapi-cloud';
 import { toBrokerError } from './metaapi-errors';
@@ -112,6 +112,10 @@ export class MetaApiBrokerGateway implements BrokerGateway {
 
   connect(ref: BrokerAccountRef): Promise<BrokerPort> {
     return this.cloud.connect(ref);
+  }
+
+  watch(ref: BrokerAccountRef, onChange: () => void): AccountStream {
+    return this.cloud.watch(ref, onChange);
   }
 
   private async create(ref: BrokerAccountRef, password: string, progress: Progress): Promise<ProvisionResult> {

@@ -109,12 +109,59 @@ interface HttpFault {
 interface SocketState {
   socket: createSocketServer.Socket;
   statusTimers: ReturnType<typeof setInterval>[];
+  /** Streaming sessions on this socket, by MetaApi account id. */
+  streams: Map<string, StreamSession>;
 }
+
+/**
+ * One synchronized stream of an account on a socket: the packets carry `sequenceNumber`
+ * (+1 from `synchronizationStarted`) and `sequenceTimestamp` (never below the session start),
+ * as the SDK's packet orderer checks them.
+ */
+interface StreamSession {
+  accountId: string;
+  host: string;
+  synchronizationId: string;
+  sequence: number;
+  sessionStart: number;
+  /** The ids last pushed, to tell what was removed. */
+  positionIds: Set<string>;
+  orderIds: Set<string>;
+  synchronized: boolean;
+  /** Updates pushed on this session. */
+  updates: number;
+}
+
+/** A fault of the streaming API (see `failStream`). */
+export type StreamFault =
+  /** The next update skips a sequence number: the SDK waits for the missing packet. */
+  | 'sequenceGap'
+  /** The next update carries a timestamp older than the session start: the SDK drops it. */
+  | 'staleTimestamp'
+  /** The terminal tells the client it disconnected; the stream synchronizes again on the next subscribe. */
+  | 'disconnected'
+  /** Status packets stop: the SDK's health check gives up on the account after its timeout. */
+  | 'silentStatus'
+  /** Subscriptions are refused with 429 and MetaApi's `LIMIT_ACCOUNT_SUBSCRIPTIONS_PER_USER` metadata. */
+  | 'subscriptionLimit';
 
 /** The fake's API token: shaped like a JWT, as the SDK requires for account management. */
 export const FAKE_METAAPI_TOKEN = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJmYWtlLW1ldGFhcGkifQ.fake-signature';
 
 let running = 0;
+
+/** The websocket requests that read an account (what polling costs). */
+const READ_REQUESTS = new Set([
+  'getAccountInformation',
+  'getPositions',
+  'getPosition',
+  'getOrders',
+  'getOrder',
+  'getDealsByTimeRange',
+  'getHistoryOrdersByTimeRange',
+  'getSymbolSpecification',
+  'getSymbolPrice',
+]);
 
 export class FakeMetaApi {
   readonly token = FAKE_METAAPI_TOKEN;
@@ -135,6 +182,9 @@ export class FakeMetaApi {
   private readonly cancelledOrders = new Map<string, { order: PendingOrder; at: string }[]>();
   private readonly deposits = new Map<string, { id: string; amount: number; time: string }>();
   private readonly sockets = new Set<SocketState>();
+  private readonly streamFaults: { accountId?: string; fault: StreamFault; times: number }[] = [];
+  private readonly silentStatus = new Set<string>();
+  private unwatchMarket: (() => void) | undefined;
   private reachable = true;
   private interceptors: nock.Interceptor[] = [];
 
@@ -159,6 +209,8 @@ export class FakeMetaApi {
     });
     io.on('connection', (socket) => fake.onSocket(socket));
     fake.interceptHttp();
+    // Every change on the market is pushed to the streams of the accounts it changed.
+    fake.unwatchMarket = fake.market.watchAccounts((brokerAccountId) => fake.pushUpdate(brokerAccountId));
     return fake;
   }
 
@@ -224,7 +276,41 @@ export class FakeMetaApi {
     if (!reachable) this.dropConnections();
   }
 
+  /** The next `times` streaming events of the kind (for one account, or any) meet the fault. */
+  failStream(fault: StreamFault, options: { times?: number; accountId?: string } = {}): void {
+    if (fault === 'disconnected') {
+      for (const state of this.sockets) {
+        for (const session of state.streams.values()) {
+          if (options.accountId && session.accountId !== options.accountId) continue;
+          session.synchronized = false;
+          state.socket.emit('synchronization', { type: 'disconnected', accountId: session.accountId, instanceIndex: 0, host: session.host });
+        }
+      }
+      return;
+    }
+    if (fault === 'silentStatus') {
+      this.silentStatus.add(options.accountId ?? '*');
+      return;
+    }
+    this.streamFaults.push({ fault, accountId: options.accountId, times: options.times ?? 1 });
+  }
+
+  /** Streaming sessions now open (synchronized or not), by MetaApi account id. */
+  streamingSessions(metaApiAccountId?: string): { accountId: string; synchronized: boolean; updates: number }[] {
+    return [...this.sockets].flatMap((state) =>
+      [...state.streams.values()]
+        .filter((session) => metaApiAccountId === undefined || session.accountId === metaApiAccountId)
+        .map(({ accountId, synchronized, updates }) => ({ accountId, synchronized, updates })),
+    );
+  }
+
+  /** RPC reads (not trades, subscriptions or synchronizations) of a MetaApi account since `since`. */
+  rpcReads(metaApiAccountId: string, since = 0): ReceivedRequest[] {
+    return this.requests.filter((request) => request.accountId === metaApiAccountId && request.at >= since && READ_REQUESTS.has(request.type));
+  }
+
   async stop(): Promise<void> {
+    this.unwatchMarket?.();
     this.dropConnections();
     for (const state of this.sockets) state.statusTimers.forEach(clearInterval);
     this.sockets.clear();
@@ -255,6 +341,16 @@ export class FakeMetaApi {
       interceptor.reply(reply(method));
       return interceptor;
     });
+    // The client API's field lists, read before every synchronization (the SDK retries it forever).
+    const clientApi = nock(`https://mt-client-api-v1.${this.options.region}.${this.domain}`).persist();
+    const fieldLists = clientApi.intercept('/hashing-ignored-field-lists', 'GET');
+    fieldLists.reply(function (this: nock.ReplyFnContext): nock.ReplyFnResult {
+      fake.httpRequests.push({ method: 'GET', path: '/hashing-ignored-field-lists' });
+      if (this.req.headers['auth-token'] !== fake.token) return [401, { id: 1, error: 'UnauthorizedError', message: 'Authorization token invalid' }];
+      const lists = { specification: [], position: [], order: [] };
+      return [200, { g1: lists, g2: lists }];
+    });
+    this.interceptors.push(fieldLists);
   }
 
   private answerHttp(method: string, uri: string, body: nock.Body, headers: Record<string, string | string[]>): nock.ReplyFnResult {
@@ -441,7 +537,7 @@ export class FakeMetaApi {
       socket.disconnect(true);
       return;
     }
-    const state: SocketState = { socket, statusTimers: [] };
+    const state: SocketState = { socket, statusTimers: [], streams: new Map() };
     this.sockets.add(state);
     socket.on('disconnect', () => {
       state.statusTimers.forEach(clearInterval);
@@ -472,7 +568,17 @@ export class FakeMetaApi {
       socket.emit('processingError', { id: 1, error, message, requestId: data.requestId, ...extra });
 
     if (type === 'subscribe') return this.subscribe(state, data);
-    if (type === 'unsubscribe' || type === 'waitSynchronized' || type === 'refreshMarketDataSubscriptions') return void respond();
+    if (type === 'synchronize') return this.synchronize(state, data);
+    if (type === 'unsubscribe') {
+      state.streams.delete(accountId);
+      state.statusTimers = state.statusTimers.filter((timer) => {
+        if ((timer as unknown as { accountId?: string }).accountId !== accountId) return true;
+        clearInterval(timer);
+        return false;
+      });
+      return void respond();
+    }
+    if (type === 'waitSynchronized' || type === 'refreshMarketDataSubscriptions') return void respond();
 
     const account = this.accounts.get(accountId);
     if (!account) return void fail('NotFoundError', `Account ${accountId} not found`);
@@ -513,26 +619,8 @@ export class FakeMetaApi {
     }
     const brokerAccount = this.marketAccountOf(accountId);
     switch (type) {
-      case 'getAccountInformation': {
-        const information = this.market.getAccountInformation(brokerAccount);
-        return void respond({
-          accountInformation: {
-            platform: account.platform,
-            broker: 'Fake Broker Ltd',
-            server: account.server,
-            name: account.name,
-            login: Number(account.login),
-            credit: 0,
-            tradeAllowed: true,
-            investorMode: false,
-            marginMode: 'ACCOUNT_MARGIN_MODE_RETAIL_HEDGING',
-            type: 'ACCOUNT_TRADE_MODE_DEMO',
-            currencyDigits: 2,
-            marginLevel: information.margin > 0 ? (information.equity / information.margin) * 100 : undefined,
-            ...information,
-          },
-        });
-      }
+      case 'getAccountInformation':
+        return void respond({ accountInformation: this.wireAccountInformation(account) });
       case 'getPositions':
         return void respond({ positions: this.market.getPositions(brokerAccount).map((position) => this.wirePosition(position)) });
       case 'getPosition': {
@@ -540,7 +628,7 @@ export class FakeMetaApi {
         return position ? void respond({ position: this.wirePosition(position) }) : void fail('NotFoundError', `Position ${String(data.positionId)} not found`);
       }
       case 'getOrders':
-        return void respond({ orders: this.market.getPendingOrders(brokerAccount).map((order) => wireOrder(order, 'ORDER_STATE_PLACED', this.bidAsk(order.symbol, order.side))) });
+        return void respond({ orders: this.wireOrders(brokerAccount) });
       case 'getOrder': {
         const order = this.market.getPendingOrders(brokerAccount).find((candidate) => candidate.id === String(data.orderId));
         return order
@@ -578,6 +666,21 @@ export class FakeMetaApi {
   private subscribe(state: SocketState, data: Record<string, unknown>): void {
     const { socket } = state;
     const accountId = String(data.accountId);
+    if (data.instanceIndex !== 1 && this.takeStreamFault('subscriptionLimit', accountId)) {
+      socket.emit('processingError', {
+        id: 1,
+        error: 'TooManyRequestsError',
+        message: 'You have used all your account subscriptions quota. For more information see https://metaapi.cloud/docs/client/rateLimiting/',
+        requestId: data.requestId,
+        metadata: {
+          maxAccountsPerUser: 50,
+          accountsCount: 50,
+          recommendedRetryTime: new Date(Date.now() + 1_000).toISOString(),
+          type: 'LIMIT_ACCOUNT_SUBSCRIPTIONS_PER_USER',
+        },
+      });
+      return;
+    }
     socket.emit('response', { type: 'response', accountId, requestId: data.requestId });
     const account = this.accounts.get(accountId);
     // Instance 1 is a second terminal of high-reliability accounts; this fake runs one.
@@ -591,7 +694,8 @@ export class FakeMetaApi {
     setTimeout(() => {
       socket.emit('synchronization', { type: 'authenticated', accountId, instanceIndex: 0, replicas: 1, host, sessionId: data.sessionId });
     }, 10);
-    const status = setInterval(() => {
+    const emitStatus = (): void => {
+      if (this.silentStatus.has('*') || this.silentStatus.has(accountId)) return;
       socket.emit('synchronization', {
         type: 'status',
         accountId,
@@ -603,14 +707,152 @@ export class FakeMetaApi {
         replicas: 1,
         connectionId: accountId,
       });
-    }, 5_000);
+    };
+    // The terminal's status right after it authenticated (the SDK trusts a terminal state only
+    // while its broker connection is known to be up), then every few seconds.
+    setTimeout(emitStatus, 20);
+    const status = setInterval(emitStatus, 5_000);
     status.unref();
+    (status as unknown as { accountId: string }).accountId = accountId;
     state.statusTimers.push(status);
+  }
+
+  /**
+   * A streaming connection asks for the terminal's state: the packets in MetaApi's order, each
+   * with the next sequence number, then `update` packets for every change (`pushUpdate`).
+   */
+  private synchronize(state: SocketState, data: Record<string, unknown>): void {
+    const { socket } = state;
+    const accountId = String(data.accountId);
+    const synchronizationId = String(data.requestId);
+    socket.emit('response', { type: 'response', accountId, requestId: data.requestId });
+    const account = this.accounts.get(accountId);
+    if (!account || data.instanceIndex === 1) return;
+    const host = typeof data.host === 'string' ? data.host : 'ps-mpa-0';
+    const brokerAccount = this.marketAccountOf(accountId);
+    const session: StreamSession = {
+      accountId,
+      host,
+      synchronizationId,
+      sequence: 0,
+      sessionStart: Date.now(),
+      positionIds: new Set(),
+      orderIds: new Set(),
+      synchronized: false,
+      updates: 0,
+    };
+    state.streams.set(accountId, session);
+    const emit = (packet: Record<string, unknown>) => this.emitSequenced(state, session, packet);
+    // The packets go out on the next turn, after the response, as MetaApi's do.
+    setTimeout(() => {
+      if (state.streams.get(accountId) !== session) return;
+      emit({ type: 'synchronizationStarted', synchronizationId, specificationsHashIndex: undefined, positionsHashIndex: undefined, ordersHashIndex: undefined });
+      emit({ type: 'accountInformation', accountInformation: this.wireAccountInformation(account) });
+      const symbols = [...new Set([...this.market.getPositions(brokerAccount), ...this.market.getPendingOrders(brokerAccount)].map((item) => item.symbol))];
+      const specifications = symbols.flatMap((symbol) => {
+        const spec = this.market.getSymbolSpec(symbol);
+        return spec ? [wireSpecification(spec)] : [];
+      });
+      emit({ type: 'specifications', specifications, removedSymbols: [] });
+      const positions = this.market.getPositions(brokerAccount).map((position) => this.wirePosition(position));
+      const orders = this.wireOrders(brokerAccount);
+      session.positionIds = new Set(positions.map((position) => String(position.id)));
+      session.orderIds = new Set(orders.map((order) => String(order.id)));
+      emit({ type: 'positions', synchronizationId, positions });
+      emit({ type: 'orders', synchronizationId, orders });
+      emit({ type: 'historyOrders', synchronizationId, historyOrders: [] });
+      emit({ type: 'orderSynchronizationFinished', synchronizationId });
+      emit({ type: 'deals', synchronizationId, deals: [] });
+      emit({ type: 'dealSynchronizationFinished', synchronizationId });
+      session.synchronized = true;
+    }, 5);
+  }
+
+  private emitSequenced(state: SocketState, session: StreamSession, packet: Record<string, unknown>, options: { stale?: boolean; skip?: boolean } = {}): void {
+    if (options.skip) session.sequence += 1;
+    const sequenceNumber = session.sequence;
+    session.sequence += 1;
+    state.socket.emit('synchronization', {
+      ...packet,
+      accountId: session.accountId,
+      instanceIndex: 0,
+      host: session.host,
+      sequenceNumber,
+      sequenceTimestamp: options.stale ? session.sessionStart - 1_000 : Math.max(Date.now(), session.sessionStart),
+    });
+  }
+
+  /** Pushes an account's changes to every synchronized stream of it, as one `update` packet. */
+  private pushUpdate(brokerAccountId: string): void {
+    const account = [...this.accounts.values()].find((candidate) => FakeMetaApi.brokerAccountId(candidate.server, candidate.login) === brokerAccountId);
+    if (!account) return;
+    for (const state of this.sockets) {
+      const session = state.streams.get(account._id);
+      if (!session?.synchronized) continue;
+      const positions = this.market.getPositions(brokerAccountId).map((position) => this.wirePosition(position));
+      const orders = this.wireOrders(brokerAccountId);
+      const positionIds = new Set(positions.map((position) => String(position.id)));
+      const orderIds = new Set(orders.map((order) => String(order.id)));
+      const removedPositionIds = [...session.positionIds].filter((id) => !positionIds.has(id));
+      const completedOrderIds = [...session.orderIds].filter((id) => !orderIds.has(id));
+      session.positionIds = positionIds;
+      session.orderIds = orderIds;
+      session.updates += 1;
+      const skip = this.takeStreamFault('sequenceGap', account._id);
+      const stale = this.takeStreamFault('staleTimestamp', account._id);
+      this.emitSequenced(
+        state,
+        session,
+        {
+          type: 'update',
+          accountInformation: this.wireAccountInformation(account),
+          updatedPositions: positions,
+          removedPositionIds,
+          updatedOrders: orders,
+          completedOrderIds,
+          historyOrders: [],
+          deals: [],
+          timestamps: { eventGenerated: new Date().toISOString(), serverProcessingStarted: new Date().toISOString() },
+        },
+        { skip, stale },
+      );
+    }
+  }
+
+  private takeStreamFault(fault: StreamFault, accountId: string): boolean {
+    const entry = this.streamFaults.find((candidate) => candidate.fault === fault && candidate.times > 0 && (!candidate.accountId || candidate.accountId === accountId));
+    if (!entry) return false;
+    entry.times -= 1;
+    return true;
+  }
+
+  private wireAccountInformation(account: FakeMetaApiAccount): Record<string, unknown> {
+    const information = this.market.getAccountInformation(this.marketAccountOf(account._id));
+    return {
+      platform: account.platform,
+      broker: 'Fake Broker Ltd',
+      server: account.server,
+      name: account.name,
+      login: Number(account.login),
+      credit: 0,
+      tradeAllowed: true,
+      investorMode: false,
+      marginMode: 'ACCOUNT_MARGIN_MODE_RETAIL_HEDGING',
+      type: 'ACCOUNT_TRADE_MODE_DEMO',
+      currencyDigits: 2,
+      marginLevel: information.margin > 0 ? (information.equity / information.margin) * 100 : undefined,
+      ...information,
+    };
+  }
+
+  private wireOrders(brokerAccount: string) {
+    return this.market.getPendingOrders(brokerAccount).map((order) => wireOrder(order, 'ORDER_STATE_PLACED', this.bidAsk(order.symbol, order.side)));
   }
 
   /** Tells every socket the account's terminal went away (undeployed, redeployed, removed). */
   private disconnectAccount(accountId: string): void {
-    for (const { socket } of this.sockets) {
+    for (const { socket, streams } of this.sockets) {
+      streams.delete(accountId);
       socket.emit('synchronization', { type: 'disconnected', accountId, instanceIndex: 0, host: 'ps-mpa-0' });
     }
   }

@@ -1,0 +1,132 @@
+import type { AccountInformation, PendingOrder, Position } from '../../domain/trading';
+import { withDeadline } from '../../domain/deadline';
+import type { AccountStream, AccountView, BrokerAccountRef } from '../../ports/broker';
+import type { MetaApiCloud } from './metaapi-cloud';
+import { toAccountInformation, toPendingOrder, toPosition, type MetaApiAccountInformation, type MetaApiOrder, type MetaApiPosition } from './metaapi-models';
+import { StreamListenerBase, type StreamingConnection } from './metaapi-sdk';
+
+/** How long a failed attempt to open a stream waits before the next (the RPC poll covers the gap). */
+const REOPEN_DELAY_MS = 5_000;
+
+/**
+ * One account's MetaApi streaming connection (`getStreamingConnection`), as an `AccountStream`.
+ *
+ * - It keeps no history (`NothingKeptHistoryStorage`) and asks for none before it opened.
+ * - Its view is the SDK's terminal state, trusted only while the connection is synchronized
+ *   and the terminal is connected to the broker; otherwise the sync reads the account over RPC.
+ * - `onChange` is called once per turn of the event loop after position or order updates, and
+ *   after every (re)synchronization: the sync coalesces, diffs and dedups, so an update the SDK
+ *   delivers twice (it can, during synchronization) changes nothing.
+ * - The SDK reconnects and resubscribes by itself (also after MetaApi refused a subscription
+ *   with 429); opening is retried here only when finding or connecting the account failed.
+ */
+export class MetaApiAccountStream implements AccountStream {
+  private connection: StreamingConnection | undefined;
+  private closed = false;
+  private changePending = false;
+  private readonly waiters = new Set<(synchronized: boolean) => void>();
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private brokerConnected = false;
+  /** Why the stream is not open, for the logs (never a secret: MetaApi's error message). */
+  lastError: string | undefined;
+
+  constructor(
+    private readonly cloud: MetaApiCloud,
+    private readonly ref: BrokerAccountRef,
+    private readonly onChange: () => void,
+  ) {
+    void this.open();
+  }
+
+  view(): AccountView | undefined {
+    const connection = this.connection;
+    if (!connection || this.closed || !connection.synchronized) return undefined;
+    const terminal = connection.terminalState;
+    if (!terminal.connected || !terminal.connectedToBroker || !terminal.accountInformation) return undefined;
+    return {
+      positions: (terminal.positions as unknown as MetaApiPosition[]).map(toPosition).filter((position): position is Position => position !== undefined),
+      orders: (terminal.orders as unknown as MetaApiOrder[]).map(toPendingOrder).filter((order): order is PendingOrder => order !== undefined),
+      account: toAccountInformation(terminal.accountInformation as unknown as MetaApiAccountInformation) satisfies AccountInformation,
+    };
+  }
+
+  synchronized(timeoutMs: number): Promise<boolean> {
+    if (this.view()) return Promise.resolve(true);
+    if (this.closed) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (synchronized: boolean): void => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve(synchronized);
+      };
+      const timer = setTimeout(() => done(this.view() !== undefined), timeoutMs);
+      this.waiters.add(done);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    for (const waiter of [...this.waiters]) waiter(false);
+    const connection = this.connection;
+    this.connection = undefined;
+    if (connection) await withDeadline(() => connection.close(), this.cloud.timeouts.requestMs, 'MetaApi stream close').catch(() => undefined);
+  }
+
+  private changed(): void {
+    if (this.changePending || this.closed) return;
+    this.changePending = true;
+    // After the SDK has applied the whole packet to its terminal state (every listener of it runs first).
+    setImmediate(() => {
+      this.changePending = false;
+      if (!this.closed) this.onChange();
+    });
+  }
+
+  private synchronizedNow(): void {
+    // The SDK marks its state synchronized after its listeners ran: look on the next turn.
+    setImmediate(() => {
+      const synchronized = this.view() !== undefined;
+      if (synchronized) for (const waiter of [...this.waiters]) waiter(true);
+      this.changed();
+    });
+  }
+
+  private async open(): Promise<void> {
+    try {
+      const connection = await this.cloud.openStream(this.ref, this.listener());
+      if (this.closed) {
+        await connection.close().catch(() => undefined);
+        return;
+      }
+      this.connection = connection;
+      this.lastError = undefined;
+    } catch (error) {
+      this.lastError = error instanceof Error ? error.message : String(error);
+      if (!this.closed) this.retryTimer = setTimeout(() => void this.open(), REOPEN_DELAY_MS);
+    }
+  }
+
+  private listener(): InstanceType<typeof StreamListenerBase> {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const stream = this;
+    return new (class extends StreamListenerBase {
+      override async onPositionsUpdated(): Promise<void> {
+        stream.changed();
+      }
+      override async onPendingOrdersUpdated(): Promise<void> {
+        stream.changed();
+      }
+      override async onDealsSynchronized(): Promise<void> {
+        stream.synchronizedNow();
+      }
+      override async onBrokerConnectionStatusChanged(_instanceIndex: string, connected: boolean): Promise<void> {
+        // A terminal that reconnected to its broker may hold a state the book has not seen.
+        if (connected === stream.brokerConnected) return;
+        stream.brokerConnected = connected;
+        if (connected) stream.synchronizedNow();
+      }
+    })();
+  }
+}
