@@ -10,6 +10,13 @@ export interface DeploymentSettings {
   readonly syncShards: number;
   /** Comma-separated in context. @default ['*'] */
   readonly corsOrigins: string[];
+  /**
+   * How long one sync invocation watches its shard (its Lambda timeout), 2 to 15 minutes;
+   * the next one takes over shortly before it ends. @default 15
+   */
+  readonly syncInvocationMinutes: number;
+  /** `off` polls every master over RPC instead of holding MetaApi streams. @default 'on' */
+  readonly masterStreaming: 'on' | 'off';
   readonly alarmEmail?: string;
 }
 
@@ -41,8 +48,14 @@ export const readDeploymentSettings = (app: App): DeploymentSettings => {
     .map((origin) => origin.trim())
     .filter((origin) => origin !== '');
   if (corsOrigins.length === 0) throw new DeploymentSettingsError('Context "corsOrigin" names no origin');
+  const syncInvocationMinutes = Number(contextString(app, 'syncInvocationMinutes') ?? '15');
+  if (!Number.isInteger(syncInvocationMinutes) || syncInvocationMinutes < 2 || syncInvocationMinutes > 15) {
+    throw new DeploymentSettingsError('Context "syncInvocationMinutes" must be an integer from 2 to 15');
+  }
+  const masterStreaming = contextString(app, 'masterStreaming') ?? 'on';
+  if (masterStreaming !== 'on' && masterStreaming !== 'off') throw new DeploymentSettingsError('Context "masterStreaming" must be on or off');
   const alarmEmail = contextString(app, 'alarmEmail');
-  return { stage, syncShards, corsOrigins, ...(alarmEmail ? { alarmEmail } : {}) };
+  return { stage, syncShards, corsOrigins, syncInvocationMinutes, masterStreaming, ...(alarmEmail ? { alarmEmail } : {}) };
 };
 
 /**
@@ -80,6 +93,8 @@ export const buildCopierApp = (app: App, processEnv: NodeJS.ProcessEnv = process
     stateful,
     syncShards: settings.syncShards,
     corsOrigins: settings.corsOrigins,
+    syncInvocationMinutes: settings.syncInvocationMinutes,
+    masterStreaming: settings.masterStreaming,
   });
   return { settings, stateful, stateless };
 };

@@ -33,6 +33,10 @@ export interface StatelessStackProps extends StackProps {
   readonly syncShards: number;
   /** Allowed CORS origins; `['*']` allows any. */
   readonly corsOrigins: readonly string[];
+  /** The sync function's timeout: how long one invocation watches its shard. @default 15 */
+  readonly syncInvocationMinutes?: number;
+  /** MetaApi streaming of masters in the sync function. @default 'on' */
+  readonly masterStreaming?: 'on' | 'off';
 }
 
 /** Stage-level throttling of the HTTP API, per second, across all routes. */
@@ -73,6 +77,8 @@ export class StatelessStack extends Stack {
       METAAPI_TOKEN_SECRET_ARN: stateful.metaApiTokenSecret.secretArn,
       MASTER_POLL_INTERVAL_MS: '5000',
       SLAVE_SYNC_INTERVAL_MS: '60000',
+      MASTER_RECONCILE_INTERVAL_MS: '60000',
+      MASTER_STREAMING: props.masterStreaming ?? 'on',
       SYNC_SHARDS: String(props.syncShards),
       CORS_ORIGIN: props.corsOrigins.join(','),
     };
@@ -86,9 +92,12 @@ export class StatelessStack extends Stack {
     });
     const sync = new CopierFunction(this, 'Sync', {
       entry: 'functions/sync/sync.handler.ts',
-      timeout: Duration.seconds(70),
+      // One invocation owns a shard's streams for up to this long (see functions/sync/sync.handler.ts).
+      timeout: Duration.minutes(props.syncInvocationMinutes ?? 15),
+      // MetaApi streams hold each master's terminal state (50-250 KiB without history).
+      memorySize: 1024,
       serviceName: 'mt-copier-sync',
-      description: 'Polls master and slave accounts of one shard for a minute and emits copy signals',
+      description: "Watches one shard's masters (MetaApi streams, RPC as fallback) and slaves, and emits copy signals",
       // The next tick a minute later is the retry; an async retry would overlap it.
       retryAttempts: 0,
       environment,

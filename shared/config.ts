@@ -13,6 +13,10 @@ const configSchema = z.object({
   MASTER_POLL_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
   SLAVE_SYNC_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   SYNC_SHARDS: z.coerce.number().int().min(1).max(64).default(4),
+  /** `on`: a sync invocation holds MetaApi streaming connections of its masters (polling stays the fallback). */
+  MASTER_STREAMING: z.enum(['on', 'off']).default('on'),
+  /** Every master is read over RPC this often, stream or not (funds, and anything a stream missed). */
+  MASTER_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   METAAPI_TOKEN_SECRET_ARN: z.string().optional(),
   /** Pins MetaApi to one region (e.g. `new-york`); unset: the account's own region. */
   METAAPI_REGION: z.string().min(1).optional(),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AccountBook } from '../../shared/domain/account-book';
 import type { Runtime } from '../../shared/runtime/runtime';
-import { syncShard } from '../../shared/use-cases/sync-accounts';
+import type { ShardWatchOptions, WatchDependencies } from '../../shared/use-cases/watch-shard';
 
 export const syncEventSchema = z.object({
   shard: z.number().int().min(0).default(0),
@@ -11,44 +11,49 @@ export const syncEventSchema = z.object({
 /** A book or account without changes is rewritten at most this often (fresh funds, bounded writes). */
 export const BOOK_REFRESH_MS = 60_000;
 
+/** A shard's lease outlives its owner's last renewal by this much (a dead owner's shard is free again after it). */
+export const SHARD_LEASE_MS = 30_000;
+/** How long a successor waits for its streams to synchronize before it takes over anyway. */
+export const STREAM_SYNC_WAIT_MS = 30_000;
+/**
+ * An owner asks for a successor this long before it stops: the schedule's minute, the
+ * successor's synchronization and a margin, so the successor takes over while the owner
+ * still watches.
+ */
+export const HAND_OVER_MS = 60_000 + STREAM_SYNC_WAIT_MS + 20_000;
+/** An invocation stops watching this long before its timeout (closing streams, releasing the lease). */
+export const STOP_ALLOWANCE_MS = 15_000;
+
 /** Books this container committed; kept across warm invocations (see SyncDependencies.bookCache). */
 const bookCache = new Map<string, AccountBook>();
 
-export interface LoopClock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
+/** The container's runtime as the shard watch needs it. */
+export const watchDependencies = (runtime: Runtime): WatchDependencies => ({
+  accounts: runtime.accounts,
+  books: runtime.books,
+  mappings: runtime.mappings,
+  copies: runtime.copies,
+  protections: runtime.protections,
+  queue: runtime.queue,
+  brokers: runtime.brokers,
+  now: runtime.now,
+  log: runtime.log,
+  shardLeases: runtime.shardLeases,
+  bookRefreshMs: BOOK_REFRESH_MS,
+  bookCache,
+});
 
-export const realClock: LoopClock = { now: () => Date.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
-
-/**
- * The cadence of one scheduled invocation: a pass every `intervalMs` (the next one interval
- * after the previous began, or at once when a slow pass already took longer) for as long as
- * a pass may still begin (`lastStartAt`), the other accounts included once per
- * `slaveIntervalMs`. A master so waits at most one interval or one pass, also across the
- * minute boundary where the next invocation takes over.
- */
-export const runSyncLoop = async (
-  options: { intervalMs: number; slaveIntervalMs: number; lastStartAt: number; clock?: LoopClock },
-  pass: (includeSlaves: boolean) => Promise<number>,
-): Promise<{ passes: number; events: number }> => {
-  const clock = options.clock ?? realClock;
-  let passes = 0;
-  let events = 0;
-  let lastSlaveSync = Number.NEGATIVE_INFINITY;
-  for (let due = clock.now(); due <= options.lastStartAt; ) {
-    const wait = due - clock.now();
-    if (wait > 0) await clock.sleep(wait);
-    const began = clock.now();
-    const includeSlaves = began - lastSlaveSync >= options.slaveIntervalMs;
-    if (includeSlaves) lastSlaveSync = began;
-    events += await pass(includeSlaves);
-    passes += 1;
-    due = Math.max(began + options.intervalMs, clock.now());
-  }
-  return { passes, events };
-};
-
-/** One pass over a shard with the container's runtime and book cache. */
-export const shardPass = (runtime: Runtime, event: z.infer<typeof syncEventSchema>) => async (includeSlaves: boolean): Promise<number> =>
-  (await syncShard({ ...runtime, bookRefreshMs: BOOK_REFRESH_MS, bookCache }, { shard: event.shard, shards: event.shards, includeSlaves })).events;
+/** The watch of one invocation: the settings' cadence, until `endsAt`. */
+export const watchOptions = (runtime: Runtime, event: z.infer<typeof syncEventSchema>, owner: string, endsAt: number): ShardWatchOptions => ({
+  shard: event.shard,
+  shards: event.shards,
+  owner,
+  endsAt,
+  pollIntervalMs: runtime.config.MASTER_POLL_INTERVAL_MS,
+  slaveIntervalMs: runtime.config.SLAVE_SYNC_INTERVAL_MS,
+  reconcileIntervalMs: runtime.config.MASTER_RECONCILE_INTERVAL_MS,
+  streaming: runtime.config.MASTER_STREAMING === 'on',
+  leaseMs: SHARD_LEASE_MS,
+  handOverMs: HAND_OVER_MS,
+  syncWaitMs: STREAM_SYNC_WAIT_MS,
+});

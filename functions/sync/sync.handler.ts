@@ -1,20 +1,18 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import type { ShardWatchResult } from '../../shared/use-cases/watch-shard';
+import { watchShard } from '../../shared/use-cases/watch-shard';
 import { lambdaRuntime } from '../lambda-runtime';
-import { runSyncLoop, shardPass, syncEventSchema } from './sync-loop';
+import { STOP_ALLOWANCE_MS, syncEventSchema, watchDependencies, watchOptions } from './sync-loop';
 
-/** The last pass of a minute begins at most this long after the invocation started (the schedule fires every 60 s). */
-const LAST_PASS_START_MS = 56_000;
-/** Time a pass may take after it began (MetaApi reads are bounded well under this). */
-const PASS_ALLOWANCE_MS = 12_000;
-
-/** EventBridge target, every minute per shard: `{ "shard": i, "shards": N }`. */
-export const handler = middy<unknown, { passes: number; events: number }>().handler(async (event, context: Context) => {
+/**
+ * EventBridge target, every minute per shard: `{ "shard": i, "shards": N }`. The invocation
+ * that owns the shard's lease watches it until shortly before its timeout (15 minutes in the
+ * stack); the others return at once, or take over from an owner that is ending.
+ */
+export const handler = middy<unknown, ShardWatchResult>().handler(async (event, context: Context) => {
   const runtime = await lambdaRuntime('sync');
   const shard = syncEventSchema.parse(event ?? {});
-  const lastStartAt = Date.now() + Math.min(LAST_PASS_START_MS, context.getRemainingTimeInMillis() - PASS_ALLOWANCE_MS);
-  return runSyncLoop(
-    { intervalMs: runtime.config.MASTER_POLL_INTERVAL_MS, slaveIntervalMs: runtime.config.SLAVE_SYNC_INTERVAL_MS, lastStartAt },
-    shardPass(runtime, shard),
-  );
+  const endsAt = Date.now() + context.getRemainingTimeInMillis() - STOP_ALLOWANCE_MS;
+  return watchShard(watchDependencies(runtime), watchOptions(runtime, shard, context.awsRequestId, endsAt));
 });

@@ -207,3 +207,31 @@ export interface CopyContextLoader {
   /** Reads the mapping, the slave account and, when asked, its protection, a link and an origin record, in one round trip. */
   load(tenantId: string, request: CopyContextRequest): Promise<CopyContext>;
 }
+
+/** Who watches a sync shard's streams, and until when (see `ShardLeaseStore`). */
+export interface ShardLease {
+  owner: string;
+  /** Epoch ms: past it, the lease is free (its owner died or stopped renewing). */
+  until: number;
+  /** Epoch ms: from then on the owner is ending and wants a successor to take over. */
+  handOverAfter: number;
+}
+
+/**
+ * One lease per sync shard makes one sync invocation the owner of the shard's streams. The
+ * owner renews it on every pass; a successor takes it over once the owner asked for one
+ * (`handOverAfter`), after it synchronized its own streams; the owner sees the renewal fail
+ * and stops. Every change is conditional, so two invocations never both hold it.
+ */
+export interface ShardLeaseStore {
+  get(shardKey: string): Promise<ShardLease | undefined>;
+  /**
+   * Takes the lease when it is free (absent, expired, or `previousOwner` still holds it as
+   * read): true when taken, false when another invocation holds it now.
+   */
+  acquire(shardKey: string, lease: ShardLease, options: { now: number; previousOwner?: string }): Promise<boolean>;
+  /** Extends the owner's lease; false when it is no longer the owner. */
+  renew(shardKey: string, lease: ShardLease): Promise<boolean>;
+  /** Frees the lease at once, if `owner` still holds it. */
+  release(shardKey: string, owner: string): Promise<void>;
+}

@@ -7,6 +7,7 @@ import { DynamoBookStore } from '../adapters/dynamodb/book-store';
 import { DynamoCopyContextLoader } from '../adapters/dynamodb/copy-context-loader';
 import { DynamoCopyStore } from '../adapters/dynamodb/copy-store';
 import { DynamoDemoTradeStore } from '../adapters/dynamodb/demo-trade-store';
+import { DynamoShardLeaseStore } from '../adapters/dynamodb/shard-lease-store';
 import { DynamoIdempotencyStore } from '../adapters/dynamodb/idempotency-store';
 import { DynamoMappingStore } from '../adapters/dynamodb/mapping-store';
 import { DynamoProtectionStore } from '../adapters/dynamodb/protection-store';
@@ -30,6 +31,7 @@ import type {
   DemoTradeStore,
   MappingStore,
   ProtectionStore,
+  ShardLeaseStore,
   SignalQueue,
 } from '../ports/stores';
 import { BrokerDirectory } from '../use-cases/broker-directory';
@@ -48,6 +50,7 @@ export interface Runtime {
   demoTrades: DemoTradeStore;
   rateLimiter: RateLimiter;
   idempotency: IdempotencyStore;
+  shardLeases: ShardLeaseStore;
   queue: SignalQueue;
   cipher: CredentialCipher;
   brokers: BrokerDirectory;
@@ -88,6 +91,7 @@ export const createRuntime = (config: Config, options: RuntimeOptions): Runtime 
     demoTrades: new DynamoDemoTradeStore(main),
     rateLimiter: new DynamoRateLimiter(main),
     idempotency: new DynamoIdempotencyStore(main),
+    shardLeases: new DynamoShardLeaseStore(main),
     queue: new SqsSignalQueue(sqs, config.COPY_QUEUE_URL),
     cipher: new KmsCredentialCipher({ client: kms, keyId: config.KMS_KEY_ID }),
     brokers: new BrokerDirectory(options.gateways),

@@ -5,6 +5,7 @@ import { activeSinceOf, needsAnnouncement, type CopyMapping } from '../domain/co
 import { ConcurrentUpdateError } from '../domain/errors';
 import { announceBook, diffBook, type MasterEvent } from '../domain/master-events';
 import { reconcileMapping } from '../domain/reconcile';
+import type { AccountView } from '../ports/broker';
 import type { Log } from '../ports/log';
 import type { AccountStore, BookStore, CopySignal, CopyStore, MappingStore, ProtectionStore, SignalQueue } from '../ports/stores';
 import type { BrokerDirectory } from './broker-directory';
@@ -68,6 +69,21 @@ const recordAccountState = async (
   });
 };
 
+export interface AccountSyncOptions {
+  /** Also re-send what the master's slaves are missing (see `reconcile`). */
+  reconcile?: boolean;
+  /** The account as its stream last pushed it: no read at the broker at all. */
+  view?: AccountView;
+}
+
+/** The account as the broker has it now: pushed (a stream's view) or read over RPC. */
+const readAccount = async (deps: SyncDependencies, account: Account, options: AccountSyncOptions): Promise<AccountView> => {
+  if (options.view) return options.view;
+  const port = await deps.brokers.connect(account);
+  const [positions, orders, information] = await Promise.all([port.getPositions(), port.getPendingOrders(), port.getAccountInformation()]);
+  return { positions, orders, account: information };
+};
+
 /**
  * One sync of one account: reads it at the broker, diffs it against its book and, for a
  * master, sends one copy signal per (event, mapping) BEFORE committing the new book. If the
@@ -78,14 +94,12 @@ export const syncAccount = async (
   deps: SyncDependencies,
   account: Account,
   masterMappings: CopyMapping[],
-  options: { reconcile?: boolean } = {},
+  options: AccountSyncOptions = {},
 ): Promise<MasterEvent[]> => {
   const now = deps.now();
-  let view;
+  let view: AccountView;
   try {
-    const port = await deps.brokers.connect(account);
-    const [positions, orders, information] = await Promise.all([port.getPositions(), port.getPendingOrders(), port.getAccountInformation()]);
-    view = { positions, orders, account: information };
+    view = await readAccount(deps, account, options);
   } catch (error) {
     if (!isBrokerError(error)) throw error;
     deps.brokers.forget(account.id);

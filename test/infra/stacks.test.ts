@@ -341,6 +341,19 @@ describe('deployment settings', () => {
     });
   });
 
+  it('gives the sync function its invocation length as timeout and streams masters unless told not to', () => {
+    const sync = (template: Template) =>
+      Object.values(resources(template, 'AWS::Lambda::Function')).find((fn) => String((fn.Properties.Environment as { Variables: Record<string, Json> }).Variables.POWERTOOLS_SERVICE_NAME) === 'mt-copier-sync')!;
+    const standard = sync(stateless);
+    expect(standard.Properties.Timeout).toBe(900);
+    expect((standard.Properties.Environment as { Variables: Record<string, Json> }).Variables).toMatchObject({ MASTER_STREAMING: 'on', MASTER_RECONCILE_INTERVAL_MS: '60000' });
+    const short = sync(synth({ syncInvocationMinutes: '5', masterStreaming: 'off' }).stateless);
+    expect(short.Properties.Timeout).toBe(300);
+    expect((short.Properties.Environment as { Variables: Record<string, Json> }).Variables).toMatchObject({ MASTER_STREAMING: 'off' });
+    expect(() => synth({ syncInvocationMinutes: '16' })).toThrow(/syncInvocationMinutes/);
+    expect(() => synth({ masterStreaming: 'maybe' })).toThrow(/masterStreaming/);
+  });
+
   it('rejects a malformed stage or shard count before building anything', () => {
     expect(() => synth({ stage: 'Prod!' })).toThrow(/stage/);
     expect(() => synth({ syncShards: '0' })).toThrow(/syncShards/);

@@ -142,6 +142,8 @@ export type StreamFault =
   | 'disconnected'
   /** Status packets stop: the SDK's health check gives up on the account after its timeout. */
   | 'silentStatus'
+  /** Synchronizations are answered but never sent (MetaApi's synchronization stalls or is queued). */
+  | 'stalledSynchronization'
   /** Subscriptions are refused with 429 and MetaApi's `LIMIT_ACCOUNT_SUBSCRIPTIONS_PER_USER` metadata. */
   | 'subscriptionLimit';
 
@@ -728,6 +730,7 @@ export class FakeMetaApi {
     socket.emit('response', { type: 'response', accountId, requestId: data.requestId });
     const account = this.accounts.get(accountId);
     if (!account || data.instanceIndex === 1) return;
+    if (this.takeStreamFault('stalledSynchronization', accountId)) return;
     const host = typeof data.host === 'string' ? data.host : 'ps-mpa-0';
     const brokerAccount = this.marketAccountOf(accountId);
     const session: StreamSession = {
