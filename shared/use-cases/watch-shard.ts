@@ -314,8 +314,9 @@ class ShardWatcher {
     const cached = this.deps.bookCache?.get(accountId);
     if (cached && cached.version === this.streamWrote.get(accountId)) return 0;
     // Another writer, or one not known: its read is at most as new as the book's sync time (or now).
-    const writtenAt = cached ? Date.parse(cached.syncedAt) : Date.now();
-    return writtenAt + STREAM_SETTLE_MS - Date.now();
+    const now = this.deps.now().getTime();
+    const writtenAt = cached ? Date.parse(cached.syncedAt) : now;
+    return writtenAt + STREAM_SETTLE_MS - now;
   }
 
   /** Before `handOverAfter` the renewal of every pass suffices; after it, the lease is read. */

@@ -3,6 +3,7 @@ import { DynamoAccountStore } from '../../shared/adapters/dynamodb/account-store
 import { DynamoBookStore } from '../../shared/adapters/dynamodb/book-store';
 import { DynamoCopyStore } from '../../shared/adapters/dynamodb/copy-store';
 import { DynamoMappingStore } from '../../shared/adapters/dynamodb/mapping-store';
+import { DynamoShardLeaseStore } from '../../shared/adapters/dynamodb/shard-lease-store';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { storeContract, type StoreSet } from './stores.contract';
 
@@ -16,6 +17,7 @@ beforeAll(async () => {
     mappings: new DynamoMappingStore(tables.main),
     copies: new DynamoCopyStore(tables.main, tables.audit),
     books: new DynamoBookStore(tables.main),
+    shardLeases: new DynamoShardLeaseStore(tables.main),
   };
 });
 

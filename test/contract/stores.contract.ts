@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { copyClientId } from '../../shared/domain/copy-record';
 import { ConcurrentUpdateError, ConflictError, NotFoundError } from '../../shared/domain/errors';
-import type { AccountStore, BookStore, CopyStore, MappingStore } from '../../shared/ports/stores';
+import type { AccountStore, BookStore, CopyStore, MappingStore, ShardLeaseStore } from '../../shared/ports/stores';
 import { rejectionOf } from '../support/dynamo';
 import { aCopyRecord, aLink, aMapping, anAccount, T0 } from '../support/fixtures';
 
@@ -10,6 +10,7 @@ export interface StoreSet {
   mappings: MappingStore;
   copies: CopyStore;
   books: BookStore;
+  shardLeases: ShardLeaseStore;
 }
 
 let unique = 0;
@@ -216,6 +217,44 @@ export const storeContract = (name: string, stores: () => StoreSet) => {
       expect(await rejectionOf(books.put(book))).toBeInstanceOf(ConcurrentUpdateError);
       await books.put({ ...book, version: 2 });
       expect(await books.get(tenantId, 'a')).toMatchObject({ version: 2 });
+    });
+  });
+
+  describe(`${name}: shard leases`, () => {
+    const lease = (owner: string, until: number) => ({ owner, until, handOverAfter: until - 500 });
+
+    it('gives a free shard to exactly one of two invocations at once, and refuses a held one', async () => {
+      const { shardLeases } = stores();
+      const shard = tenant('shard');
+      const results = await Promise.all(['a', 'b'].map((owner) => shardLeases.acquire(shard, lease(owner, 10_000), { now: 1_000 })));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = results[0] ? 'a' : 'b';
+      expect(await shardLeases.get(shard)).toMatchObject({ owner: winner, until: 10_000 });
+      expect(await shardLeases.acquire(shard, lease('c', 20_000), { now: 2_000 })).toBe(false);
+    });
+
+    it('lets a successor take over from the owner it read, and then refuses that owner its renewal', async () => {
+      const { shardLeases } = stores();
+      const shard = tenant('handover');
+      expect(await shardLeases.acquire(shard, lease('old', 10_000), { now: 1_000 })).toBe(true);
+      expect(await shardLeases.acquire(shard, lease('new', 30_000), { now: 2_000, previousOwner: 'someone-else' })).toBe(false);
+      expect(await shardLeases.acquire(shard, lease('new', 30_000), { now: 2_000, previousOwner: 'old' })).toBe(true);
+      expect(await shardLeases.renew(shard, lease('old', 12_000))).toBe(false);
+      expect(await shardLeases.renew(shard, lease('new', 32_000))).toBe(true);
+      expect(await shardLeases.get(shard)).toMatchObject({ owner: 'new', until: 32_000 });
+      // A release by the old owner changes nothing; the new owner's frees the shard.
+      await shardLeases.release(shard, 'old');
+      expect(await shardLeases.get(shard)).toMatchObject({ owner: 'new' });
+      await shardLeases.release(shard, 'new');
+      expect(await shardLeases.get(shard)).toBeUndefined();
+    });
+
+    it('frees the lease of an owner that stopped renewing once it expired', async () => {
+      const { shardLeases } = stores();
+      const shard = tenant('expired');
+      expect(await shardLeases.acquire(shard, lease('dead', 5_000), { now: 1_000 })).toBe(true);
+      expect(await shardLeases.acquire(shard, lease('next', 40_000), { now: 4_999 })).toBe(false);
+      expect(await shardLeases.acquire(shard, lease('next', 40_000), { now: 5_001 })).toBe(true);
     });
   });
 };

@@ -130,7 +130,7 @@ describe('streaming master detection in the sync function', () => {
     expect(result.streamSyncs).toBeGreaterThanOrEqual(4);
   });
 
-  it('polls a master over RPC while its stream is down, and copies its next trade', async () => {
+  it('polls a master over RPC while its stream is down, and copies its next trade', { timeout: 45_000 }, async () => {
     const { mappingId, masterMarket, slaveMarket, masterMetaApi } = await pair();
     const { deps } = invocation('fallback');
     const { stop } = watch(deps, { owner: 'fallback' });
@@ -140,8 +140,10 @@ describe('streaming master detection in the sync function', () => {
     fake.dropConnections();
     const since = Date.now();
     const opened = fake.market.traderTrade(masterMarket, { symbol: 'GBPUSD', side: 'sell', volume: 0.2 });
-    const copy = await eventually(async () => openCopyOf(slaveMarket, mappingId, opened.positionId!), 10_000);
+    // The SDK reconnects its socket first (a few seconds), then the pass reads the master over RPC.
+    const copy = await eventually(async () => openCopyOf(slaveMarket, mappingId, opened.positionId!), 25_000);
     expect(copy).toMatchObject({ symbol: 'GBPUSD', side: 'sell', volume: 0.2 });
+    expect(fake.streamingSessions(masterMetaApi).some((session) => session.synchronized)).toBe(false);
     expect(fake.rpcReads(masterMetaApi, since).map((request) => request.type)).toContain('getPositions');
     const result = await stop();
     expect(result.rpcSyncs).toBeGreaterThan(1);

@@ -23,6 +23,8 @@ import type {
   Page,
   PageRequest,
   ProtectionStore,
+  ShardLease,
+  ShardLeaseStore,
   SignalQueue,
   SyncShardContents,
 } from '../../shared/ports/stores';
@@ -394,6 +396,33 @@ export class MemorySignalQueue implements SignalQueue {
   }
 }
 
+/** Shard leases in memory, with the DynamoDB store's conditions. */
+export class MemoryShardLeaseStore implements ShardLeaseStore {
+  private readonly leases = new Map<string, ShardLease>();
+
+  async get(shardKey: string): Promise<ShardLease | undefined> {
+    const lease = this.leases.get(shardKey);
+    return lease ? { ...lease } : undefined;
+  }
+
+  async acquire(shardKey: string, lease: ShardLease, options: { now: number; previousOwner?: string }): Promise<boolean> {
+    const current = this.leases.get(shardKey);
+    const free = !current || current.until < options.now || (options.previousOwner !== undefined && current.owner === options.previousOwner);
+    if (free) this.leases.set(shardKey, { ...lease });
+    return free;
+  }
+
+  async renew(shardKey: string, lease: ShardLease): Promise<boolean> {
+    if (this.leases.get(shardKey)?.owner !== lease.owner) return false;
+    this.leases.set(shardKey, { ...lease });
+    return true;
+  }
+
+  async release(shardKey: string, owner: string): Promise<void> {
+    if (this.leases.get(shardKey)?.owner === owner) this.leases.delete(shardKey);
+  }
+}
+
 /** Every memory store, wired the way the runtime wires the DynamoDB ones. */
 export const memoryStores = (now: () => Date) => {
   const mappings = new MemoryMappingStore();
@@ -410,5 +439,6 @@ export const memoryStores = (now: () => Date) => {
     audit: new MemoryAuditLog(),
     cipher: new MemoryCipher(),
     queue: new MemorySignalQueue(now),
+    shardLeases: new MemoryShardLeaseStore(),
   };
 };
