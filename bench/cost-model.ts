@@ -121,8 +121,8 @@ export const accountMonthlyCost = (profile: AccountProfile, prices: Prices, memo
 export interface DeploymentProfile {
   shards: number;
   syncScheduleIntervalMs: number;
-  /** Billed seconds of one sync invocation: the loop runs until its last pass (sleeps between passes included), busy or idle. */
-  syncInvocationSeconds: number;
+  /** Billed seconds of one shard's sync invocations a month (see `shardWatchSchedule`): busy or idle, sleeps included. */
+  syncSecondsPerShardMonth: number;
   memoryGb: number;
   shardPassIntervalMs: number;
   /** Listing queries of one pass of one shard (16 virtual buckets / shards); each reads at least `minimumQueryRru`. */
@@ -137,7 +137,7 @@ export interface DeploymentProfile {
 
 /**
  * Fixed cost a month:
- *   sync Lambda = shards x schedules x (request price + seconds x GB x GB-s price)
+ *   sync Lambda = shards x (schedules x request price + billed seconds a month x GB x GB-s price)
  *   listing floor = shards x passes x queries x minimum RRU x RRU price
  *   + KMS keys + secrets (+ their calls) + idle SQS long polls; EventBridge scheduled rules cost nothing.
  */
@@ -146,7 +146,7 @@ export const deploymentMonthlyCost = (deployment: DeploymentProfile, prices: Pri
   const passes = deployment.shards * timesPerMonth(deployment.shardPassIntervalMs);
   return bill([
     costLine('Lambda', 'sync invocations', invocations, 'requests', prices.lambda.requestUsd),
-    costLine('Lambda', 'sync loop duration (runs to its last pass, busy or idle)', invocations * deployment.syncInvocationSeconds * deployment.memoryGb, 'GB-s', prices.lambda.gbSecondArm64Usd),
+    costLine('Lambda', 'sync watch duration (an owner per shard all month, busy or idle)', deployment.shards * deployment.syncSecondsPerShardMonth * deployment.memoryGb, 'GB-s', prices.lambda.gbSecondArm64Usd),
     costLine('EventBridge', 'scheduled rule invocations', invocations, 'invocations', prices.eventBridge.scheduledRuleInvocationUsd),
     costLine('DynamoDB', 'shard listing floor (empty buckets)', passes * deployment.listingQueriesPerShardPass * deployment.minimumQueryRru, 'RRU', prices.dynamodb.readRequestUnitUsd),
     costLine('KMS', 'customer managed key', deployment.kmsKeys, 'key-months', prices.kms.customerManagedKeyMonthUsd),
@@ -172,18 +172,35 @@ export const accountsPerShardBeforeSaturation = (passIntervalMs: number, lambdaS
   lambdaSecondsPerPoll <= 0 ? Number.POSITIVE_INFINITY : Math.floor(passIntervalMs / 1000 / lambdaSecondsPerPoll);
 
 /**
- * One sync invocation by the rule of `functions/sync/sync-loop.ts`: a pass every `intervalMs`
- * (or at once after a pass slower than that) for as long as a pass may still begin
- * (`lastStartMs` after the invocation started). Gives the passes it makes, the seconds it is
- * billed (its sleeps included) and the longest time a master waits between two passes when
- * the next invocation starts `scheduleMs` after this one.
+ * A shard's sync invocations a month by the rule of `watchShard` (shared/use-cases/watch-shard.ts):
+ * an owner watches from its start until `invocationMs - stopAllowanceMs`, and asks for a
+ * successor `handOverMs` before that; the next scheduled invocation (on average half a
+ * schedule period later) synchronizes its streams (`takeOverSyncMs`) and takes the lease
+ * over; the owner sees that at its next pass (on average half a pass later) and stops. Every
+ * other scheduled invocation finds the shard owned and returns after `shortInvocationMs`.
+ * Gives the long invocations a month, the seconds billed in all, and how much of the month
+ * two invocations watch the shard at once.
  */
-export const syncLoopSchedule = (lastStartMs: number, intervalMs: number, passMs: number, scheduleMs = 60_000): { passes: number; billedSeconds: number; longestGapMs: number } => {
-  let passes = 0;
-  let lastStart = 0;
-  for (let due = 0; due <= lastStartMs; due = Math.max(lastStart + intervalMs, lastStart + passMs)) {
-    lastStart = due;
-    passes += 1;
-  }
-  return { passes, billedSeconds: (lastStart + passMs) / 1000, longestGapMs: Math.max(intervalMs, passMs, scheduleMs - lastStart) };
+export const shardWatchSchedule = (options: {
+  invocationMs: number;
+  stopAllowanceMs: number;
+  handOverMs: number;
+  scheduleMs: number;
+  takeOverSyncMs: number;
+  passMs: number;
+  shortInvocationMs: number;
+}): { periodSeconds: number; longPerMonth: number; shortPerMonth: number; billedSeconds: number; overlapShare: number } => {
+  const handOverAfter = options.invocationMs - options.stopAllowanceMs - options.handOverMs;
+  // One invocation start to the next one's: the successor starts at the first tick after the request.
+  const periodMs = Math.max(options.scheduleMs, handOverAfter + options.scheduleMs / 2);
+  const longPerMonth = (SECONDS_PER_MONTH * 1000) / periodMs;
+  const longBilledMs = periodMs + options.takeOverSyncMs + options.passMs / 2;
+  const shortPerMonth = Math.max(0, (SECONDS_PER_MONTH * 1000) / options.scheduleMs - longPerMonth);
+  return {
+    periodSeconds: periodMs / 1000,
+    longPerMonth,
+    shortPerMonth,
+    billedSeconds: (longPerMonth * longBilledMs + shortPerMonth * options.shortInvocationMs) / 1000,
+    overlapShare: (options.takeOverSyncMs + options.passMs / 2) / periodMs,
+  };
 };

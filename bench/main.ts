@@ -4,12 +4,14 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { HAND_OVER_MS, STOP_ALLOWANCE_MS } from '../functions/sync/sync-loop';
 import { renderLatencySvg } from './latency-svg';
 import { US_EAST_1_PRICES } from './prices';
 import { Progress } from './progress';
 import { buildCostReport, evaluateTargets, renderReport, type CostAssumptions } from './report';
 import { runFanOut, type FanOutResult } from './scenarios/fan-out';
 import { runOneToOne, type OneToOneResult } from './scenarios/one-to-one';
+import { runMetaApiDetection, type MetaApiDetectionResult } from './scenarios/metaapi-detection';
 import { runRecovery, type RecoveryResult } from './scenarios/recovery';
 import { runRequestCounts, type RequestCountsResult } from './scenarios/request-counts';
 import { startBenchStack, type BenchStack } from './stack';
@@ -35,6 +37,9 @@ Prints a table; writes .bench/latest.json, .bench/bench-<time>.json and .bench/l
   --budget-s <n>                 wall-time budget; larger fan-outs are skipped past it (270)
   --seed <n>                     seed of the master's trading script (7)
   --recovery-rounds <n>          times the runtime is killed mid-burst and restarted (2; 0 skips)
+  --metaapi-masters <n>          masters of the MetaApi detection phase, streaming vs polling (100; 0 skips)
+  --metaapi-streaming-s <n>      seconds the streaming mode is measured (65: one reconcile read in it)
+  --metaapi-polling-s <n>        seconds the polling mode is measured (15)
   --help`;
 
 const parse = () => {
@@ -54,6 +59,9 @@ const parse = () => {
       'budget-s': { type: 'string', default: '270' },
       seed: { type: 'string', default: '7' },
       'recovery-rounds': { type: 'string', default: '2' },
+      'metaapi-masters': { type: 'string', default: '100' },
+      'metaapi-streaming-s': { type: 'string', default: '65' },
+      'metaapi-polling-s': { type: 'string', default: '15' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -81,6 +89,9 @@ const parse = () => {
     budgetSeconds: number('budget-s', 60),
     seed: number('seed', 0),
     recoveryRounds: number('recovery-rounds', 0),
+    metaApiMasters: number('metaapi-masters', 0),
+    metaApiStreamingSeconds: number('metaapi-streaming-s', 5),
+    metaApiPollingSeconds: number('metaapi-polling-s', 5),
   };
 };
 
@@ -105,7 +116,8 @@ const main = async (): Promise<number> => {
   }
   const started = Date.now();
   const loadBefore = loadavg()[0]!;
-  const progress = new Progress(settings.recoveryRounds > 0 ? 4 : 3);
+  const progress = new Progress(3 + (settings.metaApiMasters > 0 ? 1 : 0) + (settings.recoveryRounds > 0 ? 1 : 0));
+  let phase = 3;
   let stack: BenchStack | undefined;
   let interrupted = false;
   const interrupt = (signal: string) => {
@@ -133,6 +145,7 @@ const main = async (): Promise<number> => {
   let counts: RequestCountsResult;
   let fanOut: FanOutResult;
   let recovery: RecoveryResult | undefined;
+  let metaApi: MetaApiDetectionResult | undefined;
   stack = await startBenchStack({ chunkBytes: US_EAST_1_PRICES.sqs.chunkBytes });
   try {
     progress.note(`DynamoDB Local and fauxqs started (data under ${stack.dataDir})`);
@@ -176,8 +189,24 @@ const main = async (): Promise<number> => {
       progress,
     );
     measureLoop('fan-out');
+    if (settings.metaApiMasters > 0) {
+      progress.phase((phase += 1), `detection on MetaApi (real SDK, fake MetaApi): ${settings.metaApiMasters} masters, streaming then polling every 5 s`);
+      metaApi = await runMetaApiDetection(
+        stack,
+        {
+          masters: settings.metaApiMasters,
+          tradesPerSecond: 5,
+          streamingSeconds: settings.metaApiStreamingSeconds,
+          pollingSeconds: settings.metaApiPollingSeconds,
+          pollIntervalMs: 5000,
+          reconcileIntervalMs: 60_000,
+        },
+        progress,
+      );
+      measureLoop('MetaApi detection');
+    }
     if (settings.recoveryRounds > 0) {
-      progress.phase(4, `recovery: the runtime killed mid-burst and restarted, ${settings.recoveryRounds} times (separate processes)`);
+      progress.phase((phase += 1), `recovery: the runtime killed mid-burst and restarted, ${settings.recoveryRounds} times (separate processes)`);
       recovery = await runRecovery({ slaves: 10, burst: 20, killAfterCopies: 5, brokerLatencyMs: settings.brokerLatencyMs, rounds: settings.recoveryRounds }, progress);
     }
   } finally {
@@ -191,8 +220,12 @@ const main = async (): Promise<number> => {
     slaveSyncIntervalMs: 60_000,
     shards: 4,
     memoryGb: 0.5,
-    // LAST_PASS_START_MS of functions/sync/sync.handler.ts: a pass every 5 s from 0 to 55 s.
-    syncLastPassStartMs: 56_000,
+    // The stack's sync timeout and functions/sync/sync-loop.ts.
+    syncInvocationMs: 15 * 60_000,
+    syncStopAllowanceMs: STOP_ALLOWANCE_MS,
+    syncHandOverMs: HAND_OVER_MS,
+    syncTakeOverMs: metaApi?.modes.find((mode) => mode.mode === 'streaming')?.synchronizeAllMs ?? 5_000,
+    syncShortInvocationMs: 200,
     copiesPerSlaveMonth: settings.copiesPerSlaveMonth,
     apiRequestsPerAccountMonth: settings.apiRequestsPerAccountMonth,
     fleetAccounts: settings.fleetAccounts,
@@ -202,7 +235,7 @@ const main = async (): Promise<number> => {
     sqsIdleReceivesPerMonth: 5 * 3 * 60 * 24 * 30,
   };
   const costs = buildCostReport(counts, assumptions, US_EAST_1_PRICES);
-  const targets = evaluateTargets(oneToOne, fanOut, counts, costs, recovery);
+  const targets = evaluateTargets(oneToOne, fanOut, counts, costs, recovery, metaApi);
   const loadAfter = loadavg()[0]!;
   const seconds = (Date.now() - started) / 1000;
   const header = [
@@ -212,7 +245,7 @@ const main = async (): Promise<number> => {
     `Node event loop lag (the sync, the consumers and the SQS emulator share one process): ${Object.entries(loopDelay).map(([phase, figures]) => `${phase} p50 ${figures.p50.toFixed(1)} ms, p99 ${figures.p99.toFixed(1)} ms, max ${figures.max.toFixed(0)} ms`).join('; ')}`,
     `engine warnings ${stack.log.warnings}, errors ${stack.log.errors}${stack.log.samples.length ? `: ${stack.log.samples.slice(0, 3).join(' | ')}` : ''}`,
   ];
-  console.log(renderReport({ header, oneToOne, fanOut, counts, costs, recovery, targets, prices: US_EAST_1_PRICES }));
+  console.log(renderReport({ header, oneToOne, fanOut, counts, costs, recovery, metaApi, targets, prices: US_EAST_1_PRICES }));
 
   mkdirSync(OUTPUT_DIR, { recursive: true });
   const stamp = new Date(started).toISOString().replace(/[:.]/g, '-');
@@ -226,6 +259,7 @@ const main = async (): Promise<number> => {
     counts,
     costs,
     recovery,
+    metaApi,
     targets,
     prices: US_EAST_1_PRICES,
     engineLog: { warnings: stack.log.warnings, errors: stack.log.errors, samples: stack.log.samples },

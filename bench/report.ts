@@ -4,7 +4,7 @@ import {
   breakEvenFleet,
   costPerConnectedAccount,
   deploymentMonthlyCost,
-  syncLoopSchedule,
+  shardWatchSchedule,
   timesPerMonth,
   type AccountProfile,
   type Bill,
@@ -15,6 +15,7 @@ import {
 import type { Prices } from './prices';
 import type { FanOutResult } from './scenarios/fan-out';
 import type { OneToOneResult } from './scenarios/one-to-one';
+import type { MetaApiDetectionResult } from './scenarios/metaapi-detection';
 import type { RecoveryResult } from './scenarios/recovery';
 import { totals, type PerCopy, type RequestCountsResult, type Tallies } from './scenarios/request-counts';
 import { summarize, type Summary } from './stats';
@@ -25,7 +26,14 @@ export interface CostAssumptions {
   slaveSyncIntervalMs: number;
   shards: number;
   memoryGb: number;
-  syncLastPassStartMs: number;
+  /** The sync function's timeout and the hand-over settings of functions/sync/sync-loop.ts. */
+  syncInvocationMs: number;
+  syncStopAllowanceMs: number;
+  syncHandOverMs: number;
+  /** A successor's synchronization of its streams before it takes over (measured by the MetaApi phase when it ran). */
+  syncTakeOverMs: number;
+  /** A scheduled invocation that finds its shard owned: one lease read, then it returns. */
+  syncShortInvocationMs: number;
   copiesPerSlaveMonth: number;
   apiRequestsPerAccountMonth: number;
   fleetAccounts: number;
@@ -35,7 +43,7 @@ export interface CostAssumptions {
 
 export interface CostReport {
   assumptions: CostAssumptions;
-  schedule: ReturnType<typeof syncLoopSchedule>;
+  schedule: ReturnType<typeof shardWatchSchedule>;
   profiles: { label: string; profile: AccountProfile; bill: Bill; withFixedShare: number; breakEvenFleet: number }[];
   fixed: Bill;
   accountsPerShardBeforeSaturation: number;
@@ -112,11 +120,19 @@ export const buildCostReport = (counts: RequestCountsResult, assumptions: CostAs
       copiesPerMonth: assumptions.copiesPerSlaveMonth,
     },
   ];
-  const schedule = syncLoopSchedule(assumptions.syncLastPassStartMs, assumptions.masterPollIntervalMs, 0);
+  const schedule = shardWatchSchedule({
+    invocationMs: assumptions.syncInvocationMs,
+    stopAllowanceMs: assumptions.syncStopAllowanceMs,
+    handOverMs: assumptions.syncHandOverMs,
+    scheduleMs: 60_000,
+    takeOverSyncMs: assumptions.syncTakeOverMs,
+    passMs: assumptions.masterPollIntervalMs,
+    shortInvocationMs: assumptions.syncShortInvocationMs,
+  });
   const deployment: DeploymentProfile = {
     shards: assumptions.shards,
     syncScheduleIntervalMs: 60_000,
-    syncInvocationSeconds: schedule.billedSeconds,
+    syncSecondsPerShardMonth: schedule.billedSeconds,
     memoryGb: assumptions.memoryGb,
     shardPassIntervalMs: assumptions.masterPollIntervalMs,
     listingQueriesPerShardPass: 16 / assumptions.shards,
@@ -154,7 +170,14 @@ const lpad = (text: string, width: number): string => text.padStart(width);
 const summaryRow = (label: string, summary: Summary): string =>
   `  ${pad(label, 40)}${lpad(ms(summary.p50), 10)}${lpad(ms(summary.p95), 10)}${lpad(ms(summary.p99), 10)}${lpad(ms(summary.max), 10)}${lpad(String(summary.n), 6)}`;
 
-export const evaluateTargets = (oneToOne: OneToOneResult, fanOut: FanOutResult, counts: RequestCountsResult, costs: CostReport, recovery?: RecoveryResult): Target[] => {
+export const evaluateTargets = (
+  oneToOne: OneToOneResult,
+  fanOut: FanOutResult,
+  counts: RequestCountsResult,
+  costs: CostReport,
+  recovery?: RecoveryResult,
+  metaApi?: MetaApiDetectionResult,
+): Target[] => {
   const targets: Target[] = [];
   const upTo = (name: string, limit: number, value: number, unit: string, format: (v: number) => string) =>
     targets.push({
@@ -170,6 +193,18 @@ export const evaluateTargets = (oneToOne: OneToOneResult, fanOut: FanOutResult, 
   const at200 = fanOut.rounds.filter((round) => round.slaves === 200).map((round) => round.completeMs);
   const typical = at200.length ? summarize(at200).p50 : Number.NaN;
   upTo(`200-slave fan-out complete after detection (median of ${at200.length} rounds; worst ${(Math.max(...at200) / 1000).toFixed(2)} s)`, 2, typical / 1000, ' s', (v) => v.toFixed(2));
+  const at1000 = fanOut.rounds.filter((round) => round.slaves === 1000).map((round) => round.completeMs);
+  if (at1000.length > 0) {
+    upTo(`1000-slave fan-out complete after detection (median of ${at1000.length} rounds)`, 2, summarize(at1000).p50 / 1000, ' s', (v) => v.toFixed(2));
+  }
+  const streaming = metaApi?.modes.find((mode) => mode.mode === 'streaming');
+  if (metaApi && streaming) {
+    const masters = metaApi.options.masters;
+    upTo(`streaming detection p50 (MetaApi, ${masters} masters)`, 50, streaming.detection.p50, ' ms', fixed1);
+    upTo(`streaming detection p99 (MetaApi, ${masters} masters)`, 250, streaming.detection.p99, ' ms', fixed1);
+    upTo('MetaApi RPC requests per master-minute (streaming)', 2, streaming.rpcPerMasterMinute, '', (v) => v.toFixed(2));
+    upTo(`trades never seen by streaming detection (MetaApi, ${masters} masters)`, 0, streaming.missed, '', (v) => v.toFixed(0));
+  }
   upTo('DynamoDB requests per copied open', 6, dynamo(counts.perOpen.tallies).requests, '', (v) => v.toFixed(1));
   const holding = costs.profiles[1]!;
   upTo(
@@ -201,10 +236,11 @@ export const renderReport = (input: {
   counts: RequestCountsResult;
   costs: CostReport;
   recovery?: RecoveryResult;
+  metaApi?: MetaApiDetectionResult;
   targets: Target[];
   prices: Prices;
 }): string => {
-  const { oneToOne, fanOut, counts, costs, recovery, targets, prices } = input;
+  const { oneToOne, fanOut, counts, costs, recovery, metaApi, targets, prices } = input;
   const lines: string[] = ['', ...input.header, ''];
   const mix = oneToOne.mix;
   lines.push(
@@ -292,8 +328,9 @@ export const renderReport = (input: {
   for (const line of costs.fixed.lines) {
     lines.push(`      ${pad(`${line.service}: ${line.item}`, 48)}${lpad(qty(line.quantity), 12)} ${pad(line.unit, 9)} x ${lpad(line.unitUsd.toExponential(3), 10)} = ${lpad(usd(line.usd), 9)}`);
   }
+  const w = costs.schedule;
   lines.push(
-    `  the sync loop (last pass starting by ${a.syncLastPassStartMs / 1000} s) makes ${costs.schedule.passes} passes a minute and is billed ~${costs.schedule.billedSeconds} s; masters then wait up to ${(costs.schedule.longestGapMs / 1000).toFixed(0)} s between two polls. The cost above counts 12 polls a minute (the configured 5 s).`,
+    `  the sync watch: ${a.syncInvocationMs / 60_000}-minute invocations, one owner per shard taking over from the last every ${(w.periodSeconds / 60).toFixed(1)} min (${qty(w.longPerMonth)} a month per shard) after a ${(a.syncTakeOverMs / 1000).toFixed(1)} s synchronization, two watching at once ${(w.overlapShare * 100).toFixed(1)}% of the time; the ${qty(w.shortPerMonth)} other scheduled invocations a month find the shard owned and return (~${a.syncShortInvocationMs} ms): ${qty(w.billedSeconds)} s billed per shard a month`,
   );
   lines.push(
     `  break-even fleet for $0.25 per account: ${costs.profiles.map((entry) => `${entry.label.split(' (')[0]} ${Number.isFinite(entry.breakEvenFleet) ? qty(entry.breakEvenFleet) : 'never'}`).join('; ')}`,
@@ -311,6 +348,22 @@ export const renderReport = (input: {
       lines.push(`  ${pad(String(index + 1), 8)}${lpad(String(round.masterPositions), 13)}${lpad(ms(round.restartMs), 10)}${lpad(Number.isFinite(round.catchUpMs) ? ms(round.catchUpMs) : 'never', 12)}${lpad(String(round.duplicates), 12)}`),
     );
     lines.push('  restart: SIGKILL -> the new runtime ready (its JVM and emulators); caught up: ready -> every slave holds a copy of every master position');
+    lines.push('');
+  }
+
+  if (metaApi) {
+    const o = metaApi.options;
+    lines.push(
+      `Detection on MetaApi (the real SDK against the fake MetaApi on this machine): the sync function's shard watch over ${o.masters} masters, ${o.tradesPerSecond} trades/s at random masters; streaming as deployed (every master also read over RPC every ${o.reconcileIntervalMs / 1000} s), then polling every ${o.pollIntervalMs / 1000} s`,
+    );
+    lines.push(`  ${pad('mode', 11)}${lpad('p50', 10)}${lpad('p95', 10)}${lpad('p99', 10)}${lpad('max', 10)}${lpad('trades', 8)}${lpad('unseen', 8)}${lpad('RPC/master-min', 16)}${lpad('sync all', 10)}${lpad('RSS +', 10)}${lpad('heap', 9)}`);
+    for (const mode of metaApi.modes) {
+      lines.push(
+        `  ${pad(mode.mode, 11)}${lpad(ms(mode.detection.p50), 10)}${lpad(ms(mode.detection.p95), 10)}${lpad(ms(mode.detection.p99), 10)}${lpad(ms(mode.detection.max), 10)}${lpad(String(mode.trades), 8)}${lpad(String(mode.missed), 8)}${lpad(mode.rpcPerMasterMinute.toFixed(2), 16)}${lpad(mode.synchronizeAllMs === undefined ? '-' : ms(mode.synchronizeAllMs), 10)}${lpad(`${mode.rssDeltaMiB.toFixed(0)} MiB`, 10)}${lpad(`${mode.heapUsedMiB.toFixed(0)} MiB`, 9)}`,
+      );
+    }
+    lines.push('  detection: the master trade at the fake broker -> its copy signal handed to the queue; unseen: trades no signal came for (polling misses a position opened and closed between two polls)');
+    lines.push('  sync all: invocation start -> every master stream synchronized; RSS +: resident memory the mode added to the process (streams, SDK state)');
     lines.push('');
   }
 

@@ -94,8 +94,7 @@ export class StatelessStack extends Stack {
       entry: 'functions/sync/sync.handler.ts',
       // One invocation owns a shard's streams for up to this long (see functions/sync/sync.handler.ts).
       timeout: Duration.minutes(props.syncInvocationMinutes ?? 15),
-      // MetaApi streams hold each master's terminal state (50-250 KiB without history).
-      memorySize: 1024,
+      // 512 MB (the default): MetaApi streams of 100 masters add ~150 MB (bench); raise it for shards of more than ~200 masters.
       serviceName: 'mt-copier-sync',
       description: "Watches one shard's masters (MetaApi streams, RPC as fallback) and slaves, and emits copy signals",
       // The next tick a minute later is the retry; an async retry would overlap it.

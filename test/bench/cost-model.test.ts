@@ -5,7 +5,7 @@ import {
   costPerConnectedAccount,
   deploymentMonthlyCost,
   sqsBilledRequests,
-  syncLoopSchedule,
+  shardWatchSchedule,
   timesPerMonth,
   type AccountProfile,
   type DeploymentProfile,
@@ -54,11 +54,11 @@ describe('the cost model', () => {
     expect(bill.usd).toBeCloseTo(expected, 9);
   });
 
-  it('bills the sync loop for the seconds it runs (~55 s of every minute at 5 s), busy or idle, on every shard', () => {
+  it('bills the sync watch for the seconds it runs a month, busy or idle, on every shard, and every scheduled invocation', () => {
     const deployment: DeploymentProfile = {
       shards: 4,
       syncScheduleIntervalMs: 60_000,
-      syncInvocationSeconds: 55,
+      syncSecondsPerShardMonth: 43_200 * 55,
       memoryGb: 0.5,
       shardPassIntervalMs: 5000,
       listingQueriesPerShardPass: 4,
@@ -73,7 +73,7 @@ describe('the cost model', () => {
     const expected =
       invocations * 0.2e-6 + invocations * 55 * 0.5 * 0.0000133334 + 4 * 518_400 * 4 * 0.5 * 0.125e-6 + 1 + 0.4;
     expect(bill.usd).toBeCloseTo(expected, 6);
-    expect(bill.lines.find((line) => line.item.startsWith('sync loop'))!.quantity).toBe(4_752_000);
+    expect(bill.lines.find((line) => line.item.startsWith('sync watch'))!.quantity).toBe(4_752_000);
   });
 
   it('shares the fixed cost over the fleet and finds the fleet that reaches a target', () => {
@@ -88,10 +88,25 @@ describe('the cost model', () => {
     expect(sqsBilledRequests(65_537, 65_536)).toBe(2);
   });
 
-  it('follows the sync loop: passes every 5 s until 56 s make 12, billed 55 s plus the last pass, gaps of 5 s', () => {
-    expect(syncLoopSchedule(56_000, 5000, 0)).toEqual({ passes: 12, billedSeconds: 55, longestGapMs: 5_000 });
-    expect(syncLoopSchedule(56_000, 5000, 500)).toEqual({ passes: 12, billedSeconds: 55.5, longestGapMs: 5_000 });
-    // A pass slower than the interval sets the pace: 8 s passes make 8 a minute.
-    expect(syncLoopSchedule(56_000, 5000, 8000)).toEqual({ passes: 8, billedSeconds: 64, longestGapMs: 8_000 });
+  it('follows the shard watch: a 15-minute owner hands over every ~13.4 min, billed the month plus the take-overs and the short checks', () => {
+    const schedule = shardWatchSchedule({
+      invocationMs: 900_000,
+      stopAllowanceMs: 15_000,
+      handOverMs: 110_000,
+      scheduleMs: 60_000,
+      takeOverSyncMs: 5_000,
+      passMs: 5_000,
+      shortInvocationMs: 200,
+    });
+    // Hand-over asked at 775 s; the successor starts at the next tick, 30 s later on average.
+    expect(schedule.periodSeconds).toBe(805);
+    expect(schedule.longPerMonth).toBeCloseTo(2_592_000 / 805, 6);
+    expect(schedule.shortPerMonth).toBeCloseTo(43_200 - 2_592_000 / 805, 6);
+    expect(schedule.billedSeconds).toBeCloseTo((2_592_000 / 805) * 812.5 + (43_200 - 2_592_000 / 805) * 0.2, 3);
+    expect(schedule.overlapShare).toBeCloseTo(7.5 / 805, 9);
+    // Invocations shorter than a schedule period plus the hand-over: one per tick, each taking over.
+    const short = shardWatchSchedule({ invocationMs: 120_000, stopAllowanceMs: 15_000, handOverMs: 110_000, scheduleMs: 60_000, takeOverSyncMs: 5_000, passMs: 5_000, shortInvocationMs: 200 });
+    expect(short.longPerMonth).toBe(43_200);
+    expect(short.shortPerMonth).toBe(0);
   });
 });
