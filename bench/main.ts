@@ -11,7 +11,7 @@ import { Progress } from './progress';
 import { buildCostReport, evaluateTargets, renderReport, type CostAssumptions } from './report';
 import { runFanOut, type FanOutResult } from './scenarios/fan-out';
 import { runOneToOne, type OneToOneResult } from './scenarios/one-to-one';
-import { runMetaApiDetection, type MetaApiDetectionResult } from './scenarios/metaapi-detection';
+import type { MetaApiDetectionResult } from './scenarios/metaapi-detection';
 import { runRecovery, type RecoveryResult } from './scenarios/recovery';
 import { runRequestCounts, type RequestCountsResult } from './scenarios/request-counts';
 import { startBenchStack, type BenchStack } from './stack';
@@ -37,9 +37,8 @@ Prints a table; writes .bench/latest.json, .bench/bench-<time>.json and .bench/l
   --budget-s <n>                 wall-time budget; larger fan-outs are skipped past it (270)
   --seed <n>                     seed of the master's trading script (7)
   --recovery-rounds <n>          times the runtime is killed mid-burst and restarted (2; 0 skips)
-  --metaapi-masters <n>          masters of the MetaApi detection phase, streaming vs polling (100; 0 skips)
-  --metaapi-streaming-s <n>      seconds the streaming mode is measured (65: one reconcile read in it)
-  --metaapi-polling-s <n>        seconds the polling mode is measured (15)
+  --metaapi-masters <n>          masters of each mode of the MetaApi detection phase (100; 0 skips)
+  --metaapi-s <n>                seconds streaming and polling are measured side by side (65: one reconcile read in it)
   --help`;
 
 const parse = () => {
@@ -60,8 +59,7 @@ const parse = () => {
       seed: { type: 'string', default: '7' },
       'recovery-rounds': { type: 'string', default: '2' },
       'metaapi-masters': { type: 'string', default: '100' },
-      'metaapi-streaming-s': { type: 'string', default: '65' },
-      'metaapi-polling-s': { type: 'string', default: '15' },
+      'metaapi-s': { type: 'string', default: '65' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -90,8 +88,7 @@ const parse = () => {
     seed: number('seed', 0),
     recoveryRounds: number('recovery-rounds', 0),
     metaApiMasters: number('metaapi-masters', 0),
-    metaApiStreamingSeconds: number('metaapi-streaming-s', 5),
-    metaApiPollingSeconds: number('metaapi-polling-s', 5),
+    metaApiSeconds: number('metaapi-s', 5),
   };
 };
 
@@ -190,14 +187,16 @@ const main = async (): Promise<number> => {
     );
     measureLoop('fan-out');
     if (settings.metaApiMasters > 0) {
-      progress.phase((phase += 1), `detection on MetaApi (real SDK, fake MetaApi): ${settings.metaApiMasters} masters, streaming then polling every 5 s`);
+      progress.phase((phase += 1), `detection on MetaApi (real SDK, fake MetaApi): ${settings.metaApiMasters} masters streaming and ${settings.metaApiMasters} polled every 5 s, side by side`);
+      // Imported only now: the fake MetaApi loads nock, which intercepts every HTTP request of the
+      // process (DynamoDB Local and fauxqs included) from the moment it is loaded until the fake stops.
+      const { runMetaApiDetection } = await import('./scenarios/metaapi-detection');
       metaApi = await runMetaApiDetection(
         stack,
         {
           masters: settings.metaApiMasters,
           tradesPerSecond: 5,
-          streamingSeconds: settings.metaApiStreamingSeconds,
-          pollingSeconds: settings.metaApiPollingSeconds,
+          seconds: settings.metaApiSeconds,
           pollIntervalMs: 5000,
           reconcileIntervalMs: 60_000,
         },

@@ -354,16 +354,16 @@ export const renderReport = (input: {
   if (metaApi) {
     const o = metaApi.options;
     lines.push(
-      `Detection on MetaApi (the real SDK against the fake MetaApi on this machine): the sync function's shard watch over ${o.masters} masters, ${o.tradesPerSecond} trades/s at random masters; streaming as deployed (every master also read over RPC every ${o.reconcileIntervalMs / 1000} s), then polling every ${o.pollIntervalMs / 1000} s`,
+      `Detection on MetaApi (the real SDK against the fake MetaApi on this machine): the sync function's shard watch, two deployments side by side for ${o.seconds} s, each ${o.masters} masters with ${o.tradesPerSecond} trades/s at random masters: streaming as deployed (every master also read over RPC every ${o.reconcileIntervalMs / 1000} s), and polling every ${o.pollIntervalMs / 1000} s`,
     );
-    lines.push(`  ${pad('mode', 11)}${lpad('p50', 10)}${lpad('p95', 10)}${lpad('p99', 10)}${lpad('max', 10)}${lpad('trades', 8)}${lpad('unseen', 8)}${lpad('RPC/master-min', 16)}${lpad('sync all', 10)}${lpad('RSS +', 10)}${lpad('heap', 9)}`);
+    lines.push(`  ${pad('mode', 11)}${lpad('p50', 10)}${lpad('p95', 10)}${lpad('p99', 10)}${lpad('max', 10)}${lpad('trades', 8)}${lpad('unseen', 8)}${lpad('RPC/master-min', 16)}${lpad('sync all', 10)}${lpad('RSS +', 10)}`);
     for (const mode of metaApi.modes) {
       lines.push(
-        `  ${pad(mode.mode, 11)}${lpad(ms(mode.detection.p50), 10)}${lpad(ms(mode.detection.p95), 10)}${lpad(ms(mode.detection.p99), 10)}${lpad(ms(mode.detection.max), 10)}${lpad(String(mode.trades), 8)}${lpad(String(mode.missed), 8)}${lpad(mode.rpcPerMasterMinute.toFixed(2), 16)}${lpad(mode.synchronizeAllMs === undefined ? '-' : ms(mode.synchronizeAllMs), 10)}${lpad(`${mode.rssDeltaMiB.toFixed(0)} MiB`, 10)}${lpad(`${mode.heapUsedMiB.toFixed(0)} MiB`, 9)}`,
+        `  ${pad(mode.mode, 11)}${lpad(ms(mode.detection.p50), 10)}${lpad(ms(mode.detection.p95), 10)}${lpad(ms(mode.detection.p99), 10)}${lpad(ms(mode.detection.max), 10)}${lpad(String(mode.trades), 8)}${lpad(String(mode.missed), 8)}${lpad(mode.rpcPerMasterMinute.toFixed(2), 16)}${lpad(mode.synchronizeAllMs === undefined ? '-' : ms(mode.synchronizeAllMs), 10)}${lpad(`${mode.rssDeltaMiB.toFixed(0)} MiB`, 10)}`,
       );
     }
     lines.push('  detection: the master trade at the fake broker -> its copy signal handed to the queue; unseen: trades no signal came for (polling misses a position opened and closed between two polls)');
-    lines.push('  sync all: invocation start -> every master stream synchronized; RSS +: resident memory the mode added to the process (streams, SDK state)');
+    lines.push('  sync all: invocation start -> every master stream synchronized; RSS +: resident memory the watch added to the process until its masters were ready (streams and SDK state; before the other mode started)');
     lines.push('');
   }
 

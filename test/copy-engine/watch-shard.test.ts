@@ -101,7 +101,7 @@ describe('a shard watch with streams and RPC reads of the same master', () => {
     };
     // Distinct event ids: a reconcile re-sends what no copy worker (none runs here) has copied yet, under the same ids.
     const kinds = () => [...new Set(sent.map((signal) => signal.event.id))];
-    return { market, master, streams, sent, kinds, viewOf, start };
+    return { market, master, streams, sent, kinds, viewOf, start, stores };
   };
 
   it('does not close a copy when the stream shows a master a little behind what an RPC read already saw', async () => {
@@ -157,5 +157,22 @@ describe('a shard watch with streams and RPC reads of the same master', () => {
     const result = await watch.stop();
     expect(result.streamSyncs).toBeGreaterThan(2);
     expect(result.role).toBe('owner');
+  });
+
+  it("closes the stream of a master that leaves the shard (its last mapping deleted), and opens one when it is a master again", async () => {
+    const { master, streams, stores, start } = await setup();
+    start();
+    await sleep(250);
+    expect(streams).toHaveLength(1);
+    await stores.mappings.delete(master.tenantId, 'map-w');
+    await sleep(300);
+    expect(streams[0]!.closed).toBe(true);
+    const since = new Date(Date.now() - 1_000).toISOString();
+    await stores.mappings.create(aMapping({ id: 'map-w2', masterAccountId: master.id, slaveAccountId: 'slave-w', activeSince: since, announcedSince: since, createdAt: since }), {
+      graphVersion: (await stores.mappings.graph(master.tenantId)).version,
+    });
+    await sleep(300);
+    expect(streams).toHaveLength(2);
+    expect(streams[1]!.closed).toBe(false);
   });
 });

@@ -6,7 +6,7 @@ import { toAccountInformation, toPendingOrder, toPosition, type MetaApiAccountIn
 import { StreamListenerBase, type StreamingConnection } from './metaapi-sdk';
 
 /** How long a failed attempt to open a stream waits before the next (the RPC poll covers the gap). */
-const REOPEN_DELAY_MS = 5_000;
+const REOPEN_DELAY_MS = 30_000;
 
 /**
  * One account's MetaApi streaming connection (`getStreamingConnection`), as an `AccountStream`.
