@@ -135,12 +135,12 @@ describe('streaming master detection in the sync function', () => {
     const { deps } = invocation('fallback');
     const { stop } = watch(deps, { owner: 'fallback' });
     await eventually(async () => fake.streamingSessions(masterMetaApi).find((session) => session.synchronized) ?? undefined, 10_000);
-    // The socket drops; the SDK reconnects, but MetaApi no longer finishes the stream's synchronization.
+    // The terminal tells the stream it disconnected; the SDK subscribes again, but MetaApi no
+    // longer finishes the stream's synchronization (RPC still answers).
     fake.failStream('stalledSynchronization', { accountId: masterMetaApi, times: 1_000 });
-    fake.dropConnections();
+    fake.failStream('disconnected', { accountId: masterMetaApi });
     const since = Date.now();
     const opened = fake.market.traderTrade(masterMarket, { symbol: 'GBPUSD', side: 'sell', volume: 0.2 });
-    // The SDK reconnects its socket first (a few seconds), then the pass reads the master over RPC.
     const copy = await eventually(async () => openCopyOf(slaveMarket, mappingId, opened.positionId!), 25_000);
     expect(copy).toMatchObject({ symbol: 'GBPUSD', side: 'sell', volume: 0.2 });
     expect(fake.streamingSessions(masterMetaApi).some((session) => session.synchronized)).toBe(false);
