@@ -1,3 +1,4 @@
+import { cpus } from 'node:os';
 import {
   accountMonthlyCost,
   accountsPerShardBeforeSaturation,
@@ -271,6 +272,14 @@ export const renderReport = (input: {
     );
   }
   lines.push(`  per slave: detection -> that slave's order answered by the broker. Largest fan-out run: ${fanOut.largest} slaves${fanOut.stoppedBecause ? ` (stopped: ${fanOut.stoppedBecause})` : ''}.`);
+  const largest = fanOut.rounds.filter((round) => round.slaves === fanOut.largest && round.cpuMs.dynamoDbLocal > 0);
+  if (largest.length > 0) {
+    const jvm = summarize(largest.map((round) => round.cpuMs.dynamoDbLocal / round.copies)).p50;
+    const node = summarize(largest.map((round) => round.cpuMs.node / round.copies)).p50;
+    lines.push(
+      `  CPU per copy at ${fanOut.largest} slaves (median of rounds): DynamoDB Local's JVM ${jvm.toFixed(1)} ms, this Node process ${node.toFixed(1)} ms; on ${cpus().length} CPUs a round of ${fanOut.largest} copies needs at least ${(((jvm + node) * fanOut.largest) / cpus().length / 1000).toFixed(2)} s here, whatever the engine does`,
+    );
+  }
   if (fanOut.fleetPass) {
     lines.push(
       `  one sync pass over all ${fanOut.fleetPass.accounts} accounts (slaves, and the master's reconcile of ${fanOut.fleetPass.mappings} mappings): ${fanOut.fleetPass.wallSeconds.toFixed(1)} s, ${(fanOut.fleetPass.secondsPerAccount * 1000).toFixed(1)} ms per account; the reconcile's ${fanOut.fleetPass.reconcileQueries} queries, one after another, took ${fanOut.fleetPass.reconcileSeconds.toFixed(1)} s of it`,

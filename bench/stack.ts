@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDynamoDbLocal } from '../local/emulators/dynamodb-local';
@@ -57,6 +57,8 @@ export interface BenchSystem {
 export interface BenchStack {
   dataDir: string;
   log: BenchLog;
+  /** CPU time DynamoDB Local's JVM has used so far (user + system, ms; 0 where /proc is not there). */
+  dynamoDbCpuMs(): number;
   startSystem(options: BenchSystemOptions): Promise<BenchSystem>;
   stop(): Promise<void>;
 }
@@ -132,7 +134,16 @@ export const startBenchStack = async (options: { chunkBytes: number }): Promise<
       running.add(handle);
       return handle;
     };
-    return { dataDir, log, startSystem, stop };
+    const dynamoDbCpuMs = (): number => {
+      try {
+        // Fields 14 and 15 of /proc/<pid>/stat: user and system time in clock ticks (100 a second).
+        const fields = readFileSync(`/proc/${dynamo.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return (Number(fields[11]) + Number(fields[12])) * 10;
+      } catch {
+        return 0;
+      }
+    };
+    return { dataDir, log, dynamoDbCpuMs, startSystem, stop };
   } catch (error) {
     await stop();
     throw error;

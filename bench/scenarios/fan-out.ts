@@ -36,6 +36,12 @@ export interface FanOutRound {
   perSlaveSent: Summary;
   /** Per-slave latencies, for the picture. */
   latencies: number[];
+  /**
+   * CPU the round took, in ms: DynamoDB Local's JVM, and this Node process (sync, consumers,
+   * the SQS emulator, the simulated broker). Their sum over the machine's CPUs bounds how fast
+   * the round can be here, whatever the engine does.
+   */
+  cpuMs: { dynamoDbLocal: number; node: number };
 }
 
 export interface FanOutResult {
@@ -79,11 +85,15 @@ export const runFanOut = async (stack: BenchStack, options: FanOutOptions, progr
       });
       const brokerMark = bench.broker.calls.length;
       const awsMark = clock();
+      const jvmBefore = stack.dynamoDbCpuMs();
+      const nodeBefore = process.cpuUsage();
       ticket = positionId();
       const fillAt = clock();
       await system.syncNow(false);
       await Promise.race([all, sleep(ROUND_TIMEOUT_MS)]);
       unsubscribe();
+      const nodeCpu = process.cpuUsage(nodeBefore);
+      const cpuMs = { dynamoDbLocal: stack.dynamoDbCpuMs() - jvmBefore, node: (nodeCpu.user + nodeCpu.system) / 1000 };
       await system.drain(10_000);
 
       const calls = bench.broker.calls.slice(brokerMark);
@@ -110,6 +120,7 @@ export const runFanOut = async (stack: BenchStack, options: FanOutOptions, progr
         enqueueMs: enqueue.length ? Math.max(...enqueue.map((call) => call.end)) - Math.min(...enqueue.map((call) => call.start)) : 0,
         perSlaveSent: summarize(sent),
         latencies,
+        cpuMs,
       };
       progress.note(
         `${size} slaves, ${kind}: ${records.length}/${size} copied; last order ${(completeMs / 1000).toFixed(2)} s after detection (p50 ${(result.perSlave.p50 / 1000).toFixed(2)} s, p99 ${(result.perSlave.p99 / 1000).toFixed(2)} s)`,
