@@ -253,7 +253,7 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
         }
         reply(await route(toApiGatewayEvent(request, body, claims)));
       })().catch((error: unknown) => {
-        options.log.error('local server failed a request', { error: String(error) });
+        options.log.error('local server failed a request', { error });
         if (!response.headersSent) send(response, problemJson(500, 'Internal error', 'Something went wrong'));
       });
     });
@@ -277,7 +277,7 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
         const slaves = includeSlaves ?? now - lastSlaveSync >= runtime.config.SLAVE_SYNC_INTERVAL_MS;
         if (slaves) lastSlaveSync = now;
         await syncShard({ ...runtime, bookRefreshMs: BOOK_REFRESH_MS, bookCache }, { shard: 0, shards: 1, includeSlaves: slaves });
-      }).catch((error: unknown) => options.log.error('sync pass failed', { error: String(error) }));
+      }).catch((error: unknown) => options.log.error('sync pass failed', { error }));
       return syncing;
     };
     let running = !options.manualSync;
@@ -311,7 +311,7 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
             await syncAccount({ ...runtime, bookRefreshMs: BOOK_REFRESH_MS, bookCache }, master.account, master.mappings);
           } while (state.again && running);
         } catch (error) {
-          options.log.warn('push sync failed; the timer syncs the account', { accountId, error: String(error) });
+          options.log.warn('push sync failed; the timer syncs the account', { accountId, error });
         } finally {
           pushes.delete(accountId);
         }
@@ -351,7 +351,7 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
           messages = received.Messages ?? [];
         } catch (error) {
           if (!consuming) return;
-          options.log.warn('receive from the copy queue failed', { error: String(error) });
+          options.log.warn('receive from the copy queue failed', { error });
           await sleep(500);
           continue;
         }

@@ -107,7 +107,7 @@ const shortenVisibility = async (runtime: Runtime, messages: { id: string; recei
       );
     } catch (error) {
       // Only the retry delay is lost: the message still comes back after the full timeout.
-      runtime.log.warn('could not shorten visibility of retried copy signals', { error: String(error) });
+      runtime.log.warn('could not shorten visibility of retried copy signals', { error });
     }
   }
 };

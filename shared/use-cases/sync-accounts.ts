@@ -198,7 +198,7 @@ export const syncShard = async (deps: SyncDependencies, options: ShardSyncOption
         events += (await syncAccount(deps, account, byMaster.get(account.id) ?? [], { reconcile: options.includeSlaves })).length;
       } catch (error) {
         failed += 1;
-        deps.log.error('sync failed', { tenantId: account.tenantId, accountId: account.id, error: String(error) });
+        deps.log.error('sync failed', { tenantId: account.tenantId, accountId: account.id, error });
       }
     }
   };

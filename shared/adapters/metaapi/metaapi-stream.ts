@@ -27,8 +27,6 @@ export class MetaApiAccountStream implements AccountStream {
   private readonly waiters = new Set<(synchronized: boolean) => void>();
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private brokerConnected = false;
-  /** Why the stream is not open, for the logs (never a secret: MetaApi's error message). */
-  lastError: string | undefined;
 
   constructor(
     private readonly cloud: MetaApiCloud,
@@ -101,9 +99,9 @@ export class MetaApiAccountStream implements AccountStream {
         return;
       }
       this.connection = connection;
-      this.lastError = undefined;
-    } catch (error) {
-      this.lastError = error instanceof Error ? error.message : String(error);
+    } catch {
+      // Not at MetaApi, not deployed, or MetaApi unreachable: the account is polled over RPC
+      // meanwhile, and that sync records why it cannot be read.
       if (!this.closed) this.retryTimer = setTimeout(() => void this.open(), REOPEN_DELAY_MS);
     }
   }
