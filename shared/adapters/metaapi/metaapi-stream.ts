@@ -12,8 +12,9 @@ const REOPEN_DELAY_MS = 30_000;
  * One account's MetaApi streaming connection (`getStreamingConnection`), as an `AccountStream`.
  *
  * - It keeps no history (`NothingKeptHistoryStorage`) and asks for none before it opened.
- * - Its view is the SDK's terminal state, trusted only while the connection is synchronized
- *   and the terminal is connected to the broker; otherwise the sync reads the account over RPC.
+ * - Its view is the SDK's terminal state, trusted only once the positions, orders and deals of
+ *   the latest synchronization have arrived (not when MetaApi merely accepted it) and while the
+ *   terminal is connected to the broker; otherwise the sync reads the account over RPC.
  * - `onChange` is called once per turn of the event loop after position or order updates, and
  *   after every (re)synchronization: the sync coalesces, diffs and dedups, so an update the SDK
  *   delivers twice (it can, during synchronization) changes nothing.
@@ -27,6 +28,13 @@ export class MetaApiAccountStream implements AccountStream {
   private readonly waiters = new Set<(synchronized: boolean) => void>();
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private brokerConnected = false;
+  /**
+   * Per terminal instance: the synchronization under way and whether its orders and deals
+   * have arrived. The SDK's own `synchronized` is set once MetaApi accepts the synchronize
+   * request, before any position arrives: a view trusted then would be empty, and every
+   * master position would look closed.
+   */
+  private readonly instances = new Map<string, { synchronizationId?: string; orders: boolean; deals: boolean }>();
 
   constructor(
     private readonly cloud: MetaApiCloud,
@@ -38,7 +46,8 @@ export class MetaApiAccountStream implements AccountStream {
 
   view(): AccountView | undefined {
     const connection = this.connection;
-    if (!connection || this.closed || !connection.synchronized) return undefined;
+    // The SDK clears its flag when the socket drops; ours waits for the data of the latest synchronization.
+    if (!connection || this.closed || !connection.synchronized || !this.ready()) return undefined;
     const terminal = connection.terminalState;
     if (!terminal.connected || !terminal.connectedToBroker || !terminal.accountInformation) return undefined;
     return {
@@ -70,6 +79,17 @@ export class MetaApiAccountStream implements AccountStream {
     const connection = this.connection;
     this.connection = undefined;
     if (connection) await withDeadline(() => connection.close(), this.cloud.timeouts.requestMs, 'MetaApi stream close').catch(() => undefined);
+  }
+
+  private ready(): boolean {
+    for (const instance of this.instances.values()) if (instance.synchronizationId && instance.orders && instance.deals) return true;
+    return false;
+  }
+
+  private instance(instanceIndex: string) {
+    let instance = this.instances.get(instanceIndex);
+    if (!instance) this.instances.set(instanceIndex, (instance = { orders: false, deals: false }));
+    return instance;
   }
 
   private changed(): void {
@@ -109,14 +129,33 @@ export class MetaApiAccountStream implements AccountStream {
   private listener(): InstanceType<typeof StreamListenerBase> {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const stream = this;
+    const reset = (instanceIndex: string): void => void stream.instances.set(instanceIndex, { orders: false, deals: false });
     return new (class extends StreamListenerBase {
+      override async onConnected(instanceIndex: string): Promise<void> {
+        reset(instanceIndex);
+      }
+      override async onDisconnected(instanceIndex: string): Promise<void> {
+        reset(instanceIndex);
+      }
+      override async onStreamClosed(instanceIndex: string): Promise<void> {
+        reset(instanceIndex);
+      }
+      override async onSynchronizationStarted(instanceIndex: string, _specifications: unknown, _positions: unknown, _orders: unknown, synchronizationId: string): Promise<void> {
+        stream.instances.set(instanceIndex, { synchronizationId, orders: false, deals: false });
+      }
+      override async onPendingOrdersSynchronized(instanceIndex: string, synchronizationId: string): Promise<void> {
+        const instance = stream.instance(instanceIndex);
+        if (instance.synchronizationId === synchronizationId) instance.orders = true;
+      }
       override async onPositionsUpdated(): Promise<void> {
         stream.changed();
       }
       override async onPendingOrdersUpdated(): Promise<void> {
         stream.changed();
       }
-      override async onDealsSynchronized(): Promise<void> {
+      override async onDealsSynchronized(instanceIndex: string, synchronizationId: string): Promise<void> {
+        const instance = stream.instance(instanceIndex);
+        if (instance.synchronizationId === synchronizationId) instance.deals = true;
         stream.synchronizedNow();
       }
       override async onBrokerConnectionStatusChanged(_instanceIndex: string, connected: boolean): Promise<void> {

@@ -75,6 +75,22 @@ describe('a MetaApi streaming connection as an account stream (real SDK, fake Me
     expect(fake.rpcReads(metaApiId, since)).toEqual([]);
   });
 
+  it('shows no view while a synchronization MetaApi accepted has not delivered its positions yet (never an empty book)', async () => {
+    const { gateway, ref, metaApiId, marketId } = await account();
+    const opened = fake.market.placeOrder(marketId, { clientId: 'gap1', symbol: 'EURUSD', side: 'buy', type: 'market', volume: 0.1 });
+    fake.synchronizationGapMs = 1_000;
+    try {
+      const { stream } = watch(gateway, ref);
+      await until(() => expect(fake.requests.some((request) => request.type === 'synchronize' && request.accountId === metaApiId)).toBe(true));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(stream.view()).toBeUndefined();
+      expect(await stream.synchronized(5_000)).toBe(true);
+      expect(stream.view()?.positions.map((position) => position.id)).toEqual([opened.positionId]);
+    } finally {
+      fake.synchronizationGapMs = 0;
+    }
+  });
+
   it('shows no view while the terminal is disconnected, and synchronizes again after the SDK resubscribes', async () => {
     const { gateway, ref, marketId } = await account();
     const { stream } = watch(gateway, ref);

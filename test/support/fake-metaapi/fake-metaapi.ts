@@ -173,6 +173,8 @@ export class FakeMetaApi {
   readonly httpRequests: { method: string; path: string }[] = [];
   /** Delay of every answer to a websocket request (not to subscriptions). */
   latencyMs = 0;
+  /** How long a synchronization takes between its start and its positions (specifications hashing at MetaApi). */
+  synchronizationGapMs = 0;
   /** Extra delay of the answers for one MetaApi account: a slow broker behind one account. */
   readonly accountLatencyMs = new Map<string, number>();
   private readonly brokerPasswords = new Map<string, string>();
@@ -757,6 +759,20 @@ export class FakeMetaApi {
         return spec ? [wireSpecification(spec)] : [];
       });
       emit({ type: 'specifications', specifications, removedSymbols: [] });
+      if (this.synchronizationGapMs > 0) {
+        setTimeout(() => {
+          if (state.streams.get(accountId) === session) this.finishSynchronization(state, session, account, brokerAccount);
+        }, this.synchronizationGapMs);
+        return;
+      }
+      this.finishSynchronization(state, session, account, brokerAccount);
+    }, 5);
+  }
+
+  private finishSynchronization(state: SocketState, session: StreamSession, account: FakeMetaApiAccount, brokerAccount: string): void {
+    {
+      const { synchronizationId } = session;
+      const emit = (packet: Record<string, unknown>) => this.emitSequenced(state, session, packet);
       const positions = this.market.getPositions(brokerAccount).map((position) => this.wirePosition(position));
       const orders = this.wireOrders(brokerAccount);
       session.positionIds = new Set(positions.map((position) => String(position.id)));
@@ -768,7 +784,7 @@ export class FakeMetaApi {
       emit({ type: 'deals', synchronizationId, deals: [] });
       emit({ type: 'dealSynchronizationFinished', synchronizationId });
       session.synchronized = true;
-    }, 5);
+    }
   }
 
   private emitSequenced(state: SocketState, session: StreamSession, packet: Record<string, unknown>, options: { stale?: boolean; skip?: boolean } = {}): void {
