@@ -11,7 +11,7 @@ export interface DeploymentSettings {
   /** Comma-separated in context. @default ['*'] */
   readonly corsOrigins: string[];
   /**
-   * How long one sync invocation watches its shard (its Lambda timeout), 2 to 15 minutes;
+   * How long one sync invocation watches its shard (its Lambda timeout), 3 to 15 minutes (shorter leaves no room for a hand-over before the next scheduled invocation);
    * the next one takes over shortly before it ends. @default 15
    */
   readonly syncInvocationMinutes: number;
@@ -49,8 +49,8 @@ export const readDeploymentSettings = (app: App): DeploymentSettings => {
     .filter((origin) => origin !== '');
   if (corsOrigins.length === 0) throw new DeploymentSettingsError('Context "corsOrigin" names no origin');
   const syncInvocationMinutes = Number(contextString(app, 'syncInvocationMinutes') ?? '15');
-  if (!Number.isInteger(syncInvocationMinutes) || syncInvocationMinutes < 2 || syncInvocationMinutes > 15) {
-    throw new DeploymentSettingsError('Context "syncInvocationMinutes" must be an integer from 2 to 15');
+  if (!Number.isInteger(syncInvocationMinutes) || syncInvocationMinutes < 3 || syncInvocationMinutes > 15) {
+    throw new DeploymentSettingsError('Context "syncInvocationMinutes" must be an integer from 3 to 15');
   }
   const masterStreaming = contextString(app, 'masterStreaming') ?? 'on';
   if (masterStreaming !== 'on' && masterStreaming !== 'off') throw new DeploymentSettingsError('Context "masterStreaming" must be on or off');

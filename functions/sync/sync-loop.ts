@@ -24,10 +24,11 @@ export const HAND_OVER_MS = 60_000 + STREAM_SYNC_WAIT_MS + 20_000;
 /** An invocation stops watching this long before its timeout (closing streams, releasing the lease). */
 export const STOP_ALLOWANCE_MS = 15_000;
 
-/** Books this container committed; kept across warm invocations (see SyncDependencies.bookCache). */
-const bookCache = new Map<string, AccountBook>();
-
-/** The container's runtime as the shard watch needs it. */
+/**
+ * The container's runtime as the shard watch needs it, with a book cache of this invocation
+ * only: a warm container that owns the shard again a quarter of an hour later must not diff
+ * against the books it wrote then (another owner has moved them on since).
+ */
 export const watchDependencies = (runtime: Runtime): WatchDependencies => ({
   accounts: runtime.accounts,
   books: runtime.books,
@@ -40,7 +41,7 @@ export const watchDependencies = (runtime: Runtime): WatchDependencies => ({
   log: runtime.log,
   shardLeases: runtime.shardLeases,
   bookRefreshMs: BOOK_REFRESH_MS,
-  bookCache,
+  bookCache: new Map<string, AccountBook>(),
 });
 
 /** The watch of one invocation: the settings' cadence, until `endsAt`. */

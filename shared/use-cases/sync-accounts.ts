@@ -72,13 +72,16 @@ const recordAccountState = async (
 export interface AccountSyncOptions {
   /** Also re-send what the master's slaves are missing (see `reconcile`). */
   reconcile?: boolean;
-  /** The account as its stream last pushed it: no read at the broker at all. */
-  view?: AccountView;
+  /**
+   * The account as its stream pushed it: no read at the broker at all. Asked for after the
+   * book is loaded, with that book (see `watchShard`'s rule for what a stream may close);
+   * undefined (the stream lost its synchronization meanwhile): nothing is synced.
+   */
+  view?: (previous: AccountBook | undefined) => AccountView | undefined;
 }
 
 /** The account as the broker has it now: pushed (a stream's view) or read over RPC. */
-const readAccount = async (deps: SyncDependencies, account: Account, options: AccountSyncOptions): Promise<AccountView> => {
-  if (options.view) return options.view;
+const readAccount = async (deps: SyncDependencies, account: Account): Promise<AccountView> => {
   const port = await deps.brokers.connect(account);
   const [positions, orders, information] = await Promise.all([port.getPositions(), port.getPendingOrders(), port.getAccountInformation()]);
   return { positions, orders, account: information };
@@ -97,18 +100,27 @@ export const syncAccount = async (
   options: AccountSyncOptions = {},
 ): Promise<MasterEvent[]> => {
   const now = deps.now();
+  const loadBook = async () => deps.bookCache?.get(account.id) ?? (await deps.books.get(account.tenantId, account.id));
   let view: AccountView;
-  try {
-    view = await readAccount(deps, account, options);
-  } catch (error) {
+  let previous: AccountBook | undefined;
+  if (options.view) {
+    previous = await loadBook();
+    const pushed = options.view(previous);
+    if (!pushed) return [];
+    view = pushed;
+  } else {
+    try {
+      view = await readAccount(deps, account);
+    } catch (error) {
     if (!isBrokerError(error)) throw error;
     deps.brokers.forget(account.id);
     deps.log.warn('account unreachable', { tenantId: account.tenantId, accountId: account.id, code: error.code });
     const status = error.errorClass === 'terminal' ? 'error' : 'disconnected';
     await recordAccountState(deps, account, { status, statusDetail: `${error.code}: ${error.message}` });
     return [];
+    }
+    previous = await loadBook();
   }
-  const previous = deps.bookCache?.get(account.id) ?? (await deps.books.get(account.tenantId, account.id));
   const { book, events } = diffBook(previous, view, { tenantId: account.tenantId, accountId: account.id, now });
   const isMaster = masterMappings.length > 0;
   // A mapping that starts (created, or enabled again) is sent every position and pending order

@@ -1,4 +1,6 @@
 import type { Account } from '../domain/account';
+import { isBrokerError } from '../domain/broker-errors';
+import type { AccountBook } from '../domain/account-book';
 import type { CopyMapping } from '../domain/copy-mapping';
 import type { AccountStream, AccountView } from '../ports/broker';
 import type { ShardLease, ShardLeaseStore } from '../ports/stores';
@@ -103,25 +105,45 @@ export const watchShard = async (deps: WatchDependencies, options: ShardWatchOpt
     if (held) result.tookOverFrom = current.owner;
     deps.log.info('shard watch started', { shard: key, owner: options.owner, tookOverFrom: result.tookOverFrom });
 
-    let lastSlaves = Number.NEGATIVE_INFINITY;
-    let lastReconcile = Number.NEGATIVE_INFINITY;
-    for (let due = clock.now(); due <= options.endsAt && !options.signal?.aborted; ) {
-      const wait = due - clock.now();
-      if (wait > 0) await sleepUnless(clock, wait, options.signal);
-      if (options.signal?.aborted) break;
-      const began = clock.now();
-      if (!(await deps.shardLeases.renew(key, lease()))) {
-        result.handedOver = true;
-        break;
+    // The lease is renewed on a heartbeat of its own, not between passes: a slow pass (many
+    // unreachable accounts) never lets it expire under a live owner. A renewal that fails for
+    // lack of an answer is tried again on the next beat; the lease counts as held only until
+    // the last renewal's lease minus a margin, and the watch stops acting past that.
+    watcher.renewedAt = clock.now();
+    const heartbeat = setInterval(() => {
+      void deps.shardLeases.renew(key, lease()).then(
+        (renewed) => {
+          if (renewed) watcher.renewedAt = clock.now();
+          else result.handedOver = true;
+        },
+        (error: unknown) => deps.log.warn('shard lease renewal failed; retried on the next beat', { shard: key, error }),
+      );
+    }, Math.max(100, Math.floor(options.leaseMs / 3)));
+    try {
+      let lastSlaves = Number.NEGATIVE_INFINITY;
+      let lastReconcile = Number.NEGATIVE_INFINITY;
+      for (let due = clock.now(); due <= options.endsAt && !options.signal?.aborted; ) {
+        const wait = due - clock.now();
+        if (wait > 0) await sleepUnless(clock, wait, options.signal);
+        if (options.signal?.aborted || !watcher.owned()) break;
+        const began = clock.now();
+        try {
+          await watcher.refresh();
+          const includeSlaves = began - lastSlaves >= options.slaveIntervalMs;
+          const reconcile = began - lastReconcile >= options.reconcileIntervalMs;
+          await watcher.pass({ includeSlaves, reconcile });
+          if (includeSlaves) lastSlaves = began;
+          if (reconcile) lastReconcile = began;
+          result.passes += 1;
+        } catch (error) {
+          // A store that did not answer (throttled, unreachable): the next pass tries again.
+          deps.log.error('shard pass failed', { shard: key, error });
+        }
+        due = Math.max(began + options.pollIntervalMs, clock.now());
       }
-      await watcher.refresh();
-      const includeSlaves = began - lastSlaves >= options.slaveIntervalMs;
-      if (includeSlaves) lastSlaves = began;
-      const reconcile = began - lastReconcile >= options.reconcileIntervalMs;
-      if (reconcile) lastReconcile = began;
-      await watcher.pass({ includeSlaves, reconcile });
-      result.passes += 1;
-      due = Math.max(began + options.pollIntervalMs, clock.now());
+      if (!watcher.owned() && !options.signal?.aborted && clock.now() < options.endsAt) result.handedOver = true;
+    } finally {
+      clearInterval(heartbeat);
     }
     return result;
   } finally {
@@ -144,8 +166,18 @@ const sleepUnless = (clock: WatchClock, ms: number, signal: AbortSignal | undefi
       })
     : clock.sleep(ms);
 
-/** A stream's view is diffed only this long after another writer's read of the same master (push latency is far below it). */
-export const STREAM_SETTLE_MS = 1_000;
+/**
+ * How long after another writer's book a stream's view is not trusted to close what the
+ * stream has not shown (see `withUnconfirmed`): push latency is milliseconds; a stream waiting
+ * out a gap in its packet sequence shows an older state for up to the SDK's ordering timeout (3 s).
+ */
+export const STREAM_SETTLE_MS = 4_000;
+
+/** A stream that differed from an RPC read is compared again this much later, with a new read. */
+const RECHECK_MS = 1_000;
+
+const idsOf = (view: Pick<AccountView, 'positions' | 'orders'>): Set<string> =>
+  new Set([...view.positions.map((position) => `p:${position.id}`), ...view.orders.map((order) => `o:${order.id}`)]);
 
 /** What a stream and an RPC read must agree on: which positions and orders, their volumes, prices and stops. */
 const bookShape = (view: Pick<AccountView, 'positions' | 'orders'>): string =>
@@ -171,8 +203,13 @@ class ShardWatcher {
   private readonly streams = new Map<string, AccountStream>();
   private readonly running = new Map<string, { next?: SyncKind; done: Promise<void> }>();
   private leaseRead: { at: number; lease: Promise<ShardLease | undefined> } | undefined;
-  /** The book version each master's stream last wrote (see `settleLeft`). */
+  /** When this invocation's last RPC read of each account completed (epoch ms; see `withUnconfirmed`). */
+  private readonly rpcReadDone = new Map<string, number>();
+  /** The book version each master's stream last wrote, and when another writer last wrote one (epoch ms). */
   private readonly streamWrote = new Map<string, number | undefined>();
+  private readonly foreignWrite = new Map<string, number>();
+  /** What each stream has shown since it opened: positions (`p:<id>`) and orders (`o:<id>`). */
+  private readonly seenBy = new WeakMap<AccountStream, Set<string>>();
   /** Stream changes are acted on only once the shard is owned (a successor only synchronizes). */
   private closed = false;
 
@@ -234,8 +271,14 @@ class ShardWatcher {
     await Promise.all([...this.running.values()].map((entry) => entry.done));
   }
 
-  private owned(): boolean {
-    return this.result.role === 'owner' && !this.result.handedOver && !this.closed;
+  /** When the lease was last renewed (epoch ms). */
+  renewedAt = Number.NEGATIVE_INFINITY;
+
+  /** Owner, not handed over, and the last renewal's lease (less a margin) still running. */
+  owned(): boolean {
+    const margin = Math.min(5_000, this.options.leaseMs / 3);
+    const now = (this.options.clock ?? realClock).now();
+    return this.result.role === 'owner' && !this.result.handedOver && !this.closed && now < this.renewedAt + this.options.leaseMs - margin;
   }
 
   private changed(accountId: string): void {
@@ -269,9 +312,9 @@ class ShardWatcher {
    * then reopen, a slave's copy). Reads of different sources are not ordered with each
    * other, so:
    *
-   * - while the master's stream is synchronized, its view is what is diffed, and only against
-   *   a book this stream wrote, or one written at least `STREAM_SETTLE_MS` before (an RPC
-   *   read, the invocation before this one): by then the stream holds what that writer saw;
+   * - while the master's stream is synchronized, its view is what is diffed, as each update
+   *   arrives; what another writer put in the book and the stream has not shown yet is not
+   *   closed by it for `STREAM_SETTLE_MS` (`withUnconfirmed`);
    * - the reconcile read over RPC then only checks the stream: a stream whose positions and
    *   orders differ from MetaApi's twice in a row missed something, and is closed (it opens
    *   and synchronizes afresh on the next pass) while the master is read over RPC;
@@ -293,13 +336,23 @@ class ShardWatcher {
           await this.syncOver(member, { reconcile: true });
           return;
         }
-        const settle = this.settleLeft(accountId);
-        if (settle > 0) await new Promise((resolve) => setTimeout(resolve, settle));
-        const view = stream.view();
-        if (!view || this.streams.get(accountId) !== stream || !(await this.stillOwner())) return;
-        await this.syncOver(member, { view, reconcile: kind === 'reconcile' });
-        this.streamWrote.set(accountId, this.deps.bookCache?.get(accountId)?.version);
-        return;
+        if (!(await this.stillOwner())) return;
+        const used: AccountView[] = [];
+        const current = (previous: AccountBook | undefined): AccountView | undefined => {
+          const view = this.streams.get(accountId) === stream ? stream.view() : undefined;
+          if (!view) return undefined;
+          used.push(view);
+          return this.withUnconfirmed(accountId, stream, view, previous);
+        };
+        if (current(undefined)) {
+          await this.syncOver(member, { view: current, reconcile: kind === 'reconcile' });
+          this.streamWrote.set(accountId, this.deps.bookCache?.get(accountId)?.version);
+          const seen = this.seenBy.get(stream) ?? new Set<string>();
+          for (const view of used) for (const id of idsOf(view)) seen.add(id);
+          this.seenBy.set(stream, seen);
+          return;
+        }
+        // The stream lost its synchronization while this sync waited: read the master over RPC instead.
       }
       // No synchronized stream: a change it announced is read by the next pass.
       if (kind === 'stream') return;
@@ -309,14 +362,34 @@ class ShardWatcher {
     }
   }
 
-  /** How long to wait before a view may be diffed against the master's current book. */
-  private settleLeft(accountId: string): number {
-    const cached = this.deps.bookCache?.get(accountId);
-    if (cached && cached.version === this.streamWrote.get(accountId)) return 0;
-    // Another writer, or one not known: its read is at most as new as the book's sync time (or now).
-    const now = this.deps.now().getTime();
-    const writtenAt = cached ? Date.parse(cached.syncedAt) : now;
-    return writtenAt + STREAM_SETTLE_MS - now;
+  /**
+   * The view to diff against `previous`. A view may be a little older than a book another
+   * writer wrote (an RPC read, the invocation before this one; reads of different sources are
+   * not ordered with each other), and an older view lacks what was opened since: diffed as it
+   * is, that would close a slave's copy. So a position or order of the book that this stream
+   * has never shown, and that is missing from its view, counts as still there for
+   * `STREAM_SETTLE_MS` after that book was written (a live stream is far faster); past that,
+   * its absence is a close. Everything the stream has shown, it may close at once, and opens
+   * and changes are never held back.
+   */
+  private withUnconfirmed(accountId: string, stream: AccountStream, view: AccountView, previous: AccountBook | undefined): AccountView {
+    if (!previous) return view;
+    // The last book another writer wrote (not this stream: its own writes hold only what it showed).
+    if (previous.version !== this.streamWrote.get(accountId)) {
+      this.foreignWrite.set(accountId, Math.max(Date.parse(previous.syncedAt), this.rpcReadDone.get(accountId) ?? Number.NEGATIVE_INFINITY));
+    }
+    const writtenAt = this.foreignWrite.get(accountId) ?? Number.NEGATIVE_INFINITY;
+    if (this.deps.now().getTime() >= writtenAt + STREAM_SETTLE_MS) return view;
+    const seen = this.seenBy.get(stream) ?? new Set<string>();
+    const shown = idsOf(view);
+    const positions = previous.positions
+      .filter((position) => !shown.has(`p:${position.id}`) && !seen.has(`p:${position.id}`))
+      .map(({ rev: _rev, detectedAt: _detected, baseline: _baseline, ...position }) => position);
+    const orders = previous.orders
+      .filter((order) => !shown.has(`o:${order.id}`) && !seen.has(`o:${order.id}`))
+      .map(({ rev: _rev, detectedAt: _detected, baseline: _baseline, ...order }) => order);
+    if (positions.length === 0 && orders.length === 0) return view;
+    return { ...view, positions: [...view.positions, ...positions], orders: [...view.orders, ...orders] };
   }
 
   /** Before `handOverAfter` the renewal of every pass suffices; after it, the lease is read. */
@@ -334,27 +407,42 @@ class ShardWatcher {
   }
 
   private async syncOver(member: Member, options: AccountSyncOptions): Promise<void> {
-    const events = await syncAccount(this.deps, member.account, member.mappings, options);
-    this.result.events += events.length;
-    if (options.view) this.result.streamSyncs += 1;
-    else this.result.rpcSyncs += 1;
+    try {
+      const events = await syncAccount(this.deps, member.account, member.mappings, options);
+      this.result.events += events.length;
+    } finally {
+      if (options.view) this.result.streamSyncs += 1;
+      else {
+        this.result.rpcSyncs += 1;
+        this.rpcReadDone.set(member.account.id, this.deps.now().getTime());
+      }
+    }
   }
 
   /**
    * Whether the stream shows what MetaApi answers over RPC (positions and orders: two
    * requests). A trade between the read and the look makes them differ once: the check is
-   * repeated once, after `STREAM_SETTLE_MS`, with a new read.
+   * repeated once, `RECHECK_MS` later, with a new read.
    */
   private async streamHolds(member: Member, stream: AccountStream): Promise<boolean> {
-    const port = await this.deps.brokers.connect(member.account);
-    for (let attempt = 0; attempt < 2; attempt += 1) {
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, STREAM_SETTLE_MS));
-      const [positions, orders] = await Promise.all([port.getPositions(), port.getPendingOrders()]);
-      const view = stream.view();
-      if (!view) return true; // no longer synchronized: the next pass reads the master over RPC
-      if (bookShape({ positions, orders }) === bookShape(view)) return true;
+    try {
+      const port = await this.deps.brokers.connect(member.account);
+      for (let attempt = 0; attempt < 2; attempt += 1) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, RECHECK_MS));
+        const [positions, orders] = await Promise.all([port.getPositions(), port.getPendingOrders()]);
+        const view = stream.view();
+        if (!view) return true; // no longer synchronized: the next pass reads the master over RPC
+        if (bookShape({ positions, orders }) === bookShape(view)) return true;
+      }
+      return false;
+    } catch (error) {
+      if (!isBrokerError(error)) throw error;
+      // The check could not read the master: its RPC connection is opened afresh next time,
+      // and the stream goes on feeding the diff meanwhile.
+      this.deps.brokers.forget(member.account.id);
+      this.deps.log.warn('reconcile check of a streamed master failed', { tenantId: member.account.tenantId, accountId: member.account.id, code: error.code });
+      return true;
     }
-    return false;
   }
 
   private gatewayOf(account: Account) {

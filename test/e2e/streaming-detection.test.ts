@@ -153,8 +153,8 @@ describe('streaming master detection in the sync function', () => {
     const { mappingId, masterMarket, slaveMarket, slaveMetaApi, masterMetaApi } = await pair();
     const first = invocation('first');
     const second = invocation('second');
-    // The first invocation ends 4 s from now and asks for a successor from the first second.
-    const firstWatch = watch(first.deps, { owner: 'first', endsAt: Date.now() + 6_000, handOverMs: 4_000 });
+    // The first invocation ends 8 s from now and asks for a successor from the start.
+    const firstWatch = watch(first.deps, { owner: 'first', endsAt: Date.now() + 8_000, handOverMs: 8_000 });
     // Trading starts once the first invocation watches (its stream synchronized, its first pass done).
     await eventually(async () => fake.streamingSessions(masterMetaApi).find((session) => session.synchronized) ?? undefined, 10_000);
     await eventually(async () => fake.rpcReads(masterMetaApi).find((request) => request.type === 'getPositions'), 10_000);

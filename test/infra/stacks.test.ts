@@ -351,6 +351,7 @@ describe('deployment settings', () => {
     expect(short.Properties.Timeout).toBe(300);
     expect((short.Properties.Environment as { Variables: Record<string, Json> }).Variables).toMatchObject({ MASTER_STREAMING: 'off' });
     expect(() => synth({ syncInvocationMinutes: '16' })).toThrow(/syncInvocationMinutes/);
+    expect(() => synth({ syncInvocationMinutes: '2' })).toThrow(/from 3 to 15/);
     expect(() => synth({ masterStreaming: 'maybe' })).toThrow(/masterStreaming/);
   });
 
