@@ -141,7 +141,10 @@ export const watchShard = async (deps: WatchDependencies, options: ShardWatchOpt
         }
         due = Math.max(began + options.pollIntervalMs, clock.now());
       }
-      if (!watcher.owned() && !options.signal?.aborted && clock.now() < options.endsAt) result.handedOver = true;
+      if (!watcher.owned() && !options.signal?.aborted && clock.now() < options.endsAt) {
+        if (!result.handedOver) deps.log.warn('shard lease lapsed: no renewal answered in time; the next invocation takes the shard', { shard: key, owner: options.owner });
+        result.handedOver = true;
+      }
     } finally {
       clearInterval(heartbeat);
     }

@@ -32,7 +32,7 @@ describe('streaming master detection in the sync function', () => {
     const cloud = new MetaApiCloud(fakeCloudOptions(fake));
     stops.push(() => cloud.close());
     const runtime = createRuntime(system.runtime.config, { log: silentLog, credentials: LOCAL_CREDENTIALS, gateways: metaApiGateways(cloud) });
-    return { runtime, deps: { ...runtime, bookRefreshMs: BOOK_REFRESH_MS, bookCache: new Map(), log: { ...silentLog, error: (message, attributes) => console.error(name, message, attributes) } } };
+    return { runtime, deps: { ...runtime, bookRefreshMs: BOOK_REFRESH_MS, bookCache: new Map(), log: { ...silentLog, warn: (message, attributes) => console.error(name, message, attributes), error: (message, attributes) => console.error(name, message, attributes) } } };
   };
 
   const watch = (deps: WatchDependencies, options: Partial<ShardWatchOptions> & { owner: string }) => {
@@ -45,7 +45,7 @@ describe('streaming master detection in the sync function', () => {
       slaveIntervalMs: 60_000,
       reconcileIntervalMs: 600_000,
       streaming: true,
-      leaseMs: 3_000,
+      leaseMs: 10_000,
       handOverMs: 1_000,
       syncWaitMs: 8_000,
       signal: controller.signal,
@@ -91,6 +91,9 @@ describe('streaming master detection in the sync function', () => {
 
   afterEach(async () => {
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+    // A stalled synchronization left behind would hold the SDK's only synchronization slot (one per
+    // ten subscribed accounts) in the next test's invocation.
+    fake.clearStreamFaults();
     // Each test's accounts leave the shard (their mappings disabled), so the next test watches only its own.
     const { body } = await api.get('/v1/copy-mappings');
     for (const mapping of (body?.items ?? []) as { id: string }[]) await api.delete(`/v1/copy-mappings/${mapping.id}`);
@@ -149,12 +152,12 @@ describe('streaming master detection in the sync function', () => {
     expect(result.rpcSyncs).toBeGreaterThan(1);
   });
 
-  it('hands a shard over between two invocations while trades flow: nothing missed, nothing copied twice', async () => {
+  it('hands a shard over between two invocations while trades flow: nothing missed, nothing copied twice', { timeout: 60_000 }, async () => {
     const { mappingId, masterMarket, slaveMarket, slaveMetaApi, masterMetaApi } = await pair();
     const first = invocation('first');
     const second = invocation('second');
-    // The first invocation ends 8 s from now and asks for a successor from the start.
-    const firstWatch = watch(first.deps, { owner: 'first', endsAt: Date.now() + 8_000, handOverMs: 8_000 });
+    // The first invocation asks for a successor from the start (and would end 20 s from now).
+    const firstWatch = watch(first.deps, { owner: 'first', endsAt: Date.now() + 20_000, handOverMs: 20_000 });
     // Trading starts once the first invocation watches (its stream synchronized, its first pass done).
     await eventually(async () => fake.streamingSessions(masterMetaApi).find((session) => session.synchronized) ?? undefined, 10_000);
     await eventually(async () => fake.rpcReads(masterMetaApi).find((request) => request.type === 'getPositions'), 10_000);

@@ -299,6 +299,12 @@ export class FakeMetaApi {
     this.streamFaults.push({ fault, accountId: options.accountId, times: options.times ?? 1 });
   }
 
+  /** Forgets every streaming fault not yet met (between tests sharing one fake). */
+  clearStreamFaults(): void {
+    this.streamFaults.length = 0;
+    this.silentStatus.clear();
+  }
+
   /** Streaming sessions now open (synchronized or not), by MetaApi account id. */
   streamingSessions(metaApiAccountId?: string): { accountId: string; synchronized: boolean; updates: number }[] {
     return [...this.sockets].flatMap((state) =>
