@@ -10,6 +10,7 @@ import type {
   SymbolSpec,
   TradeOrder,
 } from '../domain/trading';
+import type { BrokerView } from '../domain/master-events';
 
 /**
  * A trade request. `clientId` is the idempotency key of the side effect: the same request
@@ -59,12 +60,8 @@ export interface BrokerPort {
   findByClientId(clientId: string): Promise<ClientIdMatch>;
 }
 
-/** What a sync reads of an account: its positions, pending orders and funds. */
-export interface AccountView {
-  positions: Position[];
-  orders: PendingOrder[];
-  account: AccountInformation;
-}
+/** What a sync reads of an account: its positions, pending orders and funds (the diff's `BrokerView`, funds included). */
+export type AccountView = Required<BrokerView>;
 
 /**
  * A live feed of one account's state, pushed by the broker (MetaApi's streaming connection).

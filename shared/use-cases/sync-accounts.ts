@@ -112,12 +112,12 @@ export const syncAccount = async (
     try {
       view = await readAccount(deps, account);
     } catch (error) {
-    if (!isBrokerError(error)) throw error;
-    deps.brokers.forget(account.id);
-    deps.log.warn('account unreachable', { tenantId: account.tenantId, accountId: account.id, code: error.code });
-    const status = error.errorClass === 'terminal' ? 'error' : 'disconnected';
-    await recordAccountState(deps, account, { status, statusDetail: `${error.code}: ${error.message}` });
-    return [];
+      if (!isBrokerError(error)) throw error;
+      deps.brokers.forget(account.id);
+      deps.log.warn('account unreachable', { tenantId: account.tenantId, accountId: account.id, code: error.code });
+      const status = error.errorClass === 'terminal' ? 'error' : 'disconnected';
+      await recordAccountState(deps, account, { status, statusDetail: `${error.code}: ${error.message}` });
+      return [];
     }
     previous = await loadBook();
   }
