@@ -1,12 +1,12 @@
-import type { CopyRecord } from '../shared/domain/copy-record';
+import type { FinalCopyRecord } from '../shared/domain/copy-record';
 
 const pad = (text: string, width: number) => text.padEnd(width);
 
 /** One readable line per finished copy: time, action, symbol, side, volumes, master -> slave, status, latency. */
-export const formatCopyLine = (record: CopyRecord, names: { master: string; slave: string }): string => {
-  const time = (record.completedAt ?? new Date().toISOString()).slice(11, 19);
-  const volumes = `${record.masterVolume ?? '-'} -> ${record.slaveVolume ?? '-'}`;
-  const status = record.reason ? `${record.status} ${record.reason}` : record.status;
+export const formatCopyLine = (record: FinalCopyRecord, names: { master: string; slave: string }): string => {
+  const time = record.completedAt.slice(11, 19);
+  const volumes = `${record.masterVolume ?? '-'} -> ${(record.status === 'placed' ? record.slaveVolume : undefined) ?? '-'}`;
+  const status = record.status === 'placed' ? record.status : `${record.status} ${record.reason}`;
   const symbol = record.slaveSymbol && record.slaveSymbol !== record.symbol ? `${record.symbol}->${record.slaveSymbol}` : record.symbol;
   return [
     time,
@@ -16,6 +16,6 @@ export const formatCopyLine = (record: CopyRecord, names: { master: string; slav
     pad(volumes, 14),
     pad(`${names.master} -> ${names.slave}`, 30),
     pad(status, 24),
-    `${record.latencyMs ?? '-'} ms`,
+    `${record.latencyMs} ms`,
   ].join('  ');
 };

@@ -19,7 +19,7 @@ import { fileSimulatorStateStore } from '../shared/adapters/simulated-broker/sim
 import { UnavailableGateway } from '../shared/adapters/unavailable-gateway';
 import { parseConfig } from '../shared/config';
 import type { AccountBook } from '../shared/domain/account-book';
-import type { CopyRecord } from '../shared/domain/copy-record';
+import type { FinalCopyRecord } from '../shared/domain/copy-record';
 import type { Log } from '../shared/ports/log';
 import { createRuntime, type Runtime } from '../shared/runtime/runtime';
 import { syncAccount, syncShard } from '../shared/use-cases/sync-accounts';
@@ -44,7 +44,7 @@ export interface LocalSystemOptions {
   /** Prefix of table and queue names, so several systems can share emulators. */
   namePrefix?: string;
   log: Log;
-  onCopyFinished?: (record: CopyRecord, runtime: Runtime) => void;
+  onCopyFinished?: (record: FinalCopyRecord, runtime: Runtime) => void;
   /** Tests: no sync timer; syncs run only through `syncNow`. */
   manualSync?: boolean;
   /** How many copy signals are processed at once (different slaves run in parallel). */

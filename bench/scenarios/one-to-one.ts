@@ -1,5 +1,5 @@
 import { seededRandom } from '../../shared/adapters/simulated-broker/simulated-market';
-import type { CopyRecord } from '../../shared/domain/copy-record';
+import { reasonOf, type CopyRecord } from '../../shared/domain/copy-record';
 import { createMapping } from '../../shared/use-cases/manage-mappings';
 import { CopyFeed, simulatedAccount, sleep } from '../fixtures';
 import { clock, coveredMs, TRADE_METHODS, type AwsCall, type BrokerCall } from '../meters';
@@ -138,7 +138,7 @@ export const measureCopy = (
   }
   if (!record) return sample;
   sample.status = record.status;
-  sample.reason = record.reason;
+  sample.reason = reasonOf(record);
   if (record.sentAt) sample.recordEngineMs = Date.parse(record.sentAt) - Date.parse(record.detectedAt);
   if (record.status !== 'placed' || !record.sentAt || sample.seenAt === undefined) return sample;
   const sentAt = Date.parse(record.sentAt);
@@ -257,7 +257,7 @@ export const runOneToOne = async (stack: BenchStack, options: OneToOneOptions, p
       const done = await Promise.all(positions.map((id) => feed.next(id, COPY_TIMEOUT_MS * 4)));
       const reads = bench.broker.calls.filter((call) => call.accountId === master && call.method === 'getPositions' && call.end > fillAt);
       const seenAt = Math.min(...reads.map((call) => call.end));
-      const ends = done.filter((record): record is CopyRecord => record !== undefined).map((record) => Date.parse(record.completedAt ?? record.detectedAt));
+      const ends = done.filter((record): record is CopyRecord => record !== undefined).map((record) => Date.parse(record.status === 'pending' ? record.detectedAt : record.completedAt));
       const seconds = (Math.max(...ends) - seenAt) / 1000;
       progress.note(`${label}: ${ends.length}/${positions.length} copies in ${seconds.toFixed(2)} s`);
       return { copies: ends.length, seconds, copiesPerSecond: ends.length / seconds };

@@ -1,9 +1,10 @@
 import { activeSinceOf, openedWhileActive, type CopyMapping, type Sizing, type SymbolRules } from './copy-mapping';
-import type { MasterEvent } from './master-events';
+import { compare, div, type Exact, mul, sub, toNumber, ZERO } from './exact';
+import type { OpenEvent } from './master-events';
 import type { PositionLink } from './position-link';
 import type { OrderType, Side, SymbolSpec, TradeOrder } from './trading';
 import { oppositeSide } from './trading';
-import { fitVolume, floorToStep } from './volume';
+import { compareLots, fitVolume, floorToStep, lotsOf, subtractLots } from './volume';
 
 /** Stable reason codes of skips; failures from the broker are `BROKER_<code>`. */
 export type SkipReason =
@@ -54,28 +55,30 @@ export interface SizingInput {
   spec: SymbolSpec;
 }
 
-/** The raw (unrounded) slave volume a sizing rule asks for. */
-export const rawSlaveVolume = (sizing: Sizing, input: SizingInput): { kind: 'volume'; volume: number } | Skip => {
+/** The raw (unrounded) slave volume a sizing rule asks for, in exact lots. */
+export const rawSlaveVolume = (sizing: Sizing, input: SizingInput): { kind: 'volume'; volume: Exact } | Skip => {
+  const masterVolume = lotsOf(input.masterVolume);
   switch (sizing.mode) {
     case 'multiplier':
-      return { kind: 'volume', volume: input.masterVolume * sizing.multiplier };
+      return { kind: 'volume', volume: mul(masterVolume, sizing.multiplier) };
     case 'fixedVolume':
-      return { kind: 'volume', volume: sizing.volume };
+      return { kind: 'volume', volume: lotsOf(sizing.volume) };
     case 'balanceRatio':
     case 'equityRatio': {
       const [master, slave] =
         sizing.mode === 'balanceRatio' ? [input.masterBalance, input.slaveBalance] : [input.masterEquity, input.slaveEquity];
       if (!master || master <= 0 || slave === undefined || slave <= 0) return skip('NO_BALANCE', `${sizing.mode} needs both accounts' funds`);
-      return { kind: 'volume', volume: input.masterVolume * (slave / master) * (sizing.multiplier ?? 1) };
+      return { kind: 'volume', volume: mul(mul(masterVolume, div(slave, master)), sizing.multiplier ?? 1) };
     }
     case 'riskPercent': {
       if (input.stopLoss === undefined || input.entryPrice === undefined) return skip('NO_STOP_LOSS');
       const { tickSize, tickValue } = input.spec;
       if (!tickValue || !(tickSize > 0)) return skip('NO_TICK_VALUE', `no tick value for ${input.spec.symbol}`);
       if (input.slaveEquity === undefined || input.slaveEquity <= 0) return skip('NO_BALANCE');
-      const lossPerLot = (Math.abs(input.entryPrice - input.stopLoss) / tickSize) * tickValue;
-      if (!(lossPerLot > 0)) return skip('NO_STOP_LOSS', 'stop loss at the entry price');
-      return { kind: 'volume', volume: (input.slaveEquity * sizing.percent) / 100 / lossPerLot };
+      const distance = sub(input.entryPrice, input.stopLoss);
+      const lossPerLot = mul(div(compare(distance, ZERO) < 0 ? sub(ZERO, distance) : distance, tickSize), tickValue);
+      if (compare(lossPerLot, ZERO) <= 0) return skip('NO_STOP_LOSS', 'stop loss at the entry price');
+      return { kind: 'volume', volume: div(div(mul(input.slaveEquity, sizing.percent), 100), lossPerLot) };
     }
   }
 };
@@ -124,25 +127,23 @@ export interface OpenContext {
 }
 
 /** When the master's position was filled or its pending order placed, at the broker. */
-export const masterOpenTime = (event: MasterEvent): string | undefined =>
-  event.kind === 'orderPlaced' ? event.order?.createdAt : event.position?.openedAt;
+export const masterOpenTime = (event: OpenEvent): string => (event.kind === 'orderPlaced' ? event.order.createdAt : event.position.openedAt);
 
 /**
  * Whether an open is still worth copying: its age from the master's fill (broker time) to
  * the first attempt of the copy must be within `maxDelaySeconds`.
  */
-export const openAge = (event: MasterEvent, firstAttemptAt: Date): number => {
-  const opened = Date.parse(masterOpenTime(event) ?? event.detectedAt);
+export const openAge = (event: OpenEvent, firstAttemptAt: Date): number => {
+  const opened = Date.parse(masterOpenTime(event));
   return (firstAttemptAt.getTime() - (Number.isNaN(opened) ? Date.parse(event.detectedAt) : opened)) / 1000;
 };
 
 /** Plans the slave's copy of a master open (market position or pending order). */
-export const planOpen = (event: MasterEvent, context: OpenContext): { kind: 'trade'; trade: SlaveTrade } | Skip => {
+export const planOpen = (event: OpenEvent, context: OpenContext): { kind: 'trade'; trade: SlaveTrade } | Skip => {
   const { mapping, spec } = context;
   const source = event.kind === 'orderPlaced' ? event.order : event.position;
-  if (!source) throw new Error(`event ${event.id} has nothing to open`);
   if (!mapping.enabled) return skip('MAPPING_DISABLED');
-  const openedAt = masterOpenTime(event) ?? event.detectedAt;
+  const openedAt = masterOpenTime(event);
   if (!openedWhileActive(mapping, openedAt)) {
     return skip('OPENED_BEFORE_MAPPING', `opened at ${openedAt}, before the mapping copied from ${activeSinceOf(mapping)}`);
   }
@@ -151,8 +152,8 @@ export const planOpen = (event: MasterEvent, context: OpenContext): { kind: 'tra
   if (ageSeconds > mapping.maxDelaySeconds) return skip('SIGNAL_EXPIRED', `opened ${Math.round(ageSeconds)} s before the first attempt to copy it`);
   if (!spec) return skip('SYMBOL_NOT_AT_BROKER', `${context.slaveSymbol} is not offered by the slave's broker`);
 
-  const type: OrderType = event.kind === 'orderPlaced' && event.order ? event.order.type : 'market';
-  const entryPrice = event.kind === 'orderPlaced' ? event.order?.price : event.position?.openPrice;
+  const type: OrderType = event.kind === 'orderPlaced' ? event.order.type : 'market';
+  const entryPrice = event.kind === 'orderPlaced' ? event.order.price : event.position.openPrice;
   const direction = applyDirection(
     { side: source.side, type, stopLoss: source.stopLoss, takeProfit: source.takeProfit },
     mapping,
@@ -170,7 +171,7 @@ export const planOpen = (event: MasterEvent, context: OpenContext): { kind: 'tra
   });
   if (raw.kind === 'skip') return raw;
   const fitted = fitVolume(raw.volume, spec, { maxVolume: mapping.maxVolume, minVolume: mapping.minVolume });
-  if (!fitted.ok) return skip(fitted.reason, `computed ${raw.volume} lots, minimum ${Math.max(spec.volumeMin, mapping.minVolume ?? 0)}`);
+  if (!fitted.ok) return skip(fitted.reason, `computed ${toNumber(raw.volume)} lots, minimum ${Math.max(spec.volumeMin, mapping.minVolume ?? 0)}`);
   return {
     kind: 'trade',
     trade: {
@@ -196,16 +197,15 @@ export const planPartialClose = (
   masterVolumeAfter: number,
   spec: Pick<SymbolSpec, 'volumeMin' | 'volumeStep'>,
 ): { kind: 'close'; volume: number; full: boolean } | Skip => {
-  if (masterVolumeBefore <= 0) return skip('NOT_COPIED');
-  const fraction = (masterVolumeBefore - masterVolumeAfter) / masterVolumeBefore;
-  const target = floorToStep(link.slaveVolume * (1 - fraction) + 1e-12, spec.volumeStep);
+  if (!(masterVolumeBefore > 0)) return skip('NOT_COPIED');
+  const slave = lotsOf(link.slaveVolume);
   // The slave keeps the step-rounded share of what the master keeps.
-  const remaining = Math.max(0, target);
-  const volume = floorToStep(link.slaveVolume - remaining + 1e-12, spec.volumeStep);
-  if (remaining < spec.volumeMin - 1e-12) return { kind: 'close', volume: link.slaveVolume, full: true };
+  const remaining = floorToStep(div(mul(slave, lotsOf(masterVolumeAfter)), lotsOf(masterVolumeBefore)), spec.volumeStep);
+  if (compareLots(remaining, spec.volumeMin) < 0) return { kind: 'close', volume: link.slaveVolume, full: true };
+  const volume = floorToStep(sub(slave, lotsOf(remaining)), spec.volumeStep);
   if (volume <= 0) return skip('VOLUME_BELOW_MIN', 'the share to close rounds to zero');
   // A broker refuses a deal under the minimum: a smaller share is raised to it (less exposure, not more).
-  const closing = Math.max(volume, spec.volumeMin);
-  if (link.slaveVolume - closing < spec.volumeMin - 1e-12) return { kind: 'close', volume: link.slaveVolume, full: true };
+  const closing = compareLots(volume, spec.volumeMin) < 0 ? spec.volumeMin : volume;
+  if (compareLots(subtractLots(link.slaveVolume, closing), spec.volumeMin) < 0) return { kind: 'close', volume: link.slaveVolume, full: true };
   return { kind: 'close', volume: closing, full: false };
 };

@@ -5,12 +5,8 @@ export const copyActions = ['open', 'modify', 'partialClose', 'close', 'placeOrd
 export type CopyAction = (typeof copyActions)[number];
 export type CopyStatus = 'pending' | 'placed' | 'skipped' | 'failed';
 
-/**
- * What happened to one master event on one mapping. Its key is derived from
- * (mapping, event), so however often the event is delivered there is one record, and the
- * record's `status` moving away from `pending` happens once.
- */
-export interface CopyRecord {
+/** What every copy record carries, whatever became of it. */
+interface CopyRecordFields {
   id: string;
   tenantId: string;
   mappingId: string;
@@ -18,18 +14,12 @@ export interface CopyRecord {
   masterAccountId: string;
   slaveAccountId: string;
   action: CopyAction;
-  status: CopyStatus;
-  reason?: string;
-  reasonDetail?: string;
   symbol: string;
   slaveSymbol?: string;
   side?: 'buy' | 'sell';
   masterPositionId?: string;
   masterOrderId?: string;
-  slavePositionId?: string;
-  slaveOrderId?: string;
   masterVolume?: number;
-  slaveVolume?: number;
   clientId: string;
   /**
    * The client id the master's position or order carried when it was itself a copy made by
@@ -42,12 +32,37 @@ export interface CopyRecord {
   startedAt?: string;
   /** When the order was handed to the broker; `completedAt - sentAt` is the broker's time. */
   sentAt?: string;
-  completedAt?: string;
-  /** detectedAt -> completedAt. */
-  latencyMs?: number;
 }
 
-export type PublicCopyRecord = Omit<CopyRecord, 'tenantId' | 'clientId' | 'attempts' | 'eventId' | 'masterClientId'>;
+interface Completed {
+  completedAt: string;
+  /** detectedAt -> completedAt. */
+  latencyMs: number;
+}
+
+/** Claimed, not finished: the broker may or may not have the order yet. */
+export type PendingCopyRecord = CopyRecordFields & { status: 'pending' };
+/** The broker did what the master did (or it was found done there). */
+export type PlacedCopyRecord = CopyRecordFields &
+  Completed & { status: 'placed'; slavePositionId?: string; slaveOrderId?: string; slaveVolume?: number };
+/** Nothing was sent, for a reason code (`SkipReason`). */
+export type SkippedCopyRecord = CopyRecordFields & Completed & { status: 'skipped'; reason: string; reasonDetail?: string };
+/** The broker refused for good (`BROKER_<code>`). */
+export type FailedCopyRecord = CopyRecordFields & Completed & { status: 'failed'; reason: string; reasonDetail?: string };
+export type FinalCopyRecord = PlacedCopyRecord | SkippedCopyRecord | FailedCopyRecord;
+
+/**
+ * What happened to one master event on one mapping. Its key is derived from
+ * (mapping, event), so however often the event is delivered there is one record, and the
+ * record's `status` moving away from `pending` happens once.
+ */
+export type CopyRecord = PendingCopyRecord | FinalCopyRecord;
+
+/** Why a record was skipped or failed; nothing for a pending or placed one. */
+export const reasonOf = (record: CopyRecord): string | undefined => (record.status === 'skipped' || record.status === 'failed' ? record.reason : undefined);
+
+type Hidden = 'tenantId' | 'clientId' | 'attempts' | 'eventId' | 'masterClientId';
+export type PublicCopyRecord = CopyRecord extends infer R ? (R extends CopyRecord ? Omit<R, Hidden> : never) : never;
 
 export const toPublicCopyRecord = ({ tenantId: _t, clientId: _c, attempts: _a, eventId: _e, masterClientId: _m, ...visible }: CopyRecord): PublicCopyRecord =>
   visible;

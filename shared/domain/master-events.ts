@@ -1,5 +1,6 @@
 import type { AccountBook, TrackedOrder, TrackedPosition } from './account-book';
 import type { AccountInformation, PendingOrder, Position } from './trading';
+import { compareLots, subtractLots } from './volume';
 
 export type MasterEventKind =
   | 'positionOpened'
@@ -11,27 +12,51 @@ export type MasterEventKind =
   | 'orderCancelled'
   | 'orderFilled';
 
+interface EventBase {
+  id: string;
+  tenantId: string;
+  masterAccountId: string;
+  detectedAt: string;
+  masterBalance?: number;
+  masterEquity?: number;
+}
+
 /**
  * A change on a master account. `id` is derived from what changed (kind, ticket, revision),
  * never from when it was seen, so that the same change detected twice (two racing syncs, a
  * retry after a crash, a reconcile pass) is the same event everywhere downstream.
+ *
+ * Each kind carries exactly what it is about: a position (after the change; for a close, as
+ * last seen), a pending order, or for a fill both the order and the position it became.
  */
-export interface MasterEvent {
-  id: string;
-  kind: MasterEventKind;
-  tenantId: string;
-  masterAccountId: string;
-  detectedAt: string;
-  /** The position after the change (for a close: as last seen). */
-  position?: TrackedPosition;
-  /** Volume before a partial close. */
-  previousVolume?: number;
-  order?: TrackedOrder;
-  /** For `orderFilled`: the position the order became. */
-  filledPositionId?: string;
-  masterBalance?: number;
-  masterEquity?: number;
-}
+export type MasterEvent =
+  | PositionEvent<'positionOpened' | 'positionModified' | 'positionClosed'>
+  | (PositionEvent<'positionPartiallyClosed'> & { /** Volume before the partial close. */ previousVolume: number })
+  | OrderEvent<'orderPlaced' | 'orderModified' | 'orderCancelled'>
+  | (OrderEvent<'orderFilled'> & { /** The position the order became. */ position: TrackedPosition });
+
+/** One member per kind (`K` distributes), so `Extract<MasterEvent, { kind: ... }>` narrows. */
+type PositionEvent<K extends MasterEventKind> = K extends MasterEventKind ? EventBase & { kind: K; position: TrackedPosition } : never;
+type OrderEvent<K extends MasterEventKind> = K extends MasterEventKind ? EventBase & { kind: K; order: TrackedOrder } : never;
+
+export type EventOf<K extends MasterEventKind> = Extract<MasterEvent, { kind: K }>;
+/** The events that open something on the slave. */
+export type OpenEvent = EventOf<'positionOpened' | 'orderPlaced'>;
+
+/** The position or pending order an event is about (for a fill: the order that filled). */
+export const subjectOf = (event: MasterEvent): TrackedPosition | TrackedOrder => ('order' in event ? event.order : event.position);
+
+/** The master ticket whose link an event acts on: opens create one, everything else needs one. */
+export const linkTicketOf = (event: MasterEvent): string => subjectOf(event).id;
+
+export const isOpen = (event: MasterEvent): event is OpenEvent => event.kind === 'positionOpened' || event.kind === 'orderPlaced';
+
+/**
+ * The master volume an event moves: for a partial close the volume the master closed (not what
+ * it kept), exact in lots; otherwise the position's or order's volume.
+ */
+export const masterVolumeOf = (event: MasterEvent): number =>
+  event.kind === 'positionPartiallyClosed' ? subtractLots(event.previousVolume, event.position.volume) : subjectOf(event).volume;
 
 export interface BrokerView {
   positions: Position[];
@@ -121,7 +146,6 @@ export const diffBook = (
           kind: 'orderFilled',
           order: { ...filledOrder, rev: filledOrder.rev + 1 },
           position: tracked,
-          filledPositionId: position.id,
         });
       } else {
         opens.push({ ...base, id: eventId('positionOpened', position.id, 0), kind: 'positionOpened', position: tracked });
@@ -129,7 +153,7 @@ export const diffBook = (
       continue;
     }
     let rev = last.rev;
-    if (position.volume < last.volume - 1e-9) {
+    if (compareLots(position.volume, last.volume) < 0) {
       rev += 1;
       partials.push({
         ...base,
@@ -186,8 +210,8 @@ export const diffBook = (
  * the broker's open time, by the copy worker.
  */
 export const announceBook = (book: AccountBook, events: MasterEvent[], detectedAt: string): MasterEvent[] => {
-  const opened = new Set(events.filter((event) => event.kind === 'positionOpened' || event.kind === 'orderFilled').map((event) => event.position?.id));
-  const placed = new Set(events.filter((event) => event.kind === 'orderPlaced').map((event) => event.order?.id));
+  const opened = new Set(events.flatMap((event) => (event.kind === 'positionOpened' || event.kind === 'orderFilled' ? [event.position.id] : [])));
+  const placed = new Set(events.flatMap((event) => (event.kind === 'orderPlaced' ? [event.order.id] : [])));
   const base = { tenantId: book.tenantId, masterAccountId: book.accountId, detectedAt, masterBalance: book.balance, masterEquity: book.equity };
   return [
     ...book.positions

@@ -1,7 +1,8 @@
 import type { ProtectionRules, ProtectionStatus, TradingHours } from './protection';
 import type { SkipReason } from './copy-planning';
 import type { SymbolSpec } from './trading';
-import { fitVolume } from './volume';
+import { compare, min, sub } from './exact';
+import { fitVolume, lotsOf } from './volume';
 
 /** The calendar date ("YYYY-MM-DD") of an instant in a time zone. */
 export const dateIn = (at: Date, timeZone: string): string =>
@@ -97,12 +98,14 @@ export const checkOpen = (
   if (rules.maxOpenPositions !== undefined && (request.openPositions ?? 0) >= rules.maxOpenPositions) {
     return { kind: 'skip', reason: 'MAX_OPEN_POSITIONS', detail: `${request.openPositions} open, at most ${rules.maxOpenPositions}` };
   }
-  let cap = rules.maxVolumePerTrade ?? Number.POSITIVE_INFINITY;
-  if (rules.maxTotalVolume !== undefined) cap = Math.min(cap, rules.maxTotalVolume - (request.openVolume ?? 0));
-  if (request.volume <= cap) return { kind: 'allowed', volume: request.volume };
+  // The caps in exact lots: 0.3 allowed with 0.1 + 0.1 open leaves 0.1, not 0.09999999999999998.
+  const perTrade = rules.maxVolumePerTrade === undefined ? undefined : lotsOf(rules.maxVolumePerTrade);
+  const leftInTotal = rules.maxTotalVolume === undefined ? undefined : sub(lotsOf(rules.maxTotalVolume), lotsOf(request.openVolume ?? 0));
+  const cap = perTrade && leftInTotal ? min(perTrade, leftInTotal) : (perTrade ?? leftInTotal);
+  if (!cap || compare(lotsOf(request.volume), cap) <= 0) return { kind: 'allowed', volume: request.volume };
   const fitted = fitVolume(cap, request.spec);
   if (!fitted.ok) {
-    const reason: SkipReason = rules.maxTotalVolume !== undefined && cap < (rules.maxVolumePerTrade ?? Infinity) ? 'MAX_TOTAL_VOLUME' : 'MAX_VOLUME_PER_TRADE';
+    const reason: SkipReason = leftInTotal && (!perTrade || compare(leftInTotal, perTrade) < 0) ? 'MAX_TOTAL_VOLUME' : 'MAX_VOLUME_PER_TRADE';
     return { kind: 'skip', reason, detail: `no volume of at least ${request.spec.volumeMin} fits under the cap` };
   }
   return { kind: 'allowed', volume: fitted.volume };

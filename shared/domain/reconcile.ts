@@ -38,7 +38,7 @@ export const reconcileMapping = (book: AccountBook, mapping: CopyMapping, openLi
       const order = { ...last, id: link.masterTicket, type: 'limit' as const, price: 0, createdAt: link.openedAt };
       events.push(
         filled
-          ? { ...base, id: endEventId('orderFilled', link.masterTicket), kind: 'orderFilled', detectedAt, order, position: filled, filledPositionId: filled.id }
+          ? { ...base, id: endEventId('orderFilled', link.masterTicket), kind: 'orderFilled', detectedAt, order, position: filled }
           : { ...base, id: endEventId('orderCancelled', link.masterTicket), kind: 'orderCancelled', detectedAt, order },
       );
     }

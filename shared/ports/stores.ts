@@ -1,7 +1,7 @@
 import type { Account } from '../domain/account';
 import type { AccountBook } from '../domain/account-book';
 import type { CopyMapping } from '../domain/copy-mapping';
-import type { CopyRecord } from '../domain/copy-record';
+import type { CopyRecord, FinalCopyRecord, PendingCopyRecord } from '../domain/copy-record';
 import type { MasterEvent } from '../domain/master-events';
 import type { PositionLink } from '../domain/position-link';
 import type { AccountProtection, ProtectionStatus } from '../domain/protection';
@@ -93,8 +93,8 @@ export interface BookStore {
 }
 
 export type ClaimResult =
-  | { outcome: 'claimed'; record: CopyRecord; resumed: boolean }
-  | { outcome: 'done'; record: CopyRecord }
+  | { outcome: 'claimed'; record: PendingCopyRecord; resumed: boolean }
+  | { outcome: 'done'; record: FinalCopyRecord }
   /** Held by another delivery; `leaseUntil` (epoch ms) is when it may be taken over. */
   | { outcome: 'busy'; leaseUntil?: number };
 
@@ -133,11 +133,11 @@ export interface CopyStore {
    * a record in progress elsewhere is `busy`; a finished one is `done`. At most one live
    * worker holds a record at a time.
    */
-  claim(record: CopyRecord, options: ClaimOptions): Promise<ClaimResult>;
+  claim(record: PendingCopyRecord, options: ClaimOptions): Promise<ClaimResult>;
   /** Records the end of a claimed record, with the link change and audit entry, atomically. */
-  finish(record: CopyRecord, effects?: { link?: PositionLink; audit?: AuditEntry }): Promise<void>;
+  finish(record: FinalCopyRecord, effects?: { link?: PositionLink; audit?: AuditEntry }): Promise<void>;
   /** Gives a claimed record back (deferred or retried later): pending, lease released. */
-  release(record: CopyRecord): Promise<void>;
+  release(record: PendingCopyRecord): Promise<void>;
   getLink(tenantId: string, mappingId: string, masterTicket: string): Promise<PositionLink | undefined>;
   listOpenLinks(tenantId: string, mappingId: string): Promise<PositionLink[]>;
   listByMapping(tenantId: string, mappingId: string, page: PageRequest): Promise<Page<CopyRecord>>;

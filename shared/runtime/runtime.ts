@@ -15,7 +15,7 @@ import { DynamoRateLimiter } from '../adapters/dynamodb/rate-limiter';
 import { KmsCredentialCipher } from '../adapters/kms/kms-credential-cipher';
 import { SqsSignalQueue } from '../adapters/sqs/sqs-signal-queue';
 import type { Config } from '../config';
-import type { CopyRecord } from '../domain/copy-record';
+import type { FinalCopyRecord } from '../domain/copy-record';
 import type { BrokerGateway } from '../ports/broker';
 import type { CredentialCipher } from '../ports/credential-cipher';
 import type { IdempotencyStore } from '../ports/idempotency';
@@ -56,7 +56,7 @@ export interface Runtime {
   brokers: BrokerDirectory;
   log: Log;
   now: () => Date;
-  onCopyFinished?: (record: CopyRecord) => void;
+  onCopyFinished?: (record: FinalCopyRecord) => void;
   /** Who the copy worker claims as (the local runtime supersedes the runtimes before it). */
   copyWorker?: CopyWorkerIdentity;
 }
@@ -67,7 +67,7 @@ export interface RuntimeOptions {
   now?: () => Date;
   /** Local runtime and tests: fixed credentials for the emulators. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
-  onCopyFinished?: (record: CopyRecord) => void;
+  onCopyFinished?: (record: FinalCopyRecord) => void;
   copyWorker?: CopyWorkerIdentity;
 }
 

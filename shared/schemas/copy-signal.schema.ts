@@ -35,6 +35,32 @@ const trackedOrder = z.object({
   baseline: z.boolean().optional(),
 });
 
+const eventBase = {
+  id: z.string().min(1),
+  tenantId: z.string(),
+  masterAccountId: z.string(),
+  detectedAt: z.string(),
+  masterBalance: z.number().optional(),
+  masterEquity: z.number().optional(),
+};
+const positionEvent = <K extends string>(kind: K) => z.object({ ...eventBase, kind: z.literal(kind), position: trackedPosition });
+const orderEvent = <K extends string>(kind: K) => z.object({ ...eventBase, kind: z.literal(kind), order: trackedOrder });
+
+/**
+ * A master event, checked by its kind: each kind must carry what the worker reads for it (a
+ * partial close its previous volume, a fill both the order and the position it became).
+ */
+const masterEvent = z.discriminatedUnion('kind', [
+  positionEvent('positionOpened'),
+  positionEvent('positionModified'),
+  positionEvent('positionClosed'),
+  positionEvent('positionPartiallyClosed').extend({ previousVolume: z.number().positive() }),
+  orderEvent('orderPlaced'),
+  orderEvent('orderModified'),
+  orderEvent('orderCancelled'),
+  orderEvent('orderFilled').extend({ position: trackedPosition }),
+]);
+
 /** The body of a copy-signal message; a body that does not parse is poison and fails alone. */
 export const copySignalSchema: z.ZodType<CopySignal> = z.object({
   tenantId: z.string().min(1),
@@ -42,30 +68,5 @@ export const copySignalSchema: z.ZodType<CopySignal> = z.object({
   masterAccountId: z.string().min(1),
   slaveAccountId: z.string().min(1),
   enqueuedAt: z.string(),
-  event: z
-    .object({
-      id: z.string().min(1),
-      kind: z.enum([
-        'positionOpened',
-        'positionModified',
-        'positionPartiallyClosed',
-        'positionClosed',
-        'orderPlaced',
-        'orderModified',
-        'orderCancelled',
-        'orderFilled',
-      ]),
-      tenantId: z.string(),
-      masterAccountId: z.string(),
-      detectedAt: z.string(),
-      position: trackedPosition.optional(),
-      previousVolume: z.number().optional(),
-      order: trackedOrder.optional(),
-      filledPositionId: z.string().optional(),
-      masterBalance: z.number().optional(),
-      masterEquity: z.number().optional(),
-    })
-    .refine((event) => (event.kind.startsWith('position') ? event.position !== undefined : event.order !== undefined), {
-      message: 'event lacks the position or order it is about',
-    }),
+  event: masterEvent,
 });

@@ -2,10 +2,20 @@ import type { Account } from '../domain/account';
 import { BrokerError, isBrokerError } from '../domain/broker-errors';
 import type { CopyMapping } from '../domain/copy-mapping';
 import { applyDirection, planOpen, planPartialClose, resolveSlaveSymbol, type SkipReason } from '../domain/copy-planning';
-import { copyClientId, copyRecordId, isCopyClientId, type CopyAction, type CopyRecord } from '../domain/copy-record';
+import {
+  copyClientId,
+  copyRecordId,
+  isCopyClientId,
+  type CopyAction,
+  type CopyRecord,
+  type FailedCopyRecord,
+  type FinalCopyRecord,
+  type PendingCopyRecord,
+} from '../domain/copy-record';
 import { loopOnOriginPath, MAX_ORIGIN_HOPS } from '../domain/copy-origin';
-import type { MasterEvent } from '../domain/master-events';
-import type { PositionLink } from '../domain/position-link';
+import { eventId, isOpen, linkTicketOf, masterVolumeOf, subjectOf, type EventOf, type MasterEvent, type OpenEvent } from '../domain/master-events';
+import { closedLink, filledLink, isOpenLink, modifiedLink, openedLink, partiallyClosedLink, type PositionLink } from '../domain/position-link';
+import { sumLots } from '../domain/volume';
 import type { BrokerPort, ClientIdMatch, TradeResult } from '../ports/broker';
 import type { Log } from '../ports/log';
 import type { AccountProtection } from '../domain/protection';
@@ -36,7 +46,7 @@ export interface CopyDependencies {
   /** Who claims (see CopyWorkerIdentity); without it, claims are taken over only after their lease. */
   worker?: CopyWorkerIdentity;
   /** Told about every record that reaches a final state (the local runtime prints it). */
-  onFinished?: (record: CopyRecord) => void;
+  onFinished?: (record: FinalCopyRecord) => void;
 }
 
 /**
@@ -66,11 +76,9 @@ const actionOf: Record<MasterEvent['kind'], CopyAction> = {
   orderFilled: 'open',
 };
 
-/** Which link an event acts on: opens create one (and must find none), everything else needs one. */
-const ticketOf = (event: MasterEvent): string => (event.order && event.kind !== 'orderFilled' ? event.order.id : event.position!.id);
-
+/** What the copy did at the slave's broker, or why it did nothing; `finish` makes the record of it. */
 type Outcome =
-  | { status: 'placed'; result: TradeResult; link?: PositionLink; slaveSymbol?: string; side?: 'buy' | 'sell'; slaveVolume?: number }
+  | { status: 'placed'; result: TradeResult; link: PositionLink | undefined; slaveSymbol?: string; side?: 'buy' | 'sell'; slaveVolume?: number }
   | { status: 'skipped'; reason: SkipReason; detail?: string; slaveSymbol?: string; link?: PositionLink };
 
 /** In-process retries of a `retry`-class broker error before the signal goes back to the queue. */
@@ -85,15 +93,14 @@ const QUICK_RETRY_DELAYS_MS = [100, 300];
  */
 export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Promise<CopyRecord | undefined> => {
   const { event } = signal;
-  const opens = event.kind === 'positionOpened' || event.kind === 'orderPlaced';
   const started = deps.now();
-  const source = event.kind === 'orderPlaced' || event.kind === 'orderModified' || event.kind === 'orderCancelled' ? event.order! : event.position!;
+  const source = subjectOf(event);
   // A master trade that is itself one of our copies: the record that placed it is where its
   // origin path starts (read with the rest of the context, in the same round trip).
-  const masterClientId = opens && isCopyClientId(source.clientId) ? source.clientId : undefined;
+  const masterClientId = isOpen(event) && isCopyClientId(source.clientId) ? source.clientId : undefined;
   // Everything the record needs comes from the signal, so the claim and the reads of the
   // mapping, the slave and the link go to DynamoDB together: one round trip, not two.
-  const draft: CopyRecord = {
+  const draft: PendingCopyRecord = {
     id: copyRecordId(signal.mappingId, event.id),
     tenantId: signal.tenantId,
     mappingId: signal.mappingId,
@@ -104,12 +111,9 @@ export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Pr
     status: 'pending',
     symbol: source.symbol,
     side: source.side,
-    masterPositionId: event.position?.id,
-    masterOrderId: event.order?.id,
-    // A partial close records the volume the master closed, not what it kept.
-    masterVolume: event.kind === 'positionPartiallyClosed' && event.previousVolume !== undefined
-      ? Number((event.previousVolume - source.volume).toFixed(8))
-      : source.volume,
+    masterPositionId: 'position' in event ? event.position.id : undefined,
+    masterOrderId: 'order' in event ? event.order.id : undefined,
+    masterVolume: masterVolumeOf(event),
     clientId: copyClientId(signal.mappingId, event.id),
     masterClientId,
     attempts: 0,
@@ -121,8 +125,8 @@ export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Pr
     deps.copyContext.load(signal.tenantId, {
       mappingId: signal.mappingId,
       slaveAccountId: signal.slaveAccountId,
-      protection: opens,
-      linkTicket: ticketOf(event),
+      protection: isOpen(event),
+      linkTicket: linkTicketOf(event),
       originClientId: masterClientId,
     }),
     deps.copies.claim(draft, { now: started, leaseMs: deps.leaseMs, worker: deps.worker }),
@@ -134,38 +138,39 @@ export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Pr
     throw new CopyRetryLaterError(`copy ${draft.id} is being processed by another delivery`, secondsUntil(claim.leaseUntil, started, 5));
   }
   const record = claim.record;
+  const keys = { tenantId: signal.tenantId, mappingId: signal.mappingId, copyId: record.id, eventId: event.id, slaveAccountId: signal.slaveAccountId };
   // The signal names the accounts; the mapping decides them. A signal whose accounts are not
   // the mapping's touches no broker, whatever account it names.
   const mismatch = mapping ? signalMismatch(signal, mapping) : undefined;
   if (mismatch) {
-    deps.log.error('copy signal does not match its mapping', { tenantId: signal.tenantId, mappingId: signal.mappingId, mismatch });
-    return finish(deps, record, { status: 'skipped', reason: 'SIGNAL_MISMATCH', detail: `the signal's ${mismatch} is not the mapping's` });
+    deps.log.error('copy signal does not match its mapping', { ...keys, mismatch });
+    return finish(deps, record, {}, { status: 'skipped', reason: 'SIGNAL_MISMATCH', detail: `the signal's ${mismatch} is not the mapping's` });
   }
   if (!mapping || !slave) {
-    deps.log.info('copy signal for a removed mapping or account', { tenantId: signal.tenantId, mappingId: signal.mappingId });
-    return finish(deps, record, { status: 'skipped', reason: 'MAPPING_REMOVED', detail: 'the mapping or its slave account was deleted' });
+    deps.log.info('copy signal for a removed mapping or account', keys);
+    return finish(deps, record, {}, { status: 'skipped', reason: 'MAPPING_REMOVED', detail: 'the mapping or its slave account was deleted' });
   }
   if (masterClientId) {
-    const path = await originPath(deps, signal.tenantId, origin);
-    const loop = loopOnOriginPath(path, mapping);
-    if (loop) return finish(deps, record, { status: 'skipped', reason: 'COPY_LOOP', detail: loop });
+    const loop = loopOnOriginPath(await originPath(deps, signal.tenantId, origin), mapping);
+    if (loop) return finish(deps, record, {}, { status: 'skipped', reason: 'COPY_LOOP', detail: loop });
   }
-  const context = { tenantId: mapping.tenantId, accountId: slave.id, mappingId: mapping.id, masterPositionId: record.masterPositionId, clientId: record.clientId };
 
-  let outcome: Outcome;
+  const attempt: Attempt = {};
   const leaseEnds = started.getTime() + deps.leaseMs;
+  let outcome: Outcome;
   try {
-    outcome = await withDeadline(() => atBroker(deps, { event, mapping, slave, link, record, protection }, claim.resumed), deps.deadlineMs, `copy ${record.id}`);
+    const work: CopyWork = { event, mapping, slave, link, record, protection, attempt };
+    outcome = await withDeadline(() => atBroker(deps, work, claim.resumed), deps.deadlineMs, `copy ${record.id}`);
   } catch (error) {
     if (error instanceof DeadlineExceededError) {
       // Let go without releasing: a broker call may still land. After the lease, the next
       // delivery looks the client id up before it sends anything.
-      deps.log.warn('copy signal ran past its deadline', { ...context, deadlineMs: deps.deadlineMs });
+      deps.log.warn('copy signal ran past its deadline', { ...keys, deadlineMs: deps.deadlineMs });
       throw new CopyRetryLaterError(`copy ${record.id} ran past its deadline`, secondsUntil(leaseEnds, deps.now(), 1), { cause: error });
     }
-    return await handleFailure(deps, record, error, context);
+    return await handleFailure(deps, record, attempt, error, keys);
   }
-  return finish(deps, record, outcome);
+  return finish(deps, record, attempt, outcome);
 };
 
 /** Which of the signal's names disagrees with the mapping it is addressed to, if any. */
@@ -192,14 +197,20 @@ const originPath = async (deps: CopyDependencies, tenantId: string, first: CopyR
   return path;
 };
 
+/** When this attempt first handed something to the broker, if it did. */
+interface Attempt {
+  sentAt?: string;
+}
+
 /** One claimed signal with everything read for it. */
 interface CopyWork {
   event: MasterEvent;
   mapping: CopyMapping;
   slave: Account;
   link: PositionLink | undefined;
-  record: CopyRecord;
+  record: PendingCopyRecord;
   protection: AccountProtection | undefined;
+  attempt: Attempt;
 }
 
 /** Whole seconds from `now` until `at` (epoch ms), at least one; `fallback` when `at` is unknown. */
@@ -212,201 +223,199 @@ const secondsUntil = (at: number | undefined, now: Date, fallback: number): numb
  * more before the record is left pending.
  */
 const atBroker = async (deps: CopyDependencies, work: CopyWork, resumed: boolean): Promise<Outcome> => {
-  const { event, mapping, slave, link, record } = work;
-  const port = await deps.brokers.connect(slave);
-  const earlier = resumed ? await port.findByClientId(record.clientId) : undefined;
-  if (earlier && hasEffect(earlier)) return recovered(event, mapping, slave, link, earlier, deps.now());
+  const port = await deps.brokers.connect(work.slave);
+  const earlier = resumed ? await port.findByClientId(work.record.clientId) : undefined;
+  if (earlier && hasEffect(earlier)) return recovered(work, earlier, deps.now());
   try {
-    return await execute(deps, port, work, new Date(record.startedAt ?? deps.now().toISOString()));
+    return await execute(deps, port, work);
   } catch (error) {
     // Outcome unknown (timeout, lost connection): look once right away; if the broker
     // shows nothing yet, the record stays pending and the next delivery looks again.
     if (!isBrokerError(error) || error.errorClass !== 'reconcile') throw error;
-    const after = await port.findByClientId(record.clientId);
+    const after = await port.findByClientId(work.record.clientId);
     if (!hasEffect(after)) throw error;
-    return recovered(event, mapping, slave, link, after, deps.now());
+    return recovered(work, after, deps.now());
   }
 };
 
 const hasEffect = (match: ClientIdMatch): boolean => match.positions.length + match.orders.length + match.deals.length > 0;
 
-/** Builds the outcome of an earlier attempt that reached the broker, from what the broker shows. */
-const recovered = (event: MasterEvent, mapping: CopyMapping, slave: Account, link: PositionLink | undefined, match: ClientIdMatch, now: Date): Outcome => {
+/** The outcome of an earlier attempt that reached the broker, from what the broker shows. */
+const recovered = ({ event, mapping, link }: CopyWork, match: ClientIdMatch, now: Date): Outcome => {
   const position = match.positions[0];
   const order = match.orders[0];
   const deal = match.deals[0];
   const result: TradeResult = { positionId: position?.id ?? deal?.positionId, orderId: order?.id };
-  const action = actionOf[event.kind];
-  if (action === 'open' || action === 'placeOrder') {
+  if (isOpen(event)) {
     const opened = position ?? order;
-    const volume = opened?.volume ?? deal?.volume ?? 0;
-    const symbol = opened?.symbol ?? deal?.symbol ?? '';
-    const side = opened?.side ?? deal?.side ?? 'buy';
-    return {
-      status: 'placed',
-      result,
-      slaveSymbol: symbol,
-      side,
-      slaveVolume: volume,
-      link: newLink(event, mapping, slave, { ticket: order?.id ?? result.positionId ?? '', kind: order ? 'order' : 'position', symbol, side, volume }, now),
+    const found = {
+      ticket: order?.id ?? result.positionId ?? '',
+      kind: order ? ('order' as const) : ('position' as const),
+      symbol: opened?.symbol ?? deal?.symbol ?? '',
+      side: opened?.side ?? deal?.side ?? 'buy',
+      volume: opened?.volume ?? deal?.volume ?? 0,
     };
+    return { status: 'placed', result, slaveSymbol: found.symbol, side: found.side, slaveVolume: found.volume, link: openedLink(event, mapping, found, now) };
   }
-  return { status: 'placed', result, link: link ? afterChange(event, link, deal?.volume, now) : undefined };
-};
-
-const newLink = (
-  event: MasterEvent,
-  mapping: CopyMapping,
-  slave: Account,
-  opened: { ticket: string; kind: 'position' | 'order'; symbol: string; side: 'buy' | 'sell'; volume: number },
-  now: Date,
-): PositionLink => {
-  const source = event.order && event.kind === 'orderPlaced' ? event.order : event.position!;
-  return {
-    tenantId: mapping.tenantId,
-    mappingId: mapping.id,
-    masterAccountId: mapping.masterAccountId,
-    slaveAccountId: slave.id,
-    masterTicket: source.id,
-    kind: opened.kind,
-    slaveTicket: opened.ticket,
-    masterSymbol: source.symbol,
-    slaveSymbol: opened.symbol,
-    side: opened.side,
-    // A partial close records the volume the master closed, not what it kept.
-    masterVolume: event.kind === 'positionPartiallyClosed' && event.previousVolume !== undefined
-      ? Number((event.previousVolume - source.volume).toFixed(8))
-      : source.volume,
-    slaveVolume: opened.volume,
-    openedAt: now.toISOString(),
-    appliedRev: source.rev,
-  };
-};
-
-/** The link after a close, partial close or modification was applied. */
-const afterChange = (event: MasterEvent, link: PositionLink, closedVolume: number | undefined, now: Date): PositionLink => {
-  const rev = (event.position ?? event.order)?.rev ?? link.appliedRev;
+  if (!link) return { status: 'placed', result, link: undefined };
   switch (event.kind) {
     case 'positionClosed':
     case 'orderCancelled':
-      return { ...link, appliedRev: rev, closedAt: now.toISOString() };
-    case 'positionPartiallyClosed': {
-      const slaveVolume = Math.max(0, Number((link.slaveVolume - (closedVolume ?? 0)).toFixed(8)));
-      return {
-        ...link,
-        appliedRev: rev,
-        masterVolume: event.position!.volume,
-        slaveVolume,
-        ...(slaveVolume <= 0 ? { closedAt: now.toISOString() } : {}),
-      };
-    }
+      return { status: 'placed', result, link: closedLink(link, event, now) };
+    case 'positionPartiallyClosed':
+      return { status: 'placed', result, link: partiallyClosedLink(link, event, deal?.volume ?? 0, now) };
     default:
-      return { ...link, appliedRev: Math.max(rev, link.appliedRev) };
+      return { status: 'placed', result, link: modifiedLink(link, event) };
   }
 };
 
-const execute = async (deps: CopyDependencies, port: BrokerPort, work: CopyWork, firstAttemptAt: Date): Promise<Outcome> => {
-  const { event, mapping, slave, link, record, protection } = work;
-  const now = deps.now();
+/** Does what the master did, on the slave; a skip says why not. */
+const execute = (deps: CopyDependencies, port: BrokerPort, work: CopyWork): Promise<Outcome> => {
+  const { event, link } = work;
+  if (isOpen(event)) return copyOpen(deps, port, work, event);
+  if (!isOpenLink(link)) {
+    return Promise.resolve({ status: 'skipped', reason: 'NOT_COPIED', detail: event.kind === 'orderFilled' ? 'the pending order was not copied' : 'no open copy of this master ticket' });
+  }
+  const send = sender(deps, work.attempt);
   switch (event.kind) {
-    case 'positionOpened':
-    case 'orderPlaced': {
-      const source = event.kind === 'orderPlaced' ? event.order! : event.position!;
-      if (link && !link.closedAt) return { status: 'skipped', reason: 'ALREADY_COPIED', detail: `the slave already holds ${link.slaveTicket} for it`, slaveSymbol: link.slaveSymbol };
-      const symbol = resolveSlaveSymbol(source.symbol, mapping.symbols);
-      if (symbol.kind === 'skip') return { status: 'skipped', reason: symbol.reason, detail: symbol.detail };
-      if (protection?.status.state === 'breached') {
-        return { status: 'skipped', reason: 'PROTECTION_BREACHED', detail: protection.status.reason, slaveSymbol: symbol.slaveSymbol };
-      }
-      const spec = await deps.brokers.symbolSpec(slave, port, symbol.slaveSymbol);
-      const needsFunds = ['balanceRatio', 'equityRatio', 'riskPercent'].includes(mapping.sizing.mode) || (protection !== undefined && needsEquity(protection.rules));
-      const funds = needsFunds ? await port.getAccountInformation() : undefined;
-      const plan = planOpen(event, { mapping, slaveSymbol: symbol.slaveSymbol, spec, slaveBalance: funds?.balance, slaveEquity: funds?.equity, firstAttemptAt });
-      if (plan.kind === 'skip') return { status: 'skipped', reason: plan.reason, detail: plan.detail, slaveSymbol: symbol.slaveSymbol };
-      const trade = { ...plan.trade };
-      if (protection && spec) {
-        const current = funds && needsEquity(protection.rules) ? await markSlaveEquity(deps, slave, protection, funds.equity) : protection;
-        const exposure = needsExposure(protection.rules) ? await port.getPositions() : undefined;
-        const verdict = checkOpen(current.rules, current.status, {
-          symbol: trade.symbol,
-          volume: trade.volume,
-          at: now,
-          spec,
-          openPositions: exposure?.length,
-          openVolume: exposure?.reduce((sum, position) => sum + position.volume, 0),
-        });
-        if (verdict.kind === 'skip') return { status: 'skipped', reason: verdict.reason, detail: verdict.detail, slaveSymbol: symbol.slaveSymbol };
-        trade.volume = verdict.volume;
-      }
-      record.sentAt = deps.now().toISOString();
-      const result = await withQuickRetries(() => port.placeOrder({ clientId: record.clientId, ...trade }));
-      const ticket = trade.type === 'market' ? result.positionId : result.orderId;
-      if (!ticket) throw new BrokerError('UNKNOWN', 'broker accepted the order but returned no ticket');
-      return {
-        status: 'placed',
-        result,
-        slaveSymbol: trade.symbol,
-        side: trade.side,
-        slaveVolume: trade.volume,
-        link: newLink(event, mapping, slave, { ticket, kind: trade.type === 'market' ? 'position' : 'order', symbol: trade.symbol, side: trade.side, volume: trade.volume }, now),
-      };
-    }
     case 'positionClosed':
+      return copyClose(deps, port, work, link, event, send);
     case 'positionPartiallyClosed':
+      return copyPartialClose(deps, port, work, link, event, send);
+    case 'orderCancelled':
+      return copyCancel(deps, port, work, link, event, send);
     case 'positionModified':
     case 'orderModified':
-    case 'orderCancelled': {
-      if (!link || link.closedAt) return { status: 'skipped', reason: 'NOT_COPIED', detail: 'no open copy of this master ticket' };
-      const base = { slaveSymbol: link.slaveSymbol };
-      if (event.kind === 'positionClosed') {
-        record.sentAt = deps.now().toISOString();
-        const closed = await alreadyGone(() => withQuickRetries(() => port.closePosition(link.slaveTicket, { clientId: record.clientId })), 'POSITION_NOT_FOUND');
-        if (!closed) return { status: 'skipped', reason: 'ALREADY_CLOSED', ...base, link: afterChange(event, link, link.slaveVolume, now) };
-        return { status: 'placed', result: closed, ...base, side: link.side, slaveVolume: link.slaveVolume, link: afterChange(event, link, link.slaveVolume, now) };
-      }
-      if (event.kind === 'positionPartiallyClosed') {
-        const spec = await deps.brokers.symbolSpec(slave, port, link.slaveSymbol);
-        if (!spec) return { status: 'skipped', reason: 'SYMBOL_NOT_AT_BROKER', ...base };
-        const plan = planPartialClose(link, event.previousVolume ?? link.masterVolume, event.position!.volume, spec);
-        if (plan.kind === 'skip') return { status: 'skipped', reason: plan.reason, detail: plan.detail, ...base };
-        record.sentAt = deps.now().toISOString();
-        const options = plan.full ? { clientId: record.clientId } : { clientId: record.clientId, volume: plan.volume };
-        const closed = await alreadyGone(() => withQuickRetries(() => port.closePosition(link.slaveTicket, options)), 'POSITION_NOT_FOUND');
-        if (!closed) return { status: 'skipped', reason: 'ALREADY_CLOSED', ...base, link: afterChange({ ...event, kind: 'positionClosed' }, link, undefined, now) };
-        return { status: 'placed', result: closed, ...base, side: link.side, slaveVolume: plan.volume, link: afterChange(event, link, plan.volume, now) };
-      }
-      if (event.kind === 'orderCancelled') {
-        record.sentAt = deps.now().toISOString();
-        const cancelled = await alreadyGone(async () => {
-          await withQuickRetries(() => port.cancelOrder(link.slaveTicket));
-          return {};
-        }, 'ORDER_NOT_FOUND');
-        const closedLink = afterChange(event, link, undefined, now);
-        if (!cancelled) return { status: 'skipped', reason: 'ALREADY_CLOSED', ...base, link: closedLink };
-        return { status: 'placed', result: { orderId: link.slaveTicket }, ...base, side: link.side, link: closedLink };
-      }
-      const source = event.kind === 'orderModified' ? event.order! : event.position!;
-      const stops = applyDirection({ side: source.side, type: 'market', stopLoss: source.stopLoss, takeProfit: source.takeProfit }, mapping);
-      const levels = {
-        stopLoss: mapping.copyStopLoss ? (stops.stopLoss ?? null) : undefined,
-        takeProfit: mapping.copyTakeProfit ? (stops.takeProfit ?? null) : undefined,
-      };
-      record.sentAt = deps.now().toISOString();
-      if (event.kind === 'orderModified') await withQuickRetries(() => port.modifyOrder(link.slaveTicket, { price: event.order!.price, ...levels }));
-      else await withQuickRetries(() => port.modifyPosition(link.slaveTicket, levels));
-      return { status: 'placed', result: {}, ...base, side: link.side, link: afterChange(event, link, undefined, now) };
-    }
-    case 'orderFilled': {
-      // The slave's copy of the pending order fills at its own broker by itself; the link
-      // follows it from the order to the position it became.
-      if (!link || link.closedAt) return { status: 'skipped', reason: 'NOT_COPIED', detail: 'the pending order was not copied' };
-      const match = await port.findByClientId(copyClientId(mapping.id, `orderPlaced:${link.masterTicket}:0`));
-      const position = match.positions[0];
-      if (!position) throw new CopyRetryLaterError('the slave order has not filled yet', 10);
-      const moved: PositionLink = { ...link, masterTicket: event.filledPositionId!, kind: 'position', slaveTicket: position.id, appliedRev: 0 };
-      return { status: 'placed', result: { positionId: position.id }, slaveSymbol: link.slaveSymbol, side: link.side, slaveVolume: position.volume, link: moved };
-    }
+      return copyModification(port, work, link, event, send);
+    case 'orderFilled':
+      return followFill(port, work, link, event);
   }
+};
+
+/** Every broker write goes through here: the attempt remembers when it first sent, and requotes are retried. */
+const sender =
+  (deps: CopyDependencies, attempt: Attempt) =>
+  <T>(call: () => Promise<T>): Promise<T> => {
+    attempt.sentAt ??= deps.now().toISOString();
+    return withQuickRetries(call);
+  };
+type Send = ReturnType<typeof sender>;
+
+const copyOpen = async (deps: CopyDependencies, port: BrokerPort, work: CopyWork, event: OpenEvent): Promise<Outcome> => {
+  const { mapping, slave, link, record, protection } = work;
+  if (isOpenLink(link)) return { status: 'skipped', reason: 'ALREADY_COPIED', detail: `the slave already holds ${link.slaveTicket} for it`, slaveSymbol: link.slaveSymbol };
+  const symbol = resolveSlaveSymbol(subjectOf(event).symbol, mapping.symbols);
+  if (symbol.kind === 'skip') return { status: 'skipped', reason: symbol.reason, detail: symbol.detail };
+  if (protection?.status.state === 'breached') {
+    return { status: 'skipped', reason: 'PROTECTION_BREACHED', detail: protection.status.reason, slaveSymbol: symbol.slaveSymbol };
+  }
+  const spec = await deps.brokers.symbolSpec(slave, port, symbol.slaveSymbol);
+  const needsFunds = ['balanceRatio', 'equityRatio', 'riskPercent'].includes(mapping.sizing.mode) || (protection !== undefined && needsEquity(protection.rules));
+  const funds = needsFunds ? await port.getAccountInformation() : undefined;
+  const firstAttemptAt = new Date(record.startedAt ?? deps.now().toISOString());
+  const plan = planOpen(event, { mapping, slaveSymbol: symbol.slaveSymbol, spec, slaveBalance: funds?.balance, slaveEquity: funds?.equity, firstAttemptAt });
+  if (plan.kind === 'skip') return { status: 'skipped', reason: plan.reason, detail: plan.detail, slaveSymbol: symbol.slaveSymbol };
+  let trade = plan.trade;
+  if (protection && spec) {
+    const current = funds && needsEquity(protection.rules) ? await markSlaveEquity(deps, slave, protection, funds.equity) : protection;
+    const exposure = needsExposure(protection.rules) ? await port.getPositions() : undefined;
+    const verdict = checkOpen(current.rules, current.status, {
+      symbol: trade.symbol,
+      volume: trade.volume,
+      at: deps.now(),
+      spec,
+      openPositions: exposure?.length,
+      openVolume: exposure ? sumLots(exposure.map((position) => position.volume)) : undefined,
+    });
+    if (verdict.kind === 'skip') return { status: 'skipped', reason: verdict.reason, detail: verdict.detail, slaveSymbol: symbol.slaveSymbol };
+    trade = { ...trade, volume: verdict.volume };
+  }
+  const placed = trade;
+  const result = await sender(deps, work.attempt)(() => port.placeOrder({ clientId: record.clientId, ...placed }));
+  const kind = placed.type === 'market' ? 'position' : 'order';
+  const ticket = kind === 'position' ? result.positionId : result.orderId;
+  if (!ticket) throw new BrokerError('UNKNOWN', 'broker accepted the order but returned no ticket');
+  const opened = { ticket, kind, symbol: placed.symbol, side: placed.side, volume: placed.volume } as const;
+  return { status: 'placed', result, slaveSymbol: placed.symbol, side: placed.side, slaveVolume: placed.volume, link: openedLink(event, mapping, opened, deps.now()) };
+};
+
+const copyClose = async (deps: CopyDependencies, port: BrokerPort, work: CopyWork, link: PositionLink, event: EventOf<'positionClosed'>, send: Send): Promise<Outcome> => {
+  const closed = await alreadyGone(() => send(() => port.closePosition(link.slaveTicket, { clientId: work.record.clientId })), 'POSITION_NOT_FOUND');
+  const after = closedLink(link, event, deps.now());
+  if (!closed) return { status: 'skipped', reason: 'ALREADY_CLOSED', slaveSymbol: link.slaveSymbol, link: after };
+  return { status: 'placed', result: closed, slaveSymbol: link.slaveSymbol, side: link.side, slaveVolume: link.slaveVolume, link: after };
+};
+
+const copyPartialClose = async (
+  deps: CopyDependencies,
+  port: BrokerPort,
+  work: CopyWork,
+  link: PositionLink,
+  event: EventOf<'positionPartiallyClosed'>,
+  send: Send,
+): Promise<Outcome> => {
+  const spec = await deps.brokers.symbolSpec(work.slave, port, link.slaveSymbol);
+  if (!spec) return { status: 'skipped', reason: 'SYMBOL_NOT_AT_BROKER', slaveSymbol: link.slaveSymbol };
+  const plan = planPartialClose(link, event.previousVolume, event.position.volume, spec);
+  if (plan.kind === 'skip') return { status: 'skipped', reason: plan.reason, detail: plan.detail, slaveSymbol: link.slaveSymbol };
+  const options = plan.full ? { clientId: work.record.clientId } : { clientId: work.record.clientId, volume: plan.volume };
+  const closed = await alreadyGone(() => send(() => port.closePosition(link.slaveTicket, options)), 'POSITION_NOT_FOUND');
+  if (!closed) return { status: 'skipped', reason: 'ALREADY_CLOSED', slaveSymbol: link.slaveSymbol, link: closedLink(link, event, deps.now()) };
+  return {
+    status: 'placed',
+    result: closed,
+    slaveSymbol: link.slaveSymbol,
+    side: link.side,
+    slaveVolume: plan.volume,
+    link: partiallyClosedLink(link, event, plan.volume, deps.now()),
+  };
+};
+
+const copyCancel = async (deps: CopyDependencies, port: BrokerPort, _work: CopyWork, link: PositionLink, event: EventOf<'orderCancelled'>, send: Send): Promise<Outcome> => {
+  const cancelled = await alreadyGone(async () => {
+    await send(() => port.cancelOrder(link.slaveTicket));
+    return true;
+  }, 'ORDER_NOT_FOUND');
+  const after = closedLink(link, event, deps.now());
+  if (!cancelled) return { status: 'skipped', reason: 'ALREADY_CLOSED', slaveSymbol: link.slaveSymbol, link: after };
+  return { status: 'placed', result: { orderId: link.slaveTicket }, slaveSymbol: link.slaveSymbol, side: link.side, link: after };
+};
+
+/** A master SL/TP (or pending price) change: the slave's levels follow, reversed with the trade when the mapping reverses. */
+const copyModification = async (
+  port: BrokerPort,
+  { mapping }: CopyWork,
+  link: PositionLink,
+  event: EventOf<'positionModified' | 'orderModified'>,
+  send: Send,
+): Promise<Outcome> => {
+  const source = subjectOf(event);
+  const stops = applyDirection({ side: source.side, type: 'market', stopLoss: source.stopLoss, takeProfit: source.takeProfit }, mapping);
+  const levels = {
+    stopLoss: mapping.copyStopLoss ? (stops.stopLoss ?? null) : undefined,
+    takeProfit: mapping.copyTakeProfit ? (stops.takeProfit ?? null) : undefined,
+  };
+  if (event.kind === 'orderModified') await send(() => port.modifyOrder(link.slaveTicket, { price: event.order.price, ...levels }));
+  else await send(() => port.modifyPosition(link.slaveTicket, levels));
+  return { status: 'placed', result: {}, slaveSymbol: link.slaveSymbol, side: link.side, link: modifiedLink(link, event) };
+};
+
+/**
+ * The slave's copy of the pending order fills at its own broker by itself; the link follows
+ * it from the order to the position it became.
+ */
+const followFill = async (port: BrokerPort, { mapping }: CopyWork, link: PositionLink, event: EventOf<'orderFilled'>): Promise<Outcome> => {
+  const match = await port.findByClientId(copyClientId(mapping.id, eventId('orderPlaced', link.masterTicket, 0)));
+  const position = match.positions[0];
+  if (!position) throw new CopyRetryLaterError('the slave order has not filled yet', 10);
+  return {
+    status: 'placed',
+    result: { positionId: position.id },
+    slaveSymbol: link.slaveSymbol,
+    side: link.side,
+    slaveVolume: position.volume,
+    link: filledLink(link, event, position.id),
+  };
 };
 
 /** Runs a close or cancel; a ticket the broker no longer has means it is already done. */
@@ -442,27 +451,37 @@ const withQuickRetries = async <T>(run: () => Promise<T>): Promise<T> => {
   }
 };
 
-const finish = async (deps: CopyDependencies, record: CopyRecord, outcome: Outcome): Promise<CopyRecord> => {
+const completion = (deps: CopyDependencies, record: PendingCopyRecord, attempt: Attempt) => {
   const completed = deps.now();
-  const final: CopyRecord = {
+  return {
     ...record,
-    status: outcome.status,
-    reason: outcome.status === 'skipped' ? outcome.reason : undefined,
-    reasonDetail: outcome.status === 'skipped' ? outcome.detail : undefined,
-    slaveSymbol: outcome.slaveSymbol ?? record.slaveSymbol,
-    side: outcome.status === 'placed' ? (outcome.side ?? record.side) : record.side,
-    slavePositionId: outcome.status === 'placed' ? (outcome.result.positionId ?? outcome.link?.slaveTicket) : undefined,
-    slaveOrderId: outcome.status === 'placed' ? outcome.result.orderId : undefined,
-    slaveVolume: outcome.status === 'placed' ? outcome.slaveVolume : undefined,
+    ...(attempt.sentAt ? { sentAt: attempt.sentAt } : {}),
     completedAt: completed.toISOString(),
     latencyMs: completed.getTime() - Date.parse(record.detectedAt),
   };
-  if (final.slavePositionId === undefined && outcome.link?.kind === 'order') final.slaveOrderId ??= outcome.link.slaveTicket;
+};
+
+const finish = async (deps: CopyDependencies, record: PendingCopyRecord, attempt: Attempt, outcome: Outcome): Promise<CopyRecord> => {
+  const done = completion(deps, record, attempt);
+  const slaveSymbol = outcome.slaveSymbol ?? record.slaveSymbol;
+  const final: FinalCopyRecord =
+    outcome.status === 'skipped'
+      ? { ...done, status: 'skipped', reason: outcome.reason, reasonDetail: outcome.detail, slaveSymbol }
+      : {
+          ...done,
+          status: 'placed',
+          slaveSymbol,
+          side: outcome.side ?? record.side,
+          // A pending order's ticket is the id of the position it becomes (MT4 and MT5).
+          slavePositionId: outcome.result.positionId ?? outcome.link?.slaveTicket,
+          slaveOrderId: outcome.result.orderId,
+          slaveVolume: outcome.slaveVolume,
+        };
   const audit: AuditEntry | undefined =
-    outcome.status === 'placed'
+    final.status === 'placed'
       ? {
           tenantId: record.tenantId,
-          at: final.completedAt!,
+          at: final.completedAt,
           actor: 'system:copier',
           action: `copy.${record.action}`,
           resourceType: 'account',
@@ -485,30 +504,20 @@ const finish = async (deps: CopyDependencies, record: CopyRecord, outcome: Outco
 
 const handleFailure = async (
   deps: CopyDependencies,
-  record: CopyRecord,
+  record: PendingCopyRecord,
+  attempt: Attempt,
   error: unknown,
-  context: Record<string, unknown>,
+  keys: Record<string, unknown>,
 ): Promise<CopyRecord> => {
-  if (error instanceof CopyRetryLaterError) {
-    await deps.copies.release(record);
-    throw error;
-  }
   if (!isBrokerError(error)) {
+    // CopyRetryLaterError, or something unexpected: the record stays pending for the next delivery.
     await deps.copies.release(record);
     throw error;
   }
-  deps.log.warn('broker refused a copy', { ...context, code: error.code, errorClass: error.errorClass });
+  deps.log.warn('broker refused a copy', { ...keys, code: error.code, errorClass: error.errorClass, error });
   switch (error.errorClass) {
     case 'terminal': {
-      const completed = deps.now();
-      const failed: CopyRecord = {
-        ...record,
-        status: 'failed',
-        reason: error.reason,
-        reasonDetail: error.message,
-        completedAt: completed.toISOString(),
-        latencyMs: completed.getTime() - Date.parse(record.detectedAt),
-      };
+      const failed: FailedCopyRecord = { ...completion(deps, record, attempt), status: 'failed', reason: error.reason, reasonDetail: error.message };
       await deps.copies.finish(failed);
       deps.onFinished?.(failed);
       return failed;

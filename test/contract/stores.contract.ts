@@ -150,6 +150,7 @@ export const storeContract = (name: string, stores: () => StoreSet) => {
   });
 
   describe(`${name}: copy records`, () => {
+    const done = { completedAt: T0, latencyMs: 0 };
     it('claims once, is busy while leased, is taken over after the lease with the attempt counted, and fences the old holder', async () => {
       const { copies } = stores();
       const tenantId = tenant('claim');
@@ -163,8 +164,8 @@ export const storeContract = (name: string, stores: () => StoreSet) => {
       // The first attempt's start is kept: expiry is judged from it.
       expect(second).toMatchObject({ outcome: 'claimed', resumed: true, record: { attempts: 2, startedAt: T0 } });
       if (first.outcome !== 'claimed' || second.outcome !== 'claimed') throw new Error('unreachable');
-      expect(await rejectionOf(copies.finish({ ...first.record, status: 'placed' }))).toBeInstanceOf(ConcurrentUpdateError);
-      await copies.finish({ ...second.record, status: 'skipped', reason: 'SYMBOL_FILTERED' });
+      expect(await rejectionOf(copies.finish({ ...first.record, ...done, status: 'placed' }))).toBeInstanceOf(ConcurrentUpdateError);
+      await copies.finish({ ...second.record, ...done, status: 'skipped', reason: 'SYMBOL_FILTERED' });
       expect(await copies.claim(draft, { now: new Date(now.getTime() + 5000), leaseMs: 1000 })).toMatchObject({ outcome: 'done', record: { status: 'skipped', reason: 'SYMBOL_FILTERED' } });
     });
 
@@ -199,7 +200,7 @@ export const storeContract = (name: string, stores: () => StoreSet) => {
       const draft = aCopyRecord({ tenantId, mappingId: 'm-9', eventId: 'positionOpened:p-9:0', masterClientId: copyClientId('m-0', 'positionOpened:p-0:0') });
       const claimed = await copies.claim(draft, { now: new Date(T0), leaseMs: 1000 });
       if (claimed.outcome !== 'claimed') throw new Error('not claimed');
-      await copies.finish({ ...claimed.record, status: 'placed', slavePositionId: 's-9' }, { link: aLink({ tenantId, mappingId: 'm-9', masterTicket: 'p-9' }) });
+      await copies.finish({ ...claimed.record, ...done, status: 'placed', slavePositionId: 's-9' }, { link: aLink({ tenantId, mappingId: 'm-9', masterTicket: 'p-9' }) });
       const found = await copies.findByClientId(tenantId, copyClientId('m-9', 'positionOpened:p-9:0'));
       expect(found).toMatchObject({ mappingId: 'm-9', status: 'placed', masterAccountId: 'master-1', masterClientId: draft.masterClientId });
       expect(await copies.get(tenantId, 'm-9', 'positionOpened:p-9:0')).toEqual(found);

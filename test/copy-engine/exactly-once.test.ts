@@ -49,7 +49,7 @@ describe('exactly-once copying', () => {
     const record = await copySignal({ ...fixture.deps, now: () => later }, signal);
     expect(record).toMatchObject({ status: 'placed', slaveVolume: 0.1, attempts: 2 });
     expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(1);
-    expect(record?.slavePositionId).toBe(fixture.market.getPositions(fixture.slave.id)[0]!.id);
+    expect(record).toMatchObject({ slavePositionId: fixture.market.getPositions(fixture.slave.id)[0]!.id });
   });
 
   it('resumes at once the claim of a worker it supersedes (a runtime that was killed), finds its order by client id and places nothing more', async () => {
@@ -64,7 +64,7 @@ describe('exactly-once copying', () => {
     const record = await copySignal({ ...fixture.deps, worker: { epoch: 2_000, supersedes: true } }, signal);
     expect(record).toMatchObject({ status: 'placed', slaveVolume: 0.2, attempts: 2 });
     expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(1);
-    expect(record?.slavePositionId).toBe(fixture.market.getPositions(fixture.slave.id)[0]!.id);
+    expect(record).toMatchObject({ slavePositionId: fixture.market.getPositions(fixture.slave.id)[0]!.id });
   });
 
   it('tells a delivery that meets a live claim to come back when its lease ends, not before', async () => {

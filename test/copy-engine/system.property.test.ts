@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { SimulatedBrokerGateway } from '../../shared/adapters/simulated-broker/simulated-broker-gateway';
 import { SimulatedMarket } from '../../shared/adapters/simulated-broker/simulated-market';
 import { wouldCloseCycle } from '../../shared/domain/copy-mapping';
-import { isCopyClientId } from '../../shared/domain/copy-record';
+import { isCopyClientId, reasonOf } from '../../shared/domain/copy-record';
 import { brokerLoginKey } from '../../shared/domain/account';
 import { silentLog } from '../../shared/ports/log';
 import { BrokerDirectory } from '../../shared/use-cases/broker-directory';
@@ -222,7 +222,7 @@ const checkInvariants = async ({ stores, market, ids }: System) => {
   // Every record has ended, and every skip or failure says why.
   for (const record of stores.copies.records.values()) {
     expect(record.status).not.toBe('pending');
-    if (record.status !== 'placed') expect(record.reason, `${record.action} ${record.eventId} ${record.status}`).toMatch(/^[A-Z_]+$/);
+    if (record.status !== 'placed') expect(reasonOf(record), `${record.action} ${record.eventId} ${record.status}`).toMatch(/^[A-Z_]+$/);
   }
 
   for (const mapping of mappings) {
@@ -257,7 +257,7 @@ const checkInvariants = async ({ stores, market, ids }: System) => {
         const record = await stores.copies.get(TENANT, mapping.id, `${kind}:${ticket}:0`);
         expect(record, `no record of ${kind} ${ticket} on ${mapping.id}`).toBeDefined();
         if (record!.status === 'placed') expect(links.some((link) => link.masterTicket === ticket)).toBe(true);
-        else expect(['OPENED_BEFORE_MAPPING', 'COPY_LOOP', 'ALREADY_COPIED']).toContain(record!.reason);
+        else expect(['OPENED_BEFORE_MAPPING', 'COPY_LOOP', 'ALREADY_COPIED']).toContain(reasonOf(record!));
       }
     }
   }
@@ -297,7 +297,7 @@ describe('the whole system under random API actions and master trades (in-memory
         seen.set('mappings', (seen.get('mappings') ?? 0) + system.stores.mappings.mappings.size);
         seen.set('positions', (seen.get('positions') ?? 0) + system.ids.filter(Boolean).reduce((n, id) => n + system.market.getPositions(id!).length, 0));
         for (const record of system.stores.copies.records.values()) {
-          const outcome = `${record.action} ${record.status}${record.reason ? ` ${record.reason}` : ''}${record.masterClientId ? ' (chain)' : ''}`;
+          const outcome = `${record.action} ${record.status}${reasonOf(record) ? ` ${reasonOf(record)}` : ''}${record.masterClientId ? ' (chain)' : ''}`;
           seen.set(outcome, (seen.get(outcome) ?? 0) + 1);
         }
       }),

@@ -8,14 +8,15 @@ import {
   resolveSlaveSymbol,
   type SizingInput,
 } from '../../shared/domain/copy-planning';
-import type { MasterEvent } from '../../shared/domain/master-events';
+import { toNumber } from '../../shared/domain/exact';
+import type { EventOf, OpenEvent } from '../../shared/domain/master-events';
 import { aMapping, anOrder, aPosition, eurusdSpec, T0 } from '../support/fixtures';
 
 const input = (overrides: Partial<SizingInput> = {}): SizingInput => ({ masterVolume: 0.5, spec: eurusdSpec(), ...overrides });
 
 const volumeOf = (result: ReturnType<typeof rawSlaveVolume>): number => {
   if (result.kind !== 'volume') throw new Error(`expected a volume, got skip ${result.reason}`);
-  return result.volume;
+  return toNumber(result.volume);
 };
 
 describe('rawSlaveVolume', () => {
@@ -24,7 +25,7 @@ describe('rawSlaveVolume', () => {
   });
 
   it('ignores the master volume in fixedVolume mode', () => {
-    expect(rawSlaveVolume({ mode: 'fixedVolume', volume: 0.07 }, input({ masterVolume: 3 }))).toEqual({ kind: 'volume', volume: 0.07 });
+    expect(volumeOf(rawSlaveVolume({ mode: 'fixedVolume', volume: 0.07 }, input({ masterVolume: 3 })))).toBe(0.07);
   });
 
   it('scales by slave balance over master balance in balanceRatio mode', () => {
@@ -191,7 +192,7 @@ describe('applyDirection', () => {
 
 describe('planOpen', () => {
   const now = new Date('2024-03-04T10:00:05.000Z');
-  const opened = (overrides: Partial<MasterEvent> = {}, position = aPosition({ volume: 0.1, stopLoss: 1.095, takeProfit: 1.11 })): MasterEvent => ({
+  const opened = (overrides: Partial<EventOf<'positionOpened'>> = {}, position = aPosition({ volume: 0.1, stopLoss: 1.095, takeProfit: 1.11 })): OpenEvent => ({
     id: `positionOpened:${position.id}:0`,
     kind: 'positionOpened',
     tenantId: 'tenant-a',
@@ -265,7 +266,7 @@ describe('planOpen', () => {
 
   it('copies a pending order with its price and type', () => {
     const order = anOrder({ side: 'sell', type: 'stop', price: 1.08, volume: 0.3, stopLoss: 1.085, takeProfit: 1.07 });
-    const event: MasterEvent = {
+    const event: OpenEvent = {
       id: 'orderPlaced:o-1:0',
       kind: 'orderPlaced',
       tenantId: 'tenant-a',
@@ -280,7 +281,7 @@ describe('planOpen', () => {
   });
 
   it('reverses a pending order into the opposite type at the same price', () => {
-    const event: MasterEvent = {
+    const event: OpenEvent = {
       id: 'orderPlaced:o-1:0',
       kind: 'orderPlaced',
       tenantId: 'tenant-a',
@@ -292,7 +293,7 @@ describe('planOpen', () => {
   });
 
   it('skips pending orders when the mapping does not copy them', () => {
-    const event: MasterEvent = {
+    const event: OpenEvent = {
       id: 'orderPlaced:o-1:0',
       kind: 'orderPlaced',
       tenantId: 'tenant-a',

@@ -49,7 +49,7 @@ describe('diffBook', () => {
     const { events, book } = diffBook(before, view([aPosition({ id: 'p-1', stopLoss: 1.095 })]), at(1));
 
     expect(kindsAndIds(events)).toEqual([['positionModified', 'positionModified:p-1:1']]);
-    expect(events[0]?.position).toMatchObject({ stopLoss: 1.095, rev: 1 });
+    expect(events[0]).toMatchObject({ position: { stopLoss: 1.095, rev: 1 } });
     expect(book.positions[0]?.rev).toBe(1);
   });
 
@@ -88,7 +88,7 @@ describe('diffBook', () => {
     const { events, book } = diffBook(before, view([]), at(1));
 
     expect(kindsAndIds(events)).toEqual([['positionClosed', 'positionClosed:p-1']]);
-    expect(events[0]?.position).toMatchObject({ id: 'p-1', volume: 0.4 });
+    expect(events[0]).toMatchObject({ position: { id: 'p-1', volume: 0.4 } });
     expect(book.positions).toEqual([]);
   });
 
@@ -115,7 +115,7 @@ describe('diffBook', () => {
 
     const modified = diffBook(placed.book, view([], [anOrder({ id: 'o-1', price: 1.085 })]), at(2));
     expect(kindsAndIds(modified.events)).toEqual([['orderModified', 'orderModified:o-1:1']]);
-    expect(modified.events[0]?.order).toMatchObject({ price: 1.085, rev: 1 });
+    expect(modified.events[0]).toMatchObject({ order: { price: 1.085, rev: 1 } });
 
     const cancelled = diffBook(modified.book, view([], []), at(3));
     expect(kindsAndIds(cancelled.events)).toEqual([['orderCancelled', 'orderCancelled:o-1']]);
@@ -127,7 +127,7 @@ describe('diffBook', () => {
     const { events, book } = diffBook(before, view([aPosition({ id: 't-5', side: 'sell', volume: 0.2 })], []), at(1));
 
     expect(kindsAndIds(events)).toEqual([['orderFilled', 'orderFilled:t-5']]);
-    expect(events[0]).toMatchObject({ filledPositionId: 't-5', order: { id: 't-5' }, position: { id: 't-5', rev: 0 } });
+    expect(events[0]).toMatchObject({ order: { id: 't-5' }, position: { id: 't-5', rev: 0 } });
     expect(book.positions).toMatchObject([{ id: 't-5', rev: 0 }]);
     expect(book.orders).toEqual([]);
   });

@@ -23,7 +23,7 @@ describe('reconcileMapping', () => {
     const cancelled = reconcileMapping(book(), aMapping(), [aLink({ masterTicket: 'o-1', kind: 'order' })], now);
     expect(cancelled).toMatchObject([{ id: 'orderCancelled:o-1', kind: 'orderCancelled' }]);
     const filled = reconcileMapping(book([{ ...aPosition({ id: 'o-1' }), rev: 0, detectedAt: T0 }]), aMapping(), [aLink({ masterTicket: 'o-1', kind: 'order' })], now);
-    expect(filled).toMatchObject([{ id: 'orderFilled:o-1', kind: 'orderFilled', filledPositionId: 'o-1' }]);
+    expect(filled).toMatchObject([{ id: 'orderFilled:o-1', kind: 'orderFilled', position: { id: 'o-1' } }]);
   });
 
   it('sends nothing for a copy whose master position is still open', () => {

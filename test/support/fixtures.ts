@@ -1,7 +1,7 @@
 import type { Account } from '../../shared/domain/account';
 import type { CopyMapping } from '../../shared/domain/copy-mapping';
 import { mappingDefaults } from '../../shared/domain/copy-mapping';
-import { copyClientId, copyRecordId, type CopyRecord } from '../../shared/domain/copy-record';
+import { copyClientId, copyRecordId, type PendingCopyRecord } from '../../shared/domain/copy-record';
 import type { PositionLink } from '../../shared/domain/position-link';
 import type { PendingOrder, Position, SymbolSpec } from '../../shared/domain/trading';
 
@@ -69,7 +69,7 @@ export const anOrder = (overrides: Partial<PendingOrder> = {}): PendingOrder => 
   ...overrides,
 });
 
-export const aCopyRecord = (overrides: Partial<CopyRecord> = {}): CopyRecord => {
+export const aCopyRecord = (overrides: Partial<PendingCopyRecord> = {}): PendingCopyRecord => {
   const mappingId = overrides.mappingId ?? 'mapping-1';
   const eventId = overrides.eventId ?? 'positionOpened:p-1:0';
   return {

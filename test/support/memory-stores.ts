@@ -1,4 +1,4 @@
-import { copyClientId, copyRecordId, type CopyRecord } from '../../shared/domain/copy-record';
+import { copyClientId, copyRecordId, type CopyRecord, type FinalCopyRecord, type PendingCopyRecord } from '../../shared/domain/copy-record';
 import { brokerLoginKey, type Account } from '../../shared/domain/account';
 import type { AccountBook } from '../../shared/domain/account-book';
 import type { CopyMapping } from '../../shared/domain/copy-mapping';
@@ -188,14 +188,18 @@ export class MemoryBookStore implements BookStore {
   }
 }
 
-type StoredRecord = CopyRecord & { leaseUntil?: number; workerEpoch?: number };
+interface Lease {
+  leaseUntil?: number;
+  workerEpoch?: number;
+}
+type StoredRecord = CopyRecord & Lease;
 
 export class MemoryCopyStore implements CopyStore {
   readonly records = new Map<string, StoredRecord>();
   readonly links = new Map<string, PositionLink>();
   readonly audit: AuditEntry[] = [];
 
-  async claim(record: CopyRecord, options: ClaimOptions): Promise<ClaimResult> {
+  async claim(record: PendingCopyRecord, options: ClaimOptions): Promise<ClaimResult> {
     await turn();
     const id = key(record.tenantId, record.clientId);
     const existing = this.records.get(id);
@@ -204,14 +208,14 @@ export class MemoryCopyStore implements CopyStore {
     if (existing && existing.status !== 'pending') return { outcome: 'done', record: withoutLease(existing) };
     const superseded = options.worker?.supersedes === true && (existing?.workerEpoch ?? -1) < epoch;
     if (existing && (existing.leaseUntil ?? 0) >= now && !superseded) return { outcome: 'busy', leaseUntil: existing.leaseUntil };
-    const claimed: StoredRecord = existing
+    const claimed: PendingCopyRecord & Lease = existing
       ? { ...existing, attempts: existing.attempts + 1, leaseUntil: now + options.leaseMs, workerEpoch: epoch }
       : { ...clone(record), status: 'pending', attempts: 1, leaseUntil: now + options.leaseMs, workerEpoch: epoch };
     this.records.set(id, claimed);
     return { outcome: 'claimed', record: withoutLease(claimed), resumed: claimed.attempts > 1 };
   }
 
-  async finish(record: CopyRecord, effects: { link?: PositionLink; audit?: AuditEntry } = {}): Promise<void> {
+  async finish(record: FinalCopyRecord, effects: { link?: PositionLink; audit?: AuditEntry } = {}): Promise<void> {
     await turn();
     const id = key(record.tenantId, record.clientId);
     const stored = this.records.get(id);
@@ -226,7 +230,7 @@ export class MemoryCopyStore implements CopyStore {
     if (effects.audit) this.audit.push(clone(effects.audit));
   }
 
-  async release(record: CopyRecord): Promise<void> {
+  async release(record: PendingCopyRecord): Promise<void> {
     await turn();
     const stored = this.records.get(key(record.tenantId, record.clientId));
     if (stored && stored.status === 'pending' && stored.attempts === record.attempts) stored.leaseUntil = 0;
@@ -263,7 +267,10 @@ export class MemoryCopyStore implements CopyStore {
   }
 }
 
-const withoutLease = ({ leaseUntil: _l, workerEpoch: _w, ...record }: StoredRecord): CopyRecord => clone(record);
+const withoutLease = <R extends CopyRecord>(stored: R & Lease): R => {
+  const { leaseUntil: _l, workerEpoch: _w, ...record } = stored;
+  return clone(record) as unknown as R;
+};
 
 export class MemoryProtectionStore implements ProtectionStore {
   readonly protections = new Map<string, AccountProtection>();

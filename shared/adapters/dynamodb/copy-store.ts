@@ -6,7 +6,7 @@ import {
   type AttributeValue,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
-import { copyClientId, type CopyRecord } from '../../domain/copy-record';
+import { copyClientId, type CopyRecord, type FinalCopyRecord, type PendingCopyRecord } from '../../domain/copy-record';
 import { ConcurrentUpdateError } from '../../domain/errors';
 import type { PositionLink } from '../../domain/position-link';
 import type { AuditEntry, ClaimOptions, ClaimResult, CopyStore, Page, PageRequest } from '../../ports/stores';
@@ -30,9 +30,16 @@ const timelineKey = (tenantId: string, mappingId: string) => `COPIES#${tenantId}
 /** How long a closed position link is kept (DynamoDB TTL on `expiresAt`). */
 export const CLOSED_LINK_TTL_SECONDS = 7 * 24 * 3600;
 
-type StoredRecord = CopyRecord & { leaseUntil?: number; workerEpoch?: number };
+interface Lease {
+  leaseUntil?: number;
+  workerEpoch?: number;
+}
+type StoredRecord = CopyRecord & Lease;
 
-const withoutLease = ({ leaseUntil: _l, workerEpoch: _w, ...record }: StoredRecord): CopyRecord => record;
+const withoutLease = <R extends CopyRecord>(stored: R & Lease): R => {
+  const { leaseUntil: _l, workerEpoch: _w, ...record } = stored;
+  return record as unknown as R;
+};
 
 /**
  * Copy records and position links. A record's `attempts` doubles as a fencing token: only
@@ -44,7 +51,7 @@ export class DynamoCopyStore implements CopyStore {
     private readonly auditTable: TableRef,
   ) {}
 
-  async claim(record: CopyRecord, options: ClaimOptions): Promise<ClaimResult> {
+  async claim(record: PendingCopyRecord, options: ClaimOptions): Promise<ClaimResult> {
     const { attempts: _a, status: _s, ...fixed } = record;
     const names: Record<string, string> = { '#status': 'status', '#attempts': 'attempts', '#lease': 'leaseUntil', '#epoch': 'workerEpoch' };
     const values: Record<string, unknown> = {
@@ -91,6 +98,8 @@ export class DynamoCopyStore implements CopyStore {
         }),
       );
       const claimed = fromItem<StoredRecord>(Attributes!);
+      // The condition admits only a new or a pending record, so what comes back is pending.
+      if (claimed.status !== 'pending') throw new Error(`claimed copy record ${record.id} is ${claimed.status}`);
       return { outcome: 'claimed', record: withoutLease(claimed), resumed: claimed.attempts > 1 };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
@@ -101,17 +110,15 @@ export class DynamoCopyStore implements CopyStore {
     }
   }
 
-  async finish(record: CopyRecord, effects: { link?: PositionLink; audit?: AuditEntry } = {}): Promise<void> {
+  async finish(record: FinalCopyRecord, effects: { link?: PositionLink; audit?: AuditEntry } = {}): Promise<void> {
     const { tenantId, clientId, attempts } = record;
     const changes: Record<string, unknown> = {
       status: record.status,
-      reason: record.reason,
-      reasonDetail: record.reasonDetail,
+      ...(record.status === 'placed'
+        ? { slavePositionId: record.slavePositionId, slaveOrderId: record.slaveOrderId, slaveVolume: record.slaveVolume }
+        : { reason: record.reason, reasonDetail: record.reasonDetail }),
       slaveSymbol: record.slaveSymbol,
       side: record.side,
-      slavePositionId: record.slavePositionId,
-      slaveOrderId: record.slaveOrderId,
-      slaveVolume: record.slaveVolume,
       sentAt: record.sentAt,
       completedAt: record.completedAt,
       latencyMs: record.latencyMs,
@@ -154,7 +161,7 @@ export class DynamoCopyStore implements CopyStore {
     }
   }
 
-  async release(record: CopyRecord): Promise<void> {
+  async release(record: PendingCopyRecord): Promise<void> {
     try {
       await this.table.client.send(
         new UpdateItemCommand({

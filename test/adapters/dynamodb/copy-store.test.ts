@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAuditLog } from '../../../shared/adapters/dynamodb/audit-log';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CLOSED_LINK_TTL_SECONDS, DynamoCopyStore } from '../../../shared/adapters/dynamodb/copy-store';
-import type { CopyRecord } from '../../../shared/domain/copy-record';
+import type { CopyRecord, PendingCopyRecord, PlacedCopyRecord } from '../../../shared/domain/copy-record';
 import { ConcurrentUpdateError, ValidationError } from '../../../shared/domain/errors';
 import type { AuditEntry, ClaimResult } from '../../../shared/ports/stores';
 import { createTestTables, rejectionOf, type TestTables } from '../../support/dynamo';
@@ -28,17 +28,17 @@ const later = (ms: number) => new Date(NOW.getTime() + ms);
 
 let sequence = 0;
 /** A record of its own event, so that tests never share one. */
-const freshRecord = (overrides: Partial<CopyRecord> = {}): CopyRecord => {
+const freshRecord = (overrides: Partial<PendingCopyRecord> = {}): PendingCopyRecord => {
   sequence += 1;
   return aCopyRecord({ eventId: `positionOpened:p-${sequence}:0`, masterPositionId: `p-${sequence}`, ...overrides });
 };
 
-const claimed = (result: ClaimResult): CopyRecord => {
+const claimed = (result: ClaimResult): PendingCopyRecord => {
   if (result.outcome !== 'claimed') throw new Error(`expected claimed, got ${result.outcome}`);
   return result.record;
 };
 
-const placed = (record: CopyRecord): CopyRecord => ({
+const placed = (record: PendingCopyRecord): PlacedCopyRecord => ({
   ...record,
   status: 'placed',
   slavePositionId: 'slave-ticket-9',
@@ -165,7 +165,7 @@ describe('DynamoCopyStore', () => {
       const mine = claimed(await copies.claim(freshRecord(), { now: NOW, leaseMs: LEASE_MS }));
       await copies.finish(placed(mine));
 
-      expect(await rejectionOf(copies.finish({ ...mine, status: 'failed', reason: 'BROKER_REJECTED' }))).toBeInstanceOf(ConcurrentUpdateError);
+      expect(await rejectionOf(copies.finish({ ...mine, completedAt: NOW.toISOString(), latencyMs: 0, status: 'failed', reason: 'BROKER_REJECTED' }))).toBeInstanceOf(ConcurrentUpdateError);
       expect((await copies.get(mine.tenantId, mine.mappingId, mine.eventId))?.status).toBe('placed');
     });
 
@@ -185,7 +185,7 @@ describe('DynamoCopyStore', () => {
 
     it('records a skip with its reason', async () => {
       const mine = claimed(await copies.claim(freshRecord(), { now: NOW, leaseMs: LEASE_MS }));
-      await copies.finish({ ...mine, status: 'skipped', reason: 'VOLUME_BELOW_MIN', reasonDetail: 'computed 0.004 lots' });
+      await copies.finish({ ...mine, completedAt: NOW.toISOString(), latencyMs: 0, status: 'skipped', reason: 'VOLUME_BELOW_MIN', reasonDetail: 'computed 0.004 lots' });
       expect(await copies.get(mine.tenantId, mine.mappingId, mine.eventId)).toMatchObject({
         status: 'skipped',
         reason: 'VOLUME_BELOW_MIN',
