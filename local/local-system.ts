@@ -4,7 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { processCopyBatch } from '../functions/copy/copy-worker';
+import { copyBatchDependencies, processCopyBatch } from '../functions/copy/copy-worker';
 import type { ApiResult } from '../functions/api/http';
 import { corsHeaders, preflightHeaders } from '../functions/api/cors';
 import { createRouter } from '../functions/api/router';
@@ -358,7 +358,7 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
         if (messages.length === 0) continue;
         inFlight += 1;
         try {
-          const result = await processCopyBatch(runtime, toSqsEvent(messages, queueUrl));
+          const result = await processCopyBatch(copyBatchDependencies(runtime), toSqsEvent(messages, queueUrl));
           const failed = new Set(result.batchItemFailures.map((failure) => failure.itemIdentifier));
           const done = messages.filter((message) => !failed.has(message.MessageId!));
           if (done.length > 0) {

@@ -1,8 +1,9 @@
-import { ChangeMessageVisibilityBatchCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { copySignalSchema } from '../../shared/schemas/copy-signal.schema';
+import type { Log } from '../../shared/ports/log';
+import type { CopySignal, SignalDeliveries } from '../../shared/ports/stores';
 import type { Runtime } from '../../shared/runtime/runtime';
-import { CopyRetryLaterError, copySignal } from '../../shared/use-cases/copy-signal';
+import { copySignalSchema } from '../../shared/schemas/copy-signal.schema';
+import { type CopyDependencies, CopyRetryLaterError, copySignal } from '../../shared/use-cases/copy-signal';
 
 /**
  * How long one signal may work at the broker: a connect, a lookup, a quote or funds read and
@@ -27,64 +28,88 @@ export const START_SIGNAL_MIN_REMAINING_MS = COPY_DEADLINE_MS + 2_000;
 type Message = SQSEvent['Records'][number];
 type Failure = { messageId: string; comeBackAfterSeconds?: number };
 
+/** What the copy worker works with, by name. */
+export interface CopyBatchDependencies {
+  copy: CopyDependencies;
+  deliveries: SignalDeliveries;
+  log: Log;
+}
+
+/** The worker's dependencies from the runtime: its stores, brokers and queue, and the deadlines above. */
+export const copyBatchDependencies = (runtime: Runtime): CopyBatchDependencies => ({
+  copy: {
+    copyContext: runtime.copyContext,
+    mappings: runtime.mappings,
+    copies: runtime.copies,
+    protections: runtime.protections,
+    queue: runtime.queue,
+    brokers: runtime.brokers,
+    now: runtime.now,
+    log: runtime.log,
+    leaseMs: COPY_LEASE_MS,
+    deadlineMs: COPY_DEADLINE_MS,
+    worker: runtime.copyWorker,
+    onFinished: runtime.onCopyFinished,
+  },
+  deliveries: runtime.deliveries,
+  log: runtime.log,
+});
+
 /**
  * Processes a batch of copy signals and reports failures one by one, so one poison message
  * fails alone. Each slave's signals (its FIFO group) run in order, and a failed signal also
  * fails the later ones of its group: a slave never sees a close before the open it follows.
  * Different slaves run side by side, so one slow broker does not hold up the others.
  */
-export const processCopyBatch = async (runtime: Runtime, event: SQSEvent, options: { remainingMs?: () => number } = {}): Promise<SQSBatchResponse> => {
+export const processCopyBatch = async (
+  deps: CopyBatchDependencies,
+  event: SQSEvent,
+  options: { remainingMs?: () => number } = {},
+): Promise<SQSBatchResponse> => {
   const groups = new Map<string, Message[]>();
   for (const message of event.Records) {
     const group = message.attributes.MessageGroupId ?? message.messageId;
     groups.set(group, [...(groups.get(group) ?? []), message]);
   }
-  const failed = (await Promise.all([...groups.values()].map((messages) => processGroup(runtime, messages, options.remainingMs)))).flat();
-  await shortenVisibility(
-    runtime,
-    failed.flatMap((failure) => {
-      const message = event.Records.find((record) => record.messageId === failure.messageId)!;
-      return failure.comeBackAfterSeconds ? [{ id: message.messageId, receiptHandle: message.receiptHandle, delaySeconds: failure.comeBackAfterSeconds }] : [];
-    }),
-  );
+  const failed = (await Promise.all([...groups.values()].map((messages) => processGroup(deps, messages, options.remainingMs)))).flat();
+  const byId = new Map(event.Records.map((record) => [record.messageId, record]));
+  const returned = failed.flatMap((failure) => {
+    const message = byId.get(failure.messageId);
+    return message && failure.comeBackAfterSeconds ? [{ receiptHandle: message.receiptHandle, delaySeconds: failure.comeBackAfterSeconds }] : [];
+  });
+  if (returned.length > 0) {
+    try {
+      await deps.deliveries.returnLater(returned);
+    } catch (error) {
+      // Only the retry delay is lost: the messages still come back after the full timeout.
+      deps.log.warn('could not shorten visibility of retried copy signals', { error, messages: returned.length });
+    }
+  }
   const failedIds = new Set(failed.map((failure) => failure.messageId));
   // In the batch's own order, as the event source expects.
   return { batchItemFailures: event.Records.filter((record) => failedIds.has(record.messageId)).map((record) => ({ itemIdentifier: record.messageId })) };
 };
 
-const processGroup = async (runtime: Runtime, messages: Message[], remainingMs?: () => number): Promise<Failure[]> => {
+/** The keys a log line of a signal carries, as far as the message says them. */
+const signalKeys = (signal: CopySignal | undefined) =>
+  signal ? { tenantId: signal.tenantId, mappingId: signal.mappingId, slaveAccountId: signal.slaveAccountId, eventId: signal.event.id } : {};
+
+const processGroup = async (deps: CopyBatchDependencies, messages: Message[], remainingMs?: () => number): Promise<Failure[]> => {
   for (const [index, message] of messages.entries()) {
     if (remainingMs && remainingMs() < START_SIGNAL_MIN_REMAINING_MS) {
       // Not enough of the invocation left for a whole signal: the rest of the group comes back
       // at once to the next invocation, rather than dying with a claim half done.
       return messages.slice(index).map((held) => ({ messageId: held.messageId, comeBackAfterSeconds: 1 }));
     }
+    let signal: CopySignal | undefined;
     try {
       const parsed = copySignalSchema.safeParse(JSON.parse(message.body));
       if (!parsed.success) throw new Error(`malformed copy signal: ${parsed.error.issues.map((issue) => issue.path.join('.')).join(', ')}`);
-      await copySignal(
-        {
-          copyContext: runtime.copyContext,
-          mappings: runtime.mappings,
-          copies: runtime.copies,
-          protections: runtime.protections,
-          queue: runtime.queue,
-          brokers: runtime.brokers,
-          now: runtime.now,
-          log: runtime.log,
-          leaseMs: COPY_LEASE_MS,
-          deadlineMs: COPY_DEADLINE_MS,
-          worker: runtime.copyWorker,
-          onFinished: runtime.onCopyFinished,
-        },
-        parsed.data,
-      );
+      signal = parsed.data;
+      await copySignal(deps.copy, signal);
     } catch (error) {
       const later = error instanceof CopyRetryLaterError;
-      runtime.log[later ? 'info' : 'error']('copy signal not finished', {
-        messageId: message.messageId,
-        reason: error instanceof Error ? error.message : String(error),
-      });
+      deps.log[later ? 'info' : 'error']('copy signal not finished', { messageId: message.messageId, ...signalKeys(signal), error });
       // A signal that asked to come back later returns after its own delay (and the rest of
       // its group with it) instead of the queue's whole visibility timeout; poison keeps the
       // full timeout on its way to the DLQ.
@@ -93,21 +118,4 @@ const processGroup = async (runtime: Runtime, messages: Message[], remainingMs?:
     }
   }
   return [];
-};
-
-const shortenVisibility = async (runtime: Runtime, messages: { id: string; receiptHandle: string; delaySeconds: number }[]): Promise<void> => {
-  for (let start = 0; start < messages.length; start += 10) {
-    const batch = messages.slice(start, start + 10);
-    try {
-      await runtime.clients.sqs.send(
-        new ChangeMessageVisibilityBatchCommand({
-          QueueUrl: runtime.config.COPY_QUEUE_URL,
-          Entries: batch.map((message) => ({ Id: message.id, ReceiptHandle: message.receiptHandle, VisibilityTimeout: message.delaySeconds })),
-        }),
-      );
-    } catch (error) {
-      // Only the retry delay is lost: the message still comes back after the full timeout.
-      runtime.log.warn('could not shorten visibility of retried copy signals', { error });
-    }
-  }
 };

@@ -166,6 +166,22 @@ export interface SignalQueue {
   send(signals: CopySignal[]): Promise<void>;
 }
 
+/** A received signal the worker gives back, to come again after its own delay. */
+export interface ReturnedDelivery {
+  receiptHandle: string;
+  delaySeconds: number;
+}
+
+/** The consumer's side of the copy queue: what the worker may do with signals it received. */
+export interface SignalDeliveries {
+  /**
+   * Makes received signals visible again after their own delays rather than the queue's
+   * whole visibility timeout. Best effort: a signal whose return is lost still comes back,
+   * after the full timeout.
+   */
+  returnLater(deliveries: ReturnedDelivery[]): Promise<void>;
+}
+
 export interface ProtectionStore {
   get(tenantId: string, accountId: string): Promise<AccountProtection | undefined>;
   /** Sets the rules; keeps the status unless `status` is given (a reset gives it). */

@@ -32,6 +32,7 @@ import type {
   MappingStore,
   ProtectionStore,
   ShardLeaseStore,
+  SignalDeliveries,
   SignalQueue,
 } from '../ports/stores';
 import { BrokerDirectory } from '../use-cases/broker-directory';
@@ -52,6 +53,8 @@ export interface Runtime {
   idempotency: IdempotencyStore;
   shardLeases: ShardLeaseStore;
   queue: SignalQueue;
+  /** The copy worker's side of the same queue. */
+  deliveries: SignalDeliveries;
   cipher: CredentialCipher;
   brokers: BrokerDirectory;
   log: Log;
@@ -78,6 +81,7 @@ export const createRuntime = (config: Config, options: RuntimeOptions): Runtime 
   const kms = new KMSClient({ ...common, ...(config.KMS_ENDPOINT ? { endpoint: config.KMS_ENDPOINT } : {}) });
   const main = { client: dynamo, tableName: config.TABLE_NAME };
   const auditTable = { client: dynamo, tableName: config.AUDIT_TABLE_NAME };
+  const queue = new SqsSignalQueue(sqs, config.COPY_QUEUE_URL);
   return {
     config,
     clients: { dynamo, sqs, kms },
@@ -92,7 +96,8 @@ export const createRuntime = (config: Config, options: RuntimeOptions): Runtime 
     rateLimiter: new DynamoRateLimiter(main),
     idempotency: new DynamoIdempotencyStore(main),
     shardLeases: new DynamoShardLeaseStore(main),
-    queue: new SqsSignalQueue(sqs, config.COPY_QUEUE_URL),
+    queue,
+    deliveries: queue,
     cipher: new KmsCredentialCipher({ client: kms, keyId: config.KMS_KEY_ID }),
     brokers: new BrokerDirectory(options.gateways),
     log: options.log,

@@ -105,12 +105,25 @@ describe('broker passwords', () => {
       await bob.patch(`/v1/accounts/${first}`, { password: password('tenant') }),
     ];
     expect(refusals.map((response) => response.status)).toEqual([400, 400, 400, 400, 404]);
+    // Each refusal says what was wrong (the field, not its value) and never echoes a password.
+    expect(refusals[0]!.text).toContain('password');
+    expect(refusals[1]!.text).toMatch(/name|platform/);
+    expect(refusals[3]!.text).toContain('name');
+    for (const response of refusals) {
+      for (const secret of sent) expect(response.text).not.toContain(secret);
+      expect(response.text).not.toMatch(/-Pw-/);
+    }
   });
 
   it('keeps passwords out of accounts whose platform cannot be reached', async () => {
     const mt5 = await create(alice, 'metatrader', 'mt5');
     expect((await alice.get(`/v1/accounts/${mt5}`)).body).toMatchObject({ status: 'error' });
-    await alice.patch(`/v1/accounts/${mt5}`, { password: password('mt5-new') });
+    const changed = await alice.patch(`/v1/accounts/${mt5}`, { password: password('mt5-new') });
+    const shown = await alice.get(`/v1/accounts/${mt5}`);
+    expect(changed.status).toBe(200);
+    expect(shown.body).toMatchObject({ status: 'error' });
+    expect(typeof shown.body.statusDetail).toBe('string');
+    for (const response of [changed, shown]) expect(response.text).not.toMatch(/-Pw-/);
   });
 
   it('never shows a sent password in any response, header, log line, stored item or environment variable of this file', async () => {

@@ -1,7 +1,7 @@
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processCopyBatch, START_SIGNAL_MIN_REMAINING_MS } from '../../functions/copy/copy-worker';
+import { copyBatchDependencies, processCopyBatch, START_SIGNAL_MIN_REMAINING_MS } from '../../functions/copy/copy-worker';
 import type { LocalSystem } from '../../local/local-system';
 import { copyFixture } from '../support/copy-fixture';
 import { SimulatedBrokerGateway } from '../../shared/adapters/simulated-broker/simulated-broker-gateway';
@@ -37,7 +37,7 @@ describe('poison copy signals', () => {
   it('fails alone in its batch while the signals of other slaves are copied', async () => {
     const fixture = await copyFixture(system);
     const good = fixture.openSignal(fixture.masterBuy());
-    const result = await processCopyBatch(system.runtime, {
+    const result = await processCopyBatch(copyBatchDependencies(system.runtime), {
       Records: [sqsRecord('poison', '{"not":"a signal"}', 'other-slave'), sqsRecord('good', JSON.stringify(good), fixture.slave.id), sqsRecord('garbage', 'not json', 'third-slave')],
     });
     expect(result.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(['garbage', 'poison']);
@@ -52,7 +52,7 @@ describe('poison copy signals', () => {
     // Enough time for the first signal only: it is copied, the second goes back untouched.
     let asked = 0;
     const remainingMs = () => (asked++ === 0 ? START_SIGNAL_MIN_REMAINING_MS : START_SIGNAL_MIN_REMAINING_MS - 1);
-    const result = await processCopyBatch(system.runtime, { Records: records }, { remainingMs });
+    const result = await processCopyBatch(copyBatchDependencies(system.runtime), { Records: records }, { remainingMs });
     expect(result.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(['second']);
     expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(1);
     expect(await fixture.copies()).toHaveLength(1);
@@ -84,7 +84,7 @@ describe('poison copy signals', () => {
       },
     };
     const runtime = { ...system.runtime, brokers: new BrokerDirectory({ simulated: gateway }) };
-    const result = await processCopyBatch(runtime, {
+    const result = await processCopyBatch(copyBatchDependencies(runtime), {
       Records: [
         sqsRecord('to-first', JSON.stringify(first.openSignal(first.masterBuy())), first.slave.id),
         sqsRecord('to-second', JSON.stringify(second.openSignal(second.masterBuy())), second.slave.id),
@@ -98,7 +98,7 @@ describe('poison copy signals', () => {
   it('holds back the later signals of the failing slave so its events stay in order', async () => {
     const fixture = await copyFixture(system);
     const open = fixture.openSignal(fixture.masterBuy());
-    const result = await processCopyBatch(system.runtime, {
+    const result = await processCopyBatch(copyBatchDependencies(system.runtime), {
       Records: [sqsRecord('poison', '{}', fixture.slave.id), sqsRecord('after', JSON.stringify(open), fixture.slave.id)],
     });
     expect(result.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(['poison', 'after']);
@@ -123,7 +123,7 @@ describe('poison copy signals', () => {
       const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }));
       if (Messages.length > 0) {
         receives += 1;
-        const result = await processCopyBatch(system.runtime, {
+        const result = await processCopyBatch(copyBatchDependencies(system.runtime), {
           Records: Messages.map((message) => sqsRecord(message.MessageId!, message.Body!, message.Attributes?.MessageGroupId ?? 'slave')),
         });
         const failed = new Set(result.batchItemFailures.map((failure) => failure.itemIdentifier));

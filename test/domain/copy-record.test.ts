@@ -13,8 +13,10 @@ describe('copyClientId', () => {
     }
   });
 
-  it('is the same for the same (mapping, event) on every call', () => {
-    expect(copyClientId('mapping-1', 'positionOpened:p-1:0')).toBe(copyClientId('mapping-1', 'positionOpened:p-1:0'));
+  it('is a pure function of (mapping, event), the same in every release: orders in flight keep their ids across an upgrade', () => {
+    // Golden values: a change here changes the client id of every copy a running system may still look up.
+    expect(copyClientId('mapping-1', 'positionOpened:p-1:0')).toBe('mc9543e89affb610233eb6');
+    expect(copyRecordId('mapping-1', 'positionOpened:p-1:0')).toBe('417340684e35676bfe491eed');
   });
 
   it('differs per mapping and per event', () => {

@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalSystem } from '../../local/local-system';
-import { copyClientId } from '../../shared/domain/copy-record';
-import { eventId } from '../../shared/domain/master-events';
 import { fakeCloudOptions } from '../support/fake-metaapi/cloud-options';
 import { FakeMetaApi } from '../support/fake-metaapi/fake-metaapi';
 import { apiClient, eventually, startTestSystem, tokenFor } from '../support/local-api';
@@ -60,8 +58,11 @@ describe('copying between MetaApi accounts', () => {
     const opened = fake.market.traderTrade(masterAtBroker, { symbol: 'EURUSD', side: 'buy', volume: 0.1 });
     await system.syncNow();
 
-    const openClientId = copyClientId(mappingId, eventId('positionOpened', opened.positionId!, 0));
-    const openRequest = await eventually(async () => fake.tradeRequests(slaveAtMetaApi).find((trade) => trade.clientId === openClientId), 10_000);
+    const openRequest = await eventually(async () => fake.tradeRequests(slaveAtMetaApi).find((trade) => trade.actionType === 'ORDER_TYPE_BUY'), 10_000);
+    // The order carries the client id of the copy record that placed it (the one a lookup after a crash searches for).
+    const openClientId = openRequest.clientId;
+    expect(openClientId).toMatch(/^mc[0-9a-f]{20}$/);
+    expect(await system.runtime.copies.findByClientId('tenant-metaapi', String(openClientId))).toMatchObject({ action: 'open', mappingId, masterPositionId: opened.positionId });
     expect(openRequest).toMatchObject({ actionType: 'ORDER_TYPE_BUY', symbol: 'EURUSD', volume: 0.2, clientId: openClientId });
     expect(openRequest.comment).toBeUndefined();
     const slavePosition = fake.market.getPositions(FakeMetaApi.brokerAccountId(SERVER, '7002')).find((position) => position.clientId === openClientId);
@@ -75,8 +76,9 @@ describe('copying between MetaApi accounts', () => {
       return items.find((record) => record.action === 'close');
     }, 10_000);
     expect(closeRecord.eventId).toMatch(new RegExp(`^positionClosed:${opened.positionId}(:\\d+)?$`));
-    const closeClientId = copyClientId(mappingId, closeRecord.eventId);
-    const closeRequest = await eventually(async () => fake.tradeRequests(slaveAtMetaApi).find((trade) => trade.clientId === closeClientId), 10_000);
+    const closeRequest = await eventually(async () => fake.tradeRequests(slaveAtMetaApi).find((trade) => trade.actionType === 'POSITION_CLOSE_ID'), 10_000);
+    expect(closeRequest.clientId).not.toBe(openClientId);
+    expect(await system.runtime.copies.findByClientId('tenant-metaapi', String(closeRequest.clientId))).toMatchObject({ id: closeRecord.id, action: 'close' });
     expect(closeRequest).toMatchObject({ actionType: 'POSITION_CLOSE_ID', positionId: slavePosition!.id });
     await system.drain();
     expect(fake.market.getPositions(FakeMetaApi.brokerAccountId(SERVER, '7002'))).toEqual([]);

@@ -140,9 +140,10 @@ describe('local KMS, Encrypt and Decrypt', () => {
   });
 
   it('encrypts 4096 bytes and rejects 4097 with ValidationException', async () => {
-    await expect(
-      client.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.alloc(4096, 1) })),
-    ).resolves.toBeDefined();
+    const largest = Buffer.alloc(4096, 7);
+    const encrypted = await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: largest }));
+    const decrypted = await client.send(new DecryptCommand({ CiphertextBlob: encrypted.CiphertextBlob }));
+    expect(Buffer.from(decrypted.Plaintext!).equals(largest)).toBe(true);
 
     const error = await rejection(client.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.alloc(4097, 1) })));
 

@@ -1,6 +1,6 @@
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { copyRecordId } from '../../domain/copy-record';
-import type { CopySignal, SignalQueue } from '../../ports/stores';
+import type { CopySignal, ReturnedDelivery, SignalDeliveries, SignalQueue } from '../../ports/stores';
 
 const BATCH = 10;
 
@@ -12,7 +12,7 @@ const IN_FLIGHT = 16;
  * masters' events in order while slaves are served in parallel, and deduplicated by
  * (mapping, event), so a change detected twice is delivered once.
  */
-export class SqsSignalQueue implements SignalQueue {
+export class SqsSignalQueue implements SignalQueue, SignalDeliveries {
   constructor(
     private readonly client: SQSClient,
     private readonly queueUrl: string,
@@ -41,6 +41,21 @@ export class SqsSignalQueue implements SignalQueue {
     const results = await Promise.allSettled(sends);
     const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failure) throw failure.reason;
+  }
+
+  async returnLater(deliveries: ReturnedDelivery[]): Promise<void> {
+    for (let start = 0; start < deliveries.length; start += BATCH) {
+      const batch = deliveries.slice(start, start + BATCH);
+      const result = await this.client.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: batch.map((delivery, index) => ({ Id: String(index), ReceiptHandle: delivery.receiptHandle, VisibilityTimeout: delivery.delaySeconds })),
+        }),
+      );
+      if (result.Failed && result.Failed.length > 0) {
+        throw new Error(`SQS refused to return ${result.Failed.length} of ${batch.length} copy signals: ${result.Failed.map((failure) => failure.Code).join(', ')}`);
+      }
+    }
   }
 
   private async sendBatch(batch: CopySignal[]): Promise<void> {
