@@ -17,6 +17,8 @@ const configSchema = z.object({
   MASTER_STREAMING: z.enum(['on', 'off']).default('on'),
   /** Every master is read over RPC this often, stream or not (funds, and anything a stream missed). */
   MASTER_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** How long a copy the broker deferred (market closed, trading off) waits on the queue before it is tried again. */
+  COPY_DEFER_SECONDS: z.coerce.number().int().min(1).max(900).default(60),
   METAAPI_TOKEN_SECRET_ARN: z.string().optional(),
   /** Pins MetaApi to one region (e.g. `new-york`); unset: the account's own region. */
   METAAPI_REGION: z.string().min(1).optional(),

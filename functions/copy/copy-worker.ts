@@ -48,6 +48,7 @@ export const copyBatchDependencies = (runtime: Runtime): CopyBatchDependencies =
     log: runtime.log,
     leaseMs: COPY_LEASE_MS,
     deadlineMs: COPY_DEADLINE_MS,
+    deferSeconds: runtime.config.COPY_DEFER_SECONDS,
     worker: runtime.copyWorker,
     onFinished: runtime.onCopyFinished,
   },

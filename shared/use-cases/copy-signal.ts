@@ -43,6 +43,8 @@ export interface CopyDependencies {
    * longest broker call.
    */
   deadlineMs: number;
+  /** How long a deferred copy (market closed) waits before the queue brings it back. */
+  deferSeconds: number;
   /** Who claims (see CopyWorkerIdentity); without it, claims are taken over only after their lease. */
   worker?: CopyWorkerIdentity;
   /** Told about every record that reaches a final state (the local runtime prints it). */
@@ -529,7 +531,7 @@ const handleFailure = async (
       throw new CopyRetryLaterError(`outcome of ${record.clientId} unknown (${error.code})`, 2, { cause: error });
     case 'defer':
       await deps.copies.release(record);
-      throw new CopyRetryLaterError(`deferred: ${error.code}`, 60, { cause: error });
+      throw new CopyRetryLaterError(`deferred: ${error.code}`, deps.deferSeconds, { cause: error });
     case 'retry':
       await deps.copies.release(record);
       throw new CopyRetryLaterError(`broker asked to retry: ${error.code}`, Math.ceil((error.retryAfterMs ?? 5000) / 1000), { cause: error });

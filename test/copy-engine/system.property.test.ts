@@ -58,7 +58,7 @@ const buildSystem = () => {
   const stores = memoryStores(now);
   const market = new SimulatedMarket({ now });
   const brokers = new BrokerDirectory({ simulated: new SimulatedBrokerGateway(market) });
-  const deps = { ...stores, brokers, now, log: silentLog, leaseMs: 25_000, deadlineMs: 15_000, bookRefreshMs: 60_000 };
+  const deps = { ...stores, brokers, now, log: silentLog, leaseMs: 25_000, deadlineMs: 15_000, deferSeconds: 60, bookRefreshMs: 60_000 };
   const ids: (string | undefined)[] = Array.from({ length: ACCOUNTS });
   const advance = (ms: number) => {
     clock += ms;

@@ -16,7 +16,8 @@ describe('copy rules against the local runtime', () => {
   let accountCount = 0;
 
   beforeAll(async () => {
-    system = await startTestSystem();
+    // A deferred copy (market closed) comes back after 2 s here, not the deployed minute.
+    system = await startTestSystem({ settings: { COPY_DEFER_SECONDS: '2' } });
     api = apiClient(system.url, await tokenFor(system.url, 'tenant-rules'));
   });
   afterAll(async () => system?.stop());
@@ -122,7 +123,7 @@ describe('copy rules against the local runtime', () => {
     for (const fault of [
       { rejectNext: 1, code: 'REQUOTE' },
       { timeoutAfterExecuteNext: 1 },
-      // Last: its signal waits on the queue for a minute, which a drain would wait for.
+      // Deferred: the signal waits on the queue (2 s here), then lands once.
       { rejectNext: 1, code: 'MARKET_CLOSED' },
     ]) {
       const { master, slave, mappingId } = await pair({ sizing: { mode: 'multiplier', multiplier: 1 } });
@@ -131,12 +132,13 @@ describe('copy rules against the local runtime', () => {
       if (fault.code === 'MARKET_CLOSED') {
         const [record] = await copies(mappingId, 1, false);
         expect(record).toMatchObject({ status: 'pending' });
-        continue; // deferred for a minute: the record waits, nothing is placed twice
+        expect((await truth(slave)).positions).toHaveLength(0);
       }
       await slavePositions(slave, 1);
       for (let pass = 0; pass < 3; pass += 1) await system.syncNow();
       await system.drain();
       expect((await truth(slave)).positions).toHaveLength(1);
+      expect(await copies(mappingId, 1)).toMatchObject([{ action: 'open', status: 'placed' }]);
     }
     const { master, slave, mappingId } = await pair({ sizing: { mode: 'multiplier', multiplier: 1 } });
     await api.post(`/local/simulator/accounts/${slave}/faults`, { rejectNext: 1, code: 'NO_MONEY' });

@@ -19,7 +19,7 @@ export const copyFixture = async (system: LocalSystem, mapping: Omit<NewMapping,
   const master = await account('master');
   const slave = await account('slave');
   const created = await createMapping(runtime, tenantId, { masterAccountId: master.id, slaveAccountId: slave.id, ...mapping });
-  const deps: CopyDependencies = { ...runtime, leaseMs: COPY_LEASE_MS, deadlineMs: COPY_DEADLINE_MS };
+  const deps: CopyDependencies = { ...runtime, leaseMs: COPY_LEASE_MS, deadlineMs: COPY_DEADLINE_MS, deferSeconds: 60 };
 
   /** The signal the sync would send for the master position `position`'s open. */
   const openSignal = (position: Position, detectedAt = new Date()): CopySignal => {
