@@ -59,6 +59,13 @@ describe('diffBook', () => {
     expect(kindsAndIds(events)).toEqual([['positionModified', 'positionModified:p-1:1']]);
   });
 
+  it('emits positionModified when only the take profit moves', () => {
+    const before = baseline([aPosition({ id: 'p-1', stopLoss: 1.09, takeProfit: 1.11 })]);
+    const { events } = diffBook(before, view([aPosition({ id: 'p-1', stopLoss: 1.09, takeProfit: 1.12 })]), at(1));
+    expect(kindsAndIds(events)).toEqual([['positionModified', 'positionModified:p-1:1']]);
+    expect(events[0]).toMatchObject({ position: { stopLoss: 1.09, takeProfit: 1.12 } });
+  });
+
   it('ignores price changes smaller than float noise', () => {
     const before = baseline([aPosition({ id: 'p-1', stopLoss: 1.09 })]);
     expect(diffBook(before, view([aPosition({ id: 'p-1', stopLoss: 1.09 + 1e-12, profit: 12 })]), at(1)).events).toEqual([]);
