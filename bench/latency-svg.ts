@@ -41,7 +41,7 @@ export const renderLatencySvg = (picture: LatencyPicture): string => {
     `<text x="${MARGIN.left}" y="26" font-size="17" font-weight="bold">${escapeXml(picture.title)}</text>`,
     `<text x="${MARGIN.left}" y="46" fill="#555">${escapeXml(picture.subtitle)}</text>`,
   ];
-  picture.panels.forEach((panel, index) => parts.push(renderPanel(panel, HEADER + index * PANEL_HEIGHT)));
+  for (const [index, panel] of picture.panels.entries()) parts.push(renderPanel(panel, HEADER + index * PANEL_HEIGHT));
   parts.push('</svg>');
   return parts.join('\n');
 };

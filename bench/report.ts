@@ -353,9 +353,9 @@ export const renderReport = (input: {
       `Recovery: npm start's runtime killed with SIGKILL once ${o.killAfterCopies} copies of a burst of ${o.burst} master opens to ${o.slaves} slaves had landed (${o.brokerLatencyMs} ms broker latency), then started again on the same DATA_DIR`,
     );
     lines.push(`  ${pad('round', 8)}${lpad('master pos.', 13)}${lpad('restart', 10)}${lpad('caught up', 12)}${lpad('duplicates', 12)}`);
-    recovery.rounds.forEach((round, index) =>
-      lines.push(`  ${pad(String(index + 1), 8)}${lpad(String(round.masterPositions), 13)}${lpad(ms(round.restartMs), 10)}${lpad(Number.isFinite(round.catchUpMs) ? ms(round.catchUpMs) : 'never', 12)}${lpad(String(round.duplicates), 12)}`),
-    );
+    for (const [index, round] of recovery.rounds.entries()) {
+      lines.push(`  ${pad(String(index + 1), 8)}${lpad(String(round.masterPositions), 13)}${lpad(ms(round.restartMs), 10)}${lpad(Number.isFinite(round.catchUpMs) ? ms(round.catchUpMs) : 'never', 12)}${lpad(String(round.duplicates), 12)}`);
+    }
     lines.push('  restart: SIGKILL -> the new runtime ready (its JVM and emulators); caught up: ready -> every slave holds a copy of every master position');
     lines.push('');
   }

@@ -101,7 +101,9 @@ export const startBenchStack = async (options: { chunkBytes: number }): Promise<
         manualSync: system.manualSync ?? false,
         consumers: system.consumers ?? 4,
         ...(skew ? { now: () => new Date(Date.now() + skew.ms) } : {}),
-        onCopyFinished: (record) => listeners.forEach((listener) => listener(record)),
+        onCopyFinished: (record) => {
+          for (const listener of listeners) listener(record);
+        },
       });
       // The simulator saves its whole state to a file, synchronously, after every trade: at a
       // thousand accounts that blocks this one Node process for milliseconds per order, a cost

@@ -17,8 +17,9 @@ let runtime: Promise<Runtime> | undefined;
  */
 const brokerGateways = async (settings: Config, service: string): Promise<Record<string, BrokerGateway>> => {
   const simulated = new UnavailableGateway('simulated', 'the simulated broker runs only in the local runtime');
-  const { token, reason } = await metaApiTokenFromSecret(settings.METAAPI_TOKEN_SECRET_ARN, () => new SecretsManagerClient({ region: settings.AWS_REGION }));
-  if (!token) return { mt4: new UnavailableGateway('mt4', reason!), mt5: new UnavailableGateway('mt5', reason!), simulated };
+  const lookup = await metaApiTokenFromSecret(settings.METAAPI_TOKEN_SECRET_ARN, () => new SecretsManagerClient({ region: settings.AWS_REGION }));
+  if (lookup.token === undefined) return { mt4: new UnavailableGateway('mt4', lookup.reason), mt5: new UnavailableGateway('mt5', lookup.reason), simulated };
+  const { token } = lookup;
   const cloud = new MetaApiCloud({ token, region: settings.METAAPI_REGION, reliability: settings.METAAPI_RELIABILITY, timeouts: metaApiTimeoutsFor(service) });
   return { ...metaApiGateways(cloud), simulated };
 };

@@ -4,6 +4,7 @@ import type { Side } from '../shared/domain/trading';
 import { createAccount } from '../shared/use-cases/manage-accounts';
 import { createMapping } from '../shared/use-cases/manage-mappings';
 import type { LocalSystem } from './local-system';
+import { required } from '../shared/domain/required';
 
 export const DEMO_TENANT = 'demo-trader';
 
@@ -50,7 +51,7 @@ const symbols = ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD'];
  */
 export const startDemoTrader = (system: LocalSystem, masterAccountId: string, everyMs = 3000, random = Math.random): (() => void) => {
   const { market } = system;
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const pick = <T>(items: readonly T[]): T => required(items[Math.floor(random() * items.length)], 'an item to pick');
   const act = () => {
     try {
       const positions = market.getPositions(masterAccountId);
@@ -64,10 +65,10 @@ export const startDemoTrader = (system: LocalSystem, masterAccountId: string, ev
       }
       const position = pick(positions);
       if (roll < 0.65) {
-        const quote = market.getQuote(position.symbol)!;
+        const quote = required(market.getQuote(position.symbol), `a quote of ${position.symbol}`);
         const distance = (quote.ask - quote.bid) * 40;
         const stopLoss = position.side === 'buy' ? quote.bid - distance : quote.ask + distance;
-        market.traderModify(masterAccountId, position.id, { stopLoss: Number(stopLoss.toFixed(market.getSymbolSpec(position.symbol)!.digits)) });
+        market.traderModify(masterAccountId, position.id, { stopLoss: Number(stopLoss.toFixed(required(market.getSymbolSpec(position.symbol), `the spec of ${position.symbol}`).digits)) });
       } else if (roll < 0.8 && position.volume >= 0.2) {
         market.traderClose(masterAccountId, position.id, Number((position.volume / 2).toFixed(1)));
       } else {

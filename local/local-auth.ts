@@ -2,6 +2,7 @@ import { SignJWT, jwtVerify } from 'jose';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { required } from '../shared/domain/required';
 
 const ISSUER = 'mt-copier-local';
 const AUDIENCE = 'mt-copier';
@@ -37,7 +38,7 @@ export class LocalAuth {
     const match = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
     if (!match) return undefined;
     try {
-      const { payload } = await jwtVerify(match[1]!, this.secret, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
+      const { payload } = await jwtVerify(required(match[1], 'a bearer token'), this.secret, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
       return Object.fromEntries(Object.entries(payload).filter(([, v]) => typeof v === 'string' || typeof v === 'number')) as Record<string, string | number>;
     } catch {
       return undefined;

@@ -30,6 +30,7 @@ import { ensureLocalKey, startLocalKms } from './emulators/local-kms';
 import { toApiGatewayEvent } from './api-gateway-event';
 import { LocalAuth } from './local-auth';
 import { createSimulatorRoutes } from './simulator-routes';
+import { required } from '../shared/domain/required';
 
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
@@ -360,10 +361,10 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
         try {
           const result = await processCopyBatch(copyBatchDependencies(runtime), toSqsEvent(messages, queueUrl));
           const failed = new Set(result.batchItemFailures.map((failure) => failure.itemIdentifier));
-          const done = messages.filter((message) => !failed.has(message.MessageId!));
+          const done = messages.filter((message) => !failed.has(required(message.MessageId, 'an SQS message id')));
           if (done.length > 0) {
             await runtime.clients.sqs.send(
-              new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })) }),
+              new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: required(message.ReceiptHandle, 'an SQS receipt handle') })) }),
             );
           }
         } finally {
@@ -416,17 +417,17 @@ const ensureCopyQueue = async (sqs: SQSClient, prefix: string): Promise<string> 
       Attributes: {
         FifoQueue: 'true',
         VisibilityTimeout: '180',
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: 5 }),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: required(Attributes?.QueueArn, 'the DLQ ARN'), maxReceiveCount: 5 }),
       },
     }),
   );
-  return queue.QueueUrl!;
+  return required(queue.QueueUrl, 'the queue URL');
 };
 
 const toSqsEvent = (messages: Message[], queueUrl: string): SQSEvent => ({
   Records: messages.map((message) => ({
-    messageId: message.MessageId!,
-    receiptHandle: message.ReceiptHandle!,
+    messageId: required(message.MessageId, 'an SQS message id'),
+    receiptHandle: required(message.ReceiptHandle, 'an SQS receipt handle'),
     body: message.Body ?? '',
     attributes: {
       ApproximateReceiveCount: message.Attributes?.ApproximateReceiveCount ?? '1',

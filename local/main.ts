@@ -11,8 +11,11 @@ const main = async (): Promise<void> => {
   const dataDir = resolve(settings.DATA_DIR);
   const names = new Map<string, string>();
   const nameOf = async (tenantId: string, accountId: string, lookup: (t: string, a: string) => Promise<{ name: string } | undefined>) => {
-    if (!names.has(accountId)) names.set(accountId, (await lookup(tenantId, accountId))?.name ?? accountId);
-    return names.get(accountId)!;
+    const known = names.get(accountId);
+    if (known !== undefined) return known;
+    const name = (await lookup(tenantId, accountId))?.name ?? accountId;
+    names.set(accountId, name);
+    return name;
   };
   const system = await startLocalSystem({
     port: settings.PORT,

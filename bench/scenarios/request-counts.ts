@@ -248,9 +248,9 @@ export const runRequestCounts = async (stack: BenchStack, options: RequestCounts
     // with the last one (they are synced every 60 s).
     const passes = Math.round(60_000 / options.masterPollIntervalMs);
     const classOf = new Map<string, 'flat' | 'holding' | 'slave'>();
-    flat.forEach((id) => classOf.set(id, 'flat'));
-    holding.forEach((id) => classOf.set(id, 'holding'));
-    slaves.forEach((id) => classOf.set(id, 'slave'));
+    for (const id of flat) classOf.set(id, 'flat');
+    for (const id of holding) classOf.set(id, 'holding');
+    for (const id of slaves) classOf.set(id, 'slave');
     const perClass: Record<'flat' | 'holding' | 'slave' | 'listing' | 'reconcile' | 'other', AwsCall[]> = { flat: [], holding: [], slave: [], listing: [], reconcile: [], other: [] };
     const masterPassWalls: number[] = [];
     let slavePassWall = 0;

@@ -7,9 +7,17 @@ import type { Runtime } from '../../shared/runtime/runtime';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-export interface RouteContext<Body, Query> {
+/** The names in a path template's braces: `/v1/accounts/{id}/positions/{positionId}` gives `id | positionId`. */
+export type PathParams<Path extends string> = string extends Path
+  ? string
+  : Path extends `${string}{${infer Name}}${infer Rest}`
+    ? Name | PathParams<Rest>
+    : never;
+
+export interface RouteContext<Body, Query, Params extends string = string> {
   tenantId: string;
-  params: Record<string, string>;
+  /** The path's parameters, each present (the router matched them) and decoded. */
+  params: Record<Params, string>;
   body: Body;
   query: Query;
   runtime: Runtime;
@@ -25,9 +33,9 @@ export interface RouteResult {
 }
 
 /** One route: its schemas validate the request and describe it in the OpenAPI document. */
-export interface Route<Body = unknown, Query = unknown> {
+export interface Route<Body = unknown, Query = unknown, Path extends string = string> {
   method: HttpMethod;
-  path: string;
+  path: Path;
   summary: string;
   tag: string;
   auth: boolean;
@@ -41,10 +49,10 @@ export interface Route<Body = unknown, Query = unknown> {
    * (400 with a body or query, 401 and 429 when authenticated, 404 with a path id, 413 with a body, 500).
    */
   problems?: { status: number; description: string }[];
-  handle(context: RouteContext<Body, Query>): Promise<RouteResult>;
+  handle(context: RouteContext<Body, Query, PathParams<Path>>): Promise<RouteResult>;
 }
 
-export const defineRoute = <Body = undefined, Query = undefined>(route: Route<Body, Query>): Route<unknown, unknown> =>
+export const defineRoute = <Body = undefined, Query = undefined, Path extends string = string>(route: Route<Body, Query, Path>): Route<unknown, unknown> =>
   route as unknown as Route<unknown, unknown>;
 
 const PROBLEM = 'application/problem+json';

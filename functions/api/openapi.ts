@@ -65,7 +65,7 @@ export const buildOpenApiDocument = (routes: readonly Route[]): OpenApiDocument 
 
   const paths: OpenApiDocument['paths'] = {};
   for (const route of routes) {
-    const pathNames = [...route.path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!);
+    const pathNames = [...route.path.matchAll(/\{(\w+)\}/g)].flatMap((match) => (match[1] ? [match[1]] : []));
     const parameters: unknown[] = pathNames.map((name) => ({
       name,
       in: 'path',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TooManyRequestsError, UnauthorizedError, ValidationError } from '../../shared/domain/errors';
 import type { Runtime } from '../../shared/runtime/runtime';
+import type { RateDecision } from '../../shared/ports/rate-limiter';
 import { corsHeaders } from './cors';
 import { withIdempotency } from './idempotency';
 import { errorResponse, problem, zodProblems, type ApiEvent, type ApiResult, type Route } from './http';
@@ -66,7 +67,10 @@ export const createRouter = (routes: Route[], runtime: Runtime, options: { corsO
     const cors = corsHeaders(options.corsOrigin, event.headers?.origin);
     const withCors = (result: ApiResult): ApiResult => ({ ...result, headers: { ...cors, ...result.headers } });
     try {
-      const candidates = compiled.map((entry) => ({ entry, match: entry.pattern.exec(path) })).filter((candidate) => candidate.match);
+      const candidates = compiled.flatMap((entry) => {
+        const match = entry.pattern.exec(path);
+        return match ? [{ entry, match }] : [];
+      });
       if (candidates.length === 0) return withCors(problem(404, 'Not found', `No route ${path}`));
       const found = candidates.find((candidate) => candidate.entry.route.method === method);
       if (!found) {
@@ -78,7 +82,8 @@ export const createRouter = (routes: Route[], runtime: Runtime, options: { corsO
       if (route.auth) await enforceRateLimit(runtime, tenantId, route, requestId);
       const params: Record<string, string> = {};
       for (const [index, name] of names.entries()) {
-        const value = decodeParam(found.match![index + 1]!);
+        const raw = found.match[index + 1];
+        const value = raw === undefined ? undefined : decodeParam(raw);
         if (value === undefined) return withCors(problem(404, 'Not found', `The ${name} does not exist`));
         params[name] = value;
       }
@@ -110,7 +115,7 @@ export const createRouter = (routes: Route[], runtime: Runtime, options: { corsO
 const enforceRateLimit = async (runtime: Runtime, tenantId: string, route: Route, requestId: string): Promise<void> => {
   const bucket = route.trading ? 'trade' : 'api';
   const limit = route.trading ? runtime.config.TRADE_RATE_LIMIT_PER_MINUTE : runtime.config.RATE_LIMIT_PER_MINUTE;
-  let decision;
+  let decision: RateDecision;
   try {
     decision = await runtime.rateLimiter.hit({ tenantId, bucket, limit, windowMs: RATE_WINDOW_MS, now: runtime.now() });
   } catch (error) {

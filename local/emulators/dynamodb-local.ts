@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { required } from '../../shared/domain/required';
 
 export interface RunningDynamoDbLocal {
   endpoint: string;
@@ -105,5 +106,5 @@ export const startDynamoDbLocal = async (options: { port?: number; dbPath?: stri
     await stop();
     throw error;
   }
-  return { endpoint, stop, pid: child.pid! };
+  return { endpoint, stop, pid: required(child.pid, 'the DynamoDB Local process id') };
 };

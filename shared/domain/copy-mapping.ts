@@ -83,8 +83,7 @@ export const wouldCloseCycle = (
   for (const edge of edges) next.set(edge.masterAccountId, [...(next.get(edge.masterAccountId) ?? []), edge.slaveAccountId]);
   const seen = new Set<string>();
   const stack = [slaveAccountId];
-  while (stack.length > 0) {
-    const account = stack.pop()!;
+  for (let account = stack.pop(); account !== undefined; account = stack.pop()) {
     if (account === masterAccountId) return true;
     if (seen.has(account)) continue;
     seen.add(account);

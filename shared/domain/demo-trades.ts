@@ -1,4 +1,5 @@
 import type { ClosedTrade, Side } from './trading';
+import { required } from './required';
 
 interface DemoSymbol {
   symbol: string;
@@ -37,7 +38,7 @@ const SPAN_HOURS = 7 * 24;
 export const demoClosedTrades = ({ now, random, newId, count = 5 }: DemoTradeOptions): ClosedTrade[] => {
   const slotHours = SPAN_HOURS / count;
   return Array.from({ length: count }, (_unused, index) => {
-    const spec = demoSymbols[Math.floor(random() * demoSymbols.length)]!;
+    const spec = required(demoSymbols[Math.floor(random() * demoSymbols.length)], 'a demo symbol');
     const side: Side = random() < 0.5 ? 'buy' : 'sell';
     const volume = spec.symbol === 'XAUUSD' ? 0.1 : Number((0.1 * (1 + Math.floor(random() * 5))).toFixed(2));
     const openPrice = Number((spec.price * (1 + (random() - 0.5) * 0.004)).toFixed(spec.digits));

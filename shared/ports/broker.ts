@@ -1,11 +1,9 @@
 import type {
   AccountInformation,
   Deal,
-  OrderType,
   PendingOrder,
   Position,
   Quote,
-  Side,
   StopLevels,
   SymbolSpec,
   TradeOrder,

@@ -60,7 +60,7 @@ export const markSlaveEquity = async (
   await deps.protections.updateStatus(account.tenantId, account.id, marked.status);
   if (marked.breach) {
     deps.log.warn('protection breached', { tenantId: account.tenantId, accountId: account.id, reason: marked.status.reason });
-    if (protection.rules.onBreach === 'closeAll') await closeAllCopies(deps, account.tenantId, account.id, marked.status.breachedAt!);
+    if (protection.rules.onBreach === 'closeAll') await closeAllCopies(deps, account.tenantId, account.id, marked.status.breachedAt ?? deps.now().toISOString());
   }
   return { ...protection, status: marked.status };
 };

@@ -4,7 +4,7 @@ import type { TrackedOrder, TrackedPosition } from '../domain/account-book';
 import { isBrokerError } from '../domain/broker-errors';
 import { manualClientId } from '../domain/manual-trades';
 import { NotFoundError } from '../domain/errors';
-import type { OrderType, PendingOrder, Position, Side, StopLevels, TradeOrder } from '../domain/trading';
+import type { OrderType, PendingOrder, Position, StopLevels, TradeOrder } from '../domain/trading';
 import type { BrokerPort, TradeResult } from '../ports/broker';
 import type { Log } from '../ports/log';
 import type { AccountStore, AuditLog, BookStore } from '../ports/stores';

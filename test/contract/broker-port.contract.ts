@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimulatedMarket } from '../../shared/adapters/simulated-broker/simulated-market';
-import { BrokerError, brokerErrorCodes, type BrokerErrorCode } from '../../shared/domain/broker-errors';
+import { type BrokerError, brokerErrorCodes, type BrokerErrorCode } from '../../shared/domain/broker-errors';
 import type { BrokerPort } from '../../shared/ports/broker';
 
 /**

@@ -45,7 +45,10 @@ const referencedIds = (value: Json): string[] => {
   const outputs = stateful.toJSON().Outputs as Record<string, { Value: Json; Export?: { Name: string } }>;
   const found: string[] = [];
   const walk = (node: Json): void => {
-    if (Array.isArray(node)) return node.forEach(walk);
+    if (Array.isArray(node)) {
+      for (const child of node) walk(child);
+      return;
+    }
     if (typeof node !== 'object' || node === null) return;
     const object = node as Record<string, Json>;
     if (typeof object.Ref === 'string') found.push(object.Ref);
@@ -54,9 +57,7 @@ const referencedIds = (value: Json): string[] => {
       const output = Object.values(outputs).find((candidate) => candidate.Export?.Name === object['Fn::ImportValue']);
       if (output) walk(output.Value);
     }
-    Object.entries(object)
-      .filter(([key]) => key !== 'Ref' && key !== 'Fn::GetAtt' && key !== 'Fn::ImportValue')
-      .forEach(([, child]) => walk(child));
+    for (const [key, child] of Object.entries(object)) if (key !== 'Ref' && key !== 'Fn::GetAtt' && key !== 'Fn::ImportValue') walk(child);
   };
   walk(value);
   return found;

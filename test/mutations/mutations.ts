@@ -51,8 +51,8 @@ const mutations: Mutation[] = [
   {
     name: 'protection store ignores the tenant',
     file: 'shared/adapters/dynamodb/protection-store.ts',
-    from: '({ pk: tenantKey(tenantId), sk: `PROTECTION#${accountId}` })',
-    to: "({ pk: tenantKey('shared'), sk: `PROTECTION#${accountId}` })",
+    from: 'pk: tenantKey(tenantId), sk: `PROTECTION#',
+    to: "pk: tenantKey('shared'), sk: `PROTECTION#",
     tests: ['test/adapters/dynamodb/api-stores.test.ts'],
   },
   {

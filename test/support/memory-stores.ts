@@ -219,7 +219,7 @@ export class MemoryCopyStore implements CopyStore {
     await turn();
     const id = key(record.tenantId, record.clientId);
     const stored = this.records.get(id);
-    if (!stored || stored.status !== 'pending' || stored.attempts !== record.attempts) throw new ConcurrentUpdateError(`copy record ${record.id} was taken over`);
+    if (stored?.status !== 'pending' || stored.attempts !== record.attempts) throw new ConcurrentUpdateError(`copy record ${record.id} was taken over`);
     const { attempts: _a, tenantId: _t, mappingId: _m, eventId: _e, clientId: _c, ...changes } = record;
     const finished: StoredRecord = { ...stored };
     for (const [field, value] of Object.entries(changes)) if (value !== undefined) (finished as unknown as Record<string, unknown>)[field] = value;

@@ -30,7 +30,7 @@ export const accountTradingRoutes = [
     tag: 'Trading',
     auth: true,
     response: { status: 200, schema: pageOf(pendingOrderSchema), description: 'Pending orders' },
-    handle: async ({ runtime, tenantId, params }) => ({ status: 200, body: await listPendingOrders(runtime, tenantId, params.id!) }),
+    handle: async ({ runtime, tenantId, params }) => ({ status: 200, body: await listPendingOrders(runtime, tenantId, params.id) }),
   }),
   defineRoute({
     method: 'GET',
@@ -41,7 +41,7 @@ export const accountTradingRoutes = [
     query: tradesQuery,
     response: { status: 200, schema: pageOf(closedTradeSchema), description: 'A page of closed trades' },
     problems: [brokerRefusal],
-    handle: async ({ runtime, tenantId, params, query }) => ({ status: 200, body: await listClosedTrades(runtime, tenantId, params.id!, query) }),
+    handle: async ({ runtime, tenantId, params, query }) => ({ status: 200, body: await listClosedTrades(runtime, tenantId, params.id, query) }),
   }),
   defineRoute({
     method: 'POST',
@@ -53,7 +53,7 @@ export const accountTradingRoutes = [
     body: placeOrderBody,
     response: { status: 201, schema: placedTradeSchema, description: 'The position or pending order the broker made' },
     problems: idempotencyProblems,
-    handle: async ({ runtime, tenantId, params, body, idempotency }) => ({ status: 201, body: await placeTrade(runtime, tenantId, params.id!, body, { idempotency }) }),
+    handle: async ({ runtime, tenantId, params, body, idempotency }) => ({ status: 201, body: await placeTrade(runtime, tenantId, params.id, body, { idempotency }) }),
   }),
   defineRoute({
     method: 'PATCH',
@@ -66,7 +66,7 @@ export const accountTradingRoutes = [
     response: { status: 204, description: 'Changed' },
     problems: idempotencyProblems,
     handle: async ({ runtime, tenantId, params, body, idempotency }) => {
-      await modifyPosition(runtime, tenantId, params.id!, params.positionId!, body, { idempotency });
+      await modifyPosition(runtime, tenantId, params.id, params.positionId, body, { idempotency });
       return { status: 204 };
     },
   }),
@@ -82,7 +82,7 @@ export const accountTradingRoutes = [
     problems: idempotencyProblems,
     handle: async ({ runtime, tenantId, params, body, idempotency }) => ({
       status: 200,
-      body: await closePosition(runtime, tenantId, params.id!, params.positionId!, body, { idempotency }),
+      body: await closePosition(runtime, tenantId, params.id, params.positionId, body, { idempotency }),
     }),
   }),
   defineRoute({
@@ -95,7 +95,7 @@ export const accountTradingRoutes = [
     response: { status: 204, description: 'Cancelled' },
     problems: idempotencyProblems,
     handle: async ({ runtime, tenantId, params, idempotency }) => {
-      await cancelOrder(runtime, tenantId, params.id!, params.orderId!, { idempotency });
+      await cancelOrder(runtime, tenantId, params.id, params.orderId, { idempotency });
       return { status: 204 };
     },
   }),

@@ -36,7 +36,7 @@ export const accountRoutes = [
     tag: 'Accounts',
     auth: true,
     response: { status: 200, schema: accountSchema, description: 'The account' },
-    handle: async ({ runtime, tenantId, params }) => ({ status: 200, body: toPublicAccount(await getAccount(runtime, tenantId, params.id!)) }),
+    handle: async ({ runtime, tenantId, params }) => ({ status: 200, body: toPublicAccount(await getAccount(runtime, tenantId, params.id)) }),
   }),
   defineRoute({
     method: 'PATCH',
@@ -47,7 +47,7 @@ export const accountRoutes = [
     body: updateAccountBody,
     response: { status: 200, schema: accountSchema, description: 'The account after the change' },
     problems: [{ status: 409, description: 'The new server makes it the same broker login as another account of the tenant' }],
-    handle: async ({ runtime, tenantId, params, body }) => ({ status: 200, body: await updateAccount(runtime, tenantId, params.id!, body) }),
+    handle: async ({ runtime, tenantId, params, body }) => ({ status: 200, body: await updateAccount(runtime, tenantId, params.id, body) }),
   }),
   defineRoute({
     method: 'DELETE',
@@ -58,7 +58,7 @@ export const accountRoutes = [
     response: { status: 204, description: 'Deleted' },
     problems: [{ status: 409, description: 'A copy mapping uses the account' }],
     handle: async ({ runtime, tenantId, params }) => {
-      await deleteAccount(runtime, tenantId, params.id!);
+      await deleteAccount(runtime, tenantId, params.id);
       return { status: 204 };
     },
   }),
@@ -69,7 +69,7 @@ export const accountRoutes = [
     tag: 'Accounts',
     auth: true,
     response: { status: 200, schema: pageOf(positionSchema), description: 'Open positions' },
-    handle: async ({ runtime, tenantId, params }) => ({ status: 200, body: await listPositions(runtime, tenantId, params.id!) }),
+    handle: async ({ runtime, tenantId, params }) => ({ status: 200, body: await listPositions(runtime, tenantId, params.id) }),
   }),
   defineRoute({
     method: 'POST',
@@ -78,6 +78,6 @@ export const accountRoutes = [
     tag: 'Accounts',
     auth: true,
     response: { status: 202, schema: accountSchema, description: 'Synced; the account with its fresh status and funds' },
-    handle: async ({ runtime, tenantId, params }) => ({ status: 202, body: await syncAccountNow(runtime, tenantId, params.id!) }),
+    handle: async ({ runtime, tenantId, params }) => ({ status: 202, body: await syncAccountNow(runtime, tenantId, params.id) }),
   }),
 ];

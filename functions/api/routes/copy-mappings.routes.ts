@@ -37,7 +37,7 @@ export const copyMappingRoutes = [
     tag: 'Copy mappings',
     auth: true,
     response: { status: 200, schema: mappingSchema, description: 'The mapping' },
-    handle: async ({ runtime, tenantId, params }) => ({ status: 200, body: toPublicMapping(await getMapping(runtime, tenantId, params.id!)) }),
+    handle: async ({ runtime, tenantId, params }) => ({ status: 200, body: toPublicMapping(await getMapping(runtime, tenantId, params.id)) }),
   }),
   defineRoute({
     method: 'PATCH',
@@ -47,7 +47,7 @@ export const copyMappingRoutes = [
     auth: true,
     body: updateMappingBody,
     response: { status: 200, schema: mappingSchema, description: 'The mapping after the change' },
-    handle: async ({ runtime, tenantId, params, body }) => ({ status: 200, body: await updateMapping(runtime, tenantId, params.id!, body) }),
+    handle: async ({ runtime, tenantId, params, body }) => ({ status: 200, body: await updateMapping(runtime, tenantId, params.id, body) }),
   }),
   defineRoute({
     method: 'DELETE',
@@ -57,7 +57,7 @@ export const copyMappingRoutes = [
     auth: true,
     response: { status: 204, description: 'Deleted' },
     handle: async ({ runtime, tenantId, params }) => {
-      await deleteMapping(runtime, tenantId, params.id!);
+      await deleteMapping(runtime, tenantId, params.id);
       return { status: 204 };
     },
   }),
@@ -69,6 +69,6 @@ export const copyMappingRoutes = [
     auth: true,
     query: listQuery,
     response: { status: 200, schema: pageOf(copyRecordSchema), description: 'A page of copy records' },
-    handle: async ({ runtime, tenantId, params, query }) => ({ status: 200, body: await listCopies(runtime, tenantId, params.id!, query) }),
+    handle: async ({ runtime, tenantId, params, query }) => ({ status: 200, body: await listCopies(runtime, tenantId, params.id, query) }),
   }),
 ];

@@ -11,7 +11,7 @@ export const protectionRoutes = [
     auth: true,
     body: protectionBody,
     response: { status: 200, schema: protectionSchema, description: 'The rules and their state' },
-    handle: async ({ runtime, tenantId, params, body }) => ({ status: 200, body: await putProtection(runtime, tenantId, params.id!, body) }),
+    handle: async ({ runtime, tenantId, params, body }) => ({ status: 200, body: await putProtection(runtime, tenantId, params.id, body) }),
   }),
   defineRoute({
     method: 'GET',
@@ -20,7 +20,7 @@ export const protectionRoutes = [
     tag: 'Protection',
     auth: true,
     response: { status: 200, schema: protectionSchema, description: 'The rules and their state' },
-    handle: async ({ runtime, tenantId, params }) => ({ status: 200, body: await getProtection(runtime, tenantId, params.id!) }),
+    handle: async ({ runtime, tenantId, params }) => ({ status: 200, body: await getProtection(runtime, tenantId, params.id) }),
   }),
   defineRoute({
     method: 'POST',
@@ -29,6 +29,6 @@ export const protectionRoutes = [
     tag: 'Protection',
     auth: true,
     response: { status: 200, schema: protectionSchema, description: 'The rules, state ok' },
-    handle: async ({ runtime, tenantId, params }) => ({ status: 200, body: await resetProtection(runtime, tenantId, params.id!) }),
+    handle: async ({ runtime, tenantId, params }) => ({ status: 200, body: await resetProtection(runtime, tenantId, params.id) }),
   }),
 ];

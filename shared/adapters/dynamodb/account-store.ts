@@ -25,6 +25,7 @@ import {
   type TableRef,
 } from './table';
 import { updateExpression } from './update-expression';
+import { required } from '../../domain/required';
 
 export const accountKey = (tenantId: string, accountId: string) => toItem({ pk: tenantKey(tenantId), sk: `ACCOUNT#${accountId}` });
 
@@ -131,7 +132,7 @@ export class DynamoAccountStore implements AccountStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return fromItem<Account>(Attributes!);
+      return fromItem<Account>(required(Attributes, 'the updated account item'));
     } catch (error) {
       if (isConditionFailure(error)) throw new NotFoundError('account');
       throw error;
@@ -175,7 +176,7 @@ export class DynamoAccountStore implements AccountStore {
       // Another write to the same items at the same moment (TransactionConflict).
       throw new ConflictError('The account was changed by another request at the same time; try again');
     }
-    return (await this.get(tenantId, accountId))!;
+    return required(await this.get(tenantId, accountId), `account ${accountId} after its update`);
   }
 
   async delete(tenantId: string, accountId: string, options: { graphVersion?: number } = {}): Promise<void> {

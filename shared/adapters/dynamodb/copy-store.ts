@@ -12,6 +12,7 @@ import type { PositionLink } from '../../domain/position-link';
 import type { AuditEntry, ClaimOptions, ClaimResult, CopyStore, Page, PageRequest } from '../../ports/stores';
 import { auditItem } from './audit-log';
 import { decodeCursor, fromItem, isConditionFailure, page, queryAll, tenantKey, toItem, type TableRef } from './table';
+import { required } from '../../domain/required';
 
 /**
  * A record is keyed by the client id of its broker side effect, which is derived from
@@ -97,7 +98,7 @@ export class DynamoCopyStore implements CopyStore {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      const claimed = fromItem<StoredRecord>(Attributes!);
+      const claimed = fromItem<StoredRecord>(required(Attributes, 'the claimed copy record'));
       // The condition admits only a new or a pending record, so what comes back is pending.
       if (claimed.status !== 'pending') throw new Error(`claimed copy record ${record.id} is ${claimed.status}`);
       return { outcome: 'claimed', record: withoutLease(claimed), resumed: claimed.attempts > 1 };

@@ -2,6 +2,7 @@ import { DeleteItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk
 import type { ClosedTrade } from '../../domain/trading';
 import type { DemoTradeStore } from '../../ports/stores';
 import { fromItem, queryAll, tenantKey, toItem, type TableRef } from './table';
+import { required } from '../../domain/required';
 
 const prefixOf = (accountId: string): string => `DEMOTRADE#${accountId}#`;
 
@@ -45,7 +46,7 @@ export class DynamoDemoTradeStore implements DemoTradeStore {
       ProjectionExpression: 'pk, sk',
     });
     await Promise.all(
-      items.map((item) => this.table.client.send(new DeleteItemCommand({ TableName: this.table.tableName, Key: { pk: item.pk!, sk: item.sk! } }))),
+      items.map((item) => this.table.client.send(new DeleteItemCommand({ TableName: this.table.tableName, Key: { pk: required(item.pk, 'pk'), sk: required(item.sk, 'sk') } }))),
     );
   }
 

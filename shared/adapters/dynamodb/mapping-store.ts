@@ -11,6 +11,7 @@ import { ConcurrentUpdateError, ConflictError, NotFoundError } from '../../domai
 import type { MappingGraph, MappingStore, Page, PageRequest } from '../../ports/stores';
 import { cancellationCodes, decodeCursor, fromItem, isConditionFailure, page, queryAll, syncShardKey, tenantKey, toItem, virtualShardOf, type TableRef } from './table';
 import { updateExpression } from './update-expression';
+import { required } from '../../domain/required';
 
 export const mappingKey = (tenantId: string, mappingId: string) => toItem({ pk: tenantKey(tenantId), sk: `MAPPING#${mappingId}` });
 
@@ -145,7 +146,7 @@ export class DynamoMappingStore implements MappingStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return fromItem<CopyMapping>(Attributes!);
+      return fromItem<CopyMapping>(required(Attributes, 'the updated mapping item'));
     } catch (error) {
       if (isConditionFailure(error)) throw new NotFoundError('copy mapping');
       throw error;

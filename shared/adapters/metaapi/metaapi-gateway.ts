@@ -1,7 +1,7 @@
 import { isBrokerError } from '../../domain/broker-errors';
 import type { AccountStream, BrokerAccountRef, BrokerGateway, BrokerPort, ProvisionResult } from '../../ports/broker';
 import { DeadlineExceededError, withDeadline } from '../../domain/deadline';
-import { metaApiAccountName, MetaApiCloud } from './metaapi-cloud';
+import { metaApiAccountName, type MetaApiCloud } from './metaapi-cloud';
 import { toBrokerError } from './metaapi-errors';
 import type { MetaApiAccount } from './metaapi-sdk';
 

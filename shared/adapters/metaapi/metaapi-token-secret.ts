@@ -25,12 +25,8 @@ export const readMetaApiToken = async (client: SecretsManagerClient, secretId: s
 /** Why mt4 and mt5 accounts cannot connect while there is no token. */
 export const NO_TOKEN_REASON = 'no MetaApi token is configured';
 
-export interface MetaApiTokenLookup {
-  /** The token, when the secret holds one. */
-  token?: string;
-  /** Otherwise why there is none, for the accounts' status. */
-  reason?: string;
-}
+/** The token when the secret holds one; otherwise why there is none, for the accounts' status. */
+export type MetaApiTokenLookup = { token: string; reason?: undefined } | { token?: undefined; reason: string };
 
 /**
  * The token a Lambda container uses, from the secret `secretArn` names: none (with the

@@ -142,7 +142,7 @@ const noFaults = (): SimulatorFaults => ({ rejectNext: 0, code: 'REQUOTE', timeo
 /** Base and quote currency of a symbol named like a currency pair (`EURUSD`, `XAUUSD`, `EURUSD.m`). */
 const currencyPair = (symbol: string): { base: string; quote: string } | undefined => {
   const match = /^([A-Z]{3})([A-Z]{3})/.exec(symbol.toUpperCase());
-  return match ? { base: match[1]!, quote: match[2]! } : undefined;
+  return match?.[1] && match[2] ? { base: match[1], quote: match[2] } : undefined;
 };
 
 /** The quote currency; symbols not named like a pair (indices, CFDs) are quoted in USD. */

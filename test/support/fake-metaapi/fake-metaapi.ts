@@ -767,15 +767,15 @@ export class FakeMetaApi {
       emit({ type: 'specifications', specifications, removedSymbols: [] });
       if (this.synchronizationGapMs > 0) {
         setTimeout(() => {
-          if (state.streams.get(accountId) === session) this.finishSynchronization(state, session, account, brokerAccount);
+          if (state.streams.get(accountId) === session) this.finishSynchronization(state, session, brokerAccount);
         }, this.synchronizationGapMs);
         return;
       }
-      this.finishSynchronization(state, session, account, brokerAccount);
+      this.finishSynchronization(state, session, brokerAccount);
     }, 5);
   }
 
-  private finishSynchronization(state: SocketState, session: StreamSession, account: FakeMetaApiAccount, brokerAccount: string): void {
+  private finishSynchronization(state: SocketState, session: StreamSession, brokerAccount: string): void {
     {
       const { synchronizationId } = session;
       const emit = (packet: Record<string, unknown>) => this.emitSequenced(state, session, packet);

@@ -41,12 +41,21 @@ export class SecretsManagerStub {
       response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
       response.end(JSON.stringify(payload));
     };
-    if (target !== 'secretsmanager.GetSecretValue') return reply(400, { __type: 'InvalidRequestException', message: `unsupported ${target}` });
+    if (target !== 'secretsmanager.GetSecretValue') {
+      reply(400, { __type: 'InvalidRequestException', message: `unsupported ${target}` });
+      return;
+    }
     const { SecretId } = JSON.parse(body || '{}') as { SecretId?: string };
     this.reads.push(String(SecretId));
-    if (this.failWith) return reply(400, { __type: this.failWith, message: `${this.failWith} for ${SecretId}` });
+    if (this.failWith) {
+      reply(400, { __type: this.failWith, message: `${this.failWith} for ${SecretId}` });
+      return;
+    }
     const value = SecretId === undefined ? undefined : this.secrets.get(SecretId);
-    if (value === undefined) return reply(400, { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." });
+    if (value === undefined) {
+      reply(400, { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." });
+      return;
+    }
     reply(200, { ARN: SecretId, Name: 'metaapi-token', SecretString: value, VersionId: 'v1', VersionStages: ['AWSCURRENT'], CreatedDate: Date.now() / 1000 });
   }
 }
