@@ -146,9 +146,21 @@ export const deploymentMonthlyCost = (deployment: DeploymentProfile, prices: Pri
   const passes = deployment.shards * timesPerMonth(deployment.shardPassIntervalMs);
   return bill([
     costLine('Lambda', 'sync invocations', invocations, 'requests', prices.lambda.requestUsd),
-    costLine('Lambda', 'sync watch duration (an owner per shard all month, busy or idle)', deployment.shards * deployment.syncSecondsPerShardMonth * deployment.memoryGb, 'GB-s', prices.lambda.gbSecondArm64Usd),
+    costLine(
+      'Lambda',
+      'sync watch duration (an owner per shard all month, busy or idle)',
+      deployment.shards * deployment.syncSecondsPerShardMonth * deployment.memoryGb,
+      'GB-s',
+      prices.lambda.gbSecondArm64Usd,
+    ),
     costLine('EventBridge', 'scheduled rule invocations', invocations, 'invocations', prices.eventBridge.scheduledRuleInvocationUsd),
-    costLine('DynamoDB', 'shard listing floor (empty buckets)', passes * deployment.listingQueriesPerShardPass * deployment.minimumQueryRru, 'RRU', prices.dynamodb.readRequestUnitUsd),
+    costLine(
+      'DynamoDB',
+      'shard listing floor (empty buckets)',
+      passes * deployment.listingQueriesPerShardPass * deployment.minimumQueryRru,
+      'RRU',
+      prices.dynamodb.readRequestUnitUsd,
+    ),
     costLine('KMS', 'customer managed key', deployment.kmsKeys, 'key-months', prices.kms.customerManagedKeyMonthUsd),
     costLine('Secrets Manager', 'secret (MetaApi token)', deployment.secrets, 'secret-months', prices.secretsManager.secretMonthUsd),
     costLine('Secrets Manager', 'GetSecretValue at cold starts', deployment.secretCallsPerMonth, 'calls', prices.secretsManager.apiCallUsd),
@@ -157,8 +169,7 @@ export const deploymentMonthlyCost = (deployment: DeploymentProfile, prices: Pri
 };
 
 /** An account's own cost plus its share of the fixed cost in a fleet of `fleetAccounts`. */
-export const costPerConnectedAccount = (accountUsd: number, fixedUsd: number, fleetAccounts: number): number =>
-  accountUsd + fixedUsd / fleetAccounts;
+export const costPerConnectedAccount = (accountUsd: number, fixedUsd: number, fleetAccounts: number): number => accountUsd + fixedUsd / fleetAccounts;
 
 /** The smallest fleet in which an account's cost with its fixed share is at most `targetUsd`; Infinity if none. */
 export const breakEvenFleet = (accountUsd: number, fixedUsd: number, targetUsd: number): number =>

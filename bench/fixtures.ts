@@ -19,7 +19,19 @@ export const seededAccount = async (runtime: Runtime, market: SimulatedMarket, t
   const now = runtime.now().toISOString();
   const encryptedPassword = await runtime.cipher.encrypt(`${name}-password`, { tenantId, accountId: id });
   market.openAccount(id);
-  await runtime.accounts.create({ id, tenantId, name, platform: 'simulated', login: name, server: 'Sim', status: 'connected', createdAt: now, updatedAt: now, encryptedPassword, brokerAccountId: id });
+  await runtime.accounts.create({
+    id,
+    tenantId,
+    name,
+    platform: 'simulated',
+    login: name,
+    server: 'Sim',
+    status: 'connected',
+    createdAt: now,
+    updatedAt: now,
+    encryptedPassword,
+    brokerAccountId: id,
+  });
   return id;
 };
 
@@ -55,13 +67,21 @@ export const storedMapping = async (
     await runtime.mappings.create(mapping, { graphVersion: version });
     graphVersions.set(tenantId, version + 1);
   });
-  graphTurns.set(tenantId, turn.catch(() => undefined));
+  graphTurns.set(
+    tenantId,
+    turn.catch(() => undefined),
+  );
   await turn;
   return mapping;
 };
 
 /** Runs `task` over `items`, `concurrency` at a time, reporting each one done. */
-export const inParallel = async <T, R>(items: readonly T[], concurrency: number, task: (item: T) => Promise<R>, done?: (count: number) => void): Promise<R[]> => {
+export const inParallel = async <T, R>(
+  items: readonly T[],
+  concurrency: number,
+  task: (item: T) => Promise<R>,
+  done?: (count: number) => void,
+): Promise<R[]> => {
   const results: R[] = new Array(items.length);
   let next = 0;
   let finished = 0;
@@ -88,7 +108,10 @@ export class CopyFeed {
   private readonly unclaimed = new Map<string, CopyRecord[]>();
   private readonly unsubscribe: () => void;
 
-  constructor(bench: BenchSystem, private readonly masterAccountId: string) {
+  constructor(
+    bench: BenchSystem,
+    private readonly masterAccountId: string,
+  ) {
     this.unsubscribe = bench.onCopy((record) => {
       if (record.masterAccountId !== this.masterAccountId) return;
       this.records.push(record);
@@ -106,7 +129,10 @@ export class CopyFeed {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         const queue = this.waiting.get(positionId) ?? [];
-        this.waiting.set(positionId, queue.filter((entry) => entry !== settle));
+        this.waiting.set(
+          positionId,
+          queue.filter((entry) => entry !== settle),
+        );
         resolve(undefined);
       }, timeoutMs);
       const settle = (record: CopyRecord) => {

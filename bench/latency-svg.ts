@@ -24,7 +24,8 @@ const PANEL_HEIGHT = 330;
 const HEADER = 64;
 const MARGIN = { left: 70, right: 250, top: 34, bottom: 46 };
 
-const escapeXml = (text: string): string => text.replace(/[<>&"']/g, (char) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[char]!);
+const escapeXml = (text: string): string =>
+  text.replace(/[<>&"']/g, (char) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[char]!);
 
 const formatMs = (ms: number): string => (ms >= 1000 ? `${Number((ms / 1000).toPrecision(3))} s` : `${Number(ms.toPrecision(3))} ms`);
 
@@ -73,15 +74,21 @@ const renderPanel = (panel: CdfPanel, top: number): string => {
     const y = yOf(fraction).toFixed(1);
     const strong = fraction === 0.5 || fraction === 0.99;
     out.push(`<line x1="${x0}" y1="${y}" x2="${x1}" y2="${y}" stroke="${strong ? '#bbb' : '#eee'}"${strong ? ' stroke-dasharray="4 3"' : ''}/>`);
-    if (fraction !== 0.95 && fraction !== 0.99) out.push(`<text x="${x0 - 8}" y="${(Number(y) + 4).toFixed(1)}" text-anchor="end" fill="#444">${fraction * 100}%</text>`);
+    if (fraction !== 0.95 && fraction !== 0.99)
+      out.push(`<text x="${x0 - 8}" y="${(Number(y) + 4).toFixed(1)}" text-anchor="end" fill="#444">${fraction * 100}%</text>`);
   }
   out.push(`<text x="${x0 - 8}" y="${(yOf(0.99) - 2).toFixed(1)}" text-anchor="end" fill="#444" font-size="10">p99</text>`);
   out.push(`<rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}" fill="none" stroke="#888"/>`);
   out.push(`<text x="${(x0 + x1) / 2}" y="${y1 + 34}" text-anchor="middle" fill="#222">milliseconds (log scale)</text>`);
-  out.push(`<text x="${x0 - 52}" y="${(y0 + y1) / 2}" text-anchor="middle" fill="#222" transform="rotate(-90 ${x0 - 52} ${(y0 + y1) / 2})">share of copies at or below</text>`);
+  out.push(
+    `<text x="${x0 - 52}" y="${(y0 + y1) / 2}" text-anchor="middle" fill="#222" transform="rotate(-90 ${x0 - 52} ${(y0 + y1) / 2})">share of copies at or below</text>`,
+  );
 
   panel.series.forEach((series, index) => {
-    const sorted = series.values.filter((value) => Number.isFinite(value)).map((value) => Math.max(value, 10 ** low)).sort((a, b) => a - b);
+    const sorted = series.values
+      .filter((value) => Number.isFinite(value))
+      .map((value) => Math.max(value, 10 ** low))
+      .sort((a, b) => a - b);
     if (sorted.length > 0) {
       const points: string[] = [`${xOf(sorted[0]!).toFixed(1)},${yOf(0).toFixed(1)}`];
       sorted.forEach((value, rank) => {
@@ -99,7 +106,9 @@ const renderPanel = (panel: CdfPanel, top: number): string => {
       out.push(`<text x="${x1 + 46}" y="${legendY}" fill="#222">${escapeXml(series.name)}</text>`);
       out.push(`<text x="${x1 + 46}" y="${legendY + 15}" fill="#666" font-size="11">${escapeXml(`n ${sorted.length}, ${stats}`)}</text>`);
     } else {
-      out.push(`<text x="${x1 + 46}" y="${legendY}" fill="#222" font-size="11">${escapeXml(series.name)} <tspan fill="#666">${escapeXml(stats)}</tspan></text>`);
+      out.push(
+        `<text x="${x1 + 46}" y="${legendY}" fill="#222" font-size="11">${escapeXml(series.name)} <tspan fill="#666">${escapeXml(stats)}</tspan></text>`,
+      );
     }
   });
   out.push('</g>');

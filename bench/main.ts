@@ -69,7 +69,9 @@ const parse = () => {
     if (!Number.isFinite(value) || value < min) throw new UsageError(`--${name} must be a number >= ${min}`);
     return value;
   };
-  const sizes = String(values.fanout).split(',').map((entry) => Number(entry.trim()));
+  const sizes = String(values.fanout)
+    .split(',')
+    .map((entry) => Number(entry.trim()));
   if (sizes.some((size) => !Number.isInteger(size) || size < 1)) throw new UsageError('--fanout must be a list of slave counts, e.g. 200,500,1000');
   return {
     help: Boolean(values.help),
@@ -137,7 +139,9 @@ const main = async (): Promise<number> => {
     delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();
   };
-  console.log(`mt-copier bench: ${cpus().length} CPUs, load average ${loadBefore.toFixed(2)}, broker latency ${settings.brokerLatencyMs} ms injected on every port call`);
+  console.log(
+    `mt-copier bench: ${cpus().length} CPUs, load average ${loadBefore.toFixed(2)}, broker latency ${settings.brokerLatencyMs} ms injected on every port call`,
+  );
   let oneToOne: OneToOneResult;
   let counts: RequestCountsResult;
   let fanOut: FanOutResult;
@@ -187,7 +191,10 @@ const main = async (): Promise<number> => {
     );
     measureLoop('fan-out');
     if (settings.metaApiMasters > 0) {
-      progress.phase((phase += 1), `detection on MetaApi (real SDK, fake MetaApi): ${settings.metaApiMasters} masters streaming and ${settings.metaApiMasters} polled every 5 s, side by side`);
+      progress.phase(
+        (phase += 1),
+        `detection on MetaApi (real SDK, fake MetaApi): ${settings.metaApiMasters} masters streaming and ${settings.metaApiMasters} polled every 5 s, side by side`,
+      );
       // Imported only now: the fake MetaApi loads nock, which intercepts every HTTP request of the
       // process (DynamoDB Local and fauxqs included) from the moment it is loaded until the fake stops.
       const { runMetaApiDetection } = await import('./scenarios/metaapi-detection');
@@ -206,7 +213,10 @@ const main = async (): Promise<number> => {
     }
     if (settings.recoveryRounds > 0) {
       progress.phase((phase += 1), `recovery: the runtime killed mid-burst and restarted, ${settings.recoveryRounds} times (separate processes)`);
-      recovery = await runRecovery({ slaves: 10, burst: 20, killAfterCopies: 5, brokerLatencyMs: settings.brokerLatencyMs, rounds: settings.recoveryRounds }, progress);
+      recovery = await runRecovery(
+        { slaves: 10, burst: 20, killAfterCopies: 5, brokerLatencyMs: settings.brokerLatencyMs, rounds: settings.recoveryRounds },
+        progress,
+      );
     }
   } finally {
     delay.disable();
@@ -241,7 +251,9 @@ const main = async (): Promise<number> => {
     `mt-copier benchmark on the local stack: DynamoDB Local (in memory), fauxqs, the local KMS, the simulated broker, one Node process`,
     `${cpus().length} CPUs, load average ${loadBefore.toFixed(2)} at the start and ${loadAfter.toFixed(2)} at the end (other processes share the machine); ${seconds.toFixed(0)} s in all`,
     `broker latency ${settings.brokerLatencyMs} ms injected on every broker call (reads and orders, master and slaves); engine overhead leaves it out`,
-    `Node event loop lag (the sync, the consumers and the SQS emulator share one process): ${Object.entries(loopDelay).map(([phase, figures]) => `${phase} p50 ${figures.p50.toFixed(1)} ms, p99 ${figures.p99.toFixed(1)} ms, max ${figures.max.toFixed(0)} ms`).join('; ')}`,
+    `Node event loop lag (the sync, the consumers and the SQS emulator share one process): ${Object.entries(loopDelay)
+      .map(([phase, figures]) => `${phase} p50 ${figures.p50.toFixed(1)} ms, p99 ${figures.p99.toFixed(1)} ms, max ${figures.max.toFixed(0)} ms`)
+      .join('; ')}`,
     `engine warnings ${stack.log.warnings}, errors ${stack.log.errors}${stack.log.samples.length ? `: ${stack.log.samples.slice(0, 3).join(' | ')}` : ''}`,
   ];
   console.log(renderReport({ header, oneToOne, fanOut, counts, costs, recovery, metaApi, targets, prices: US_EAST_1_PRICES }));
@@ -284,13 +296,19 @@ const main = async (): Promise<number> => {
         title: `Fan-out: detection -> each slave's order answered (${fanOut.consumers} consumers)`,
         series: fanOut.rounds.map((round, index) => {
           const repeat = fanOut.rounds.slice(0, index).filter((earlier) => earlier.slaves === round.slaves && earlier.kind === round.kind).length;
-          return { name: `${round.slaves} slaves, ${round.kind}${repeat ? ` (#${repeat + 1})` : ''}`, color: fanOutColors[index % fanOutColors.length]!, values: round.latencies };
+          return {
+            name: `${round.slaves} slaves, ${round.kind}${repeat ? ` (#${repeat + 1})` : ''}`,
+            color: fanOutColors[index % fanOutColors.length]!,
+            values: round.latencies,
+          };
         }),
       },
     ],
   });
   writeFileSync(join(OUTPUT_DIR, 'latency.svg'), svg);
-  console.log(`\nwrote ${relative(process.cwd(), join(OUTPUT_DIR, 'latest.json'))}, ${relative(process.cwd(), join(OUTPUT_DIR, `bench-${stamp}.json`))} and ${relative(process.cwd(), join(OUTPUT_DIR, 'latency.svg'))}`);
+  console.log(
+    `\nwrote ${relative(process.cwd(), join(OUTPUT_DIR, 'latest.json'))}, ${relative(process.cwd(), join(OUTPUT_DIR, `bench-${stamp}.json`))} and ${relative(process.cwd(), join(OUTPUT_DIR, 'latency.svg'))}`,
+  );
   return 0;
 };
 

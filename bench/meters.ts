@@ -40,7 +40,18 @@ export interface AwsCall {
 }
 
 /** SQS requests the local runtime makes only to manage itself (AWS's event source does not make them). */
-const HARNESS_COMMANDS = new Set(['GetQueueAttributes', 'CreateQueue', 'GetQueueUrl', 'ListQueues', 'CreateTable', 'DescribeTable', 'CreateKey', 'CreateAlias', 'ListAliases', 'DescribeKey']);
+const HARNESS_COMMANDS = new Set([
+  'GetQueueAttributes',
+  'CreateQueue',
+  'GetQueueUrl',
+  'ListQueues',
+  'CreateTable',
+  'DescribeTable',
+  'CreateKey',
+  'CreateAlias',
+  'ListAliases',
+  'DescribeKey',
+]);
 
 /** Whether a call is the local harness's own bookkeeping, or an empty long poll (a time cost, not a per-copy one). */
 export const isHarness = (call: AwsCall): boolean => HARNESS_COMMANDS.has(call.command);
@@ -94,7 +105,7 @@ const kindOf = (sk: string | undefined): { kind: string; id?: string } => {
 const describeDynamo = (command: string, input: Input): { target: string; ids: string[] } => {
   const audit = typeof input.TableName === 'string' && input.TableName.endsWith('-audit');
   if (command === 'TransactWriteItems') {
-    const kinds = (input.TransactItems as Input[] | undefined ?? []).map((item) => {
+    const kinds = ((input.TransactItems as Input[] | undefined) ?? []).map((item) => {
       const operation = item.Put ?? item.Update ?? item.Delete ?? item.ConditionCheck;
       if (operation?.TableName?.endsWith('-audit')) return 'AUDIT';
       return kindOf((operation?.Key ?? operation?.Item)?.sk?.S).kind;
@@ -105,7 +116,8 @@ const describeDynamo = (command: string, input: Input): { target: string; ids: s
     const kinds: string[] = [];
     const ids: string[] = [];
     for (const [table, request] of Object.entries((input.RequestItems as Record<string, any> | undefined) ?? {})) {
-      const entries: Input[] = command === 'BatchGetItem' ? (request.Keys ?? []) : (request as Input[]).map((entry) => entry.PutRequest?.Item ?? entry.DeleteRequest?.Key);
+      const entries: Input[] =
+        command === 'BatchGetItem' ? (request.Keys ?? []) : (request as Input[]).map((entry) => entry.PutRequest?.Item ?? entry.DeleteRequest?.Key);
       for (const key of entries) {
         if (table.endsWith('-audit')) {
           kinds.push('AUDIT');
@@ -156,7 +168,9 @@ const batchGetReadUnits = (input: Input, output: Output): number => {
   let units = 0;
   for (const [table, request] of Object.entries((input.RequestItems as Record<string, any> | undefined) ?? {})) {
     const factor = request.ConsistentRead ? 1 : 0.5;
-    const found = ((output.Responses?.[table] as Record<string, AttributeValue>[] | undefined) ?? []).map((item) => Math.max(1, Math.ceil(dynamoItemBytes(item) / 4096)));
+    const found = ((output.Responses?.[table] as Record<string, AttributeValue>[] | undefined) ?? []).map((item) =>
+      Math.max(1, Math.ceil(dynamoItemBytes(item) / 4096)),
+    );
     const unprocessed = (output.UnprocessedKeys?.[table]?.Keys as unknown[] | undefined)?.length ?? 0;
     const missing = Math.max(0, (request.Keys as unknown[]).length - found.length - unprocessed);
     units += (found.reduce((sum, unit) => sum + unit, 0) + missing) * factor;

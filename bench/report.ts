@@ -193,7 +193,13 @@ export const evaluateTargets = (
   upTo('engine overhead p99 (1 -> 1)', 60, oneToOne.engine.p99, ' ms', fixed1);
   const at200 = fanOut.rounds.filter((round) => round.slaves === 200).map((round) => round.completeMs);
   const typical = at200.length ? summarize(at200).p50 : Number.NaN;
-  upTo(`200-slave fan-out complete after detection (median of ${at200.length} rounds; worst ${(Math.max(...at200) / 1000).toFixed(2)} s)`, 2, typical / 1000, ' s', (v) => v.toFixed(2));
+  upTo(
+    `200-slave fan-out complete after detection (median of ${at200.length} rounds; worst ${(Math.max(...at200) / 1000).toFixed(2)} s)`,
+    2,
+    typical / 1000,
+    ' s',
+    (v) => v.toFixed(2),
+  );
   const at1000 = fanOut.rounds.filter((round) => round.slaves === 1000).map((round) => round.completeMs);
   if (at1000.length > 0) {
     upTo(`1000-slave fan-out complete after detection (median of ${at1000.length} rounds)`, 2, summarize(at1000).p50 / 1000, ' s', (v) => v.toFixed(2));
@@ -224,7 +230,13 @@ export const evaluateTargets = (
       ' s',
       (v) => v.toFixed(2),
     );
-    upTo('orders placed twice after a worker died mid-burst', 0, recovery.rounds.reduce((sum, round) => sum + round.duplicates, 0), '', (v) => v.toFixed(0));
+    upTo(
+      'orders placed twice after a worker died mid-burst',
+      0,
+      recovery.rounds.reduce((sum, round) => sum + round.duplicates, 0),
+      '',
+      (v) => v.toFixed(0),
+    );
   }
   return targets;
 };
@@ -260,18 +272,24 @@ export const renderReport = (input: {
   lines.push(
     `  copies/s: ${oneToOne.copiesPerSecondSustained.toFixed(1)} sustained (the offered load); one slave's FIFO group in a burst of ${oneToOne.options.burst}: ${oneToOne.burstOpen.copiesPerSecond.toFixed(1)} opens/s, ${oneToOne.burstClose.copiesPerSecond.toFixed(1)} closes/s`,
   );
-  const statuses = Object.entries(oneToOne.statuses).map(([status, count]) => `${count} ${status}`).join(', ');
+  const statuses = Object.entries(oneToOne.statuses)
+    .map(([status, count]) => `${count} ${status}`)
+    .join(', ');
   lines.push(`  outcomes: ${statuses}${oneToOne.lost ? `; ${oneToOne.lost} not copied as expected` : ''}`);
   lines.push('');
 
   lines.push(`Fan-out: 1 master -> N slaves, ${fanOut.consumers} consumers (the local stand-in for Lambda's SQS event source), batches of up to 10 signals`);
-  lines.push(`  ${pad('slaves', 8)}${pad('round', 7)}${lpad('copied', 11)}${lpad('p50/slave', 12)}${lpad('p99/slave', 12)}${lpad('last order', 12)}${lpad('copies/s', 10)}${lpad('enqueue', 10)}`);
+  lines.push(
+    `  ${pad('slaves', 8)}${pad('round', 7)}${lpad('copied', 11)}${lpad('p50/slave', 12)}${lpad('p99/slave', 12)}${lpad('last order', 12)}${lpad('copies/s', 10)}${lpad('enqueue', 10)}`,
+  );
   for (const round of fanOut.rounds) {
     lines.push(
       `  ${pad(String(round.slaves), 8)}${pad(round.kind, 7)}${lpad(`${round.copies}/${round.slaves}`, 11)}${lpad(ms(round.perSlave.p50), 12)}${lpad(ms(round.perSlave.p99), 12)}${lpad(ms(round.completeMs), 12)}${lpad(round.copiesPerSecond.toFixed(0), 10)}${lpad(ms(round.enqueueMs), 10)}`,
     );
   }
-  lines.push(`  per slave: detection -> that slave's order answered by the broker. Largest fan-out run: ${fanOut.largest} slaves${fanOut.stoppedBecause ? ` (stopped: ${fanOut.stoppedBecause})` : ''}.`);
+  lines.push(
+    `  per slave: detection -> that slave's order answered by the broker. Largest fan-out run: ${fanOut.largest} slaves${fanOut.stoppedBecause ? ` (stopped: ${fanOut.stoppedBecause})` : ''}.`,
+  );
   const largest = fanOut.rounds.filter((round) => round.slaves === fanOut.largest && round.cpuMs.dynamoDbLocal > 0);
   if (largest.length > 0) {
     const jvm = summarize(largest.map((round) => round.cpuMs.dynamoDbLocal / round.copies)).p50;
@@ -297,26 +315,46 @@ export const renderReport = (input: {
     const d = dynamo(tallies);
     lines.push(`    ${pad('DynamoDB in all', 50)}${lpad(qty(d.requests), 9)}${lpad(qty(d.rru), 7)}${lpad(qty(d.wru), 7)}`);
   };
-  lines.push(`Requests per copied event, counted at the SDK clients (sync side and copy side; an idle pass subtracted; ${counts.perOpen.samples} samples each)`);
+  lines.push(
+    `Requests per copied event, counted at the SDK clients (sync side and copy side; an idle pass subtracted; ${counts.perOpen.samples} samples each)`,
+  );
   tallyRows('per copied open', counts.perOpen.tallies);
-  lines.push(`    SQS billed requests ${qty(totals(counts.perOpen.tallies, 'sqs').billed)}; KMS ${qty(totals(counts.perOpen.tallies, 'kms').requests)}; broker calls on the slave: ${Object.entries(counts.perOpen.slaveBrokerCalls).map(([method, count]) => `${method} ${qty(count)}`).join(', ')}; copy worker ${counts.perOpen.workerMs.toFixed(0)} ms`);
+  lines.push(
+    `    SQS billed requests ${qty(totals(counts.perOpen.tallies, 'sqs').billed)}; KMS ${qty(totals(counts.perOpen.tallies, 'kms').requests)}; broker calls on the slave: ${Object.entries(
+      counts.perOpen.slaveBrokerCalls,
+    )
+      .map(([method, count]) => `${method} ${qty(count)}`)
+      .join(', ')}; copy worker ${counts.perOpen.workerMs.toFixed(0)} ms`,
+  );
   tallyRows('per copied close', counts.perClose.tallies);
-  lines.push(`    broker calls on the slave: ${Object.entries(counts.perClose.slaveBrokerCalls).map(([method, count]) => `${method} ${qty(count)}`).join(', ')}; the master's 3 reads (positions, orders, funds) belong to every poll`);
-  lines.push(`  KMS requests per connected account: ${counts.kmsRequestsPerAccountCreated} Encrypt when it is created; none per poll or copy (the simulated and MetaApi gateways keep their sessions)`);
+  lines.push(
+    `    broker calls on the slave: ${Object.entries(counts.perClose.slaveBrokerCalls)
+      .map(([method, count]) => `${method} ${qty(count)}`)
+      .join(', ')}; the master's 3 reads (positions, orders, funds) belong to every poll`,
+  );
+  lines.push(
+    `  KMS requests per connected account: ${counts.kmsRequestsPerAccountCreated} Encrypt when it is created; none per poll or copy (the simulated and MetaApi gateways keep their sessions)`,
+  );
   lines.push('');
-  lines.push(`Requests per poll, one simulated minute of an idle fleet (${counts.masterFlat.accounts} flat masters, ${counts.masterHolding.accounts} holding positions, ${counts.slave.accounts} slaves)`);
+  lines.push(
+    `Requests per poll, one simulated minute of an idle fleet (${counts.masterFlat.accounts} flat masters, ${counts.masterHolding.accounts} holding positions, ${counts.slave.accounts} slaves)`,
+  );
   tallyRows(`flat master, per poll (every ${counts.masterPollIntervalMs / 1000} s)`, counts.masterFlat.tallies);
   tallyRows('master holding positions, prices moving, per poll', counts.masterHolding.tallies);
   tallyRows('slave, per poll (every 60 s)', counts.slave.tallies);
-  tallyRows("reconcile, per mapping per slave-interval pass", counts.reconcilePerMapping);
+  tallyRows('reconcile, per mapping per slave-interval pass', counts.reconcilePerMapping);
   lines.push(
     `  shard listing: ${counts.listing.queriesPerPass} queries a pass, ${qty(counts.listing.rruPerPass)} RRU for ${qty(counts.listing.accounts)} accounts + ${qty(counts.listing.mappings)} mappings (account item ${counts.listing.accountItemBytes.toFixed(0)} B, mapping ${counts.listing.mappingItemBytes.toFixed(0)} B)`,
   );
   lines.push(
     `  reconcile of the mapping that copied ${counts.reconcileOfCopiedMapping.copiedPositions} positions: read ${counts.reconcileOfCopiedMapping.linksRead} links to return ${counts.reconcileOfCopiedMapping.linksReturned} open ones (closed links are read by every reconcile until TTL removes them, a week after closing)`,
   );
-  lines.push(`  sync time per account poll (pass wall time / accounts, 16 read at once): master ${(counts.masterFlat.lambdaSeconds * 1000).toFixed(1)} ms, slave ${(counts.slave.lambdaSeconds * 1000).toFixed(1)} ms`);
-  lines.push(`  API request (GET accounts / copies): ${qty(dynamo(counts.api.perRequest).requests)} DynamoDB requests (rate limiter included), ${counts.api.ms.toFixed(1)} ms`);
+  lines.push(
+    `  sync time per account poll (pass wall time / accounts, 16 read at once): master ${(counts.masterFlat.lambdaSeconds * 1000).toFixed(1)} ms, slave ${(counts.slave.lambdaSeconds * 1000).toFixed(1)} ms`,
+  );
+  lines.push(
+    `  API request (GET accounts / copies): ${qty(dynamo(counts.api.perRequest).requests)} DynamoDB requests (rate limiter included), ${counts.api.ms.toFixed(1)} ms`,
+  );
   lines.push('');
 
   const a = costs.assumptions;
@@ -325,9 +363,13 @@ export const renderReport = (input: {
     `  masters polled every ${a.masterPollIntervalMs / 1000} s (${qty(timesPerMonth(a.masterPollIntervalMs))} polls), slaves every ${a.slaveSyncIntervalMs / 1000} s (${qty(timesPerMonth(a.slaveSyncIntervalMs))}), ${a.shards} shards on an EventBridge rule every minute; ${a.copiesPerSlaveMonth} copies per slave and ${a.apiRequestsPerAccountMonth} API requests per account a month (assumed)`,
   );
   for (const entry of costs.profiles) {
-    lines.push(`  ${entry.label}: ${usd(entry.bill.usd)} a month, ${usd(entry.withFixedShare)} with its share of the fixed cost in ${a.fleetAccounts} accounts`);
+    lines.push(
+      `  ${entry.label}: ${usd(entry.bill.usd)} a month, ${usd(entry.withFixedShare)} with its share of the fixed cost in ${a.fleetAccounts} accounts`,
+    );
     for (const line of entry.bill.lines) {
-      lines.push(`      ${pad(`${line.service}: ${line.item}`, 48)}${lpad(qty(line.quantity), 12)} ${pad(line.unit, 9)} x ${lpad(line.unitUsd.toExponential(3), 10)} = ${lpad(usd(line.usd), 9)}`);
+      lines.push(
+        `      ${pad(`${line.service}: ${line.item}`, 48)}${lpad(qty(line.quantity), 12)} ${pad(line.unit, 9)} x ${lpad(line.unitUsd.toExponential(3), 10)} = ${lpad(usd(line.usd), 9)}`,
+      );
     }
   }
   lines.push(
@@ -335,7 +377,9 @@ export const renderReport = (input: {
   );
   lines.push(`  fixed, whatever the number of accounts: ${usd(costs.fixed.usd)} a month`);
   for (const line of costs.fixed.lines) {
-    lines.push(`      ${pad(`${line.service}: ${line.item}`, 48)}${lpad(qty(line.quantity), 12)} ${pad(line.unit, 9)} x ${lpad(line.unitUsd.toExponential(3), 10)} = ${lpad(usd(line.usd), 9)}`);
+    lines.push(
+      `      ${pad(`${line.service}: ${line.item}`, 48)}${lpad(qty(line.quantity), 12)} ${pad(line.unit, 9)} x ${lpad(line.unitUsd.toExponential(3), 10)} = ${lpad(usd(line.usd), 9)}`,
+    );
   }
   const w = costs.schedule;
   lines.push(
@@ -344,7 +388,9 @@ export const renderReport = (input: {
   lines.push(
     `  break-even fleet for $0.25 per account: ${costs.profiles.map((entry) => `${entry.label.split(' (')[0]} ${Number.isFinite(entry.breakEvenFleet) ? qty(entry.breakEvenFleet) : 'never'}`).join('; ')}`,
   );
-  lines.push(`  caveat: CloudWatch Logs ingestion ($${prices.cloudWatchLogs.ingestionGbUsd}/GB) is not in the totals: at 1 KB of logs per copy, 1,000 copies cost $0.0005.`);
+  lines.push(
+    `  caveat: CloudWatch Logs ingestion ($${prices.cloudWatchLogs.ingestionGbUsd}/GB) is not in the totals: at 1 KB of logs per copy, 1,000 copies cost $0.0005.`,
+  );
   lines.push('');
 
   if (recovery) {
@@ -354,7 +400,9 @@ export const renderReport = (input: {
     );
     lines.push(`  ${pad('round', 8)}${lpad('master pos.', 13)}${lpad('restart', 10)}${lpad('caught up', 12)}${lpad('duplicates', 12)}`);
     for (const [index, round] of recovery.rounds.entries()) {
-      lines.push(`  ${pad(String(index + 1), 8)}${lpad(String(round.masterPositions), 13)}${lpad(ms(round.restartMs), 10)}${lpad(Number.isFinite(round.catchUpMs) ? ms(round.catchUpMs) : 'never', 12)}${lpad(String(round.duplicates), 12)}`);
+      lines.push(
+        `  ${pad(String(index + 1), 8)}${lpad(String(round.masterPositions), 13)}${lpad(ms(round.restartMs), 10)}${lpad(Number.isFinite(round.catchUpMs) ? ms(round.catchUpMs) : 'never', 12)}${lpad(String(round.duplicates), 12)}`,
+      );
     }
     lines.push('  restart: SIGKILL -> the new runtime ready (its JVM and emulators); caught up: ready -> every slave holds a copy of every master position');
     lines.push('');
@@ -365,14 +413,20 @@ export const renderReport = (input: {
     lines.push(
       `Detection on MetaApi (the real SDK against the fake MetaApi on this machine): the sync function's shard watch, two deployments side by side for ${o.seconds} s, each ${o.masters} masters with ${o.tradesPerSecond} trades/s at random masters: streaming as deployed (every master also read over RPC every ${o.reconcileIntervalMs / 1000} s), and polling every ${o.pollIntervalMs / 1000} s`,
     );
-    lines.push(`  ${pad('mode', 11)}${lpad('p50', 10)}${lpad('p95', 10)}${lpad('p99', 10)}${lpad('max', 10)}${lpad('trades', 8)}${lpad('unseen', 8)}${lpad('RPC/master-min', 16)}${lpad('sync all', 10)}${lpad('RSS +', 10)}`);
+    lines.push(
+      `  ${pad('mode', 11)}${lpad('p50', 10)}${lpad('p95', 10)}${lpad('p99', 10)}${lpad('max', 10)}${lpad('trades', 8)}${lpad('unseen', 8)}${lpad('RPC/master-min', 16)}${lpad('sync all', 10)}${lpad('RSS +', 10)}`,
+    );
     for (const mode of metaApi.modes) {
       lines.push(
         `  ${pad(mode.mode, 11)}${lpad(ms(mode.detection.p50), 10)}${lpad(ms(mode.detection.p95), 10)}${lpad(ms(mode.detection.p99), 10)}${lpad(ms(mode.detection.max), 10)}${lpad(String(mode.trades), 8)}${lpad(String(mode.missed), 8)}${lpad(mode.rpcPerMasterMinute.toFixed(2), 16)}${lpad(mode.synchronizeAllMs === undefined ? '-' : ms(mode.synchronizeAllMs), 10)}${lpad(`${mode.rssDeltaMiB.toFixed(0)} MiB`, 10)}`,
       );
     }
-    lines.push('  detection: the master trade at the fake broker -> its copy signal handed to the queue; unseen: trades no signal came for (polling misses a position opened and closed between two polls)');
-    lines.push('  sync all: invocation start -> every master stream synchronized; RSS +: resident memory the watch added to the process until its masters were ready (streams and SDK state; before the other mode started)');
+    lines.push(
+      '  detection: the master trade at the fake broker -> its copy signal handed to the queue; unseen: trades no signal came for (polling misses a position opened and closed between two polls)',
+    );
+    lines.push(
+      '  sync all: invocation start -> every master stream synchronized; RSS +: resident memory the watch added to the process until its masters were ready (streams and SDK state; before the other mode started)',
+    );
     lines.push('');
   }
 

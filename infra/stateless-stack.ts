@@ -149,13 +149,9 @@ export class StatelessStack extends Stack {
 
     // Copy signals: the API (orders placed through it) and sync produce; copy consumes.
     for (const fn of [api.function, sync.function]) {
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [stateful.copyQueue.queue.queueArn] }),
-      );
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [stateful.copyQueue.queue.queueArn] }));
     }
-    copy.function.addEventSource(
-      new SqsEventSource(stateful.copyQueue.queue, { batchSize: 10, reportBatchItemFailures: true }),
-    );
+    copy.function.addEventSource(new SqsEventSource(stateful.copyQueue.queue, { batchSize: 10, reportBatchItemFailures: true }));
 
     this.addSyncSchedule(sync.function, props.syncShards);
     this.httpApi = this.addHttpApi(api.function, props);
@@ -216,11 +212,9 @@ export class StatelessStack extends Stack {
     };
 
     const integration = new HttpLambdaIntegration('ApiIntegration', handler);
-    const authorizer = new HttpJwtAuthorizer(
-      'CognitoAuthorizer',
-      `https://cognito-idp.${this.region}.amazonaws.com/${userPool.userPoolId}`,
-      { jwtAudience: [userPoolClient.userPoolClientId] },
-    );
+    const authorizer = new HttpJwtAuthorizer('CognitoAuthorizer', `https://cognito-idp.${this.region}.amazonaws.com/${userPool.userPoolId}`, {
+      jwtAudience: [userPoolClient.userPoolClientId],
+    });
     const open = new apigwv2.HttpNoneAuthorizer();
 
     for (const path of ['/v1', '/v1/{proxy+}']) {

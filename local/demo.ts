@@ -68,7 +68,9 @@ export const startDemoTrader = (system: LocalSystem, masterAccountId: string, ev
         const quote = required(market.getQuote(position.symbol), `a quote of ${position.symbol}`);
         const distance = (quote.ask - quote.bid) * 40;
         const stopLoss = position.side === 'buy' ? quote.bid - distance : quote.ask + distance;
-        market.traderModify(masterAccountId, position.id, { stopLoss: Number(stopLoss.toFixed(required(market.getSymbolSpec(position.symbol), `the spec of ${position.symbol}`).digits)) });
+        market.traderModify(masterAccountId, position.id, {
+          stopLoss: Number(stopLoss.toFixed(required(market.getSymbolSpec(position.symbol), `the spec of ${position.symbol}`).digits)),
+        });
       } else if (roll < 0.8 && position.volume >= 0.2) {
         market.traderClose(masterAccountId, position.id, Number((position.volume / 2).toFixed(1)));
       } else {

@@ -168,27 +168,24 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
     });
     const metaApi = options.metaApiToken ? new MetaApiCloud({ ...options.metaApiOptions, token: options.metaApiToken }) : undefined;
     if (metaApi) stops.push(() => metaApi.close());
-    const runtime: Runtime = createRuntime(
-      config,
-      {
-        log: options.log,
-        credentials: LOCAL_CREDENTIALS,
-        ...(options.now ? { now: options.now } : {}),
-        gateways: {
-          simulated: new SimulatedBrokerGateway(market),
-          ...(metaApi
-            ? metaApiGateways(metaApi)
-            : {
-                mt4: new UnavailableGateway('mt4', 'no MetaApi token is configured (set METAAPI_TOKEN)'),
-                mt5: new UnavailableGateway('mt5', 'no MetaApi token is configured (set METAAPI_TOKEN)'),
-              }),
-        },
-        onCopyFinished: (record) => options.onCopyFinished?.(record, runtime),
-        // One runtime per DATA_DIR (the lock): any claim of a runtime started before this one
-        // belongs to a dead process, and is taken over at once instead of after its lease.
-        copyWorker: { epoch: Date.now(), supersedes: true },
+    const runtime: Runtime = createRuntime(config, {
+      log: options.log,
+      credentials: LOCAL_CREDENTIALS,
+      ...(options.now ? { now: options.now } : {}),
+      gateways: {
+        simulated: new SimulatedBrokerGateway(market),
+        ...(metaApi
+          ? metaApiGateways(metaApi)
+          : {
+              mt4: new UnavailableGateway('mt4', 'no MetaApi token is configured (set METAAPI_TOKEN)'),
+              mt5: new UnavailableGateway('mt5', 'no MetaApi token is configured (set METAAPI_TOKEN)'),
+            }),
       },
-    );
+      onCopyFinished: (record) => options.onCopyFinished?.(record, runtime),
+      // One runtime per DATA_DIR (the lock): any claim of a runtime started before this one
+      // belongs to a dead process, and is taken over at once instead of after its lease.
+      copyWorker: { epoch: Date.now(), supersedes: true },
+    });
 
     const auth = LocalAuth.open(join(options.dataDir, 'local-jwt-secret'));
     const route = createRouter(apiRoutes, runtime, { corsOrigin: config.CORS_ORIGIN });
@@ -238,7 +235,13 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
             return reply({
               statusCode: 400,
               headers: { 'content-type': 'application/problem+json' },
-              body: JSON.stringify({ type: 'about:blank', title: 'Invalid request', status: 400, detail: 'sub is required', errors: [{ path: 'sub', message: 'must be 1-128 letters, digits or . _ @ -' }] }),
+              body: JSON.stringify({
+                type: 'about:blank',
+                title: 'Invalid request',
+                status: 400,
+                detail: 'sub is required',
+                errors: [{ path: 'sub', message: 'must be 1-128 letters, digits or . _ @ -' }],
+              }),
             });
           }
           return reply({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: await auth.issue(sub) }) });
@@ -250,7 +253,10 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
         // The JWT authorizer guards every /v1 route; /health and /openapi.json are public.
         const claims = await auth.verify(request.headers.authorization);
         if (url.pathname.startsWith('/v1') && !claims) {
-          return reply({ ...problemJson(401, 'Unauthorized', 'A valid bearer token is required'), headers: { 'content-type': 'application/problem+json', 'www-authenticate': 'Bearer' } });
+          return reply({
+            ...problemJson(401, 'Unauthorized', 'A valid bearer token is required'),
+            headers: { 'content-type': 'application/problem+json', 'www-authenticate': 'Bearer' },
+          });
         }
         reply(await route(toApiGatewayEvent(request, body, claims)));
       })().catch((error: unknown) => {
@@ -273,12 +279,14 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
     const bookCache = new Map<string, AccountBook>();
     let syncing: Promise<void> = Promise.resolve();
     const syncNow = (includeSlaves?: boolean): Promise<void> => {
-      syncing = syncing.then(async () => {
-        const now = Date.now();
-        const slaves = includeSlaves ?? now - lastSlaveSync >= runtime.config.SLAVE_SYNC_INTERVAL_MS;
-        if (slaves) lastSlaveSync = now;
-        await syncShard({ ...runtime, bookRefreshMs: BOOK_REFRESH_MS, bookCache }, { shard: 0, shards: 1, includeSlaves: slaves });
-      }).catch((error: unknown) => options.log.error('sync pass failed', { error }));
+      syncing = syncing
+        .then(async () => {
+          const now = Date.now();
+          const slaves = includeSlaves ?? now - lastSlaveSync >= runtime.config.SLAVE_SYNC_INTERVAL_MS;
+          if (slaves) lastSlaveSync = now;
+          await syncShard({ ...runtime, bookRefreshMs: BOOK_REFRESH_MS, bookCache }, { shard: 0, shards: 1, includeSlaves: slaves });
+        })
+        .catch((error: unknown) => options.log.error('sync pass failed', { error }));
       return syncing;
     };
     let running = !options.manualSync;
@@ -364,7 +372,10 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
           const done = messages.filter((message) => !failed.has(required(message.MessageId, 'an SQS message id')));
           if (done.length > 0) {
             await runtime.clients.sqs.send(
-              new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: required(message.ReceiptHandle, 'an SQS receipt handle') })) }),
+              new DeleteMessageBatchCommand({
+                QueueUrl: queueUrl,
+                Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: required(message.ReceiptHandle, 'an SQS receipt handle') })),
+              }),
             );
           }
         } finally {

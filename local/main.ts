@@ -40,7 +40,11 @@ const main = async (): Promise<void> => {
   });
   let stopTrader = () => {};
   console.log(`mt-copier ready at ${system.url} (data in ${dataDir}; DEMO=${settings.DEMO})`);
-  console.log(settings.METAAPI_TOKEN ? 'mt4/mt5 accounts trade through MetaApi (METAAPI_TOKEN is set)' : 'mt4/mt5 accounts need METAAPI_TOKEN (MetaApi API token); simulated accounts work without it');
+  console.log(
+    settings.METAAPI_TOKEN
+      ? 'mt4/mt5 accounts trade through MetaApi (METAAPI_TOKEN is set)'
+      : 'mt4/mt5 accounts need METAAPI_TOKEN (MetaApi API token); simulated accounts work without it',
+  );
   if (settings.DEMO) {
     const demo = await seedDemo(system, dataDir);
     system.market.startRandomWalk(1000);

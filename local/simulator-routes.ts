@@ -53,9 +53,7 @@ export const simulatorTradeBodySchema = z
 
 export const simulatorCloseBodySchema = z.object({ volume: positive.optional() }).strict();
 
-export const simulatorModifyBodySchema = z
-  .object({ stopLoss: positive.nullable().optional(), takeProfit: positive.nullable().optional() })
-  .strict();
+export const simulatorModifyBodySchema = z.object({ stopLoss: positive.nullable().optional(), takeProfit: positive.nullable().optional() }).strict();
 
 export const simulatorFaultsBodySchema = z
   .object({
@@ -82,10 +80,7 @@ const fieldProblems = (error: z.ZodError): FieldProblem[] =>
       : [{ path: issue.path.map(String).join('.'), message: issue.message }],
   );
 
-const parseBody = <T>(
-  schema: z.ZodType<T>,
-  body: unknown,
-): { ok: true; value: T } | { ok: false; response: SimulatorRouteResponse } => {
+const parseBody = <T>(schema: z.ZodType<T>, body: unknown): { ok: true; value: T } | { ok: false; response: SimulatorRouteResponse } => {
   const parsed = schema.safeParse(body ?? {});
   return parsed.success ? { ok: true, value: parsed.data } : { ok: false, response: invalid(fieldProblems(parsed.error)) };
 };
@@ -108,10 +103,7 @@ interface Route {
  * Any other error is rethrown for the server's one error mapper, so nothing here ever
  * answers with internals. Returns undefined for paths outside `/local/simulator/`.
  */
-export const createSimulatorRoutes = (
-  market: SimulatedMarket,
-  isSimulatedAccount: (accountId: string) => Promise<boolean>,
-): SimulatorRouteHandler => {
+export const createSimulatorRoutes = (market: SimulatedMarket, isSimulatedAccount: (accountId: string) => Promise<boolean>): SimulatorRouteHandler => {
   const routes: Route[] = [
     {
       method: 'PUT',

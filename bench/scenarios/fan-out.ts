@@ -97,7 +97,9 @@ export const runFanOut = async (stack: BenchStack, options: FanOutOptions, progr
       await system.drain(10_000);
 
       const calls = bench.broker.calls.slice(brokerMark);
-      const seenAt = Math.min(...calls.filter((call) => call.accountId === master && call.method === 'getPositions' && call.end > fillAt).map((call) => call.end));
+      const seenAt = Math.min(
+        ...calls.filter((call) => call.accountId === master && call.method === 'getPositions' && call.end > fillAt).map((call) => call.end),
+      );
       const firstTrade = new Map<string, BrokerCall>();
       for (const call of calls) {
         if (call.accountId === master || !TRADE_METHODS.has(call.method) || call.start < seenAt || call.failed) continue;
@@ -136,7 +138,12 @@ export const runFanOut = async (stack: BenchStack, options: FanOutOptions, progr
       }
       const seedStarted = clock();
       const names = Array.from({ length: size - slaves.length }, (_, index) => `slave-${slaves.length + index}`);
-      const created = await inParallel(names, 16, (name) => seededAccount(runtime, market, tenantId, name), (done) => progress.count(`slaves connected (up to ${size})`, slaves.length + done, size));
+      const created = await inParallel(
+        names,
+        16,
+        (name) => seededAccount(runtime, market, tenantId, name),
+        (done) => progress.count(`slaves connected (up to ${size})`, slaves.length + done, size),
+      );
       await inParallel(created, 16, (slave) => storedMapping(runtime, tenantId, master, slave));
       for (const slave of created) market.setFaults(slave, { latencyMs: options.brokerLatencyMs });
       const first = slaves.length === 0;
@@ -185,7 +192,14 @@ export const runFanOut = async (stack: BenchStack, options: FanOutOptions, progr
         reconcileSeconds: reconcile.length ? (Math.max(...reconcile.map((call) => call.end)) - Math.min(...reconcile.map((call) => call.start))) / 1000 : 0,
       };
     }
-    return { consumers: options.consumers, rounds, largest: rounds.length ? Math.max(...rounds.map((entry) => entry.slaves)) : 0, stoppedBecause, seedSeconds, fleetPass };
+    return {
+      consumers: options.consumers,
+      rounds,
+      largest: rounds.length ? Math.max(...rounds.map((entry) => entry.slaves)) : 0,
+      stoppedBecause,
+      seedSeconds,
+      fleetPass,
+    };
   } finally {
     await bench.stop();
   }

@@ -94,7 +94,19 @@ export const runMetaApiDetection = async (stack: BenchStack, options: MetaApiDet
             const { brokerAccountId } = await gateway.provision({ tenantId, accountId: id, platform: 'mt5', login, server: SERVER }, 'pw');
             const now = new Date().toISOString();
             const encryptedPassword = await bench.runtime.cipher.encrypt('pw', { tenantId, accountId: id });
-            await bench.runtime.accounts.create({ id, tenantId, name: `bench ${login}`, platform: 'mt5', login, server: SERVER, status: 'connected', createdAt: now, updatedAt: now, encryptedPassword, brokerAccountId });
+            await bench.runtime.accounts.create({
+              id,
+              tenantId,
+              name: `bench ${login}`,
+              platform: 'mt5',
+              login,
+              server: SERVER,
+              status: 'connected',
+              createdAt: now,
+              updatedAt: now,
+              encryptedPassword,
+              brokerAccountId,
+            });
             return brokerAccountId!;
           }),
         );
@@ -118,7 +130,8 @@ export const runMetaApiDetection = async (stack: BenchStack, options: MetaApiDet
     const queue = {
       send: async (signals: CopySignal[]) => {
         const at = Date.now();
-        for (const signal of signals) if (signal.event.kind === 'positionOpened' || signal.event.kind === 'positionClosed') seen.set(signal.event.id, seen.get(signal.event.id) ?? at);
+        for (const signal of signals)
+          if (signal.event.kind === 'positionOpened' || signal.event.kind === 'positionClosed') seen.set(signal.event.id, seen.get(signal.event.id) ?? at);
       },
     };
     const runtime = createRuntime(bench.runtime.config, { log: stack.log, credentials: LOCAL_CREDENTIALS, gateways: metaApiGateways(cloud) });
@@ -158,8 +171,17 @@ export const runMetaApiDetection = async (stack: BenchStack, options: MetaApiDet
       const deadline = Date.now() + 120_000;
       const ids = new Set(masters.map((master) => master.metaApiId));
       for (;;) {
-        const read = new Set(fake.requests.filter((request) => request.at >= started && request.type === 'getPositions' && ids.has(request.accountId)).map((request) => request.accountId));
-        const synchronized = new Set(fake.streamingSessions().filter((session) => session.synchronized && ids.has(session.accountId)).map((session) => session.accountId));
+        const read = new Set(
+          fake.requests
+            .filter((request) => request.at >= started && request.type === 'getPositions' && ids.has(request.accountId))
+            .map((request) => request.accountId),
+        );
+        const synchronized = new Set(
+          fake
+            .streamingSessions()
+            .filter((session) => session.synchronized && ids.has(session.accountId))
+            .map((session) => session.accountId),
+        );
         if (mode === 'streaming' && synchronizeAllMs === undefined && synchronized.size >= ids.size) synchronizeAllMs = Date.now() - started;
         if (read.size >= ids.size && (mode === 'polling' || synchronizeAllMs !== undefined)) break;
         if (Date.now() > deadline) throw new Error(`${mode}: masters not ready after 120 s (${read.size} read, ${synchronized.size} streams synchronized)`);

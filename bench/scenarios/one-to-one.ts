@@ -257,14 +257,19 @@ export const runOneToOne = async (stack: BenchStack, options: OneToOneOptions, p
       const done = await Promise.all(positions.map((id) => feed.next(id, COPY_TIMEOUT_MS * 4)));
       const reads = bench.broker.calls.filter((call) => call.accountId === master && call.method === 'getPositions' && call.end > fillAt);
       const seenAt = Math.min(...reads.map((call) => call.end));
-      const ends = done.filter((record): record is CopyRecord => record !== undefined).map((record) => Date.parse(record.status === 'pending' ? record.detectedAt : record.completedAt));
+      const ends = done
+        .filter((record): record is CopyRecord => record !== undefined)
+        .map((record) => Date.parse(record.status === 'pending' ? record.detectedAt : record.completedAt));
       const seconds = (Math.max(...ends) - seenAt) / 1000;
       progress.note(`${label}: ${ends.length}/${positions.length} copies in ${seconds.toFixed(2)} s`);
       return { copies: ends.length, seconds, copiesPerSecond: ends.length / seconds };
     };
     let burstPositions: string[] = [];
     const burstOpen = await burst(`burst of ${options.burst} opens`, () => {
-      burstPositions = Array.from({ length: options.burst }, (_, index) => market.traderTrade(master, { symbol: SYMBOLS[index % SYMBOLS.length]!, side: 'buy', volume: 0.1 }).positionId!);
+      burstPositions = Array.from(
+        { length: options.burst },
+        (_, index) => market.traderTrade(master, { symbol: SYMBOLS[index % SYMBOLS.length]!, side: 'buy', volume: 0.1 }).positionId!,
+      );
       return burstPositions;
     });
     const burstClose = await burst(`burst of ${options.burst} closes`, () => {
@@ -274,7 +279,9 @@ export const runOneToOne = async (stack: BenchStack, options: OneToOneOptions, p
     await bench.system.drain(10_000);
     feed.close();
 
-    const masterReads = bench.broker.calls.filter((call) => call.accountId === master && call.method === 'getPositions' && call.end > 0).sort((a, b) => a.end - b.end);
+    const masterReads = bench.broker.calls
+      .filter((call) => call.accountId === master && call.method === 'getPositions' && call.end > 0)
+      .sort((a, b) => a.end - b.end);
     const slaveCalls = bench.broker.calls.filter((call) => call.accountId === slave && call.end > 0).sort((a, b) => a.start - b.start);
     for (const sample of samples) measureCopy(sample, records.get(sample), masterReads, slaveCalls);
     const awsCalls = [...bench.aws.between(started)].sort((a, b) => a.start - b.start);
@@ -282,7 +289,10 @@ export const runOneToOne = async (stack: BenchStack, options: OneToOneOptions, p
       if (sample.seenAt === undefined || sample.filledAt === undefined) continue;
       const { seenAt, filledAt } = sample;
       sample.alone = !samples.some(
-        (other) => other !== sample && other.seenAt !== undefined && (other.seenAt === seenAt || (other.filledAt !== undefined && other.seenAt < filledAt && other.filledAt > seenAt)),
+        (other) =>
+          other !== sample &&
+          other.seenAt !== undefined &&
+          (other.seenAt === seenAt || (other.filledAt !== undefined && other.seenAt < filledAt && other.filledAt > seenAt)),
       );
       if (sample.alone) sample.stages = stagesOf(sample, awsCalls);
     }

@@ -61,7 +61,8 @@ export const runRecovery = async (options: RecoveryOptions, progress: Progress):
       const first = startRuntimeProcess(dataDir, port, { LOG_LEVEL: 'silent' });
       await first.ready;
       const { token } = await call<{ token: string }>(url, 'POST', '/local/token', { sub: 'recovery' });
-      const account = async (name: string) => (await call<{ id: string }>(url, 'POST', '/v1/accounts', { name, platform: 'simulated', login: name, password: 'x', server: 'Sim' }, token)).id;
+      const account = async (name: string) =>
+        (await call<{ id: string }>(url, 'POST', '/v1/accounts', { name, platform: 'simulated', login: name, password: 'x', server: 'Sim' }, token)).id;
       const master = await account('master');
       const slaves: string[] = [];
       for (let index = 0; index < options.slaves; index += 1) {
@@ -71,10 +72,19 @@ export const runRecovery = async (options: RecoveryOptions, progress: Progress):
         await call(url, 'POST', '/v1/copy-mappings', { masterAccountId: master, slaveAccountId: slave, sizing: { mode: 'multiplier', multiplier: 1 } }, token);
       }
       const burst = Array.from({ length: options.burst }, (_, index) =>
-        call(url, 'POST', `/local/simulator/accounts/${master}/trades`, { symbol: index % 2 ? 'EURUSD' : 'GBPUSD', side: 'buy', volume: (index + 1) / 100 }).catch(() => undefined),
+        call(url, 'POST', `/local/simulator/accounts/${master}/trades`, {
+          symbol: index % 2 ? 'EURUSD' : 'GBPUSD',
+          side: 'buy',
+          volume: (index + 1) / 100,
+        }).catch(() => undefined),
       );
-      const landed = async () => (await Promise.all(slaves.map((id) => call<BrokerTruth>(url, 'GET', `/local/simulator/accounts/${id}`)))).reduce((sum, book) => sum + book.positions.length, 0);
-      for (const giveUp = Date.now() + 30_000; (await landed()) < options.killAfterCopies && Date.now() < giveUp; ) await new Promise((resolve) => setTimeout(resolve, 10));
+      const landed = async () =>
+        (await Promise.all(slaves.map((id) => call<BrokerTruth>(url, 'GET', `/local/simulator/accounts/${id}`)))).reduce(
+          (sum, book) => sum + book.positions.length,
+          0,
+        );
+      for (const giveUp = Date.now() + 30_000; (await landed()) < options.killAfterCopies && Date.now() < giveUp; )
+        await new Promise((resolve) => setTimeout(resolve, 10));
       first.child.kill('SIGKILL');
       const killed = Date.now();
       await first.exited;
@@ -99,7 +109,9 @@ export const runRecovery = async (options: RecoveryOptions, progress: Progress):
         }
         const catchUpMs = caughtUp === slaves.length ? Date.now() - ready : Number.POSITIVE_INFINITY;
         rounds.push({ restartMs: ready - killed, catchUpMs, duplicates, masterPositions: wanted.length });
-        progress.note(`recovery round ${round}: restart ${ready - killed} ms, every slave caught up ${Number.isFinite(catchUpMs) ? `${catchUpMs} ms` : 'NOT within 60 s'} later, ${duplicates} duplicates`);
+        progress.note(
+          `recovery round ${round}: restart ${ready - killed} ms, every slave caught up ${Number.isFinite(catchUpMs) ? `${catchUpMs} ms` : 'NOT within 60 s'} later, ${duplicates} duplicates`,
+        );
       } finally {
         second.child.kill('SIGINT');
         await second.exited;

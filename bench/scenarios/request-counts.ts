@@ -130,7 +130,9 @@ export interface RequestCountsResult {
 const SYMBOLS = ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD'];
 
 const workerMs = (calls: readonly AwsCall[]): number => {
-  const start = calls.find((call) => call.service === 'dynamodb' && (call.command === 'BatchGetItem' || call.command === 'GetItem') && call.target.includes('MAPPING'));
+  const start = calls.find(
+    (call) => call.service === 'dynamodb' && (call.command === 'BatchGetItem' || call.command === 'GetItem') && call.target.includes('MAPPING'),
+  );
   const end = [...calls].reverse().find((call) => call.command === 'TransactWriteItems' && call.target.startsWith('COPY'));
   return start && end ? end.end - start.start : 0;
 };
@@ -183,7 +185,8 @@ export const runRequestCounts = async (stack: BenchStack, options: RequestCounts
         if (!record) continue;
         const window = aws.between(mark);
         add(sum, minus(tallyOf(window), idlePass, 1));
-        for (const [method, count] of Object.entries(brokerByMethod(broker.calls.slice(brokerMark), slave))) slaveCalls[method] = (slaveCalls[method] ?? 0) + count;
+        for (const [method, count] of Object.entries(brokerByMethod(broker.calls.slice(brokerMark), slave)))
+          slaveCalls[method] = (slaveCalls[method] ?? 0) + count;
         busy += workerMs(window);
         samples += 1;
         progress.count(label, index + 1, options.copies);
@@ -226,10 +229,15 @@ export const runRequestCounts = async (stack: BenchStack, options: RequestCounts
     const count = options.fleetMasters * 2 + options.fleetSlaves;
     let created = 0;
     const names = Array.from({ length: count }, (_, index) => `fleet-${index}`);
-    const ids = await inParallel(names, 8, (name) => simulatedAccount(runtime, fleetTenant, name), (done) => {
-      created = done;
-      progress.count('fleet accounts created', created, count);
-    });
+    const ids = await inParallel(
+      names,
+      8,
+      (name) => simulatedAccount(runtime, fleetTenant, name),
+      (done) => {
+        created = done;
+        progress.count('fleet accounts created', created, count);
+      },
+    );
     const flat = ids.slice(0, options.fleetMasters);
     const holding = ids.slice(options.fleetMasters, options.fleetMasters * 2);
     const slaves = ids.slice(options.fleetMasters * 2);
@@ -237,10 +245,12 @@ export const runRequestCounts = async (stack: BenchStack, options: RequestCounts
     await inParallel(mappings, 8, (pair) => storedMapping(runtime, fleetTenant, pair.master, pair.slave, { enabled: false }));
     for (const id of ids) market.setFaults(id, { latencyMs: options.brokerLatencyMs });
     holding.forEach((id, index) => {
-      for (let position = 0; position <= index % 3; position += 1) market.traderTrade(id, { symbol: SYMBOLS[(index + position) % SYMBOLS.length]!, side: position % 2 ? 'sell' : 'buy', volume: 0.1 });
+      for (let position = 0; position <= index % 3; position += 1)
+        market.traderTrade(id, { symbol: SYMBOLS[(index + position) % SYMBOLS.length]!, side: position % 2 ? 'sell' : 'buy', volume: 0.1 });
     });
     slaves.forEach((id, index) => {
-      for (let position = 0; position <= index % 2; position += 1) market.traderTrade(id, { symbol: SYMBOLS[(index + position) % SYMBOLS.length]!, side: 'buy', volume: 0.2 });
+      for (let position = 0; position <= index % 2; position += 1)
+        market.traderTrade(id, { symbol: SYMBOLS[(index + position) % SYMBOLS.length]!, side: 'buy', volume: 0.2 });
     });
     await system.syncNow(true);
 
@@ -251,7 +261,14 @@ export const runRequestCounts = async (stack: BenchStack, options: RequestCounts
     for (const id of flat) classOf.set(id, 'flat');
     for (const id of holding) classOf.set(id, 'holding');
     for (const id of slaves) classOf.set(id, 'slave');
-    const perClass: Record<'flat' | 'holding' | 'slave' | 'listing' | 'reconcile' | 'other', AwsCall[]> = { flat: [], holding: [], slave: [], listing: [], reconcile: [], other: [] };
+    const perClass: Record<'flat' | 'holding' | 'slave' | 'listing' | 'reconcile' | 'other', AwsCall[]> = {
+      flat: [],
+      holding: [],
+      slave: [],
+      listing: [],
+      reconcile: [],
+      other: [],
+    };
     const masterPassWalls: number[] = [];
     let slavePassWall = 0;
     for (let pass = 1; pass <= passes; pass += 1) {
@@ -317,4 +334,3 @@ export const runRequestCounts = async (stack: BenchStack, options: RequestCounts
     await bench.stop();
   }
 };
-

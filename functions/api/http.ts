@@ -1,7 +1,15 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
 import { isBrokerError } from '../../shared/domain/broker-errors';
-import { NotFoundError, RuleViolationError, ConflictError, TooManyRequestsError, UnauthorizedError, ValidationError, type FieldProblem } from '../../shared/domain/errors';
+import {
+  NotFoundError,
+  RuleViolationError,
+  ConflictError,
+  TooManyRequestsError,
+  UnauthorizedError,
+  ValidationError,
+  type FieldProblem,
+} from '../../shared/domain/errors';
 import type { Log } from '../../shared/ports/log';
 import type { Runtime } from '../../shared/runtime/runtime';
 

@@ -60,9 +60,10 @@ export const withIdempotency = async (
     const status = refusal.statusCode ?? 500;
     const body: unknown = JSON.parse(String(refusal.body));
     // A refusal is an answer (the same request gets it again); an internal failure is not.
-    await (status < 500 ? runtime.idempotency.complete(tenantId, key, fingerprint, { status, body }) : runtime.idempotency.release(tenantId, key, fingerprint)).catch(
-      (storeError: unknown) => runtime.log.error('idempotency key not updated', { requestId, tenantId, error: storeError }),
-    );
+    await (status < 500
+      ? runtime.idempotency.complete(tenantId, key, fingerprint, { status, body })
+      : runtime.idempotency.release(tenantId, key, fingerprint)
+    ).catch((storeError: unknown) => runtime.log.error('idempotency key not updated', { requestId, tenantId, error: storeError }));
     return { status, body, headers: refusal.headers as Record<string, string> | undefined };
   }
   // The trade is done: a failure to keep its answer must not turn it into an error (the key
@@ -77,4 +78,8 @@ const PROBLEM = 'application/problem+json';
 
 const problemBody = (status: number, title: string, detail: string) => ({ type: 'about:blank', title, status, detail });
 
-const answer = (status: number, body?: unknown): RouteResult => ({ status, ...(body !== undefined ? { body } : {}), headers: status >= 400 ? { 'content-type': PROBLEM } : {} });
+const answer = (status: number, body?: unknown): RouteResult => ({
+  status,
+  ...(body !== undefined ? { body } : {}),
+  headers: status >= 400 ? { 'content-type': PROBLEM } : {},
+});

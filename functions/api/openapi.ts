@@ -55,7 +55,11 @@ export const buildOpenApiDocument = (routes: readonly Route[]): OpenApiDocument 
   const schemas: Record<string, JsonSchema> = {};
   const convert = (schema: z.ZodType, io: 'input' | 'output'): JsonSchema => {
     const rename = (id: string) => (io === 'input' ? `${id}Input` : id);
-    const { $schema: _s, $defs, ...root } = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema & {
+    const {
+      $schema: _s,
+      $defs,
+      ...root
+    } = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema & {
       $defs?: Record<string, JsonSchema>;
     };
     for (const [id, definition] of Object.entries($defs ?? {})) schemas[rename(id)] = relink(definition, rename) as JsonSchema;
@@ -94,7 +98,8 @@ export const buildOpenApiDocument = (routes: readonly Route[]): OpenApiDocument 
       const { status, schema, description } = route.response;
       responses[String(status)] = { description, ...(schema ? { content: { 'application/json': { schema: convert(schema, 'output') } } } : {}) };
     }
-    if (route.body || route.query) responses['400'] = problemResponse('Invalid input: one entry in `errors` per bad field (unknown fields, malformed JSON, tampered cursor)');
+    if (route.body || route.query)
+      responses['400'] = problemResponse('Invalid input: one entry in `errors` per bad field (unknown fields, malformed JSON, tampered cursor)');
     if (route.auth) responses['401'] = problemResponse('No or bad bearer token');
     if (pathNames.length > 0) responses['404'] = problemResponse("No such resource (or another tenant's: never revealed)");
     if (route.body) responses['413'] = problemResponse('The body is larger than 64 KiB');

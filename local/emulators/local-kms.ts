@@ -13,14 +13,7 @@
  * was made with, as in AWS. Key material is kept in memory, or in a JSON file (`keyStorePath`)
  * in clear: the file is a development artefact and must never hold anything real.
  */
-import {
-  AlreadyExistsException,
-  CreateAliasCommand,
-  CreateKeyCommand,
-  DescribeKeyCommand,
-  EnableKeyRotationCommand,
-  KMSClient,
-} from '@aws-sdk/client-kms';
+import { AlreadyExistsException, CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, EnableKeyRotationCommand, KMSClient } from '@aws-sdk/client-kms';
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -250,12 +243,7 @@ type EncryptionContext = Record<string, string>;
 
 /** Sorted [key, value] pairs as JSON: the same context always serializes the same way. */
 const canonicalEncryptionContext = (context: EncryptionContext | undefined): Buffer =>
-  Buffer.from(
-    JSON.stringify(
-      Object.entries(context ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-    ),
-    'utf8',
-  );
+  Buffer.from(JSON.stringify(Object.entries(context ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), 'utf8');
 
 const seal = (key: LocalKey, plaintext: Buffer, context: EncryptionContext | undefined): Buffer => {
   const keyIdBytes = Buffer.from(key.keyId, 'ascii');
@@ -318,9 +306,7 @@ const page = <T>(items: T[], limit: number | undefined, marker: string | undefin
   const start = marker === undefined ? 0 : Number.parseInt(marker, 10);
   if (!Number.isInteger(start) || start < 0 || start > items.length) throw new KmsFault('InvalidMarkerException', 'Invalid marker');
   const end = start + (limit ?? 100);
-  return end < items.length
-    ? { items: items.slice(start, end), Truncated: true, NextMarker: String(end) }
-    : { items: items.slice(start), Truncated: false };
+  return end < items.length ? { items: items.slice(start, end), Truncated: true, NextMarker: String(end) } : { items: items.slice(start), Truncated: false };
 };
 
 const epochSeconds = (ms: number): number => ms / 1000;
@@ -433,10 +419,7 @@ const createOperations = (store: LocalKeyStore): Record<string, Operation> => {
     },
 
     EnableKeyRotation: (body) => {
-      const input = parseInput(
-        z.object({ KeyId: keyIdField, RotationPeriodInDays: z.number().int().min(90).max(2560).optional() }),
-        body,
-      );
+      const input = parseInput(z.object({ KeyId: keyIdField, RotationPeriodInDays: z.number().int().min(90).max(2560).optional() }), body);
       store.setRotation(store.resolve(input.KeyId, { allowAlias: false }), true, input.RotationPeriodInDays);
       return {};
     },
@@ -571,11 +554,7 @@ const send = (response: ServerResponse, statusCode: number, payload: unknown, er
   response.end(body);
 };
 
-const handleRequest = async (
-  operations: Record<string, Operation>,
-  request: IncomingMessage,
-  response: ServerResponse,
-): Promise<void> => {
+const handleRequest = async (operations: Record<string, Operation>, request: IncomingMessage, response: ServerResponse): Promise<void> => {
   try {
     const target = request.headers['x-amz-target'];
     if (request.method !== 'POST' || typeof target !== 'string' || !target.startsWith(TARGET_PREFIX)) {
@@ -596,8 +575,7 @@ const handleRequest = async (
     }
     send(response, 200, operation(body));
   } catch (error) {
-    const fault =
-      error instanceof KmsFault ? error : new KmsFault('KMSInternalException', 'The local KMS failed on this request', 500);
+    const fault = error instanceof KmsFault ? error : new KmsFault('KMSInternalException', 'The local KMS failed on this request', 500);
     if (!(error instanceof KmsFault)) console.error('local KMS: unexpected failure', error);
     if (!response.headersSent) send(response, fault.statusCode, { __type: fault.type, message: fault.message }, fault.type);
   }

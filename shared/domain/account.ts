@@ -31,8 +31,7 @@ export interface Account {
 /** The fields of an account a client may see. */
 export type PublicAccount = Omit<Account, 'tenantId' | 'encryptedPassword' | 'brokerAccountId'>;
 
-export const toPublicAccount = ({ tenantId: _t, encryptedPassword: _p, brokerAccountId: _b, ...visible }: Account): PublicAccount =>
-  visible;
+export const toPublicAccount = ({ tenantId: _t, encryptedPassword: _p, brokerAccountId: _b, ...visible }: Account): PublicAccount => visible;
 
 /**
  * What makes two accounts the same broker login: the platform, the server (case and

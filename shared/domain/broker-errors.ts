@@ -55,5 +55,4 @@ export class BrokerError extends Error {
   }
 }
 
-export const isBrokerError = (error: unknown): error is BrokerError =>
-  error instanceof Error && error.name === 'BrokerError';
+export const isBrokerError = (error: unknown): error is BrokerError => error instanceof Error && error.name === 'BrokerError';

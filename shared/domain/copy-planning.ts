@@ -65,8 +65,7 @@ export const rawSlaveVolume = (sizing: Sizing, input: SizingInput): { kind: 'vol
       return { kind: 'volume', volume: lotsOf(sizing.volume) };
     case 'balanceRatio':
     case 'equityRatio': {
-      const [master, slave] =
-        sizing.mode === 'balanceRatio' ? [input.masterBalance, input.slaveBalance] : [input.masterEquity, input.slaveEquity];
+      const [master, slave] = sizing.mode === 'balanceRatio' ? [input.masterBalance, input.slaveBalance] : [input.masterEquity, input.slaveEquity];
       if (!master || master <= 0 || slave === undefined || slave <= 0) return skip('NO_BALANCE', `${sizing.mode} needs both accounts' funds`);
       return { kind: 'volume', volume: mul(mul(masterVolume, div(slave, master)), sizing.multiplier ?? 1) };
     }
@@ -154,10 +153,7 @@ export const planOpen = (event: OpenEvent, context: OpenContext): { kind: 'trade
 
   const type: OrderType = event.kind === 'orderPlaced' ? event.order.type : 'market';
   const entryPrice = event.kind === 'orderPlaced' ? event.order.price : event.position.openPrice;
-  const direction = applyDirection(
-    { side: source.side, type, stopLoss: source.stopLoss, takeProfit: source.takeProfit },
-    mapping,
-  );
+  const direction = applyDirection({ side: source.side, type, stopLoss: source.stopLoss, takeProfit: source.takeProfit }, mapping);
   const raw = rawSlaveVolume(mapping.sizing, {
     masterVolume: source.volume,
     masterBalance: event.masterBalance,

@@ -43,8 +43,7 @@ interface Completed {
 /** Claimed, not finished: the broker may or may not have the order yet. */
 export type PendingCopyRecord = CopyRecordFields & { status: 'pending' };
 /** The broker did what the master did (or it was found done there). */
-export type PlacedCopyRecord = CopyRecordFields &
-  Completed & { status: 'placed'; slavePositionId?: string; slaveOrderId?: string; slaveVolume?: number };
+export type PlacedCopyRecord = CopyRecordFields & Completed & { status: 'placed'; slavePositionId?: string; slaveOrderId?: string; slaveVolume?: number };
 /** Nothing was sent, for a reason code (`SkipReason`). */
 export type SkippedCopyRecord = CopyRecordFields & Completed & { status: 'skipped'; reason: string; reasonDetail?: string };
 /** The broker refused for good (`BROKER_<code>`). */

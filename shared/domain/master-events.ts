@@ -64,8 +64,7 @@ export interface BrokerView {
   account?: AccountInformation;
 }
 
-const sameNumber = (a: number | undefined, b: number | undefined): boolean =>
-  a === undefined || b === undefined ? a === b : Math.abs(a - b) < 1e-9;
+const sameNumber = (a: number | undefined, b: number | undefined): boolean => (a === undefined || b === undefined ? a === b : Math.abs(a - b) < 1e-9);
 
 export const eventId = (kind: MasterEventKind, ticket: string, rev: number): string => `${kind}:${ticket}:${rev}`;
 
@@ -188,10 +187,7 @@ export const diffBook = (
       orderEvents.push({ ...base, id: eventId('orderPlaced', order.id, 0), kind: 'orderPlaced', order: tracked });
       continue;
     }
-    const changed =
-      !sameNumber(order.price, last.price) ||
-      !sameNumber(order.stopLoss, last.stopLoss) ||
-      !sameNumber(order.takeProfit, last.takeProfit);
+    const changed = !sameNumber(order.price, last.price) || !sameNumber(order.stopLoss, last.stopLoss) || !sameNumber(order.takeProfit, last.takeProfit);
     const rev = changed ? last.rev + 1 : last.rev;
     const tracked: TrackedOrder = { ...order, rev, detectedAt: last.detectedAt, ...(last.baseline ? { baseline: true } : {}) };
     book.orders.push(tracked);

@@ -37,12 +37,7 @@ export type BreachReason = 'MAX_DAILY_LOSS' | 'MAX_DRAWDOWN';
  * a breach when the loss since the day's start or the drawdown from the peak reaches its
  * limit. A breached status stays breached until reset.
  */
-export const markEquity = (
-  rules: ProtectionRules,
-  status: ProtectionStatus,
-  equity: number,
-  at: Date,
-): { status: ProtectionStatus; breach?: BreachReason } => {
+export const markEquity = (rules: ProtectionRules, status: ProtectionStatus, equity: number, at: Date): { status: ProtectionStatus; breach?: BreachReason } => {
   const timeZone = rules.tradingHours?.timeZone ?? 'UTC';
   const today = dateIn(at, timeZone);
   const dayStart = status.dayStart && status.dayStart.date === today ? status.dayStart : { date: today, equity };
@@ -56,16 +51,19 @@ export const markEquity = (
   else if (rules.maxDrawdownPercent !== undefined && drawdown >= rules.maxDrawdownPercent - 1e-9) breach = 'MAX_DRAWDOWN';
   if (!breach) return { status: next };
   return {
-    status: { ...next, state: 'breached', breachedAt: at.toISOString(), reason: `${breach}: ${(breach === 'MAX_DAILY_LOSS' ? dailyLoss : drawdown).toFixed(2)}%` },
+    status: {
+      ...next,
+      state: 'breached',
+      breachedAt: at.toISOString(),
+      reason: `${breach}: ${(breach === 'MAX_DAILY_LOSS' ? dailyLoss : drawdown).toFixed(2)}%`,
+    },
     breach,
   };
 };
 
-export const needsEquity = (rules: ProtectionRules): boolean =>
-  rules.maxDailyLossPercent !== undefined || rules.maxDrawdownPercent !== undefined;
+export const needsEquity = (rules: ProtectionRules): boolean => rules.maxDailyLossPercent !== undefined || rules.maxDrawdownPercent !== undefined;
 
-export const needsExposure = (rules: ProtectionRules): boolean =>
-  rules.maxOpenPositions !== undefined || rules.maxTotalVolume !== undefined;
+export const needsExposure = (rules: ProtectionRules): boolean => rules.maxOpenPositions !== undefined || rules.maxTotalVolume !== undefined;
 
 export interface OpenRequest {
   symbol: string;

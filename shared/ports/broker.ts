@@ -1,13 +1,4 @@
-import type {
-  AccountInformation,
-  Deal,
-  PendingOrder,
-  Position,
-  Quote,
-  StopLevels,
-  SymbolSpec,
-  TradeOrder,
-} from '../domain/trading';
+import type { AccountInformation, Deal, PendingOrder, Position, Quote, StopLevels, SymbolSpec, TradeOrder } from '../domain/trading';
 import type { BrokerView } from '../domain/master-events';
 
 /**

@@ -37,7 +37,8 @@ export interface TradeQuery {
 const cursorProblem = () => new ValidationError('Invalid cursor', [{ path: 'cursor', message: 'is not a cursor this list returned' }]);
 
 /** A position in the list: the close time and id of the last trade of the previous page. */
-const encodeCursor = (trade: Pick<ClosedTrade, 'closedAt' | 'id'>): string => Buffer.from(JSON.stringify([trade.closedAt, trade.id]), 'utf8').toString('base64url');
+const encodeCursor = (trade: Pick<ClosedTrade, 'closedAt' | 'id'>): string =>
+  Buffer.from(JSON.stringify([trade.closedAt, trade.id]), 'utf8').toString('base64url');
 
 const decodeCursor = (cursor: string): Pick<ClosedTrade, 'closedAt' | 'id'> => {
   let parsed: unknown;

@@ -276,7 +276,11 @@ const execute = (deps: CopyDependencies, port: BrokerPort, work: CopyWork): Prom
   const { event, link } = work;
   if (isOpen(event)) return copyOpen(deps, port, work, event);
   if (!isOpenLink(link)) {
-    return Promise.resolve({ status: 'skipped', reason: 'NOT_COPIED', detail: event.kind === 'orderFilled' ? 'the pending order was not copied' : 'no open copy of this master ticket' });
+    return Promise.resolve({
+      status: 'skipped',
+      reason: 'NOT_COPIED',
+      detail: event.kind === 'orderFilled' ? 'the pending order was not copied' : 'no open copy of this master ticket',
+    });
   }
   const send = sender(deps, work.attempt);
   switch (event.kind) {
@@ -305,14 +309,16 @@ type Send = ReturnType<typeof sender>;
 
 const copyOpen = async (deps: CopyDependencies, port: BrokerPort, work: CopyWork, event: OpenEvent): Promise<Outcome> => {
   const { mapping, slave, link, record, protection } = work;
-  if (isOpenLink(link)) return { status: 'skipped', reason: 'ALREADY_COPIED', detail: `the slave already holds ${link.slaveTicket} for it`, slaveSymbol: link.slaveSymbol };
+  if (isOpenLink(link))
+    return { status: 'skipped', reason: 'ALREADY_COPIED', detail: `the slave already holds ${link.slaveTicket} for it`, slaveSymbol: link.slaveSymbol };
   const symbol = resolveSlaveSymbol(subjectOf(event).symbol, mapping.symbols);
   if (symbol.kind === 'skip') return { status: 'skipped', reason: symbol.reason, detail: symbol.detail };
   if (protection?.status.state === 'breached') {
     return { status: 'skipped', reason: 'PROTECTION_BREACHED', detail: protection.status.reason, slaveSymbol: symbol.slaveSymbol };
   }
   const spec = await deps.brokers.symbolSpec(slave, port, symbol.slaveSymbol);
-  const needsFunds = ['balanceRatio', 'equityRatio', 'riskPercent'].includes(mapping.sizing.mode) || (protection !== undefined && needsEquity(protection.rules));
+  const needsFunds =
+    ['balanceRatio', 'equityRatio', 'riskPercent'].includes(mapping.sizing.mode) || (protection !== undefined && needsEquity(protection.rules));
   const funds = needsFunds ? await port.getAccountInformation() : undefined;
   const firstAttemptAt = new Date(record.startedAt ?? deps.now().toISOString());
   const plan = planOpen(event, { mapping, slaveSymbol: symbol.slaveSymbol, spec, slaveBalance: funds?.balance, slaveEquity: funds?.equity, firstAttemptAt });
@@ -338,10 +344,24 @@ const copyOpen = async (deps: CopyDependencies, port: BrokerPort, work: CopyWork
   const ticket = kind === 'position' ? result.positionId : result.orderId;
   if (!ticket) throw new BrokerError('UNKNOWN', 'broker accepted the order but returned no ticket');
   const opened = { ticket, kind, symbol: placed.symbol, side: placed.side, volume: placed.volume } as const;
-  return { status: 'placed', result, slaveSymbol: placed.symbol, side: placed.side, slaveVolume: placed.volume, link: openedLink(event, mapping, opened, deps.now()) };
+  return {
+    status: 'placed',
+    result,
+    slaveSymbol: placed.symbol,
+    side: placed.side,
+    slaveVolume: placed.volume,
+    link: openedLink(event, mapping, opened, deps.now()),
+  };
 };
 
-const copyClose = async (deps: CopyDependencies, port: BrokerPort, work: CopyWork, link: PositionLink, event: EventOf<'positionClosed'>, send: Send): Promise<Outcome> => {
+const copyClose = async (
+  deps: CopyDependencies,
+  port: BrokerPort,
+  work: CopyWork,
+  link: PositionLink,
+  event: EventOf<'positionClosed'>,
+  send: Send,
+): Promise<Outcome> => {
   const closed = await alreadyGone(() => send(() => port.closePosition(link.slaveTicket, { clientId: work.record.clientId })), 'POSITION_NOT_FOUND');
   const after = closedLink(link, event, deps.now());
   if (!closed) return { status: 'skipped', reason: 'ALREADY_CLOSED', slaveSymbol: link.slaveSymbol, link: after };
@@ -373,7 +393,14 @@ const copyPartialClose = async (
   };
 };
 
-const copyCancel = async (deps: CopyDependencies, port: BrokerPort, _work: CopyWork, link: PositionLink, event: EventOf<'orderCancelled'>, send: Send): Promise<Outcome> => {
+const copyCancel = async (
+  deps: CopyDependencies,
+  port: BrokerPort,
+  _work: CopyWork,
+  link: PositionLink,
+  event: EventOf<'orderCancelled'>,
+  send: Send,
+): Promise<Outcome> => {
   const cancelled = await alreadyGone(async () => {
     await send(() => port.cancelOrder(link.slaveTicket));
     return true;

@@ -1,4 +1,12 @@
-import { mappingDefaults, toPublicMapping, wouldCloseCycle, type CopyMapping, type PublicCopyMapping, type Sizing, type SymbolRules } from '../domain/copy-mapping';
+import {
+  mappingDefaults,
+  toPublicMapping,
+  wouldCloseCycle,
+  type CopyMapping,
+  type PublicCopyMapping,
+  type Sizing,
+  type SymbolRules,
+} from '../domain/copy-mapping';
 import { ConcurrentUpdateError, ConflictError, NotFoundError, RuleViolationError } from '../domain/errors';
 import type { AccountStore, AuditLog, CopyStore, MappingStore, Page, PageRequest } from '../ports/stores';
 import { toPublicCopyRecord, type PublicCopyRecord } from '../domain/copy-record';
@@ -39,17 +47,12 @@ const GRAPH_ATTEMPTS = 8;
  */
 export const createMapping = async (deps: MappingDependencies, tenantId: string, input: NewMapping): Promise<PublicCopyMapping> => {
   if (input.masterAccountId === input.slaveAccountId) {
-    throw new RuleViolationError('A mapping cannot copy an account to itself', [
-      { path: 'slaveAccountId', message: 'must differ from masterAccountId' },
-    ]);
+    throw new RuleViolationError('A mapping cannot copy an account to itself', [{ path: 'slaveAccountId', message: 'must differ from masterAccountId' }]);
   }
   const id = newId('map');
   for (let attempt = 1; ; attempt += 1) {
     const graph = await deps.mappings.graph(tenantId);
-    const [master, slave] = await Promise.all([
-      deps.accounts.get(tenantId, input.masterAccountId),
-      deps.accounts.get(tenantId, input.slaveAccountId),
-    ]);
+    const [master, slave] = await Promise.all([deps.accounts.get(tenantId, input.masterAccountId), deps.accounts.get(tenantId, input.slaveAccountId)]);
     if (!master) throw new NotFoundError('master account');
     if (!slave) throw new NotFoundError('slave account');
     const twin = graph.mappings.find((m) => m.masterAccountId === input.masterAccountId && m.slaveAccountId === input.slaveAccountId);

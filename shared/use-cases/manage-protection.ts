@@ -69,7 +69,13 @@ export const resetProtection = async (deps: ProtectionManagementDependencies, te
     action: 'protection.reset',
     resourceType: 'protection',
     resourceId: accountId,
-    details: { before: { state: before.status.state, ...(before.status.breachedAt ? { breachedAt: before.status.breachedAt } : {}), ...(before.status.reason ? { reason: before.status.reason } : {}) } },
+    details: {
+      before: {
+        state: before.status.state,
+        ...(before.status.breachedAt ? { breachedAt: before.status.breachedAt } : {}),
+        ...(before.status.reason ? { reason: before.status.reason } : {}),
+      },
+    },
   });
   return toPublic(await deps.protections.get(tenantId, accountId));
 };

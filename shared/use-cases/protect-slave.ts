@@ -30,8 +30,18 @@ export const closeAllCopies = async (deps: ProtectionDependencies, tenantId: str
       const tracked = { symbol: link.slaveSymbol, side: link.side, volume: link.masterVolume, rev: link.appliedRev + 1, detectedAt: breachedAt };
       const event: MasterEvent =
         link.kind === 'position'
-          ? { ...base, id: `protectionClose:${link.masterTicket}:${breachedAt}`, kind: 'positionClosed', position: { ...tracked, id: link.masterTicket, openPrice: 0, openedAt: link.openedAt } }
-          : { ...base, id: `protectionCancel:${link.masterTicket}:${breachedAt}`, kind: 'orderCancelled', order: { ...tracked, id: link.masterTicket, type: 'limit', price: 0, createdAt: link.openedAt } };
+          ? {
+              ...base,
+              id: `protectionClose:${link.masterTicket}:${breachedAt}`,
+              kind: 'positionClosed',
+              position: { ...tracked, id: link.masterTicket, openPrice: 0, openedAt: link.openedAt },
+            }
+          : {
+              ...base,
+              id: `protectionCancel:${link.masterTicket}:${breachedAt}`,
+              kind: 'orderCancelled',
+              order: { ...tracked, id: link.masterTicket, type: 'limit', price: 0, createdAt: link.openedAt },
+            };
       signals.push({ tenantId, mappingId: mapping.id, masterAccountId: mapping.masterAccountId, slaveAccountId, event, enqueuedAt: deps.now().toISOString() });
     }
   }
@@ -53,14 +63,13 @@ export const markSlaveEquity = async (
   const marked = markEquity(protection.rules, protection.status, equity, deps.now());
   const before = protection.status;
   const changed =
-    marked.breach !== undefined ||
-    before.dayStart?.date !== marked.status.dayStart?.date ||
-    (marked.status.peakEquity ?? 0) > (before.peakEquity ?? 0) + 1e-9;
+    marked.breach !== undefined || before.dayStart?.date !== marked.status.dayStart?.date || (marked.status.peakEquity ?? 0) > (before.peakEquity ?? 0) + 1e-9;
   if (!changed) return protection;
   await deps.protections.updateStatus(account.tenantId, account.id, marked.status);
   if (marked.breach) {
     deps.log.warn('protection breached', { tenantId: account.tenantId, accountId: account.id, reason: marked.status.reason });
-    if (protection.rules.onBreach === 'closeAll') await closeAllCopies(deps, account.tenantId, account.id, marked.status.breachedAt ?? deps.now().toISOString());
+    if (protection.rules.onBreach === 'closeAll')
+      await closeAllCopies(deps, account.tenantId, account.id, marked.status.breachedAt ?? deps.now().toISOString());
   }
   return { ...protection, status: marked.status };
 };

@@ -80,9 +80,7 @@ export interface TradeRequest {
  * every attempt of the request is the same order at the broker; fresh otherwise.
  */
 const clientIdOf = (tenantId: string, request: TradeRequest): string =>
-  manualClientId(
-    request.idempotency ? createHash('sha256').update(`${tenantId}\n${request.idempotency.key}`).digest('hex') : randomBytes(10).toString('hex'),
-  );
+  manualClientId(request.idempotency ? createHash('sha256').update(`${tenantId}\n${request.idempotency.key}`).digest('hex') : randomBytes(10).toString('hex'));
 
 /**
  * Runs one trade request on the account's broker. A ticket the broker does not know on this
@@ -117,7 +115,14 @@ const atBroker = async <T>(
  * write the entry is logged, never answered as an error (a client would retry a trade that
  * was placed).
  */
-const audit = async (deps: TradingDependencies, tenantId: string, action: string, resourceType: string, resourceId: string, details: Record<string, unknown>) => {
+const audit = async (
+  deps: TradingDependencies,
+  tenantId: string,
+  action: string,
+  resourceType: string,
+  resourceId: string,
+  details: Record<string, unknown>,
+) => {
   try {
     await deps.audit.append({ tenantId, at: deps.now().toISOString(), actor: `user:${tenantId}`, action, resourceType, resourceId, details });
   } catch (error) {
@@ -151,7 +156,16 @@ export const placeTrade = async (
     // An attempt of this request stopped unanswered: what it placed is the answer, and nothing is placed twice.
     async (port) =>
       (request.idempotency?.resumed ? await findPlaced(port) : undefined) ??
-      port.placeOrder({ clientId, symbol: trade.symbol, side: trade.side, type, volume: trade.volume, price: trade.price, stopLoss: trade.stopLoss, takeProfit: trade.takeProfit }),
+      port.placeOrder({
+        clientId,
+        symbol: trade.symbol,
+        side: trade.side,
+        type,
+        volume: trade.volume,
+        price: trade.price,
+        stopLoss: trade.stopLoss,
+        takeProfit: trade.takeProfit,
+      }),
     findPlaced,
   );
   const placed = { ...(result.positionId ? { positionId: result.positionId } : {}), ...(result.orderId ? { orderId: result.orderId } : {}) };
@@ -170,7 +184,14 @@ export const placeTrade = async (
 };
 
 /** Sets or removes (`null`) a position's stop loss and take profit; a level not given stays (the port's contract). */
-export const modifyPosition = async (deps: TradingDependencies, tenantId: string, accountId: string, positionId: string, stops: StopLevels, _request: TradeRequest = {}): Promise<void> => {
+export const modifyPosition = async (
+  deps: TradingDependencies,
+  tenantId: string,
+  accountId: string,
+  positionId: string,
+  stops: StopLevels,
+  _request: TradeRequest = {},
+): Promise<void> => {
   const account = await getAccount(deps, tenantId, accountId);
   await atBroker(deps, account, (port) => port.modifyPosition(positionId, stops));
   await audit(deps, tenantId, 'position.modify', 'position', positionId, { accountId, ...stops });
@@ -209,7 +230,13 @@ export const closePosition = async (
 };
 
 /** Cancels a pending order. */
-export const cancelOrder = async (deps: TradingDependencies, tenantId: string, accountId: string, orderId: string, request: TradeRequest = {}): Promise<void> => {
+export const cancelOrder = async (
+  deps: TradingDependencies,
+  tenantId: string,
+  accountId: string,
+  orderId: string,
+  request: TradeRequest = {},
+): Promise<void> => {
   const account = await getAccount(deps, tenantId, accountId);
   try {
     await atBroker(deps, account, (port) => port.cancelOrder(orderId));

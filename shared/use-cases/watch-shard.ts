@@ -110,15 +110,18 @@ export const watchShard = async (deps: WatchDependencies, options: ShardWatchOpt
     // lack of an answer is tried again on the next beat; the lease counts as held only until
     // the last renewal's lease minus a margin, and the watch stops acting past that.
     watcher.renewedAt = clock.now();
-    const heartbeat = setInterval(() => {
-      void deps.shardLeases.renew(key, lease()).then(
-        (renewed) => {
-          if (renewed) watcher.renewedAt = clock.now();
-          else result.handedOver = true;
-        },
-        (error: unknown) => deps.log.warn('shard lease renewal failed; retried on the next beat', { shard: key, error }),
-      );
-    }, Math.max(100, Math.floor(options.leaseMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        void deps.shardLeases.renew(key, lease()).then(
+          (renewed) => {
+            if (renewed) watcher.renewedAt = clock.now();
+            else result.handedOver = true;
+          },
+          (error: unknown) => deps.log.warn('shard lease renewal failed; retried on the next beat', { shard: key, error }),
+        );
+      },
+      Math.max(100, Math.floor(options.leaseMs / 3)),
+    );
     try {
       let lastSlaves = Number.NEGATIVE_INFINITY;
       let lastReconcile = Number.NEGATIVE_INFINITY;
@@ -142,7 +145,8 @@ export const watchShard = async (deps: WatchDependencies, options: ShardWatchOpt
         due = Math.max(began + options.pollIntervalMs, clock.now());
       }
       if (!watcher.owned() && !options.signal?.aborted && clock.now() < options.endsAt) {
-        if (!result.handedOver) deps.log.warn('shard lease lapsed: no renewal answered in time; the next invocation takes the shard', { shard: key, owner: options.owner });
+        if (!result.handedOver)
+          deps.log.warn('shard lease lapsed: no renewal answered in time; the next invocation takes the shard', { shard: key, owner: options.owner });
         result.handedOver = true;
       }
     } finally {

@@ -69,18 +69,14 @@ describe('KmsCredentialCipher', () => {
     const length = Buffer.from(ciphertext, 'base64').length;
 
     for (let index = 0; index < length; index += 1) {
-      await expect(cipher.decrypt(flipBit(ciphertext, index), A1), `byte ${index}`).rejects.toBeInstanceOf(
-        CredentialDecryptionError,
-      );
+      await expect(cipher.decrypt(flipBit(ciphertext, index), A1), `byte ${index}`).rejects.toBeInstanceOf(CredentialDecryptionError);
     }
   });
 
   it('refuses a truncated ciphertext', async () => {
     const bytes = Buffer.from(await cipher.encrypt(PASSWORD, A1), 'base64');
 
-    await expect(cipher.decrypt(bytes.subarray(0, -1).toString('base64'), A1)).rejects.toBeInstanceOf(
-      CredentialDecryptionError,
-    );
+    await expect(cipher.decrypt(bytes.subarray(0, -1).toString('base64'), A1)).rejects.toBeInstanceOf(CredentialDecryptionError);
   });
 
   it('refuses a ciphertext made under another key with the same context', async () => {

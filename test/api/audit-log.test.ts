@@ -46,7 +46,8 @@ describe('the audit log', () => {
     did('account.create', 'account', slave);
     await alice.patch(`/v1/accounts/${slave}`, { name: 'renamed slave', password: PASSWORDS[1] });
     did('account.update', 'account', slave);
-    const mapping = (await alice.post('/v1/copy-mappings', { masterAccountId: master, slaveAccountId: slave, sizing: { mode: 'multiplier', multiplier: 1 } })).body.id;
+    const mapping = (await alice.post('/v1/copy-mappings', { masterAccountId: master, slaveAccountId: slave, sizing: { mode: 'multiplier', multiplier: 1 } }))
+      .body.id;
     did('mapping.create', 'copyMapping', mapping);
     await alice.patch(`/v1/copy-mappings/${mapping}`, { enabled: false });
     did('mapping.update', 'copyMapping', mapping);

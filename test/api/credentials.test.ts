@@ -135,7 +135,12 @@ describe('broker passwords', () => {
         JSON.stringify((await system.runtime.clients.dynamo.send(new ScanCommand({ TableName: table }))).Items),
       ),
     );
-    const haystacks = { responses: transcript.join('\n'), logs: captured.lines.join('\n'), tables: tables.join('\n'), environment: JSON.stringify(process.env) };
+    const haystacks = {
+      responses: transcript.join('\n'),
+      logs: captured.lines.join('\n'),
+      tables: tables.join('\n'),
+      environment: JSON.stringify(process.env),
+    };
     for (const secret of sent) {
       for (const [where, text] of Object.entries(haystacks)) expect(text.includes(secret), `${where} contain a password`).toBe(false);
     }

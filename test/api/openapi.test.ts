@@ -70,13 +70,17 @@ describe('the OpenAPI document', () => {
     await system?.stop();
   });
 
-  it('is OpenAPI 3.1, served without a token, and built from the router\'s own routes', () => {
+  it("is OpenAPI 3.1, served without a token, and built from the router's own routes", () => {
     expect(document.openapi).toBe('3.1.0');
     expect(document).toEqual(JSON.parse(JSON.stringify(buildOpenApiDocument(apiRoutes))));
   });
 
   it('has every route of the router, and nothing else', () => {
-    expect(operations(document).map(([key]) => key).sort()).toEqual(apiRoutes.map((route) => `${route.method} ${route.path}`).sort());
+    expect(
+      operations(document)
+        .map(([key]) => key)
+        .sort(),
+    ).toEqual(apiRoutes.map((route) => `${route.method} ${route.path}`).sort());
     const ids = operations(document).map(([, operation]) => operation.operationId);
     expect(new Set(ids).size).toBe(ids.length);
   });
@@ -95,10 +99,19 @@ describe('the OpenAPI document', () => {
       expect(operation.parameters?.filter((p) => p.in === 'path').map((p) => p.name) ?? [], route.path).toEqual(pathNames);
       for (const parameter of operation.parameters?.filter((p) => p.in === 'path') ?? []) expect(parameter.required).toBe(true);
       expect(Boolean(operation.requestBody), `${route.method} ${route.path} body`).toBe(Boolean(route.body));
-      if (route.query) expect(operation.parameters?.some((p) => p.in === 'query'), route.path).toBe(true);
+      if (route.query)
+        expect(
+          operation.parameters?.some((p) => p.in === 'query'),
+          route.path,
+        ).toBe(true);
     }
     const trades = (document.paths['/v1/accounts/{id}/trades'] as Record<string, Operation>).get!;
-    expect(trades.parameters?.filter((p) => p.in === 'query').map((p) => p.name).sort()).toEqual(['cursor', 'from', 'limit', 'to']);
+    expect(
+      trades.parameters
+        ?.filter((p) => p.in === 'query')
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(['cursor', 'from', 'limit', 'to']);
     expect(trades.parameters?.find((p) => p.name === 'from')?.schema).toMatchObject({ type: 'string', format: 'date-time' });
   });
 
@@ -108,7 +121,9 @@ describe('the OpenAPI document', () => {
       expect(Object.keys(operation.responses), key).toContain(String(route.response?.status));
       const problems = ['500', ...(route.auth ? ['401', '429'] : []), ...(route.body ? ['400', '413'] : []), ...(route.path.includes('{') ? ['404'] : [])];
       for (const status of problems) {
-        expect(operation.responses[status]?.content?.['application/problem+json']?.schema, `${key} ${status}`).toEqual({ $ref: '#/components/schemas/Problem' });
+        expect(operation.responses[status]?.content?.['application/problem+json']?.schema, `${key} ${status}`).toEqual({
+          $ref: '#/components/schemas/Problem',
+        });
       }
       if (route.auth) expect(operation.responses['429']?.headers).toHaveProperty('Retry-After');
     }
@@ -125,7 +140,7 @@ describe('the OpenAPI document', () => {
     }
   });
 
-  it("rejects with its request schemas exactly what the router rejects", async () => {
+  it('rejects with its request schemas exactly what the router rejects', async () => {
     const ajv = new Ajv2020({ strict: false, allErrors: true });
     addFormats.default(ajv);
     ajv.addSchema({ $id: 'https://mt-copier.invalid/openapi.json', components: document.components });
@@ -136,7 +151,11 @@ describe('the OpenAPI document', () => {
       const schema = (document.paths[path] as Record<string, Operation>)[method.toLowerCase()]!.requestBody!.content['application/json']!.schema;
       const validate = ajv.compile({ ...relinked(schema), $id: `https://mt-copier.invalid/${sample.route.replace(/\W+/g, '-')}-${samples.indexOf(sample)}` });
       const documentAccepts = validate(sample.body);
-      const answer = await api.raw(method, path.replace(/\{(\w+)\}/g, (_m, name: string) => ids[name as keyof typeof ids]), sample.body);
+      const answer = await api.raw(
+        method,
+        path.replace(/\{(\w+)\}/g, (_m, name: string) => ids[name as keyof typeof ids]),
+        sample.body,
+      );
       const routerAccepts = answer.status !== 400;
       expect(documentAccepts, `${sample.route} ${JSON.stringify(sample.body)}: router answered ${answer.status} ${answer.text}`).toBe(routerAccepts);
       if (!routerAccepts) rejected += 1;

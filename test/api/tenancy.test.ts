@@ -46,7 +46,10 @@ const plan: Record<string, Check> = {
   'PUT /v1/accounts/{id}/protection': { kind: 'owned', body: () => ({ maxOpenPositions: 1, onBreach: 'closeAll' }) },
   'GET /v1/accounts/{id}/protection': { kind: 'owned' },
   'POST /v1/accounts/{id}/protection/reset': { kind: 'owned' },
-  'POST /v1/copy-mappings': { kind: 'owned', body: (ids) => ({ masterAccountId: ids.slave, slaveAccountId: ids.master, sizing: { mode: 'multiplier', multiplier: 1 } }) },
+  'POST /v1/copy-mappings': {
+    kind: 'owned',
+    body: (ids) => ({ masterAccountId: ids.slave, slaveAccountId: ids.master, sizing: { mode: 'multiplier', multiplier: 1 } }),
+  },
   'GET /v1/copy-mappings': { kind: 'list' },
   'GET /v1/copy-mappings/{id}': { kind: 'owned' },
   'PATCH /v1/copy-mappings/{id}': { kind: 'owned', body: () => ({ enabled: false }) },
@@ -74,7 +77,8 @@ describe('tenant isolation, route by route', () => {
   const setUp = async (api: ApiClient, name: string): Promise<TenantIds> => {
     const master = await createSimulatedAccount(api, `${name}-master`);
     const slave = await createSimulatedAccount(api, `${name}-slave`);
-    const mapping = (await api.post('/v1/copy-mappings', { masterAccountId: master, slaveAccountId: slave, sizing: { mode: 'multiplier', multiplier: 1 } })).body.id;
+    const mapping = (await api.post('/v1/copy-mappings', { masterAccountId: master, slaveAccountId: slave, sizing: { mode: 'multiplier', multiplier: 1 } }))
+      .body.id;
     await system.syncNow(true); // the master's baseline: what follows is copied
     const position = (await api.post(`/v1/accounts/${master}/orders`, { symbol: 'EURUSD', side: 'buy', volume: 0.2, stopLoss: 1.0 })).body.positionId;
     const order = (await api.post(`/v1/accounts/${master}/orders`, { symbol: 'EURUSD', side: 'buy', volume: 0.1, type: 'limit', price: 0.9 })).body.orderId;
@@ -131,7 +135,7 @@ describe('tenant isolation, route by route', () => {
     expect(await snapshot(alice, a, system)).toEqual(before);
   });
 
-  it('refuses a mapping from bob\'s account onto alice\'s account, either way round', async () => {
+  it("refuses a mapping from bob's account onto alice's account, either way round", async () => {
     const sizing = { mode: 'multiplier', multiplier: 1 };
     expect((await bob.post('/v1/copy-mappings', { masterAccountId: b.master, slaveAccountId: a.slave, sizing })).status).toBe(404);
     expect((await bob.post('/v1/copy-mappings', { masterAccountId: a.master, slaveAccountId: b.slave, sizing })).status).toBe(404);
@@ -146,7 +150,12 @@ describe('tenant isolation, route by route', () => {
       expect(mine.body.items.length, `${keyOf(route)} lists bob's own items`).toBeGreaterThan(0);
       for (const id of Object.values(a)) expect(mine.text, keyOf(route)).not.toContain(id);
     }
-    for (const path of [`/v1/accounts/${b.master}/positions`, `/v1/accounts/${b.master}/orders`, `/v1/accounts/${b.master}/trades`, `/v1/copy-mappings/${b.mapping}/copies`]) {
+    for (const path of [
+      `/v1/accounts/${b.master}/positions`,
+      `/v1/accounts/${b.master}/orders`,
+      `/v1/accounts/${b.master}/trades`,
+      `/v1/copy-mappings/${b.mapping}/copies`,
+    ]) {
       const mine = await bob.get(path);
       expect(mine.status, path).toBe(200);
       expect(mine.body.items.length, `${path} has bob's own items`).toBeGreaterThan(0);
@@ -164,7 +173,7 @@ describe('tenant isolation, route by route', () => {
     }
   });
 
-  it('creates what bob posts in bob\'s tenant only', async () => {
+  it("creates what bob posts in bob's tenant only", async () => {
     const created = await createSimulatedAccount(bob, 'bob-new');
     expect((await alice.get(`/v1/accounts/${created}`)).status).toBe(404);
     expect((await alice.get('/v1/accounts?limit=100')).text).not.toContain(created);
@@ -187,7 +196,8 @@ const snapshot = async (alice: ApiClient, ids: TenantIds, system: LocalSystem) =
     const response = await alice.get(path);
     return { status: response.status, body: response.body };
   };
-  const stripVolatile = (value: unknown) => JSON.parse(JSON.stringify(value), (key, field) => (['profit', 'equity', 'updatedAt', 'lastSyncAt', 'balance'].includes(key) ? undefined : field));
+  const stripVolatile = (value: unknown) =>
+    JSON.parse(JSON.stringify(value), (key, field) => (['profit', 'equity', 'updatedAt', 'lastSyncAt', 'balance'].includes(key) ? undefined : field));
   return stripVolatile({
     accounts: await read('/v1/accounts?limit=100'),
     master: await read(`/v1/accounts/${ids.master}`),

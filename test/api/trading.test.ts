@@ -198,7 +198,7 @@ describe('trading through the API on a simulated account', () => {
     }
     const listed = (await api.get(`/v1/accounts/${account}/trades?limit=100`)).body.items.map((trade: { id: string }) => trade.id);
     for (const trade of inserted.body.items) expect(listed).toContain(trade.id);
-    const closedAt = listed.map((id: string) => (Date.parse((inserted.body.items.find((t: { id: string }) => t.id === id) ?? { closedAt: '' }).closedAt)));
+    const closedAt = listed.map((id: string) => Date.parse((inserted.body.items.find((t: { id: string }) => t.id === id) ?? { closedAt: '' }).closedAt));
     expect(closedAt.filter((time: number) => !Number.isNaN(time))).toEqual([...closedAt.filter((time: number) => !Number.isNaN(time))].sort((a, b) => b - a));
 
     expect((await api.post('/v1/trades/demo', { accountId: 'acc_missing' })).status).toBe(404);

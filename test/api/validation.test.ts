@@ -106,7 +106,13 @@ describe('what users expect the API to refuse', () => {
 
   it('refuses a tampered cursor with 400 naming cursor, on every paged list', async () => {
     const forged = Buffer.from(JSON.stringify({ pk: 'TENANT#someone-else', sk: 'ACCOUNT#x' })).toString('base64url');
-    for (const path of ['/v1/accounts', '/v1/copy-mappings', '/v1/audit-log', `/v1/accounts/${a}/trades`, `/v1/copy-mappings/${(await mapping(a, c)).body.id}/copies`]) {
+    for (const path of [
+      '/v1/accounts',
+      '/v1/copy-mappings',
+      '/v1/audit-log',
+      `/v1/accounts/${a}/trades`,
+      `/v1/copy-mappings/${(await mapping(a, c)).body.id}/copies`,
+    ]) {
       for (const cursor of [forged, 'not-a-cursor', '%7B']) {
         const response = await api.get(`${path}?cursor=${cursor}`);
         expect(response.status, `${path} ${cursor}`).toBe(400);

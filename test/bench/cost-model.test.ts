@@ -70,8 +70,7 @@ describe('the cost model', () => {
     };
     const bill = deploymentMonthlyCost(deployment, US_EAST_1_PRICES);
     const invocations = 4 * 43_200;
-    const expected =
-      invocations * 0.2e-6 + invocations * 55 * 0.5 * 0.0000133334 + 4 * 518_400 * 4 * 0.5 * 0.125e-6 + 1 + 0.4;
+    const expected = invocations * 0.2e-6 + invocations * 55 * 0.5 * 0.0000133334 + 4 * 518_400 * 4 * 0.5 * 0.125e-6 + 1 + 0.4;
     expect(bill.usd).toBeCloseTo(expected, 6);
     expect(bill.lines.find((line) => line.item.startsWith('sync watch'))!.quantity).toBe(4_752_000);
   });
@@ -105,7 +104,15 @@ describe('the cost model', () => {
     expect(schedule.billedSeconds).toBeCloseTo((2_592_000 / 805) * 812.5 + (43_200 - 2_592_000 / 805) * 0.2, 3);
     expect(schedule.overlapShare).toBeCloseTo(7.5 / 805, 9);
     // Invocations shorter than a schedule period plus the hand-over: one per tick, each taking over.
-    const short = shardWatchSchedule({ invocationMs: 120_000, stopAllowanceMs: 15_000, handOverMs: 110_000, scheduleMs: 60_000, takeOverSyncMs: 5_000, passMs: 5_000, shortInvocationMs: 200 });
+    const short = shardWatchSchedule({
+      invocationMs: 120_000,
+      stopAllowanceMs: 15_000,
+      handOverMs: 110_000,
+      scheduleMs: 60_000,
+      takeOverSyncMs: 5_000,
+      passMs: 5_000,
+      shortInvocationMs: 200,
+    });
     expect(short.longPerMonth).toBe(43_200);
     expect(short.shortPerMonth).toBe(0);
   });

@@ -84,7 +84,15 @@ export const describeBrokerPortContract = (name: string, open: () => Promise<Bro
       const quote = (await port.getQuote('EURUSD'))!;
       const price = Number((quote.ask - 0.01).toFixed(5));
       const id = clientId();
-      const result = await port.placeOrder({ clientId: id, symbol: 'EURUSD', side: 'buy', type: 'limit', volume: 0.2, price, takeProfit: Number((quote.ask + 0.01).toFixed(5)) });
+      const result = await port.placeOrder({
+        clientId: id,
+        symbol: 'EURUSD',
+        side: 'buy',
+        type: 'limit',
+        volume: 0.2,
+        price,
+        takeProfit: Number((quote.ask + 0.01).toFixed(5)),
+      });
       expect(result.orderId).toBeDefined();
       const order = (await port.getPendingOrders()).find((candidate) => candidate.id === result.orderId);
       expect(order).toMatchObject({ symbol: 'EURUSD', side: 'buy', type: 'limit', volume: 0.2, price, clientId: id });
@@ -183,7 +191,17 @@ export const describeBrokerPortContract = (name: string, open: () => Promise<Bro
       expect(unknown).toMatchObject({ code: 'UNKNOWN_SYMBOL', errorClass: 'terminal' });
     });
 
-    const refusals: BrokerErrorCode[] = ['REQUOTE', 'PRICE_CHANGED', 'OFF_QUOTES', 'MARKET_CLOSED', 'NO_MONEY', 'TRADING_DISABLED', 'REJECTED', 'INVALID_VOLUME', 'TIMEOUT'];
+    const refusals: BrokerErrorCode[] = [
+      'REQUOTE',
+      'PRICE_CHANGED',
+      'OFF_QUOTES',
+      'MARKET_CLOSED',
+      'NO_MONEY',
+      'TRADING_DISABLED',
+      'REJECTED',
+      'INVALID_VOLUME',
+      'TIMEOUT',
+    ];
     it.each(refusals)('classifies a %s refusal and executes nothing', async (code) => {
       const id = clientId();
       subject.market.setFaults(subject.marketAccountId, { rejectNext: 1, code });

@@ -43,7 +43,9 @@ export const storeContract = (name: string, stores: () => StoreSet) => {
       const { mappings } = stores();
       const tenantId = tenant('stale');
       await mappings.create(aMapping({ tenantId, id: 'm-1', slaveAccountId: 'S1' }), { graphVersion: 0 });
-      expect(await rejectionOf(mappings.create(aMapping({ tenantId, id: 'm-2', slaveAccountId: 'S2' }), { graphVersion: 0 }))).toBeInstanceOf(ConcurrentUpdateError);
+      expect(await rejectionOf(mappings.create(aMapping({ tenantId, id: 'm-2', slaveAccountId: 'S2' }), { graphVersion: 0 }))).toBeInstanceOf(
+        ConcurrentUpdateError,
+      );
       expect((await mappings.graph(tenantId)).mappings.map((m) => m.id)).toEqual(['m-1']);
       await mappings.create(aMapping({ tenantId, id: 'm-2', slaveAccountId: 'S2' }), { graphVersion: 1 });
       expect(await mappings.graph(tenantId)).toMatchObject({ version: 2, mappings: [{ id: 'm-1' }, { id: 'm-2' }] });
@@ -143,9 +145,9 @@ export const storeContract = (name: string, stores: () => StoreSet) => {
       await accounts.delete(tenantId, 'a-1', { graphVersion: 1 });
       expect(await accounts.get(tenantId, 'a-1')).toBeUndefined();
       // The deletion moved the graph: a mapping checked before it cannot land.
-      expect(await rejectionOf(mappings.create(aMapping({ tenantId, id: 'm-2', masterAccountId: 'a-1', slaveAccountId: 'y2' }), { graphVersion: 1 }))).toBeInstanceOf(
-        ConcurrentUpdateError,
-      );
+      expect(
+        await rejectionOf(mappings.create(aMapping({ tenantId, id: 'm-2', masterAccountId: 'a-1', slaveAccountId: 'y2' }), { graphVersion: 1 })),
+      ).toBeInstanceOf(ConcurrentUpdateError);
     });
   });
 
@@ -166,16 +168,22 @@ export const storeContract = (name: string, stores: () => StoreSet) => {
       if (first.outcome !== 'claimed' || second.outcome !== 'claimed') throw new Error('unreachable');
       expect(await rejectionOf(copies.finish({ ...first.record, ...done, status: 'placed' }))).toBeInstanceOf(ConcurrentUpdateError);
       await copies.finish({ ...second.record, ...done, status: 'skipped', reason: 'SYMBOL_FILTERED' });
-      expect(await copies.claim(draft, { now: new Date(now.getTime() + 5000), leaseMs: 1000 })).toMatchObject({ outcome: 'done', record: { status: 'skipped', reason: 'SYMBOL_FILTERED' } });
+      expect(await copies.claim(draft, { now: new Date(now.getTime() + 5000), leaseMs: 1000 })).toMatchObject({
+        outcome: 'done',
+        record: { status: 'skipped', reason: 'SYMBOL_FILTERED' },
+      });
     });
 
-    it("takes over at once the claims of workers the claiming worker supersedes, and only theirs", async () => {
+    it('takes over at once the claims of workers the claiming worker supersedes, and only theirs', async () => {
       const { copies } = stores();
       const now = new Date(T0);
       const draft = aCopyRecord({ tenantId: tenant('supersede') });
       expect(await copies.claim(draft, { now, leaseMs: 60_000, worker: { epoch: 100, supersedes: true } })).toMatchObject({ outcome: 'claimed' });
       // Same generation, or one that does not supersede: the lease holds, and says until when.
-      expect(await copies.claim(draft, { now, leaseMs: 60_000, worker: { epoch: 100, supersedes: true } })).toEqual({ outcome: 'busy', leaseUntil: now.getTime() + 60_000 });
+      expect(await copies.claim(draft, { now, leaseMs: 60_000, worker: { epoch: 100, supersedes: true } })).toEqual({
+        outcome: 'busy',
+        leaseUntil: now.getTime() + 60_000,
+      });
       expect(await copies.claim(draft, { now, leaseMs: 60_000, worker: { epoch: 200, supersedes: false } })).toMatchObject({ outcome: 'busy' });
       // A later generation that supersedes: taken over now, as a resumed claim.
       const taken = await copies.claim(draft, { now, leaseMs: 60_000, worker: { epoch: 200, supersedes: true } });
@@ -200,7 +208,10 @@ export const storeContract = (name: string, stores: () => StoreSet) => {
       const draft = aCopyRecord({ tenantId, mappingId: 'm-9', eventId: 'positionOpened:p-9:0', masterClientId: copyClientId('m-0', 'positionOpened:p-0:0') });
       const claimed = await copies.claim(draft, { now: new Date(T0), leaseMs: 1000 });
       if (claimed.outcome !== 'claimed') throw new Error('not claimed');
-      await copies.finish({ ...claimed.record, ...done, status: 'placed', slavePositionId: 's-9' }, { link: aLink({ tenantId, mappingId: 'm-9', masterTicket: 'p-9' }) });
+      await copies.finish(
+        { ...claimed.record, ...done, status: 'placed', slavePositionId: 's-9' },
+        { link: aLink({ tenantId, mappingId: 'm-9', masterTicket: 'p-9' }) },
+      );
       const found = await copies.findByClientId(tenantId, copyClientId('m-9', 'positionOpened:p-9:0'));
       expect(found).toMatchObject({ mappingId: 'm-9', status: 'placed', masterAccountId: 'master-1', masterClientId: draft.masterClientId });
       expect(await copies.get(tenantId, 'm-9', 'positionOpened:p-9:0')).toEqual(found);

@@ -13,11 +13,23 @@ type Action =
   | { kind: 'cancelPending'; pick: number };
 
 const action: fc.Arbitrary<Action> = fc.oneof(
-  fc.record({ kind: fc.constant('open' as const), symbol: fc.constantFrom('EURUSD' as const, 'GBPUSD' as const), side: fc.constantFrom('buy' as const, 'sell' as const), lots: fc.integer({ min: 1, max: 40 }), withStops: fc.boolean() }),
+  fc.record({
+    kind: fc.constant('open' as const),
+    symbol: fc.constantFrom('EURUSD' as const, 'GBPUSD' as const),
+    side: fc.constantFrom('buy' as const, 'sell' as const),
+    lots: fc.integer({ min: 1, max: 40 }),
+    withStops: fc.boolean(),
+  }),
   fc.record({ kind: fc.constant('modify' as const), pick: fc.nat(), pips: fc.integer({ min: 50, max: 300 }) }),
   fc.record({ kind: fc.constant('partialClose' as const), pick: fc.nat(), share: fc.double({ min: 0.1, max: 0.9, noNaN: true }) }),
   fc.record({ kind: fc.constant('close' as const), pick: fc.nat() }),
-  fc.record({ kind: fc.constant('placePending' as const), symbol: fc.constantFrom('EURUSD' as const, 'GBPUSD' as const), side: fc.constantFrom('buy' as const, 'sell' as const), lots: fc.integer({ min: 1, max: 40 }), pips: fc.integer({ min: 100, max: 500 }) }),
+  fc.record({
+    kind: fc.constant('placePending' as const),
+    symbol: fc.constantFrom('EURUSD' as const, 'GBPUSD' as const),
+    side: fc.constantFrom('buy' as const, 'sell' as const),
+    lots: fc.integer({ min: 1, max: 40 }),
+    pips: fc.integer({ min: 100, max: 500 }),
+  }),
   fc.record({ kind: fc.constant('cancelPending' as const), pick: fc.nat() }),
 );
 

@@ -20,7 +20,9 @@ describe('detection and fan-out', () => {
   /** Sync dependencies whose signals go to a queue of the test's own, read back by `received`. */
   const isolated = async () => {
     const { sqs } = system.runtime.clients;
-    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `detect-${Date.now()}-${Math.random().toString(36).slice(2)}.fifo`, Attributes: { FifoQueue: 'true' } }));
+    const { QueueUrl } = await sqs.send(
+      new CreateQueueCommand({ QueueName: `detect-${Date.now()}-${Math.random().toString(36).slice(2)}.fifo`, Attributes: { FifoQueue: 'true' } }),
+    );
     const deps: SyncDependencies = { ...system.runtime, queue: new SqsSignalQueue(sqs, QueueUrl!), bookRefreshMs: 30_000 };
     const received = async (): Promise<CopySignal[]> => {
       const signals: CopySignal[] = [];

@@ -83,9 +83,10 @@ describe('exactly-once copying', () => {
     const fixture = await copyFixture(system);
     const signal = fixture.openSignal(fixture.masterBuy('GBPUSD', 0.3));
     const started = Date.now();
-    const error = await copySignal({ ...fixture.deps, deadlineMs: 300, brokers: new BrokerDirectory({ simulated: hangsAfterPlacing(fixture.market) }) }, signal).catch(
-      (failure: unknown) => failure,
-    );
+    const error = await copySignal(
+      { ...fixture.deps, deadlineMs: 300, brokers: new BrokerDirectory({ simulated: hangsAfterPlacing(fixture.market) }) },
+      signal,
+    ).catch((failure: unknown) => failure);
     expect(error).toBeInstanceOf(CopyRetryLaterError);
     expect(Date.now() - started).toBeLessThan(fixture.deps.leaseMs);
     // The claim was not released: the broker call may still land. Within the lease: busy.
@@ -116,7 +117,13 @@ const hangsAfterPlacing = (market: ConstructorParameters<typeof SimulatedBrokerG
     deprovision: (ref) => gateway.deprovision(ref),
     connect: async (ref) => {
       const port = await gateway.connect(ref);
-      return { ...bind(port), placeOrder: async (request) => { await port.placeOrder(request); return new Promise(() => {}); } };
+      return {
+        ...bind(port),
+        placeOrder: async (request) => {
+          await port.placeOrder(request);
+          return new Promise(() => {});
+        },
+      };
     },
   };
 };

@@ -49,7 +49,13 @@ describe('pending orders', () => {
     const { market, master, slave } = fixture;
     await step();
     const quote = market.getQuote('GBPUSD')!;
-    const { orderId } = market.traderTrade(master.id, { symbol: 'GBPUSD', side: 'sell', volume: 0.1, type: 'limit', price: Number((quote.bid + 0.01).toFixed(5)) });
+    const { orderId } = market.traderTrade(master.id, {
+      symbol: 'GBPUSD',
+      side: 'sell',
+      volume: 0.1,
+      type: 'limit',
+      price: Number((quote.bid + 0.01).toFixed(5)),
+    });
     await step();
     expect(market.getPendingOrders(slave.id)).toHaveLength(1);
     market.cancelOrder(master.id, orderId!);

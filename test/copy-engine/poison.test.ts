@@ -38,7 +38,11 @@ describe('poison copy signals', () => {
     const fixture = await copyFixture(system);
     const good = fixture.openSignal(fixture.masterBuy());
     const result = await processCopyBatch(copyBatchDependencies(system.runtime), {
-      Records: [sqsRecord('poison', '{"not":"a signal"}', 'other-slave'), sqsRecord('good', JSON.stringify(good), fixture.slave.id), sqsRecord('garbage', 'not json', 'third-slave')],
+      Records: [
+        sqsRecord('poison', '{"not":"a signal"}', 'other-slave'),
+        sqsRecord('good', JSON.stringify(good), fixture.slave.id),
+        sqsRecord('garbage', 'not json', 'third-slave'),
+      ],
     });
     expect(result.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(['garbage', 'poison']);
     expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(1);
@@ -116,11 +120,15 @@ describe('poison copy signals', () => {
         Attributes: { FifoQueue: 'true', VisibilityTimeout: '1', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }) },
       }),
     );
-    await sqs.send(new SendMessageCommand({ QueueUrl: queue.QueueUrl, MessageBody: '{"poison":true}', MessageGroupId: 'slave', MessageDeduplicationId: 'poison-1' }));
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: queue.QueueUrl, MessageBody: '{"poison":true}', MessageGroupId: 'slave', MessageDeduplicationId: 'poison-1' }),
+    );
     let receives = 0;
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }));
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queue.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }),
+      );
       if (Messages.length > 0) {
         receives += 1;
         const result = await processCopyBatch(copyBatchDependencies(system.runtime), {
@@ -128,7 +136,10 @@ describe('poison copy signals', () => {
         });
         const failed = new Set(result.batchItemFailures.map((failure) => failure.itemIdentifier));
         const done = Messages.filter((message) => !failed.has(message.MessageId!));
-        if (done.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queue.QueueUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+        if (done.length)
+          await sqs.send(
+            new DeleteMessageBatchCommand({ QueueUrl: queue.QueueUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }),
+          );
       }
       const inDlq = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq.QueueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 0 }));
       if (inDlq.Messages?.length) {

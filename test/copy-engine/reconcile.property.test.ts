@@ -13,7 +13,12 @@ type Action =
   | { kind: 'cancelPending'; pick: number };
 
 const action: fc.Arbitrary<Action> = fc.oneof(
-  fc.record({ kind: fc.constant('open' as const), symbol: fc.constantFrom('EURUSD' as const, 'GBPUSD' as const), side: fc.constantFrom('buy' as const, 'sell' as const), lots: fc.integer({ min: 1, max: 30 }) }),
+  fc.record({
+    kind: fc.constant('open' as const),
+    symbol: fc.constantFrom('EURUSD' as const, 'GBPUSD' as const),
+    side: fc.constantFrom('buy' as const, 'sell' as const),
+    lots: fc.integer({ min: 1, max: 30 }),
+  }),
   fc.record({ kind: fc.constant('close' as const), pick: fc.nat() }),
   fc.record({ kind: fc.constant('placePending' as const), side: fc.constantFrom('buy' as const, 'sell' as const), lots: fc.integer({ min: 1, max: 30 }) }),
   fc.record({ kind: fc.constant('cancelPending' as const), pick: fc.nat() }),
@@ -80,8 +85,14 @@ describe('reconcile', () => {
         }
 
         const book = (accountId: string) => ({
-          positions: market.getPositions(accountId).map((p) => `${p.symbol} ${p.side} ${p.volume}`).sort(),
-          orders: market.getPendingOrders(accountId).map((o) => `${o.symbol} ${o.side} ${o.type} ${o.volume} @${o.price}`).sort(),
+          positions: market
+            .getPositions(accountId)
+            .map((p) => `${p.symbol} ${p.side} ${p.volume}`)
+            .sort(),
+          orders: market
+            .getPendingOrders(accountId)
+            .map((o) => `${o.symbol} ${o.side} ${o.type} ${o.volume} @${o.price}`)
+            .sort(),
         });
         await syncAccount(base, masterAccount, mappings, { reconcile: true });
         await system.drain();

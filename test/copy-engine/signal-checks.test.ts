@@ -14,7 +14,13 @@ describe('the copy worker checks a signal against its mapping', () => {
 
   it('skips a signal that names another slave than its mapping with SIGNAL_MISMATCH, and trades neither account', async () => {
     const fixture = await copyFixture(system);
-    const bystander = await createAccount(fixture.runtime, fixture.tenantId, { name: 'bystander', platform: 'simulated', login: 'bystander', password: 'pw', server: 'Sim' });
+    const bystander = await createAccount(fixture.runtime, fixture.tenantId, {
+      name: 'bystander',
+      platform: 'simulated',
+      login: 'bystander',
+      password: 'pw',
+      server: 'Sim',
+    });
     const signal = { ...fixture.openSignal(fixture.masterBuy('EURUSD', 0.1)), slaveAccountId: bystander.id };
     const record = await copySignal(fixture.deps, signal);
     expect(record).toMatchObject({ status: 'skipped', reason: 'SIGNAL_MISMATCH' });
@@ -24,7 +30,13 @@ describe('the copy worker checks a signal against its mapping', () => {
 
   it('skips a signal whose master is not the mapping master with SIGNAL_MISMATCH', async () => {
     const fixture = await copyFixture(system);
-    const other = await createAccount(fixture.runtime, fixture.tenantId, { name: 'other', platform: 'simulated', login: 'other', password: 'pw', server: 'Sim' });
+    const other = await createAccount(fixture.runtime, fixture.tenantId, {
+      name: 'other',
+      platform: 'simulated',
+      login: 'other',
+      password: 'pw',
+      server: 'Sim',
+    });
     const honest = fixture.openSignal(fixture.masterBuy('EURUSD', 0.1));
     const forged = { ...honest, masterAccountId: other.id, event: { ...honest.event, masterAccountId: other.id } };
     expect(await copySignal(fixture.deps, forged)).toMatchObject({ status: 'skipped', reason: 'SIGNAL_MISMATCH' });

@@ -40,7 +40,13 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('unmap' as const), mapping: fc.nat(9) }) },
   {
     weight: 8,
-    arbitrary: fc.record({ kind: fc.constant('open' as const), account, symbol: fc.constantFrom(...SYMBOLS), side: fc.constantFrom('buy' as const, 'sell' as const), steps: fc.integer({ min: 1, max: 30 }) }),
+    arbitrary: fc.record({
+      kind: fc.constant('open' as const),
+      account,
+      symbol: fc.constantFrom(...SYMBOLS),
+      side: fc.constantFrom('buy' as const, 'sell' as const),
+      steps: fc.integer({ min: 1, max: 30 }),
+    }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('modify' as const), account, position: fc.nat(5), stopPips: fc.integer({ min: 10, max: 90 }) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('partialClose' as const), account, position: fc.nat(5), steps: fc.integer({ min: 1, max: 10 }) }) },
@@ -112,7 +118,12 @@ const buildSystem = () => {
       case 'map': {
         const [master, slave] = [ids[step.master], ids[step.slave]];
         if (!master || !slave || master === slave) return;
-        const body = (m: string, s: string) => ({ masterAccountId: m, slaveAccountId: s, enabled: step.enabled, sizing: { mode: 'multiplier' as const, multiplier: 1 } });
+        const body = (m: string, s: string) => ({
+          masterAccountId: m,
+          slaveAccountId: s,
+          enabled: step.enabled,
+          sizing: { mode: 'multiplier' as const, multiplier: 1 },
+        });
         const results = await Promise.allSettled([
           createMapping(deps, TENANT, body(master, slave)),
           ...(step.race ? [createMapping(deps, TENANT, body(slave, master))] : []),
@@ -171,7 +182,13 @@ const buildSystem = () => {
         if (!id) return;
         // Far from the market (prices do not move here): it stays pending until cancelled.
         const quote = market.getQuote('EURUSD')!;
-        market.traderTrade(id, { symbol: 'EURUSD', side: step.side, volume: 0.1, type: 'limit', price: step.side === 'buy' ? quote.bid - 0.05 : quote.ask + 0.05 });
+        market.traderTrade(id, {
+          symbol: 'EURUSD',
+          side: step.side,
+          volume: 0.1,
+          type: 'limit',
+          price: step.side === 'buy' ? quote.bid - 0.05 : quote.ask + 0.05,
+        });
         return;
       }
       case 'cancel': {
@@ -279,7 +296,12 @@ const checkInvariants = async ({ stores, market, ids }: System) => {
     }
   }
   // Exactly once: one slave position per (mapping, master ticket).
-  const clientIds = accounts.flatMap((id) => market.getPositions(id).map((position) => position.clientId).filter(isCopyClientId));
+  const clientIds = accounts.flatMap((id) =>
+    market
+      .getPositions(id)
+      .map((position) => position.clientId)
+      .filter(isCopyClientId),
+  );
   expect(new Set(clientIds).size).toBe(clientIds.length);
 };
 
@@ -287,20 +309,24 @@ describe('the whole system under random API actions and master trades (in-memory
   it('keeps every slave equal to its masters through the rules, never loops, and records every master ticket once', async () => {
     const seen = new Map<string, number>();
     await fc.assert(
-      fc.asyncProperty(fc.array(mapping, { minLength: 1, maxLength: 4 }), fc.array(action, { minLength: 10, maxLength: 40, size: 'max' }), async (mappings, actions) => {
-        const system = buildSystem();
-        // Every run starts with accounts and some mappings, so that most actions act on something.
-        for (let index = 0; index < 4; index += 1) await system.run({ kind: 'addAccount', account: index, twice: false });
-        for (const step of [...mappings, ...actions]) await system.run(step);
-        await system.settle();
-        await checkInvariants(system);
-        seen.set('mappings', (seen.get('mappings') ?? 0) + system.stores.mappings.mappings.size);
-        seen.set('positions', (seen.get('positions') ?? 0) + system.ids.filter(Boolean).reduce((n, id) => n + system.market.getPositions(id!).length, 0));
-        for (const record of system.stores.copies.records.values()) {
-          const outcome = `${record.action} ${record.status}${reasonOf(record) ? ` ${reasonOf(record)}` : ''}${record.masterClientId ? ' (chain)' : ''}`;
-          seen.set(outcome, (seen.get(outcome) ?? 0) + 1);
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(mapping, { minLength: 1, maxLength: 4 }),
+        fc.array(action, { minLength: 10, maxLength: 40, size: 'max' }),
+        async (mappings, actions) => {
+          const system = buildSystem();
+          // Every run starts with accounts and some mappings, so that most actions act on something.
+          for (let index = 0; index < 4; index += 1) await system.run({ kind: 'addAccount', account: index, twice: false });
+          for (const step of [...mappings, ...actions]) await system.run(step);
+          await system.settle();
+          await checkInvariants(system);
+          seen.set('mappings', (seen.get('mappings') ?? 0) + system.stores.mappings.mappings.size);
+          seen.set('positions', (seen.get('positions') ?? 0) + system.ids.filter(Boolean).reduce((n, id) => n + system.market.getPositions(id!).length, 0));
+          for (const record of system.stores.copies.records.values()) {
+            const outcome = `${record.action} ${record.status}${reasonOf(record) ? ` ${reasonOf(record)}` : ''}${record.masterClientId ? ' (chain)' : ''}`;
+            seen.set(outcome, (seen.get(outcome) ?? 0) + 1);
+          }
+        },
+      ),
       { numRuns: 300, seed: Number(process.env.PROPERTY_SEED ?? 20261201), verbose: 1 },
     );
     // The runs did reach what they are about: copies placed along chains, closes and partial

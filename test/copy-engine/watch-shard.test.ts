@@ -51,9 +51,12 @@ describe('a shard watch with streams and RPC reads of the same master', () => {
     await stores.accounts.create(master);
     await stores.accounts.create(slave);
     const since = new Date(Date.now() - 60_000).toISOString();
-    await stores.mappings.create(aMapping({ id: 'map-w', masterAccountId: master.id, slaveAccountId: slave.id, activeSince: since, announcedSince: since, createdAt: since }), {
-      graphVersion: (await stores.mappings.graph(master.tenantId)).version,
-    });
+    await stores.mappings.create(
+      aMapping({ id: 'map-w', masterAccountId: master.id, slaveAccountId: slave.id, activeSince: since, announcedSince: since, createdAt: since }),
+      {
+        graphVersion: (await stores.mappings.graph(master.tenantId)).version,
+      },
+    );
     const streams: ManualStream[] = [];
     const gateway = Object.assign(new SimulatedBrokerGateway(market), {
       watch: (_ref: unknown, onChange: () => void) => {
@@ -72,7 +75,11 @@ describe('a shard watch with streams and RPC reads of the same master', () => {
       bookRefreshMs: 60_000,
       bookCache: new Map(),
     };
-    const viewOf = (): AccountView => ({ positions: market.getPositions(master.id), orders: market.getPendingOrders(master.id), account: market.getAccountInformation(master.id) });
+    const viewOf = (): AccountView => ({
+      positions: market.getPositions(master.id),
+      orders: market.getPendingOrders(master.id),
+      account: market.getAccountInformation(master.id),
+    });
     const start = (options: Partial<ShardWatchOptions> = {}) => {
       const controller = new AbortController();
       const done = watchShard(deps, {
@@ -175,7 +182,7 @@ describe('a shard watch with streams and RPC reads of the same master', () => {
     expect(result.role).toBe('owner');
   });
 
-  it("closes the stream of a master that leaves the shard (its last mapping deleted), and opens one when it is a master again", async () => {
+  it('closes the stream of a master that leaves the shard (its last mapping deleted), and opens one when it is a master again', async () => {
     const { master, streams, stores, start } = await setup();
     start();
     await sleep(250);
@@ -184,9 +191,12 @@ describe('a shard watch with streams and RPC reads of the same master', () => {
     await sleep(300);
     expect(streams[0]!.closed).toBe(true);
     const since = new Date(Date.now() - 1_000).toISOString();
-    await stores.mappings.create(aMapping({ id: 'map-w2', masterAccountId: master.id, slaveAccountId: 'slave-w', activeSince: since, announcedSince: since, createdAt: since }), {
-      graphVersion: (await stores.mappings.graph(master.tenantId)).version,
-    });
+    await stores.mappings.create(
+      aMapping({ id: 'map-w2', masterAccountId: master.id, slaveAccountId: 'slave-w', activeSince: since, announcedSince: since, createdAt: since }),
+      {
+        graphVersion: (await stores.mappings.graph(master.tenantId)).version,
+      },
+    );
     await sleep(300);
     expect(streams).toHaveLength(2);
     expect(streams[1]!.closed).toBe(false);

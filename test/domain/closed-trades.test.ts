@@ -69,7 +69,10 @@ describe('pairClosedTrades', () => {
     const position = fc.record({
       side: fc.constantFrom('buy' as const, 'sell' as const),
       opens: fc.array(fc.record({ volume: fc.integer({ min: 1, max: 50 }), price: fc.integer({ min: 9000, max: 12000 }) }), { minLength: 1, maxLength: 3 }),
-      closes: fc.array(fc.record({ share: fc.integer({ min: 1, max: 10 }), price: fc.integer({ min: 9000, max: 12000 }), profit: fc.integer({ min: -500, max: 500 }) }), { maxLength: 3 }),
+      closes: fc.array(
+        fc.record({ share: fc.integer({ min: 1, max: 10 }), price: fc.integer({ min: 9000, max: 12000 }), profit: fc.integer({ min: -500, max: 500 }) }),
+        { maxLength: 3 },
+      ),
     });
     fc.assert(
       fc.property(fc.array(position, { minLength: 1, maxLength: 5 }), fc.integer(), (positions, seed) => {
@@ -79,17 +82,41 @@ describe('pairClosedTrades', () => {
         positions.forEach((spec, index) => {
           const positionId = `p${index}`;
           let minute = index;
-          for (const open of spec.opens) deals.push(deal({ id: `d${(ticket += 1)}`, positionId, entry: 'in', side: spec.side, volume: open.volume / 100, price: open.price / 10000, time: at((minute += 10)) }));
+          for (const open of spec.opens)
+            deals.push(
+              deal({
+                id: `d${(ticket += 1)}`,
+                positionId,
+                entry: 'in',
+                side: spec.side,
+                volume: open.volume / 100,
+                price: open.price / 10000,
+                time: at((minute += 10)),
+              }),
+            );
           // A position never closes more than it opened.
           let remaining = spec.opens.reduce((sum, open) => sum + open.volume, 0);
           for (const close of spec.closes) {
             const units = Math.min(close.share, remaining);
             if (units === 0) break;
             remaining -= units;
-            deals.push(deal({ id: `d${(ticket += 1)}`, positionId, entry: 'out', side: spec.side === 'buy' ? 'sell' : 'buy', volume: units / 100, price: close.price / 10000, profit: close.profit, time: at((minute += 10)) }));
+            deals.push(
+              deal({
+                id: `d${(ticket += 1)}`,
+                positionId,
+                entry: 'out',
+                side: spec.side === 'buy' ? 'sell' : 'buy',
+                volume: units / 100,
+                price: close.price / 10000,
+                profit: close.profit,
+                time: at((minute += 10)),
+              }),
+            );
           }
         });
-        const shuffled = [...deals].sort((a, b) => ((a.id.length * 31 + a.id.charCodeAt(a.id.length - 1) * seed) % 7) - ((b.id.length * 31 + b.id.charCodeAt(b.id.length - 1) * seed) % 7));
+        const shuffled = [...deals].sort(
+          (a, b) => ((a.id.length * 31 + a.id.charCodeAt(a.id.length - 1) * seed) % 7) - ((b.id.length * 31 + b.id.charCodeAt(b.id.length - 1) * seed) % 7),
+        );
         const { trades, unmatched } = pairClosedTrades(shuffled);
         const outs = deals.filter((d) => d.entry === 'out');
         expect(unmatched).toEqual([]);

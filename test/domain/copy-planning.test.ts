@@ -1,13 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  applyDirection,
-  planOpen,
-  planPartialClose,
-  rawSlaveVolume,
-  resolveSlaveSymbol,
-  type SizingInput,
-} from '../../shared/domain/copy-planning';
+import { applyDirection, planOpen, planPartialClose, rawSlaveVolume, resolveSlaveSymbol, type SizingInput } from '../../shared/domain/copy-planning';
 import { toNumber } from '../../shared/domain/exact';
 import type { EventOf, OpenEvent } from '../../shared/domain/master-events';
 import { aMapping, anOrder, aPosition, eurusdSpec, T0 } from '../support/fixtures';
@@ -31,9 +24,7 @@ describe('rawSlaveVolume', () => {
   it('scales by slave balance over master balance in balanceRatio mode', () => {
     const sizing = { mode: 'balanceRatio' as const };
     expect(volumeOf(rawSlaveVolume(sizing, input({ masterVolume: 1, masterBalance: 10_000, slaveBalance: 2_500 })))).toBeCloseTo(0.25, 12);
-    expect(
-      volumeOf(rawSlaveVolume({ ...sizing, multiplier: 2 }, input({ masterVolume: 1, masterBalance: 10_000, slaveBalance: 2_500 }))),
-    ).toBeCloseTo(0.5, 12);
+    expect(volumeOf(rawSlaveVolume({ ...sizing, multiplier: 2 }, input({ masterVolume: 1, masterBalance: 10_000, slaveBalance: 2_500 })))).toBeCloseTo(0.5, 12);
   });
 
   it('uses equity, not balance, in equityRatio mode', () => {

@@ -87,7 +87,11 @@ describe('volumes in exact lots', () => {
   });
 
   it('leaves 0.1 under a 0.3 total cap with 0.1 + 0.1 open', () => {
-    const verdict = checkOpen({ maxTotalVolume: 0.3, onBreach: 'stopCopying' }, { state: 'ok' }, { symbol: 'EURUSD', volume: 0.2, at: new Date(T0), spec: eurusdSpec(), openPositions: 2, openVolume: 0.2 });
+    const verdict = checkOpen(
+      { maxTotalVolume: 0.3, onBreach: 'stopCopying' },
+      { state: 'ok' },
+      { symbol: 'EURUSD', volume: 0.2, at: new Date(T0), spec: eurusdSpec(), openPositions: 2, openVolume: 0.2 },
+    );
     expect(verdict).toEqual({ kind: 'allowed', volume: 0.1 });
   });
 

@@ -107,13 +107,7 @@ describe('diffBook', () => {
       at(1),
     );
 
-    expect(events.map((event) => event.kind)).toEqual([
-      'positionClosed',
-      'positionPartiallyClosed',
-      'positionModified',
-      'positionOpened',
-      'orderPlaced',
-    ]);
+    expect(events.map((event) => event.kind)).toEqual(['positionClosed', 'positionPartiallyClosed', 'positionModified', 'positionOpened', 'orderPlaced']);
   });
 
   it('emits orderPlaced, orderModified and orderCancelled through a pending order life', () => {
@@ -192,8 +186,18 @@ describe('diffBook', () => {
     // Few tickets and many revisions: picks favour the oldest tickets, so one ticket sees many changes.
     const pick = fc.nat({ max: 3 });
     const command: fc.Arbitrary<Command> = fc.oneof(
-      { weight: 2, arbitrary: fc.record({ op: fc.constant('open' as const), side: fc.constantFrom('buy' as const, 'sell' as const), lots: fc.integer({ min: 1, max: 100 }) }) },
-      { weight: 4, arbitrary: fc.record({ op: fc.constant('modify' as const), pick, stopLoss: fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined }) }) },
+      {
+        weight: 2,
+        arbitrary: fc.record({
+          op: fc.constant('open' as const),
+          side: fc.constantFrom('buy' as const, 'sell' as const),
+          lots: fc.integer({ min: 1, max: 100 }),
+        }),
+      },
+      {
+        weight: 4,
+        arbitrary: fc.record({ op: fc.constant('modify' as const), pick, stopLoss: fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined }) }),
+      },
       { weight: 3, arbitrary: fc.record({ op: fc.constant('partialClose' as const), pick, share: fc.integer({ min: 1, max: 99 }) }) },
       { weight: 1, arbitrary: fc.record({ op: fc.constant('close' as const), pick }) },
       { weight: 2, arbitrary: fc.record({ op: fc.constant('place' as const), lots: fc.integer({ min: 1, max: 100 }), price: fc.integer({ min: 1, max: 5 }) }) },

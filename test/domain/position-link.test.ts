@@ -9,8 +9,18 @@ const tracked = <T extends object>(item: T, rev: number) => ({ ...item, rev, det
 
 describe('position link transitions', () => {
   it('opens a link from the master ticket to what the slave got, with the revision it applied', () => {
-    const event: EventOf<'positionOpened'> = { ...base, id: 'positionOpened:p-7:0', kind: 'positionOpened', position: tracked(aPosition({ id: 'p-7', symbol: 'XAUUSD', volume: 0.3 }), 0) };
-    const link = openedLink(event, aMapping({ slaveAccountId: 'slave-9' }), { ticket: 's-1', kind: 'position', symbol: 'GOLD', side: 'sell', volume: 0.15 }, now);
+    const event: EventOf<'positionOpened'> = {
+      ...base,
+      id: 'positionOpened:p-7:0',
+      kind: 'positionOpened',
+      position: tracked(aPosition({ id: 'p-7', symbol: 'XAUUSD', volume: 0.3 }), 0),
+    };
+    const link = openedLink(
+      event,
+      aMapping({ slaveAccountId: 'slave-9' }),
+      { ticket: 's-1', kind: 'position', symbol: 'GOLD', side: 'sell', volume: 0.15 },
+      now,
+    );
     expect(link).toEqual({
       tenantId: 'tenant-a',
       mappingId: 'mapping-1',
@@ -32,7 +42,11 @@ describe('position link transitions', () => {
 
   it('opens an order link for a copied pending order', () => {
     const event: EventOf<'orderPlaced'> = { ...base, id: 'orderPlaced:o-1:0', kind: 'orderPlaced', order: tracked(anOrder({ id: 'o-1', volume: 0.2 }), 0) };
-    expect(openedLink(event, aMapping(), { ticket: 's-o', kind: 'order', symbol: 'EURUSD', side: 'buy', volume: 0.2 }, now)).toMatchObject({ masterTicket: 'o-1', kind: 'order', slaveTicket: 's-o' });
+    expect(openedLink(event, aMapping(), { ticket: 's-o', kind: 'order', symbol: 'EURUSD', side: 'buy', volume: 0.2 }, now)).toMatchObject({
+      masterTicket: 'o-1',
+      kind: 'order',
+      slaveTicket: 's-o',
+    });
   });
 
   it('closes a link at the revision of the close', () => {
@@ -59,7 +73,12 @@ describe('position link transitions', () => {
   });
 
   it('never moves a link back to an older revision on a modification', () => {
-    const event: EventOf<'positionModified'> = { ...base, id: 'positionModified:p-1:2', kind: 'positionModified', position: tracked(aPosition({ id: 'p-1' }), 2) };
+    const event: EventOf<'positionModified'> = {
+      ...base,
+      id: 'positionModified:p-1:2',
+      kind: 'positionModified',
+      position: tracked(aPosition({ id: 'p-1' }), 2),
+    };
     expect(modifiedLink(aLink({ appliedRev: 1 }), event).appliedRev).toBe(2);
     expect(modifiedLink(aLink({ appliedRev: 5 }), event).appliedRev).toBe(5);
   });

@@ -69,14 +69,19 @@ describe('trading hours', () => {
 describe('checks before an open', () => {
   it('refuses while breached, outside allowed symbols, outside hours and at the position cap', () => {
     expect(checkOpen(rules(), { state: 'breached', reason: 'x' }, { symbol: 'EURUSD', volume: 1, at, spec })).toMatchObject({ reason: 'PROTECTION_BREACHED' });
-    expect(checkOpen(rules({ allowedSymbols: ['GBPUSD'] }), { state: 'ok' }, { symbol: 'EURUSD', volume: 1, at, spec })).toMatchObject({ reason: 'SYMBOL_NOT_ALLOWED' });
+    expect(checkOpen(rules({ allowedSymbols: ['GBPUSD'] }), { state: 'ok' }, { symbol: 'EURUSD', volume: 1, at, spec })).toMatchObject({
+      reason: 'SYMBOL_NOT_ALLOWED',
+    });
     expect(
       checkOpen(rules({ tradingHours: { from: '12:00', to: '13:00', timeZone: 'UTC' } }), { state: 'ok' }, { symbol: 'EURUSD', volume: 1, at, spec }),
     ).toMatchObject({ reason: 'OUTSIDE_TRADING_HOURS' });
     expect(checkOpen(rules({ maxOpenPositions: 3 }), { state: 'ok' }, { symbol: 'EURUSD', volume: 1, at, spec, openPositions: 3 })).toMatchObject({
       reason: 'MAX_OPEN_POSITIONS',
     });
-    expect(checkOpen(rules({ maxOpenPositions: 3 }), { state: 'ok' }, { symbol: 'EURUSD', volume: 1, at, spec, openPositions: 2 })).toEqual({ kind: 'allowed', volume: 1 });
+    expect(checkOpen(rules({ maxOpenPositions: 3 }), { state: 'ok' }, { symbol: 'EURUSD', volume: 1, at, spec, openPositions: 2 })).toEqual({
+      kind: 'allowed',
+      volume: 1,
+    });
   });
 
   it('clamps to the per-trade cap and to what is left of the total cap', () => {

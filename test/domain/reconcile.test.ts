@@ -22,7 +22,12 @@ describe('reconcileMapping', () => {
   it('sends the cancel of a copied pending order that is gone, and the fill of one that became a position', () => {
     const cancelled = reconcileMapping(book(), aMapping(), [aLink({ masterTicket: 'o-1', kind: 'order' })], now);
     expect(cancelled).toMatchObject([{ id: 'orderCancelled:o-1', kind: 'orderCancelled' }]);
-    const filled = reconcileMapping(book([{ ...aPosition({ id: 'o-1' }), rev: 0, detectedAt: T0 }]), aMapping(), [aLink({ masterTicket: 'o-1', kind: 'order' })], now);
+    const filled = reconcileMapping(
+      book([{ ...aPosition({ id: 'o-1' }), rev: 0, detectedAt: T0 }]),
+      aMapping(),
+      [aLink({ masterTicket: 'o-1', kind: 'order' })],
+      now,
+    );
     expect(filled).toMatchObject([{ id: 'orderFilled:o-1', kind: 'orderFilled', position: { id: 'o-1' } }]);
   });
 

@@ -22,7 +22,8 @@ describe('a trade placed on a master through the API', () => {
     api = apiClient(system.url, await tokenFor(system.url, 'tenant-api-copy'));
     master = await createSimulatedAccount(api, 'api-master');
     slave = await createSimulatedAccount(api, 'api-slave');
-    mappingId = (await api.post('/v1/copy-mappings', { masterAccountId: master, slaveAccountId: slave, sizing: { mode: 'multiplier', multiplier: 3 } })).body.id;
+    mappingId = (await api.post('/v1/copy-mappings', { masterAccountId: master, slaveAccountId: slave, sizing: { mode: 'multiplier', multiplier: 3 } })).body
+      .id;
     expect((await api.post(`/v1/accounts/${master}/sync`)).status).toBe(202); // the master's baseline
   });
 

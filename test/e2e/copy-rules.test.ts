@@ -24,7 +24,13 @@ describe('copy rules against the local runtime', () => {
 
   const account = async () => {
     accountCount += 1;
-    const { body } = await api.post('/v1/accounts', { name: `acc-${accountCount}`, platform: 'simulated', login: `${accountCount}`, password: 'pw', server: 'Sim' });
+    const { body } = await api.post('/v1/accounts', {
+      name: `acc-${accountCount}`,
+      platform: 'simulated',
+      login: `${accountCount}`,
+      password: 'pw',
+      server: 'Sim',
+    });
     return body.id as string;
   };
   const pair = async (mapping: Record<string, unknown>) => {

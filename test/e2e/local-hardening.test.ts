@@ -13,7 +13,10 @@ import { eventually } from '../support/local-api';
 
 const javaProcessesUsing = (dataDir: string): number[] => {
   try {
-    return execFileSync('pgrep', ['-f', `java.*${dataDir}`], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-f', `java.*${dataDir}`], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return []; // pgrep exits 1 when nothing matches
   }
@@ -47,16 +50,23 @@ describe('the local runtime keeps to this machine and to its data', () => {
     expect(await fromPage.text()).not.toContain('token');
     const trade = await fetch(`${system.url}/local/simulator/accounts/x/trades`, { method: 'POST', headers: { origin: 'http://localhost:9999' }, body: '{}' });
     expect(trade.status).toBe(403);
-    const preflight = await fetch(`${system.url}/local/token`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const preflight = await fetch(`${system.url}/local/token`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
     expect(preflight.headers.get('access-control-allow-methods')).toBeNull();
     // curl, scripts and the runtime's own origin are served.
     expect((await fetch(`${system.url}/local/token`, { method: 'POST', body: '{"sub":"me"}' })).status).toBe(200);
-    expect((await fetch(`${system.url}/local/token`, { method: 'POST', headers: { origin: `http://localhost:${port}` }, body: '{"sub":"me"}' })).status).toBe(200);
+    expect((await fetch(`${system.url}/local/token`, { method: 'POST', headers: { origin: `http://localhost:${port}` }, body: '{"sub":"me"}' })).status).toBe(
+      200,
+    );
   });
 
   it('refuses a second runtime on the same DATA_DIR', async () => {
-    await expect(startLocalSystem({ port: 0, dataDir, masterPollIntervalMs: 1000, log: silentLog, manualSync: true })).rejects.toBeInstanceOf(DataDirInUseError);
+    await expect(startLocalSystem({ port: 0, dataDir, masterPollIntervalMs: 1000, log: silentLog, manualSync: true })).rejects.toBeInstanceOf(
+      DataDirInUseError,
+    );
     // The first one still serves.
     expect((await fetch(`${system.url}/health`)).status).toBe(200);
   });

@@ -62,7 +62,11 @@ describe('copying between MetaApi accounts', () => {
     // The order carries the client id of the copy record that placed it (the one a lookup after a crash searches for).
     const openClientId = openRequest.clientId;
     expect(openClientId).toMatch(/^mc[0-9a-f]{20}$/);
-    expect(await system.runtime.copies.findByClientId('tenant-metaapi', String(openClientId))).toMatchObject({ action: 'open', mappingId, masterPositionId: opened.positionId });
+    expect(await system.runtime.copies.findByClientId('tenant-metaapi', String(openClientId))).toMatchObject({
+      action: 'open',
+      mappingId,
+      masterPositionId: opened.positionId,
+    });
     expect(openRequest).toMatchObject({ actionType: 'ORDER_TYPE_BUY', symbol: 'EURUSD', volume: 0.2, clientId: openClientId });
     expect(openRequest.comment).toBeUndefined();
     const slavePosition = fake.market.getPositions(FakeMetaApi.brokerAccountId(SERVER, '7002')).find((position) => position.clientId === openClientId);
@@ -106,11 +110,15 @@ describe('copying between MetaApi accounts', () => {
     } finally {
       fake.accountLatencyMs.delete(slaveAtMetaApi);
     }
-    const back = await eventually(async () => {
-      await system.syncNow(true);
-      const { body } = await api.get(`/v1/accounts/${slave}`);
-      return body.status === 'connected' ? body : undefined;
-    }, 15_000, 100);
+    const back = await eventually(
+      async () => {
+        await system.syncNow(true);
+        const { body } = await api.get(`/v1/accounts/${slave}`);
+        return body.status === 'connected' ? body : undefined;
+      },
+      15_000,
+      100,
+    );
     expect(back.statusDetail).toBeUndefined();
   });
 
@@ -124,11 +132,15 @@ describe('copying between MetaApi accounts', () => {
     } finally {
       fake.setReachable(true);
     }
-    const back = await eventually(async () => {
-      await system.syncNow(true);
-      const { body } = await api.get(`/v1/accounts/${master}`);
-      return body.status === 'connected' ? body : undefined;
-    }, 20_000, 200);
+    const back = await eventually(
+      async () => {
+        await system.syncNow(true);
+        const { body } = await api.get(`/v1/accounts/${master}`);
+        return body.status === 'connected' ? body : undefined;
+      },
+      20_000,
+      200,
+    );
     expect(back).toMatchObject({ status: 'connected', currency: 'USD' });
   });
 

@@ -44,7 +44,8 @@ describe('money safety, over the API of the running system', () => {
       return created.body.id as string;
     };
     const broker = async (accountId: string) => (await api.get<BrokerTruth>(`/local/simulator/accounts/${accountId}`)).body;
-    const copies = async (mappingId: string) => (await api.get(`/v1/copy-mappings/${mappingId}/copies`)).body.items as { action: string; status: string; reason?: string; masterPositionId?: string }[];
+    const copies = async (mappingId: string) =>
+      (await api.get(`/v1/copy-mappings/${mappingId}/copies`)).body.items as { action: string; status: string; reason?: string; masterPositionId?: string }[];
     return { api, account, broker, copies, tenantId: `safety-${tenant}` };
   };
 
@@ -86,7 +87,9 @@ describe('money safety, over the API of the running system', () => {
     const { api, account, broker, copies } = await newTenant();
     const master = await account('1');
     const slave = await account('2');
-    const mapping = (await api.post('/v1/copy-mappings', { masterAccountId: master, slaveAccountId: slave, enabled: false, sizing: { mode: 'multiplier', multiplier: 1 } })).body;
+    const mapping = (
+      await api.post('/v1/copy-mappings', { masterAccountId: master, slaveAccountId: slave, enabled: false, sizing: { mode: 'multiplier', multiplier: 1 } })
+    ).body;
     const whileOff = await api.post(`/local/simulator/accounts/${master}/trades`, { symbol: 'EURUSD', side: 'buy', volume: 0.1 });
     await sleep(400);
     expect((await api.patch(`/v1/copy-mappings/${mapping.id}`, { enabled: true })).status).toBe(200);
@@ -154,7 +157,17 @@ describe('money safety, over the API of the running system', () => {
     const bc = (await api.post('/v1/copy-mappings', { masterAccountId: b, slaveAccountId: c, sizing: { mode: 'multiplier', multiplier: 1 } })).body;
     // A cycle C->A written past the API (as a race or an old bug could have left it).
     const now = new Date().toISOString();
-    const ca: CopyMapping = { ...mappingDefaults, id: newId('map'), tenantId, masterAccountId: c, slaveAccountId: a, sizing: { mode: 'multiplier', multiplier: 1 }, activeSince: now, createdAt: now, updatedAt: now };
+    const ca: CopyMapping = {
+      ...mappingDefaults,
+      id: newId('map'),
+      tenantId,
+      masterAccountId: c,
+      slaveAccountId: a,
+      sizing: { mode: 'multiplier', multiplier: 1 },
+      activeSince: now,
+      createdAt: now,
+      updatedAt: now,
+    };
     await system.runtime.mappings.create(ca, { graphVersion: (await system.runtime.mappings.graph(tenantId)).version });
 
     await api.post(`/local/simulator/accounts/${a}/trades`, { symbol: 'EURUSD', side: 'buy', volume: 0.1 });

@@ -39,10 +39,14 @@ describe('npm start', () => {
       const mappings = (await api.get('/v1/copy-mappings')).body.items as { id: string }[];
       expect(mappings).toHaveLength(2);
       for (const mapping of mappings) {
-        await eventually(async () => {
-          const { items } = (await api.get(`/v1/copy-mappings/${mapping.id}/copies`)).body;
-          return items.some((copy: { status: string }) => copy.status === 'placed') ? true : undefined;
-        }, 20_000, 200);
+        await eventually(
+          async () => {
+            const { items } = (await api.get(`/v1/copy-mappings/${mapping.id}/copies`)).body;
+            return items.some((copy: { status: string }) => copy.status === 'placed') ? true : undefined;
+          },
+          20_000,
+          200,
+        );
       }
       expect(output).toMatch(/Demo master -> Demo slave A\s+placed/);
       expect(output).toMatch(/Demo master -> Demo slave B\s+placed/);

@@ -20,7 +20,8 @@ describe('push detection of the simulated broker', () => {
 
   it('copies an open, a stop change, a partial close and a close as they happen, with no poll in between', async () => {
     const api = apiClient(system.url, await tokenFor(system.url, 'push'));
-    const account = async (login: string) => (await api.post('/v1/accounts', { name: login, platform: 'simulated', login, password: 'x', server: 'Sim' })).body.id as string;
+    const account = async (login: string) =>
+      (await api.post('/v1/accounts', { name: login, platform: 'simulated', login, password: 'x', server: 'Sim' })).body.id as string;
     const master = await account('master');
     const slave = await account('slave');
     const mapping = await api.post('/v1/copy-mappings', { masterAccountId: master, slaveAccountId: slave, sizing: { mode: 'multiplier', multiplier: 2 } });
@@ -45,6 +46,11 @@ describe('push detection of the simulated broker', () => {
     await eventually(async () => ((await copies()).length === 0 ? true : undefined), 1000, 10);
 
     const records = (await api.get(`/v1/copy-mappings/${mapping.body.id}/copies`)).body.items as { action: string; status: string }[];
-    expect(records.map((record) => `${record.action} ${record.status}`).sort()).toEqual(['close placed', 'modify placed', 'open placed', 'partialClose placed']);
+    expect(records.map((record) => `${record.action} ${record.status}`).sort()).toEqual([
+      'close placed',
+      'modify placed',
+      'open placed',
+      'partialClose placed',
+    ]);
   });
 });

@@ -16,7 +16,8 @@ describe('stopping and starting the local runtime on the same data folder', () =
       (await api.post('/v1/accounts', { name, platform: 'simulated', login: name, password: 'pw', server: 'Sim' })).body.id as string;
     const master = await account('master');
     const slave = await account('slave');
-    const mapping = (await api.post('/v1/copy-mappings', { masterAccountId: master, slaveAccountId: slave, sizing: { mode: 'multiplier', multiplier: 1 } })).body;
+    const mapping = (await api.post('/v1/copy-mappings', { masterAccountId: master, slaveAccountId: slave, sizing: { mode: 'multiplier', multiplier: 1 } }))
+      .body;
     await first.syncNow();
     await api.post(`/local/simulator/accounts/${master}/trades`, { symbol: 'EURUSD', side: 'sell', volume: 0.3 });
     await eventually(async () => ((await api.get(`/local/simulator/accounts/${slave}`)).body.positions.length === 1 ? true : undefined));

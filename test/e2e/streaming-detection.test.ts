@@ -32,7 +32,19 @@ describe('streaming master detection in the sync function', () => {
     const cloud = new MetaApiCloud(fakeCloudOptions(fake));
     stops.push(() => cloud.close());
     const runtime = createRuntime(system.runtime.config, { log: silentLog, credentials: LOCAL_CREDENTIALS, gateways: metaApiGateways(cloud) });
-    return { runtime, deps: { ...runtime, bookRefreshMs: BOOK_REFRESH_MS, bookCache: new Map(), log: { ...silentLog, warn: (message, attributes) => console.error(name, message, attributes), error: (message, attributes) => console.error(name, message, attributes) } } };
+    return {
+      runtime,
+      deps: {
+        ...runtime,
+        bookRefreshMs: BOOK_REFRESH_MS,
+        bookCache: new Map(),
+        log: {
+          ...silentLog,
+          warn: (message, attributes) => console.error(name, message, attributes),
+          error: (message, attributes) => console.error(name, message, attributes),
+        },
+      },
+    };
   };
 
   const watch = (deps: WatchDependencies, options: Partial<ShardWatchOptions> & { owner: string }) => {
@@ -65,10 +77,20 @@ describe('streaming master detection in the sync function', () => {
     const slaveLogin = String((logins += 1));
     fake.addBrokerAccount({ server: SERVER, login: masterLogin, password: 'master-pw' });
     fake.addBrokerAccount({ server: SERVER, login: slaveLogin, password: 'slave-pw' });
-    const master = await api.post('/v1/accounts', { name: `master ${masterLogin}`, platform: 'mt5', login: masterLogin, password: 'master-pw', server: SERVER });
+    const master = await api.post('/v1/accounts', {
+      name: `master ${masterLogin}`,
+      platform: 'mt5',
+      login: masterLogin,
+      password: 'master-pw',
+      server: SERVER,
+    });
     const slave = await api.post('/v1/accounts', { name: `slave ${slaveLogin}`, platform: 'mt5', login: slaveLogin, password: 'slave-pw', server: SERVER });
     expect([master.status, slave.status]).toEqual([201, 201]);
-    const mapping = await api.post('/v1/copy-mappings', { masterAccountId: master.body.id, slaveAccountId: slave.body.id, sizing: { mode: 'multiplier', multiplier: 1 } });
+    const mapping = await api.post('/v1/copy-mappings', {
+      masterAccountId: master.body.id,
+      slaveAccountId: slave.body.id,
+      sizing: { mode: 'multiplier', multiplier: 1 },
+    });
     expect(mapping.status).toBe(201);
     return {
       mappingId: mapping.body.id as string,
@@ -171,7 +193,9 @@ describe('streaming master detection in the sync function', () => {
           fake.market.traderClose(masterMarket, position.id);
           closed.push(position.id);
         } else {
-          opened.push(fake.market.traderTrade(masterMarket, { symbol: 'EURUSD', side: trade % 2 === 0 ? 'buy' : 'sell', volume: 0.01 * (trade + 1) }).positionId!);
+          opened.push(
+            fake.market.traderTrade(masterMarket, { symbol: 'EURUSD', side: trade % 2 === 0 ? 'buy' : 'sell', volume: 0.01 * (trade + 1) }).positionId!,
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, 250));
       }

@@ -20,16 +20,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ensureLocalKey,
-  LOCAL_KMS_CREDENTIALS,
-  LOCAL_KMS_REGION,
-  startLocalKms,
-  type RunningLocalKms,
-} from '../../local/emulators/local-kms';
+import { ensureLocalKey, LOCAL_KMS_CREDENTIALS, LOCAL_KMS_REGION, startLocalKms, type RunningLocalKms } from '../../local/emulators/local-kms';
 
-const clientFor = (endpoint: string): KMSClient =>
-  new KMSClient({ endpoint, region: LOCAL_KMS_REGION, credentials: LOCAL_KMS_CREDENTIALS, maxAttempts: 1 });
+const clientFor = (endpoint: string): KMSClient => new KMSClient({ endpoint, region: LOCAL_KMS_REGION, credentials: LOCAL_KMS_CREDENTIALS, maxAttempts: 1 });
 
 const rejection = async (promise: Promise<unknown>): Promise<Error> => {
   try {
@@ -67,13 +60,9 @@ const temporaryDirectory = (): string => {
 
 describe('local KMS, Encrypt and Decrypt', () => {
   it('decrypts with the same encryption context and returns the key ARN', async () => {
-    const encrypted = await client.send(
-      new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('secret'), EncryptionContext: CONTEXT }),
-    );
+    const encrypted = await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('secret'), EncryptionContext: CONTEXT }));
 
-    const decrypted = await client.send(
-      new DecryptCommand({ CiphertextBlob: encrypted.CiphertextBlob, EncryptionContext: { ...CONTEXT } }),
-    );
+    const decrypted = await client.send(new DecryptCommand({ CiphertextBlob: encrypted.CiphertextBlob, EncryptionContext: { ...CONTEXT } }));
 
     expect(Buffer.from(decrypted.Plaintext ?? []).toString()).toBe('secret');
     expect(decrypted.KeyId).toBe(`arn:aws:kms:us-east-1:000000000000:key/${keyId}`);
@@ -81,13 +70,9 @@ describe('local KMS, Encrypt and Decrypt', () => {
   });
 
   it('treats the encryption context as a set: key order does not matter', async () => {
-    const encrypted = await client.send(
-      new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('secret'), EncryptionContext: { a: '1', b: '2' } }),
-    );
+    const encrypted = await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('secret'), EncryptionContext: { a: '1', b: '2' } }));
 
-    const decrypted = await client.send(
-      new DecryptCommand({ CiphertextBlob: encrypted.CiphertextBlob, EncryptionContext: { b: '2', a: '1' } }),
-    );
+    const decrypted = await client.send(new DecryptCommand({ CiphertextBlob: encrypted.CiphertextBlob, EncryptionContext: { b: '2', a: '1' } }));
 
     expect(Buffer.from(decrypted.Plaintext ?? []).toString()).toBe('secret');
   });
@@ -98,13 +83,9 @@ describe('local KMS, Encrypt and Decrypt', () => {
     ['a missing pair', { tenantId: CONTEXT.tenantId }],
     ['no context at all', undefined],
   ])('rejects with InvalidCiphertextException when the context has %s', async (_, context) => {
-    const encrypted = await client.send(
-      new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('secret'), EncryptionContext: CONTEXT }),
-    );
+    const encrypted = await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('secret'), EncryptionContext: CONTEXT }));
 
-    const error = await rejection(
-      client.send(new DecryptCommand({ CiphertextBlob: encrypted.CiphertextBlob, EncryptionContext: context })),
-    );
+    const error = await rejection(client.send(new DecryptCommand({ CiphertextBlob: encrypted.CiphertextBlob, EncryptionContext: context })));
 
     expect(error).toBeInstanceOf(InvalidCiphertextException);
     expect(error.name).toBe('InvalidCiphertextException');
@@ -117,9 +98,7 @@ describe('local KMS, Encrypt and Decrypt', () => {
 
     const other = await startLocalKms({ port: 0 });
     const otherClient = clientFor(other.endpoint);
-    const foreign = await otherClient.send(
-      new EncryptCommand({ KeyId: await other.createKey(), Plaintext: Buffer.from('secret') }),
-    );
+    const foreign = await otherClient.send(new EncryptCommand({ KeyId: await other.createKey(), Plaintext: Buffer.from('secret') }));
     otherClient.destroy();
     await other.stop();
 
@@ -132,9 +111,7 @@ describe('local KMS, Encrypt and Decrypt', () => {
   it('rejects with IncorrectKeyException when Decrypt names another key than the one that encrypted', async () => {
     const encrypted = await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('secret') }));
 
-    const error = await rejection(
-      client.send(new DecryptCommand({ CiphertextBlob: encrypted.CiphertextBlob, KeyId: await kms.createKey() })),
-    );
+    const error = await rejection(client.send(new DecryptCommand({ CiphertextBlob: encrypted.CiphertextBlob, KeyId: await kms.createKey() })));
 
     expect(error.name).toBe('IncorrectKeyException');
   });
@@ -152,9 +129,7 @@ describe('local KMS, Encrypt and Decrypt', () => {
 
   it('re-encrypts a blob from one context and key to another', async () => {
     const destinationKeyId = await kms.createKey();
-    const encrypted = await client.send(
-      new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('secret'), EncryptionContext: CONTEXT }),
-    );
+    const encrypted = await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('secret'), EncryptionContext: CONTEXT }));
 
     const reEncrypted = await client.send(
       new ReEncryptCommand({
@@ -164,9 +139,7 @@ describe('local KMS, Encrypt and Decrypt', () => {
         DestinationEncryptionContext: { tenantId: 'tenant-b' },
       }),
     );
-    const decrypted = await client.send(
-      new DecryptCommand({ CiphertextBlob: reEncrypted.CiphertextBlob, EncryptionContext: { tenantId: 'tenant-b' } }),
-    );
+    const decrypted = await client.send(new DecryptCommand({ CiphertextBlob: reEncrypted.CiphertextBlob, EncryptionContext: { tenantId: 'tenant-b' } }));
 
     expect(Buffer.from(decrypted.Plaintext ?? []).toString()).toBe('secret');
     expect(decrypted.KeyId).toMatch(new RegExp(`key/${destinationKeyId}$`));
@@ -175,13 +148,9 @@ describe('local KMS, Encrypt and Decrypt', () => {
 
 describe('local KMS, GenerateDataKey', () => {
   it('returns a 32-byte AES_256 data key whose blob decrypts back to the same bytes', async () => {
-    const dataKey = await client.send(
-      new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', EncryptionContext: CONTEXT }),
-    );
+    const dataKey = await client.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', EncryptionContext: CONTEXT }));
 
-    const decrypted = await client.send(
-      new DecryptCommand({ CiphertextBlob: dataKey.CiphertextBlob, EncryptionContext: CONTEXT }),
-    );
+    const decrypted = await client.send(new DecryptCommand({ CiphertextBlob: dataKey.CiphertextBlob, EncryptionContext: CONTEXT }));
 
     expect(dataKey.Plaintext?.length).toBe(32);
     expect(Buffer.from(decrypted.Plaintext ?? []).equals(Buffer.from(dataKey.Plaintext ?? []))).toBe(true);
@@ -194,9 +163,7 @@ describe('local KMS, GenerateDataKey', () => {
   });
 
   it('rejects a request with both KeySpec and NumberOfBytes with ValidationException', async () => {
-    const error = await rejection(
-      client.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', NumberOfBytes: 32 })),
-    );
+    const error = await rejection(client.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', NumberOfBytes: 32 })));
 
     expect(error.name).toBe('ValidationException');
   });
@@ -208,9 +175,7 @@ describe('local KMS, keys and aliases', () => {
     await client.send(new CreateAliasCommand({ AliasName: aliasName, TargetKeyId: keyId }));
 
     const byName = await client.send(new DescribeKeyCommand({ KeyId: aliasName }));
-    const byArn = await client.send(
-      new DescribeKeyCommand({ KeyId: `arn:aws:kms:us-east-1:000000000000:${aliasName}` }),
-    );
+    const byArn = await client.send(new DescribeKeyCommand({ KeyId: `arn:aws:kms:us-east-1:000000000000:${aliasName}` }));
     const encrypted = await client.send(new EncryptCommand({ KeyId: aliasName, Plaintext: Buffer.from('x') }));
     const decrypted = await client.send(new DecryptCommand({ CiphertextBlob: encrypted.CiphertextBlob }));
     const aliases = await client.send(new ListAliasesCommand({ KeyId: keyId }));
@@ -262,9 +227,7 @@ describe('local KMS, keys and aliases', () => {
 
   it('refuses asymmetric keys and operations it does not emulate with UnsupportedOperationException', async () => {
     const asymmetric = await rejection(client.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' })));
-    const sign = await rejection(
-      client.send(new SignCommand({ KeyId: keyId, Message: Buffer.from('x'), SigningAlgorithm: 'RSASSA_PSS_SHA_256' })),
-    );
+    const sign = await rejection(client.send(new SignCommand({ KeyId: keyId, Message: Buffer.from('x'), SigningAlgorithm: 'RSASSA_PSS_SHA_256' })));
 
     expect(asymmetric.name).toBe('UnsupportedOperationException');
     expect(sign.name).toBe('UnsupportedOperationException');
@@ -314,18 +277,14 @@ describe('local KMS, lifecycle', () => {
     const first = await startLocalKms({ port: 0, keyStorePath });
     const firstClient = clientFor(first.endpoint);
     const storedKeyId = await ensureLocalKey(first.endpoint, 'alias/persisted');
-    const encrypted = await firstClient.send(
-      new EncryptCommand({ KeyId: storedKeyId, Plaintext: Buffer.from('survives'), EncryptionContext: CONTEXT }),
-    );
+    const encrypted = await firstClient.send(new EncryptCommand({ KeyId: storedKeyId, Plaintext: Buffer.from('survives'), EncryptionContext: CONTEXT }));
     firstClient.destroy();
     await first.stop();
 
     const second = await startLocalKms({ port: 0, keyStorePath });
     const secondClient = clientFor(second.endpoint);
     try {
-      const decrypted = await secondClient.send(
-        new DecryptCommand({ CiphertextBlob: encrypted.CiphertextBlob, EncryptionContext: CONTEXT }),
-      );
+      const decrypted = await secondClient.send(new DecryptCommand({ CiphertextBlob: encrypted.CiphertextBlob, EncryptionContext: CONTEXT }));
       const rotation = await secondClient.send(new GetKeyRotationStatusCommand({ KeyId: storedKeyId }));
 
       expect(Buffer.from(decrypted.Plaintext ?? []).toString()).toBe('survives');
@@ -354,9 +313,7 @@ describe('local KMS, lifecycle', () => {
   it('forgets its keys across a restart without a keyStorePath', async () => {
     const first = await startLocalKms({ port: 0 });
     const firstClient = clientFor(first.endpoint);
-    const encrypted = await firstClient.send(
-      new EncryptCommand({ KeyId: await first.createKey(), Plaintext: Buffer.from('gone') }),
-    );
+    const encrypted = await firstClient.send(new EncryptCommand({ KeyId: await first.createKey(), Plaintext: Buffer.from('gone') }));
     firstClient.destroy();
     await first.stop();
 

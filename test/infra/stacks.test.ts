@@ -29,8 +29,7 @@ const synth = (context: Record<string, unknown> = {}) => {
 
 const { stateful, stateless, stacks: built } = synth();
 
-const resources = (template: Template, type: string): Record<string, CfnResource> =>
-  template.findResources(type) as Record<string, CfnResource>;
+const resources = (template: Template, type: string): Record<string, CfnResource> => template.findResources(type) as Record<string, CfnResource>;
 
 const only = <T>(record: Record<string, T>): [string, T] => {
   const entries = Object.entries(record);
@@ -63,8 +62,7 @@ const referencedIds = (value: Json): string[] => {
   return found;
 };
 
-const logicalIdOf = (construct: { node: { defaultChild?: unknown } }, stack: Stack): string =>
-  stack.getLogicalId(construct.node.defaultChild as CfnElement);
+const logicalIdOf = (construct: { node: { defaultChild?: unknown } }, stack: Stack): string => stack.getLogicalId(construct.node.defaultChild as CfnElement);
 
 const statementsByPolicy = (): [string, PolicyStatement[]][] =>
   Object.entries(resources(stateless, 'AWS::IAM::Policy')).map(([id, policy]) => [
@@ -187,9 +185,7 @@ describe('data protection', () => {
     });
     const [, client] = only(resources(stateful, 'AWS::Cognito::UserPoolClient'));
     expect(client.Properties.GenerateSecret).toBe(false);
-    expect(client.Properties.ExplicitAuthFlows).toEqual(
-      expect.arrayContaining(['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH']),
-    );
+    expect(client.Properties.ExplicitAuthFlows).toEqual(expect.arrayContaining(['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH']));
   });
 });
 
@@ -297,9 +293,7 @@ describe('functions', () => {
 
   it('use the credential key only with a tenant and account in the encryption context', () => {
     const keyId = logicalIdOf(built.stateful.credentialsKey, built.stateful);
-    const keyStatements = statementsByPolicy().flatMap(([, statements]) =>
-      statements.filter((statement) => referencedIds(statement.Resource).includes(keyId)),
-    );
+    const keyStatements = statementsByPolicy().flatMap(([, statements]) => statements.filter((statement) => referencedIds(statement.Resource).includes(keyId)));
     expect(keyStatements).toHaveLength(3);
     for (const statement of keyStatements) {
       expect(statement.Condition?.Null).toEqual({
@@ -344,10 +338,15 @@ describe('deployment settings', () => {
 
   it('gives the sync function its invocation length as timeout and streams masters unless told not to', () => {
     const sync = (template: Template) =>
-      Object.values(resources(template, 'AWS::Lambda::Function')).find((fn) => String((fn.Properties.Environment as { Variables: Record<string, Json> }).Variables.POWERTOOLS_SERVICE_NAME) === 'mt-copier-sync')!;
+      Object.values(resources(template, 'AWS::Lambda::Function')).find(
+        (fn) => String((fn.Properties.Environment as { Variables: Record<string, Json> }).Variables.POWERTOOLS_SERVICE_NAME) === 'mt-copier-sync',
+      )!;
     const standard = sync(stateless);
     expect(standard.Properties.Timeout).toBe(900);
-    expect((standard.Properties.Environment as { Variables: Record<string, Json> }).Variables).toMatchObject({ MASTER_STREAMING: 'on', MASTER_RECONCILE_INTERVAL_MS: '60000' });
+    expect((standard.Properties.Environment as { Variables: Record<string, Json> }).Variables).toMatchObject({
+      MASTER_STREAMING: 'on',
+      MASTER_RECONCILE_INTERVAL_MS: '60000',
+    });
     const short = sync(synth({ syncInvocationMinutes: '5', masterStreaming: 'off' }).stateless);
     expect(short.Properties.Timeout).toBe(300);
     expect((short.Properties.Environment as { Variables: Record<string, Json> }).Variables).toMatchObject({ MASTER_STREAMING: 'off' });

@@ -121,7 +121,14 @@ for (const mutation of chosen) {
   try {
     const run = spawnSync('npx', ['vitest', 'run', ...mutation.tests], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
     const output = `${run.stdout}\n${run.stderr}`;
-    const failedTests = [...new Set(output.split('\n').filter((line) => /^\s*(×|FAIL)\s/.test(line)).map((line) => line.trim()))].slice(0, 3);
+    const failedTests = [
+      ...new Set(
+        output
+          .split('\n')
+          .filter((line) => /^\s*(×|FAIL)\s/.test(line))
+          .map((line) => line.trim()),
+      ),
+    ].slice(0, 3);
     const caught = run.status !== 0 && failedTests.length > 0;
     if (!caught) survived.push(mutation.name);
     console.log(`${caught ? 'caught   ' : 'SURVIVED '} ${mutation.name}`);
@@ -131,5 +138,7 @@ for (const mutation of chosen) {
     restore();
   }
 }
-console.log(survived.length === 0 ? `\nall ${chosen.length} mutations caught` : `\n${survived.length} of ${chosen.length} mutations survived: ${survived.join('; ')}`);
+console.log(
+  survived.length === 0 ? `\nall ${chosen.length} mutations caught` : `\n${survived.length} of ${chosen.length} mutations survived: ${survived.join('; ')}`,
+);
 process.exit(survived.length === 0 ? 0 : 1);

@@ -75,10 +75,7 @@ describe('simulator routes', () => {
 
   it('rejects an ask below the bid with 400 on ask', async () => {
     const { handle } = setup();
-    const body = expectProblem(
-      await handle({ method: 'PUT', path: '/local/simulator/symbols/EURUSD', body: { bid: 1.2, ask: 1.1 } }),
-      400,
-    );
+    const body = expectProblem(await handle({ method: 'PUT', path: '/local/simulator/symbols/EURUSD', body: { bid: 1.2, ask: 1.1 } }), 400);
     expect(body.errors).toEqual([{ path: 'ask', message: expect.any(String) }]);
   });
 
@@ -184,10 +181,7 @@ describe('simulator routes', () => {
       422,
     );
     expect(money.detail).toBe('NO_MONEY');
-    const missing = expectProblem(
-      await handle({ method: 'POST', path: '/local/simulator/accounts/acc-1/positions/999/close', body: {} }),
-      422,
-    );
+    const missing = expectProblem(await handle({ method: 'POST', path: '/local/simulator/accounts/acc-1/positions/999/close', body: {} }), 422);
     expect(missing.detail).toBe('POSITION_NOT_FOUND');
   });
 
@@ -212,10 +206,7 @@ describe('simulator routes', () => {
 
   it('rejects a bad close volume with 400', async () => {
     const { handle } = setup();
-    const body = expectProblem(
-      await handle({ method: 'POST', path: '/local/simulator/accounts/acc-1/positions/1/close', body: { volume: 0 } }),
-      400,
-    );
+    const body = expectProblem(await handle({ method: 'POST', path: '/local/simulator/accounts/acc-1/positions/1/close', body: { volume: 0 } }), 400);
     expect(body.errors?.map((error) => error.path)).toEqual(['volume']);
   });
 

@@ -5,12 +5,7 @@ import net from 'node:net';
  * never reach MetaApi, AWS or anything else on the internet.
  */
 const isLoopback = (host: string | undefined): boolean =>
-  host === undefined ||
-  host === 'localhost' ||
-  host.endsWith('.localhost') ||
-  host.startsWith('127.') ||
-  host === '::1' ||
-  host === '[::1]';
+  host === undefined || host === 'localhost' || host.endsWith('.localhost') || host.startsWith('127.') || host === '::1' || host === '[::1]';
 
 const original = net.Socket.prototype.connect;
 net.Socket.prototype.connect = function patchedConnect(this: net.Socket, ...args: unknown[]) {

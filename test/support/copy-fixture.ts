@@ -11,7 +11,10 @@ import { COPY_DEADLINE_MS, COPY_LEASE_MS } from '../../functions/copy/copy-worke
 let counter = 0;
 
 /** A tenant with a simulated master and slave and one mapping between them, on a test system. */
-export const copyFixture = async (system: LocalSystem, mapping: Omit<NewMapping, 'masterAccountId' | 'slaveAccountId'> = { sizing: { mode: 'multiplier', multiplier: 1 } }) => {
+export const copyFixture = async (
+  system: LocalSystem,
+  mapping: Omit<NewMapping, 'masterAccountId' | 'slaveAccountId'> = { sizing: { mode: 'multiplier', multiplier: 1 } },
+) => {
   counter += 1;
   const tenantId = `tenant-${counter}-${Date.now()}`;
   const { runtime, market } = system;

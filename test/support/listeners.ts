@@ -15,11 +15,21 @@ const socketInodes = (pid: number): Set<string> => {
   return inodes;
 };
 
-const ipv4 = (hex: string) => hex.match(/../g)!.reverse().map((byte) => parseInt(byte, 16)).join('.');
+const ipv4 = (hex: string) =>
+  hex
+    .match(/../g)!
+    .reverse()
+    .map((byte) => parseInt(byte, 16))
+    .join('.');
 
 /** /proc/net/tcp6 writes the address as four 32-bit words, each in the machine's (little-endian) byte order. */
 const ipv6 = (hex: string): string => {
-  const bytes = hex.match(/.{8}/g)!.flatMap((word) => word.match(/../g)!.reverse().map((byte) => parseInt(byte, 16)));
+  const bytes = hex.match(/.{8}/g)!.flatMap((word) =>
+    word
+      .match(/../g)!
+      .reverse()
+      .map((byte) => parseInt(byte, 16)),
+  );
   const zeros = (from: number, to: number) => bytes.slice(from, to).every((byte) => byte === 0);
   if (zeros(0, 10) && bytes[10] === 0xff && bytes[11] === 0xff) return `::ffff:${bytes.slice(12).join('.')}`;
   if (zeros(0, 15)) return bytes[15] === 1 ? '::1' : bytes[15] === 0 ? '::' : `::${bytes[15]}`;

@@ -138,7 +138,10 @@ export class MemoryMappingStore implements MappingStore {
 
   async listAll(tenantId: string): Promise<CopyMapping[]> {
     await turn();
-    return [...this.mappings.values()].filter((m) => m.tenantId === tenantId).sort((a, b) => a.id.localeCompare(b.id)).map(clone);
+    return [...this.mappings.values()]
+      .filter((m) => m.tenantId === tenantId)
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map(clone);
   }
 
   async graph(tenantId: string): Promise<MappingGraph> {
@@ -284,7 +287,10 @@ export class MemoryProtectionStore implements ProtectionStore {
   async put(protection: Omit<AccountProtection, 'status'> & { status?: ProtectionStatus }): Promise<void> {
     await turn();
     const before = this.protections.get(key(protection.tenantId, protection.accountId));
-    this.protections.set(key(protection.tenantId, protection.accountId), clone({ ...protection, status: protection.status ?? before?.status ?? defaultProtectionStatus }));
+    this.protections.set(
+      key(protection.tenantId, protection.accountId),
+      clone({ ...protection, status: protection.status ?? before?.status ?? defaultProtectionStatus }),
+    );
   }
 
   async updateStatus(tenantId: string, accountId: string, status: ProtectionStatus): Promise<void> {

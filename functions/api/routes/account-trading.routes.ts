@@ -53,7 +53,10 @@ export const accountTradingRoutes = [
     body: placeOrderBody,
     response: { status: 201, schema: placedTradeSchema, description: 'The position or pending order the broker made' },
     problems: idempotencyProblems,
-    handle: async ({ runtime, tenantId, params, body, idempotency }) => ({ status: 201, body: await placeTrade(runtime, tenantId, params.id, body, { idempotency }) }),
+    handle: async ({ runtime, tenantId, params, body, idempotency }) => ({
+      status: 201,
+      body: await placeTrade(runtime, tenantId, params.id, body, { idempotency }),
+    }),
   }),
   defineRoute({
     method: 'PATCH',

@@ -9,8 +9,7 @@ export const listQuery = z
 
 export const idParam = z.string().min(1).max(64);
 
-export const pageOf = <T extends z.ZodType>(item: T) =>
-  z.object({ items: z.array(item), nextCursor: z.string().optional() });
+export const pageOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().optional() });
 
 export const problemSchema = z
   .object({

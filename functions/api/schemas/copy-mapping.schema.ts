@@ -70,7 +70,9 @@ export const mappingSchema = z
     activeSince: z
       .string()
       .optional()
-      .describe('Since when the mapping copies new master trades: its creation or its last re-enabling. Trades open before it are recorded as OPENED_BEFORE_MAPPING.'),
+      .describe(
+        'Since when the mapping copies new master trades: its creation or its last re-enabling. Trades open before it are recorded as OPENED_BEFORE_MAPPING.',
+      ),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

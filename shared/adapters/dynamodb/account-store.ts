@@ -1,10 +1,4 @@
-import {
-  GetItemCommand,
-  QueryCommand,
-  TransactWriteItemsCommand,
-  UpdateItemCommand,
-  type TransactWriteItem,
-} from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand, TransactWriteItemsCommand, UpdateItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { brokerLoginKey, type Account } from '../../domain/account';
 import type { CopyMapping } from '../../domain/copy-mapping';
 import { ConcurrentUpdateError, ConflictError, NotFoundError } from '../../domain/errors';
@@ -115,7 +109,10 @@ export class DynamoAccountStore implements AccountStore {
         ExclusiveStartKey: decodeCursor(request.cursor, { partitionAttribute: 'pk', partitionValue: tenantKey(tenantId), skPrefix: 'ACCOUNT#' }),
       }),
     );
-    return page((result.Items ?? []).map((item) => fromItem<Account>(item)), result.LastEvaluatedKey);
+    return page(
+      (result.Items ?? []).map((item) => fromItem<Account>(item)),
+      result.LastEvaluatedKey,
+    );
   }
 
   async update(tenantId: string, accountId: string, changes: Partial<Account>): Promise<Account> {

@@ -30,6 +30,9 @@ export class DynamoAuditLog implements AuditLog {
         ExclusiveStartKey: decodeCursor(request.cursor, { partitionAttribute: 'pk', partitionValue: tenantKey(tenantId), skPrefix: '' }),
       }),
     );
-    return page((result.Items ?? []).map((item) => fromItem<AuditEntry & { id: string }>(item)), result.LastEvaluatedKey);
+    return page(
+      (result.Items ?? []).map((item) => fromItem<AuditEntry & { id: string }>(item)),
+      result.LastEvaluatedKey,
+    );
   }
 }

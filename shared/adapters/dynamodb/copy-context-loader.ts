@@ -21,9 +21,7 @@ export class DynamoCopyContextLoader implements CopyContextLoader {
     const context: CopyContext = {};
     for (let attempt = 0; keys.length > 0; attempt += 1) {
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(25 * 2 ** attempt, 500)));
-      const result = await this.table.client.send(
-        new BatchGetItemCommand({ RequestItems: { [this.table.tableName]: { Keys: keys, ConsistentRead: true } } }),
-      );
+      const result = await this.table.client.send(new BatchGetItemCommand({ RequestItems: { [this.table.tableName]: { Keys: keys, ConsistentRead: true } } }));
       for (const item of result.Responses?.[this.table.tableName] ?? []) {
         const sk = item.sk?.S ?? '';
         if (sk.startsWith('MAPPING#')) context.mapping = fromItem(item);
@@ -31,7 +29,11 @@ export class DynamoCopyContextLoader implements CopyContextLoader {
         else if (sk.startsWith('PROTECTION#')) context.protection = fromItem(item);
         else if (sk.startsWith('LINK#')) context.link = fromItem(item);
         else if (sk.startsWith('COPY#')) {
-          const { leaseUntil: _lease, workerEpoch: _epoch, ...origin } = fromItem<NonNullable<CopyContext['origin']> & { leaseUntil?: number; workerEpoch?: number }>(item);
+          const {
+            leaseUntil: _lease,
+            workerEpoch: _epoch,
+            ...origin
+          } = fromItem<NonNullable<CopyContext['origin']> & { leaseUntil?: number; workerEpoch?: number }>(item);
           context.origin = origin;
         }
       }

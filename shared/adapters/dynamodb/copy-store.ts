@@ -63,16 +63,9 @@ export class DynamoCopyStore implements CopyStore {
       ':lease': options.now.getTime() + options.leaseMs,
       ':epoch': options.worker?.epoch ?? 0,
     };
-    const sets = [
-      '#status = if_not_exists(#status, :pending)',
-      '#attempts = if_not_exists(#attempts, :zero) + :one',
-      '#lease = :lease',
-      '#epoch = :epoch',
-    ];
+    const sets = ['#status = if_not_exists(#status, :pending)', '#attempts = if_not_exists(#attempts, :zero) + :one', '#lease = :lease', '#epoch = :epoch'];
     // A worker that supersedes older ones takes their claims over at once: they are known dead.
-    const takeable = options.worker?.supersedes
-      ? '(#lease < :now OR #epoch < :epoch OR attribute_not_exists(#epoch))'
-      : '#lease < :now';
+    const takeable = options.worker?.supersedes ? '(#lease < :now OR #epoch < :epoch OR attribute_not_exists(#epoch))' : '#lease < :now';
     const firstOnly: Record<string, unknown> = {
       ...fixed,
       gsi1pk: timelineKey(record.tenantId, record.mappingId),
@@ -150,7 +143,10 @@ export class DynamoCopyStore implements CopyStore {
       // A closed link is history: it expires, so the reconcile's reads of a mapping's links stay flat.
       const expiresAt = link.closedAt ? Math.floor(Date.parse(link.closedAt) / 1000) + CLOSED_LINK_TTL_SECONDS : undefined;
       items.push({
-        Put: { TableName: this.table.tableName, Item: toItem({ ...linkKey(link.tenantId, link.mappingId, link.masterTicket), entity: 'link', ...link, expiresAt }) },
+        Put: {
+          TableName: this.table.tableName,
+          Item: toItem({ ...linkKey(link.tenantId, link.mappingId, link.masterTicket), entity: 'link', ...link, expiresAt }),
+        },
       });
     }
     if (effects.audit) items.push({ Put: { TableName: this.auditTable.tableName, Item: auditItem(effects.audit) } });

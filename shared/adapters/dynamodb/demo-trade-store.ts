@@ -29,7 +29,11 @@ export class DynamoDemoTradeStore implements DemoTradeStore {
   async list(tenantId: string, accountId: string, range: { from: string; to: string }): Promise<ClosedTrade[]> {
     const items = await this.query({
       KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-      ExpressionAttributeValues: toItem({ ':pk': tenantKey(tenantId), ':from': `${prefixOf(accountId)}${range.from}`, ':to': `${prefixOf(accountId)}${range.to}` }),
+      ExpressionAttributeValues: toItem({
+        ':pk': tenantKey(tenantId),
+        ':from': `${prefixOf(accountId)}${range.from}`,
+        ':to': `${prefixOf(accountId)}${range.to}`,
+      }),
     });
     return items
       .map((item) => {
@@ -46,13 +50,17 @@ export class DynamoDemoTradeStore implements DemoTradeStore {
       ProjectionExpression: 'pk, sk',
     });
     await Promise.all(
-      items.map((item) => this.table.client.send(new DeleteItemCommand({ TableName: this.table.tableName, Key: { pk: required(item.pk, 'pk'), sk: required(item.sk, 'sk') } }))),
+      items.map((item) =>
+        this.table.client.send(new DeleteItemCommand({ TableName: this.table.tableName, Key: { pk: required(item.pk, 'pk'), sk: required(item.sk, 'sk') } })),
+      ),
     );
   }
 
-  private async query(
-    condition: { KeyConditionExpression: string; ExpressionAttributeValues: Record<string, AttributeValue>; ProjectionExpression?: string },
-  ): Promise<Record<string, AttributeValue>[]> {
+  private async query(condition: {
+    KeyConditionExpression: string;
+    ExpressionAttributeValues: Record<string, AttributeValue>;
+    ProjectionExpression?: string;
+  }): Promise<Record<string, AttributeValue>[]> {
     return queryAll(this.table, { ...condition, ConsistentRead: true });
   }
 }

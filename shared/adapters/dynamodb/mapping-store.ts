@@ -9,7 +9,19 @@ import {
 import type { CopyMapping } from '../../domain/copy-mapping';
 import { ConcurrentUpdateError, ConflictError, NotFoundError } from '../../domain/errors';
 import type { MappingGraph, MappingStore, Page, PageRequest } from '../../ports/stores';
-import { cancellationCodes, decodeCursor, fromItem, isConditionFailure, page, queryAll, syncShardKey, tenantKey, toItem, virtualShardOf, type TableRef } from './table';
+import {
+  cancellationCodes,
+  decodeCursor,
+  fromItem,
+  isConditionFailure,
+  page,
+  queryAll,
+  syncShardKey,
+  tenantKey,
+  toItem,
+  virtualShardOf,
+  type TableRef,
+} from './table';
 import { updateExpression } from './update-expression';
 import { required } from '../../domain/required';
 
@@ -89,7 +101,10 @@ export class DynamoMappingStore implements MappingStore {
         ExclusiveStartKey: decodeCursor(request.cursor, { partitionAttribute: 'pk', partitionValue: tenantKey(tenantId), skPrefix: 'MAPPING#' }),
       }),
     );
-    return page((result.Items ?? []).map((item) => fromItem<CopyMapping>(item)), result.LastEvaluatedKey);
+    return page(
+      (result.Items ?? []).map((item) => fromItem<CopyMapping>(item)),
+      result.LastEvaluatedKey,
+    );
   }
 
   async listAll(tenantId: string): Promise<CopyMapping[]> {

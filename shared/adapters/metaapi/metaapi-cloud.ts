@@ -76,8 +76,7 @@ interface OpenConnection {
 /** The name of an account at MetaApi: it finds the account when its MetaApi id is not known. */
 export const metaApiAccountName = (ref: Pick<BrokerAccountRef, 'accountId'>): string => `mt-copier ${ref.accountId}`;
 
-const isNotFound = (error: unknown): boolean =>
-  typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'NotFoundError';
+const isNotFound = (error: unknown): boolean => typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'NotFoundError';
 
 /**
  * MetaApi as this process sees it: one SDK instance (created on first use, so a function that

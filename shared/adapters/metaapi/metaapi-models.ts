@@ -1,13 +1,4 @@
-import type {
-  AccountInformation,
-  Deal,
-  PendingOrder,
-  PendingOrderType,
-  Position,
-  Quote,
-  Side,
-  SymbolSpec,
-} from '../../domain/trading';
+import type { AccountInformation, Deal, PendingOrder, PendingOrderType, Position, Quote, Side, SymbolSpec } from '../../domain/trading';
 
 /**
  * MetaApi's models as they arrive over the websocket, with only the fields this adapter
@@ -94,8 +85,7 @@ const level = (value: number | undefined): number | undefined => (typeof value =
 
 const text = (value: string | undefined): string | undefined => (value ? value : undefined);
 
-const withoutUndefined = <T extends object>(value: T): T =>
-  Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
+const withoutUndefined = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
 
 const positionSides: Record<string, Side> = { POSITION_TYPE_BUY: 'buy', POSITION_TYPE_SELL: 'sell' };
 

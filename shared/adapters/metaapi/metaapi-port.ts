@@ -57,9 +57,7 @@ export class MetaApiBrokerPort implements BrokerPort {
   ) {}
 
   getAccountInformation(): Promise<AccountInformation> {
-    return this.read('getAccountInformation', async () =>
-      toAccountInformation((await this.connection.getAccountInformation()) as MetaApiAccountInformation),
-    );
+    return this.read('getAccountInformation', async () => toAccountInformation((await this.connection.getAccountInformation()) as MetaApiAccountInformation));
   }
 
   getPositions(): Promise<Position[]> {
@@ -77,19 +75,13 @@ export class MetaApiBrokerPort implements BrokerPort {
 
   async getSymbolSpec(symbol: string): Promise<SymbolSpec | undefined> {
     return this.read('getSymbolSpecification', async () => {
-      const [spec, price] = await Promise.allSettled([
-        this.connection.getSymbolSpecification(symbol),
-        this.connection.getSymbolPrice(symbol, false),
-      ]);
+      const [spec, price] = await Promise.allSettled([this.connection.getSymbolSpecification(symbol), this.connection.getSymbolPrice(symbol, false)]);
       if (spec.status === 'rejected') {
         if (isNotFound(spec.reason)) return undefined;
         throw spec.reason;
       }
       if (!spec.value) return undefined;
-      return toSymbolSpec(
-        spec.value as MetaApiSymbolSpecification,
-        price.status === 'fulfilled' ? (price.value as MetaApiSymbolPrice) : undefined,
-      );
+      return toSymbolSpec(spec.value as MetaApiSymbolSpecification, price.status === 'fulfilled' ? (price.value as MetaApiSymbolPrice) : undefined);
     });
   }
 
@@ -275,5 +267,4 @@ export class MetaApiBrokerPort implements BrokerPort {
   }
 }
 
-const isNotFound = (error: unknown): boolean =>
-  typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'NotFoundError';
+const isNotFound = (error: unknown): boolean => typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'NotFoundError';

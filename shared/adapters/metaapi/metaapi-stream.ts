@@ -140,7 +140,13 @@ export class MetaApiAccountStream implements AccountStream {
       override async onStreamClosed(instanceIndex: string): Promise<void> {
         reset(instanceIndex);
       }
-      override async onSynchronizationStarted(instanceIndex: string, _specifications: unknown, _positions: unknown, _orders: unknown, synchronizationId: string): Promise<void> {
+      override async onSynchronizationStarted(
+        instanceIndex: string,
+        _specifications: unknown,
+        _positions: unknown,
+        _orders: unknown,
+        synchronizationId: string,
+      ): Promise<void> {
         stream.instances.set(instanceIndex, { synchronizationId, orders: false, deals: false });
       }
       override async onPendingOrdersSynchronized(instanceIndex: string, synchronizationId: string): Promise<void> {

@@ -36,7 +36,5 @@ export type MetaApiTokenLookup = { token: string; reason?: undefined } | { token
 export const metaApiTokenFromSecret = async (secretArn: string | undefined, client: () => SecretsManagerClient): Promise<MetaApiTokenLookup> => {
   if (!secretArn) return { reason: NO_TOKEN_REASON };
   const token = await readMetaApiToken(client(), secretArn);
-  return token
-    ? { token }
-    : { reason: `${NO_TOKEN_REASON}: the secret holds no MetaApi API token yet (put it with aws secretsmanager put-secret-value)` };
+  return token ? { token } : { reason: `${NO_TOKEN_REASON}: the secret holds no MetaApi API token yet (put it with aws secretsmanager put-secret-value)` };
 };

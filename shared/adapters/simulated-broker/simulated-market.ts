@@ -160,12 +160,10 @@ const defaultSpec = (symbol: string): Omit<SimulatedSymbolState, 'symbol' | 'bid
 const roundTo = (value: number, decimals: number): number => Number(value.toFixed(decimals));
 const money = (value: number): number => roundTo(value, 2);
 const normalizeVolume = (volume: number, step: number): number => roundTo(Math.round(volume / step) * step, 8);
-const isMultipleOf = (value: number, step: number): boolean =>
-  Math.abs(value / step - Math.round(value / step)) < 1e-6;
+const isMultipleOf = (value: number, step: number): boolean => Math.abs(value / step - Math.round(value / step)) < 1e-6;
 const direction = (side: Side): 1 | -1 => (side === 'buy' ? 1 : -1);
 const mid = (symbol: SimulatedSymbolState): number => (symbol.bid + symbol.ask) / 2;
-const isPositiveNumber = (value: unknown): value is number =>
-  typeof value === 'number' && Number.isFinite(value) && value > 0;
+const isPositiveNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value > 0;
 
 /** Price a position of this side opens at: buys at the ask, sells at the bid. */
 const openingPrice = (symbol: SimulatedSymbolState, side: Side): number => (side === 'buy' ? symbol.ask : symbol.bid);
@@ -199,8 +197,7 @@ const copyPosition = (position: SimulatedPositionState): SimulatedPositionState 
 const copyOrder = (order: PendingOrder): PendingOrder => ({ ...order });
 const copyDeal = (deal: Deal): Deal => ({ ...deal });
 
-const withoutUndefined = <T extends object>(value: T): T =>
-  Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
+const withoutUndefined = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
 
 /**
  * The simulated broker. Invariants, after every public call:
@@ -359,9 +356,7 @@ export class SimulatedMarket {
   findByClientId(accountId: string, clientId: string): ClientIdMatch {
     const account = this.requireAccount(accountId);
     return {
-      positions: account.positions
-        .filter((position) => position.clientId === clientId)
-        .map((position) => this.markedPosition(account, position)),
+      positions: account.positions.filter((position) => position.clientId === clientId).map((position) => this.markedPosition(account, position)),
       orders: account.orders.filter((order) => order.clientId === clientId).map(copyOrder),
       deals: account.deals.filter((deal) => deal.clientId === clientId).map(copyDeal),
     };
@@ -488,11 +483,7 @@ export class SimulatedMarket {
   }
 
   /** Changes the stops of a position from the terminal: a level omitted stays, `null` removes it. */
-  traderModify(
-    accountId: string,
-    positionId: string,
-    change: { stopLoss?: number | null; takeProfit?: number | null },
-  ): Position {
+  traderModify(accountId: string, positionId: string, change: { stopLoss?: number | null; takeProfit?: number | null }): Position {
     const account = this.requireAccount(accountId);
     const position = this.requirePosition(account, positionId);
     this.modifyPosition(accountId, positionId, {
@@ -709,13 +700,7 @@ export class SimulatedMarket {
     return amount * (this.rate(quoteCurrency(symbol), account.currency) ?? 1);
   }
 
-  private profitOf(
-    account: SimulatedAccountState,
-    position: SimulatedPositionState,
-    symbol: SimulatedSymbolState,
-    volume: number,
-    closePrice: number,
-  ): number {
+  private profitOf(account: SimulatedAccountState, position: SimulatedPositionState, symbol: SimulatedSymbolState, volume: number, closePrice: number): number {
     const inQuote = (closePrice - position.openPrice) * direction(position.side) * volume * symbol.contractSize;
     return money(this.toAccountCurrency(account, symbol.symbol, inQuote));
   }
@@ -738,12 +723,7 @@ export class SimulatedMarket {
     };
   }
 
-  private requireFreeMargin(
-    account: SimulatedAccountState,
-    symbol: SimulatedSymbolState,
-    volume: number,
-    price: number,
-  ): void {
+  private requireFreeMargin(account: SimulatedAccountState, symbol: SimulatedSymbolState, volume: number, price: number): void {
     const required = this.marginFor(account, symbol, volume, price);
     const { freeMargin } = this.getAccountSnapshot(account.id);
     if (required > freeMargin) {
@@ -901,10 +881,7 @@ export class SimulatedMarket {
     if (!isPositiveNumber(price)) throw new BrokerError('INVALID_PRICE', 'A limit or stop order needs a price > 0');
     const rounded = roundTo(price, symbol.digits);
     if (!isPendingPriceValid(symbol, side, type, rounded)) {
-      throw new BrokerError(
-        'INVALID_PRICE',
-        `Invalid ${side} ${type} price ${rounded} at bid ${symbol.bid} / ask ${symbol.ask}`,
-      );
+      throw new BrokerError('INVALID_PRICE', `Invalid ${side} ${type} price ${rounded} at bid ${symbol.bid} / ask ${symbol.ask}`);
     }
     return rounded;
   }

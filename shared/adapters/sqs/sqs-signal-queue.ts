@@ -53,7 +53,9 @@ export class SqsSignalQueue implements SignalQueue, SignalDeliveries {
         }),
       );
       if (result.Failed && result.Failed.length > 0) {
-        throw new Error(`SQS refused to return ${result.Failed.length} of ${batch.length} copy signals: ${result.Failed.map((failure) => failure.Code).join(', ')}`);
+        throw new Error(
+          `SQS refused to return ${result.Failed.length} of ${batch.length} copy signals: ${result.Failed.map((failure) => failure.Code).join(', ')}`,
+        );
       }
     }
   }

@@ -36,7 +36,13 @@ describe('DynamoRateLimiter', () => {
   it('allows the limit in a window, refuses the rest with the seconds left, and starts again in the next', async () => {
     const decisions = [];
     for (let i = 0; i < 5; i += 1) decisions.push(await limiter().hit(at('2024-03-04T10:00:15.000Z')));
-    expect(decisions).toEqual([{ allowed: true }, { allowed: true }, { allowed: true }, { allowed: false, retryAfterSeconds: 45 }, { allowed: false, retryAfterSeconds: 45 }]);
+    expect(decisions).toEqual([
+      { allowed: true },
+      { allowed: true },
+      { allowed: true },
+      { allowed: false, retryAfterSeconds: 45 },
+      { allowed: false, retryAfterSeconds: 45 },
+    ]);
     expect(await limiter().hit(at('2024-03-04T10:01:00.000Z'))).toEqual({ allowed: true });
   });
 
@@ -76,7 +82,11 @@ describe('DynamoProtectionStore', () => {
 describe('DynamoDemoTradeStore', () => {
   it('lists the demo trades of one account closed in the range [from, to), and deletes them', async () => {
     const store = new DynamoDemoTradeStore(tables.main);
-    await store.add('tenant-demo', 'acc-1', [aTrade('t1', '2024-03-01T00:00:00.000Z'), aTrade('t2', '2024-03-02T00:00:00.000Z'), aTrade('t3', '2024-03-03T00:00:00.000Z')]);
+    await store.add('tenant-demo', 'acc-1', [
+      aTrade('t1', '2024-03-01T00:00:00.000Z'),
+      aTrade('t2', '2024-03-02T00:00:00.000Z'),
+      aTrade('t3', '2024-03-03T00:00:00.000Z'),
+    ]);
     await store.add('tenant-demo', 'acc-2', [aTrade('t4', '2024-03-02T00:00:00.000Z')]);
     await store.add('tenant-other', 'acc-1', [aTrade('t5', '2024-03-02T00:00:00.000Z')]);
     const listed = await store.list('tenant-demo', 'acc-1', { from: '2024-03-02T00:00:00.000Z', to: '2024-03-03T00:00:00.000Z' });

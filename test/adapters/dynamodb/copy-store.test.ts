@@ -100,7 +100,10 @@ describe('DynamoCopyStore', () => {
       const record = freshRecord();
       await copies.claim(record, { now: NOW, leaseMs: LEASE_MS });
 
-      const result = await copies.claim({ ...record, detectedAt: '2030-01-01T00:00:00.000Z', masterVolume: 9 }, { now: later(LEASE_MS + 1), leaseMs: LEASE_MS });
+      const result = await copies.claim(
+        { ...record, detectedAt: '2030-01-01T00:00:00.000Z', masterVolume: 9 },
+        { now: later(LEASE_MS + 1), leaseMs: LEASE_MS },
+      );
 
       expect(claimed(result)).toMatchObject({ detectedAt: record.detectedAt, masterVolume: record.masterVolume });
     });
@@ -165,7 +168,9 @@ describe('DynamoCopyStore', () => {
       const mine = claimed(await copies.claim(freshRecord(), { now: NOW, leaseMs: LEASE_MS }));
       await copies.finish(placed(mine));
 
-      expect(await rejectionOf(copies.finish({ ...mine, completedAt: NOW.toISOString(), latencyMs: 0, status: 'failed', reason: 'BROKER_REJECTED' }))).toBeInstanceOf(ConcurrentUpdateError);
+      expect(
+        await rejectionOf(copies.finish({ ...mine, completedAt: NOW.toISOString(), latencyMs: 0, status: 'failed', reason: 'BROKER_REJECTED' })),
+      ).toBeInstanceOf(ConcurrentUpdateError);
       expect((await copies.get(mine.tenantId, mine.mappingId, mine.eventId))?.status).toBe('placed');
     });
 
@@ -185,7 +190,14 @@ describe('DynamoCopyStore', () => {
 
     it('records a skip with its reason', async () => {
       const mine = claimed(await copies.claim(freshRecord(), { now: NOW, leaseMs: LEASE_MS }));
-      await copies.finish({ ...mine, completedAt: NOW.toISOString(), latencyMs: 0, status: 'skipped', reason: 'VOLUME_BELOW_MIN', reasonDetail: 'computed 0.004 lots' });
+      await copies.finish({
+        ...mine,
+        completedAt: NOW.toISOString(),
+        latencyMs: 0,
+        status: 'skipped',
+        reason: 'VOLUME_BELOW_MIN',
+        reasonDetail: 'computed 0.004 lots',
+      });
       expect(await copies.get(mine.tenantId, mine.mappingId, mine.eventId)).toMatchObject({
         status: 'skipped',
         reason: 'VOLUME_BELOW_MIN',
@@ -202,7 +214,10 @@ describe('DynamoCopyStore', () => {
 
       await copies.release(stale);
 
-      expect(await copies.claim(record, { now: later(LEASE_MS + 2), leaseMs: LEASE_MS })).toEqual({ outcome: 'busy', leaseUntil: later(LEASE_MS + 1).getTime() + LEASE_MS });
+      expect(await copies.claim(record, { now: later(LEASE_MS + 2), leaseMs: LEASE_MS })).toEqual({
+        outcome: 'busy',
+        leaseUntil: later(LEASE_MS + 1).getTime() + LEASE_MS,
+      });
     });
   });
 
@@ -238,9 +253,15 @@ describe('DynamoCopyStore', () => {
       expect(await copies.getLink('tenant-a', mappingId, '200')).toMatchObject({ closedAt: '2024-03-04T12:00:00.000Z' });
       // The closed link expires a week after it closed (DynamoDB TTL); an open one never does.
       const stored = async (ticket: string) =>
-        (await tables.client.send(new GetItemCommand({ TableName: tables.main.tableName, Key: { pk: { S: 'TENANT#tenant-a' }, sk: { S: `LINK#${mappingId}#${ticket}` } } }))).Item;
+        (
+          await tables.client.send(
+            new GetItemCommand({ TableName: tables.main.tableName, Key: { pk: { S: 'TENANT#tenant-a' }, sk: { S: `LINK#${mappingId}#${ticket}` } } }),
+          )
+        ).Item;
       expect(Number((await stored('200'))?.expiresAt?.N)).toBe(Date.parse('2024-03-04T12:00:00.000Z') / 1000 + CLOSED_LINK_TTL_SECONDS);
-      await copies.finish(placed(claimed(await copies.claim(freshRecord({ mappingId }), { now: NOW, leaseMs: LEASE_MS }))), { link: aLink({ mappingId, masterTicket: '201' }) });
+      await copies.finish(placed(claimed(await copies.claim(freshRecord({ mappingId }), { now: NOW, leaseMs: LEASE_MS }))), {
+        link: aLink({ mappingId, masterTicket: '201' }),
+      });
       expect((await stored('201'))?.expiresAt).toBeUndefined();
     });
   });
@@ -283,7 +304,10 @@ describe('DynamoCopyStore', () => {
     });
 
     it.each([
-      ["points into another tenant's partition", { pk: 'TENANT#tenant-a', sk: 'COPY#mapping-history#x', gsi1pk: 'COPIES#tenant-a#mapping-history', gsi1sk: '2024' }],
+      [
+        "points into another tenant's partition",
+        { pk: 'TENANT#tenant-a', sk: 'COPY#mapping-history#x', gsi1pk: 'COPIES#tenant-a#mapping-history', gsi1sk: '2024' },
+      ],
       ["points into another mapping's timeline", { pk: 'TENANT#tenant-b', sk: 'COPY#other#x', gsi1pk: 'COPIES#tenant-b#other', gsi1sk: '2024' }],
       ['lacks the tenant key', { gsi1pk: 'COPIES#tenant-b#mapping-history', gsi1sk: '2024' }],
     ])('refuses a cursor that %s', async (_case, key) => {

@@ -40,7 +40,7 @@ describe('DynamoMappingStore', () => {
     expect((await mappings.get('tenant-dup', 'm-1'))?.reverse).toBe(false);
   });
 
-  it('returns undefined for a missing mapping and for another tenant\'s mapping', async () => {
+  it("returns undefined for a missing mapping and for another tenant's mapping", async () => {
     await create(aMapping({ tenantId: 'tenant-own', id: 'm-1' }));
     expect(await mappings.get('tenant-own', 'missing')).toBeUndefined();
     expect(await mappings.get('tenant-other', 'm-1')).toBeUndefined();

@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  toAccountInformation,
-  toDeal,
-  toPendingOrder,
-  toPosition,
-  toQuote,
-  toSymbolSpec,
-  tradeLabels,
-} from '../../../shared/adapters/metaapi/metaapi-models';
+import { toAccountInformation, toDeal, toPendingOrder, toPosition, toQuote, toSymbolSpec, tradeLabels } from '../../../shared/adapters/metaapi/metaapi-models';
 
 describe("MetaApi's models onto the domain", () => {
   it('maps a position: type to side, string id, UTC ISO open time, no level for 0 or absent', () => {
@@ -50,7 +42,17 @@ describe("MetaApi's models onto the domain", () => {
     ['ORDER_TYPE_SELL_STOP', 'sell', 'stop'],
   ])('maps a pending %s to %s %s, with what is left of its volume', (type, side, kind) => {
     expect(
-      toPendingOrder({ id: 7, type, state: 'ORDER_STATE_PLACED', symbol: 'AUDNZD', time: new Date('2020-04-20T08:38:58.270Z'), openPrice: 1.03, volume: 0.05, currentVolume: 0.03, takeProfit: 1.1 }),
+      toPendingOrder({
+        id: 7,
+        type,
+        state: 'ORDER_STATE_PLACED',
+        symbol: 'AUDNZD',
+        time: new Date('2020-04-20T08:38:58.270Z'),
+        openPrice: 1.03,
+        volume: 0.05,
+        currentVolume: 0.03,
+        takeProfit: 1.1,
+      }),
     ).toEqual({ id: '7', symbol: 'AUDNZD', side, type: kind, volume: 0.03, price: 1.03, takeProfit: 1.1, createdAt: '2020-04-20T08:38:58.270Z' });
   });
 
@@ -61,7 +63,17 @@ describe("MetaApi's models onto the domain", () => {
   });
 
   it('maps deals: DEAL_TYPE to side, entries IN/INOUT to in and OUT/OUT_BY to out; balance deals are not trades', () => {
-    const deal = { id: '9', symbol: 'EURUSD', time: new Date('2024-05-01T10:00:00.000Z'), volume: 0.1, price: 1.08, profit: 3.2, positionId: '5', orderId: 6, clientId: 'mcx' };
+    const deal = {
+      id: '9',
+      symbol: 'EURUSD',
+      time: new Date('2024-05-01T10:00:00.000Z'),
+      volume: 0.1,
+      price: 1.08,
+      profit: 3.2,
+      positionId: '5',
+      orderId: 6,
+      clientId: 'mcx',
+    };
     expect(toDeal({ ...deal, type: 'DEAL_TYPE_SELL', entryType: 'DEAL_ENTRY_OUT' })).toEqual({
       id: '9',
       positionId: '5',
@@ -81,12 +93,22 @@ describe("MetaApi's models onto the domain", () => {
     expect(toDeal({ id: '1', type: 'DEAL_TYPE_BALANCE', time: new Date(), profit: 10_000 })).toBeUndefined();
   });
 
-  it("maps a symbol specification with the tick value of a loss from the current price", () => {
+  it('maps a symbol specification with the tick value of a loss from the current price', () => {
     const spec = toSymbolSpec(
       { symbol: 'XAUUSD', tickSize: 0.01, minVolume: 0.01, maxVolume: 50, volumeStep: 0.01, contractSize: 100, digits: 2, profitCurrency: 'USD' },
       { symbol: 'XAUUSD', bid: 2350, ask: 2350.35, profitTickValue: 1.01, lossTickValue: 0.99, time: new Date() },
     );
-    expect(spec).toEqual({ symbol: 'XAUUSD', digits: 2, contractSize: 100, volumeMin: 0.01, volumeStep: 0.01, volumeMax: 50, tickSize: 0.01, tickValue: 0.99, profitCurrency: 'USD' });
+    expect(spec).toEqual({
+      symbol: 'XAUUSD',
+      digits: 2,
+      contractSize: 100,
+      volumeMin: 0.01,
+      volumeStep: 0.01,
+      volumeMax: 50,
+      tickSize: 0.01,
+      tickValue: 0.99,
+      profitCurrency: 'USD',
+    });
     expect(toSymbolSpec({ symbol: 'X', tickSize: 1, minVolume: 1, maxVolume: 1, volumeStep: 1, digits: 0 }).tickValue).toBeUndefined();
   });
 

@@ -194,7 +194,14 @@ describe('MetaApi connections and the port through them', () => {
   it('finds a pending order placed with a client id after it was cancelled, through the history orders', async () => {
     const { port } = shared;
     const quote = (await port.getQuote('EURUSD'))!;
-    const { orderId } = await port.placeOrder({ clientId: 'mccancelled', symbol: 'EURUSD', side: 'sell', type: 'limit', volume: 0.01, price: Number((quote.bid + 0.01).toFixed(5)) });
+    const { orderId } = await port.placeOrder({
+      clientId: 'mccancelled',
+      symbol: 'EURUSD',
+      side: 'sell',
+      type: 'limit',
+      volume: 0.01,
+      price: Number((quote.bid + 0.01).toFixed(5)),
+    });
     await port.cancelOrder(orderId!);
     expect(await port.getPendingOrders()).toEqual([]);
     expect((await port.findByClientId('mccancelled')).orders).toEqual([expect.objectContaining({ id: orderId, side: 'sell', type: 'limit' })]);

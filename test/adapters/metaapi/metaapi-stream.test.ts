@@ -64,7 +64,14 @@ describe('a MetaApi streaming connection as an account stream (real SDK, fake Me
     const since = Date.now();
     const before = changes.length;
     const second = fake.market.placeOrder(marketId, { clientId: 'st2', symbol: 'GBPUSD', side: 'sell', type: 'market', volume: 0.1 });
-    await until(() => expect(stream.view()?.positions.map((position) => position.id).sort()).toEqual([opened.positionId, second.positionId].sort()));
+    await until(() =>
+      expect(
+        stream
+          .view()
+          ?.positions.map((position) => position.id)
+          .sort(),
+      ).toEqual([opened.positionId, second.positionId].sort()),
+    );
     expect(changes.length).toBeGreaterThan(before);
     fake.market.modifyPosition(marketId, second.positionId!, { stopLoss: 1.5, takeProfit: null });
     await until(() => expect(stream.view()?.positions.find((position) => position.id === second.positionId)?.stopLoss).toBe(1.5));
@@ -125,7 +132,16 @@ describe('a MetaApi streaming connection as an account stream (real SDK, fake Me
       await new Promise((resolve) => setTimeout(resolve, 300));
       // Nothing after the packet that broke the sequence shows until the stream synchronized again.
       expect(stream.view()?.positions ?? []).toEqual([]);
-      await until(() => expect(stream.view()?.positions.map((position) => position.id).sort()).toEqual([first.positionId, second.positionId].sort()), 15_000);
+      await until(
+        () =>
+          expect(
+            stream
+              .view()
+              ?.positions.map((position) => position.id)
+              .sort(),
+          ).toEqual([first.positionId, second.positionId].sort()),
+        15_000,
+      );
       expect(fake.requests.filter((request) => request.type === 'synchronize' && request.accountId === metaApiId).length).toBeGreaterThan(1);
     });
   }

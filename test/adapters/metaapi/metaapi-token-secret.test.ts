@@ -12,7 +12,8 @@ const PLACEHOLDER = 'Xq3v-placeholder-9hJ2kLmN0pQrStUv';
 
 describe('the MetaApi token in Secrets Manager', () => {
   let stub: SecretsManagerStub;
-  const client = () => new SecretsManagerClient({ region: 'us-east-1', endpoint: stub.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = () =>
+    new SecretsManagerClient({ region: 'us-east-1', endpoint: stub.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
 
   beforeAll(async () => {
     stub = await SecretsManagerStub.start();

@@ -49,8 +49,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
 );
 
 const tickOf = (market: SimulatedMarket, name: string): number => market.getSymbolSpec(name)!.tickSize;
-const level = (price: number, ticks: number, tick: number): number | undefined =>
-  ticks === 0 ? undefined : Math.max(tick, price + ticks * tick);
+const level = (price: number, ticks: number, tick: number): number | undefined => (ticks === 0 ? undefined : Math.max(tick, price + ticks * tick));
 
 const apply = (market: SimulatedMarket, accountId: string, step: Action, n: number): void => {
   switch (step.kind) {

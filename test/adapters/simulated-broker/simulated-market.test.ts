@@ -286,9 +286,7 @@ describe('SimulatedMarket validation', () => {
     { side: 'buy', type: 'limit', price: undefined },
   ] as const)('rejects a $side $type at $price with INVALID_PRICE', ({ side, type, price }) => {
     const { market, accountId } = marketWithAccount();
-    const code = brokerErrorCodeOf(() =>
-      market.placeOrder(accountId, { clientId: 'c', symbol: 'EURUSD', side, type, volume: 0.1, price }),
-    );
+    const code = brokerErrorCodeOf(() => market.placeOrder(accountId, { clientId: 'c', symbol: 'EURUSD', side, type, volume: 0.1, price }));
     expect(code).toBe('INVALID_PRICE');
     expect(market.getPendingOrders(accountId)).toEqual([]);
   });
@@ -342,13 +340,9 @@ describe('SimulatedMarket validation', () => {
   it('rejects unknown positions, orders and accounts', () => {
     const { market, accountId } = marketWithAccount();
     expect(brokerErrorCodeOf(() => market.closePosition(accountId, '999'))).toBe('POSITION_NOT_FOUND');
-    expect(brokerErrorCodeOf(() => market.modifyPosition(accountId, '999', { stopLoss: null, takeProfit: null }))).toBe(
-      'POSITION_NOT_FOUND',
-    );
+    expect(brokerErrorCodeOf(() => market.modifyPosition(accountId, '999', { stopLoss: null, takeProfit: null }))).toBe('POSITION_NOT_FOUND');
     expect(brokerErrorCodeOf(() => market.cancelOrder(accountId, '999'))).toBe('ORDER_NOT_FOUND');
-    expect(
-      brokerErrorCodeOf(() => market.modifyOrder(accountId, '999', { price: 1.08, stopLoss: null, takeProfit: null })),
-    ).toBe('ORDER_NOT_FOUND');
+    expect(brokerErrorCodeOf(() => market.modifyOrder(accountId, '999', { price: 1.08, stopLoss: null, takeProfit: null }))).toBe('ORDER_NOT_FOUND');
     expect(brokerErrorCodeOf(() => market.getAccountSnapshot('nobody'))).toBe('AUTH_FAILED');
   });
 });
@@ -378,9 +372,7 @@ describe('SimulatedMarket history', () => {
     const byClosed = market.findByClientId(accountId, 'c-closed');
     expect(byClosed.positions).toEqual([]);
     expect(byClosed.deals).toMatchObject([{ entry: 'in', positionId: closed.positionId, volume: 0.2 }]);
-    expect(market.findByClientId(accountId, 'c-close').deals).toMatchObject([
-      { entry: 'out', positionId: closed.positionId },
-    ]);
+    expect(market.findByClientId(accountId, 'c-close').deals).toMatchObject([{ entry: 'out', positionId: closed.positionId }]);
     expect(market.findByClientId(accountId, 'c-unknown')).toEqual({ positions: [], orders: [], deals: [] });
   });
 

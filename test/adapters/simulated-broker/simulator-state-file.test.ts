@@ -2,10 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  SimulatedMarket,
-  memorySimulatorStateStore,
-} from '../../../shared/adapters/simulated-broker/simulated-market';
+import { SimulatedMarket, memorySimulatorStateStore } from '../../../shared/adapters/simulated-broker/simulated-market';
 import { fileSimulatorStateStore } from '../../../shared/adapters/simulated-broker/simulator-state-file';
 
 let folder: string;
@@ -69,9 +66,7 @@ describe('SimulatedMarket persistence', () => {
     expect(after.getAccountSnapshot('acc-1')).toEqual(before.getAccountSnapshot('acc-1'));
     expect(after.getAccountSnapshot('acc-1')).toMatchObject({ leverage: 50, positions: [{ id: kept.positionId }] });
     expect(after.getPendingOrders('acc-1').map((o) => o.id)).toEqual([pending.orderId]);
-    expect(after.getDeals('acc-1', '2000-01-01T00:00:00Z', farFuture)).toEqual(
-      before.getDeals('acc-1', '2000-01-01T00:00:00Z', farFuture),
-    );
+    expect(after.getDeals('acc-1', '2000-01-01T00:00:00Z', farFuture)).toEqual(before.getDeals('acc-1', '2000-01-01T00:00:00Z', farFuture));
     expect(after.getDeals('acc-1', '2000-01-01T00:00:00Z', farFuture)).toHaveLength(3);
     expect(after.getQuote('EURUSD')).toMatchObject({ bid: 1.0901, ask: 1.0902 });
     expect(after.getSymbolSpec('AUDUSD')).toEqual(before.getSymbolSpec('AUDUSD'));

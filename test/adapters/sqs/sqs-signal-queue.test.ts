@@ -1,11 +1,4 @@
-import {
-  CreateQueueCommand,
-  DeleteMessageBatchCommand,
-  DeleteQueueCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-  type Message,
-} from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { SqsSignalQueue } from '../../../shared/adapters/sqs/sqs-signal-queue';
@@ -105,7 +98,10 @@ describe('SqsSignalQueue', () => {
     expect(new Set(received.map(dedup)).size).toBe(25);
     for (const slave of slaves) {
       const sent = signals.filter((item) => item.slaveAccountId === slave).map((item) => item.event.id);
-      const got = received.map(bodyOf).filter((item) => item.slaveAccountId === slave).map((item) => item.event.id);
+      const got = received
+        .map(bodyOf)
+        .filter((item) => item.slaveAccountId === slave)
+        .map((item) => item.event.id);
       expect(got).toEqual(sent);
     }
   });
@@ -174,7 +170,7 @@ describe('SqsSignalQueue', () => {
     expect((await drain(40)).map((message) => bodyOf(message).event.id)).toEqual(burst.map((item) => item.event.id));
   });
 
-  it("sends no later batch of a slave whose earlier batch failed, and reports the failure", async () => {
+  it('sends no later batch of a slave whose earlier batch failed, and reports the failure', async () => {
     let calls = 0;
     const failingFirst = {
       send: async (command: Parameters<SQSClient['send']>[0]) => {

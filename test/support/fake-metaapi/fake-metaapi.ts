@@ -6,16 +6,7 @@ import createSocketServer from 'socket.io';
 import { SimulatedMarket } from '../../../shared/adapters/simulated-broker/simulated-market';
 import { isBrokerError } from '../../../shared/domain/broker-errors';
 import type { Deal, PendingOrder, Side } from '../../../shared/domain/trading';
-import {
-  tradeResultCodes,
-  wireBalanceDeal,
-  wireDeal,
-  wireDealOrder,
-  wireOrder,
-  wirePosition,
-  wirePrice,
-  wireSpecification,
-} from './wire-models';
+import { tradeResultCodes, wireBalanceDeal, wireDeal, wireDealOrder, wireOrder, wirePosition, wirePrice, wireSpecification } from './wire-models';
 
 /**
  * A MetaApi cloud on this machine, for tests that run the real, unchanged SDK:
@@ -440,7 +431,8 @@ export class FakeMetaApi {
         {
           id: 3,
           error: 'ValidationError',
-          message: 'We failed to authenticate to your broker using credentials provided. Please check that your MetaTrader login, password and server name are correct.',
+          message:
+            'We failed to authenticate to your broker using credentials provided. Please check that your MetaTrader login, password and server name are correct.',
           details: 'E_AUTH',
         },
       ];
@@ -455,11 +447,7 @@ export class FakeMetaApi {
     const waited = this.pendingValidations.get(transactionId) ?? 0;
     if (waited < this.options.validationPolls) {
       this.pendingValidations.set(transactionId, waited + 1);
-      return [
-        202,
-        { message: 'Automatic broker settings detection is in progress, please retry in 0.05 seconds' },
-        { 'retry-after': '0.05' },
-      ];
+      return [202, { message: 'Automatic broker settings detection is in progress, please retry in 0.05 seconds' }, { 'retry-after': '0.05' }];
     }
     const account: FakeMetaApiAccount = {
       _id: randomUUID(),
@@ -757,7 +745,13 @@ export class FakeMetaApi {
     // The packets go out on the next turn, after the response, as MetaApi's do.
     setTimeout(() => {
       if (state.streams.get(accountId) !== session) return;
-      emit({ type: 'synchronizationStarted', synchronizationId, specificationsHashIndex: undefined, positionsHashIndex: undefined, ordersHashIndex: undefined });
+      emit({
+        type: 'synchronizationStarted',
+        synchronizationId,
+        specificationsHashIndex: undefined,
+        positionsHashIndex: undefined,
+        ordersHashIndex: undefined,
+      });
       emit({ type: 'accountInformation', accountInformation: this.wireAccountInformation(account) });
       const symbols = [...new Set([...this.market.getPositions(brokerAccount), ...this.market.getPendingOrders(brokerAccount)].map((item) => item.symbol))];
       const specifications = symbols.flatMap((symbol) => {
@@ -845,7 +839,9 @@ export class FakeMetaApi {
   }
 
   private takeStreamFault(fault: StreamFault, accountId: string): boolean {
-    const entry = this.streamFaults.find((candidate) => candidate.fault === fault && candidate.times > 0 && (!candidate.accountId || candidate.accountId === accountId));
+    const entry = this.streamFaults.find(
+      (candidate) => candidate.fault === fault && candidate.times > 0 && (!candidate.accountId || candidate.accountId === accountId),
+    );
     if (!entry) return false;
     entry.times -= 1;
     return true;
@@ -883,7 +879,9 @@ export class FakeMetaApi {
   }
 
   private takeFault(type: string, accountId: string): RequestFault | undefined {
-    const entry = this.faults.find((candidate) => candidate.type === type && candidate.times > 0 && (!candidate.accountId || candidate.accountId === accountId));
+    const entry = this.faults.find(
+      (candidate) => candidate.type === type && candidate.times > 0 && (!candidate.accountId || candidate.accountId === accountId),
+    );
     if (!entry) return undefined;
     entry.times -= 1;
     return entry.fault;
@@ -983,7 +981,15 @@ export class FakeMetaApi {
     const market = /^ORDER_TYPE_(BUY|SELL)$/.exec(actionType);
     if (market) {
       const side = market[1]!.toLowerCase() as Side;
-      const result = this.market.placeOrder(brokerAccount, { clientId: clientId ?? '', symbol, side, type: 'market', volume, ...stops, ...(comment ? { comment } : {}) });
+      const result = this.market.placeOrder(brokerAccount, {
+        clientId: clientId ?? '',
+        symbol,
+        side,
+        type: 'market',
+        volume,
+        ...stops,
+        ...(comment ? { comment } : {}),
+      });
       return done(10009, 'TRADE_RETCODE_DONE', { orderId: result.positionId, positionId: result.positionId });
     }
     const pending = /^ORDER_TYPE_(BUY|SELL)_(LIMIT|STOP)$/.exec(actionType);

@@ -40,8 +40,7 @@ export const wirePosition = (position: Position, currentPrice: number, tickValue
   reason: position.clientId ? 'POSITION_REASON_EXPERT' : 'POSITION_REASON_CLIENT',
 });
 
-export const pendingOrderType = (order: Pick<PendingOrder, 'side' | 'type'>): string =>
-  `ORDER_TYPE_${order.side.toUpperCase()}_${order.type.toUpperCase()}`;
+export const pendingOrderType = (order: Pick<PendingOrder, 'side' | 'type'>): string => `ORDER_TYPE_${order.side.toUpperCase()}_${order.type.toUpperCase()}`;
 
 export const wireOrder = (
   order: PendingOrder,
