@@ -1,6 +1,6 @@
 import { mappingDefaults, type CopyMapping } from '../shared/domain/copy-mapping';
 import type { CopyRecord } from '../shared/domain/copy-record';
-import type { SimulatedMarket } from '../shared/adapters/simulated-broker/simulated-market';
+import type { SimulatedMarket } from '../local/simulated-broker/simulated-market';
 import type { Runtime } from '../shared/runtime/runtime';
 import { createAccount, newId } from '../shared/use-cases/manage-accounts';
 import type { BenchSystem } from './stack';

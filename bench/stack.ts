@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { startDynamoDbLocal } from '../local/emulators/dynamodb-local';
 import { startSqsLocal } from '../local/emulators/sqs-local';
 import { startLocalSystem, type LocalSystem } from '../local/local-system';
-import type { SimulatedMarket } from '../shared/adapters/simulated-broker/simulated-market';
+import type { SimulatedMarket } from '../local/simulated-broker/simulated-market';
 import type { CopyRecord } from '../shared/domain/copy-record';
 import type { Log } from '../shared/ports/log';
 import type { Runtime } from '../shared/runtime/runtime';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { brokerErrorCodes, isBrokerError, type BrokerErrorCode } from '../shared/domain/broker-errors';
 import type { FieldProblem } from '../shared/domain/errors';
-import type { SimulatedMarket } from '../shared/adapters/simulated-broker/simulated-market';
+import type { SimulatedMarket } from './simulated-broker/simulated-market';
 
 /** A request as the local HTTP server hands it over: `path` may carry a query string. */
 export interface SimulatorRouteRequest {

@@ -1,4 +1,4 @@
-import { seededRandom } from '../../shared/adapters/simulated-broker/simulated-market';
+import { seededRandom } from '../../local/simulated-broker/simulated-market';
 import { reasonOf, type CopyRecord } from '../../shared/domain/copy-record';
 import { createMapping } from '../../shared/use-cases/manage-mappings';
 import { CopyFeed, simulatedAccount, sleep } from '../fixtures';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SimulatedMarket } from '../../shared/adapters/simulated-broker/simulated-market';
+import type { SimulatedMarket } from '../../local/simulated-broker/simulated-market';
 import { type BrokerError, brokerErrorCodes, type BrokerErrorCode } from '../../shared/domain/broker-errors';
 import type { BrokerPort } from '../../shared/ports/broker';
 

@@ -1,5 +1,5 @@
-import { SimulatedBrokerGateway } from '../../shared/adapters/simulated-broker/simulated-broker-gateway';
-import { SimulatedMarket } from '../../shared/adapters/simulated-broker/simulated-market';
+import { SimulatedBrokerGateway } from '../../local/simulated-broker/simulated-broker-gateway';
+import { SimulatedMarket } from '../../local/simulated-broker/simulated-market';
 import { describeBrokerPortContract } from './broker-port.contract';
 
 describeBrokerPortContract('the simulated broker', async () => {

@@ -3,7 +3,7 @@ import type { LocalSystem } from '../../local/local-system';
 import { CopyRetryLaterError, copySignal } from '../../shared/use-cases/copy-signal';
 import { BrokerError } from '../../shared/domain/broker-errors';
 import { BrokerDirectory } from '../../shared/use-cases/broker-directory';
-import { SimulatedBrokerGateway } from '../../shared/adapters/simulated-broker/simulated-broker-gateway';
+import { SimulatedBrokerGateway } from '../../local/simulated-broker/simulated-broker-gateway';
 import { copyFixture } from '../support/copy-fixture';
 import { startTestSystem } from '../support/local-api';
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyBatchDependencies, processCopyBatch, START_SIGNAL_MIN_REMAINING_MS } from '../../functions/copy/copy-worker';
 import type { LocalSystem } from '../../local/local-system';
 import { copyFixture } from '../support/copy-fixture';
-import { SimulatedBrokerGateway } from '../../shared/adapters/simulated-broker/simulated-broker-gateway';
+import { SimulatedBrokerGateway } from '../../local/simulated-broker/simulated-broker-gateway';
 import { BrokerDirectory } from '../../shared/use-cases/broker-directory';
 import type { BrokerGateway } from '../../shared/ports/broker';
 import { startTestSystem } from '../support/local-api';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SimulatedBrokerGateway } from '../../shared/adapters/simulated-broker/simulated-broker-gateway';
-import { SimulatedMarket } from '../../shared/adapters/simulated-broker/simulated-market';
+import { SimulatedBrokerGateway } from '../../local/simulated-broker/simulated-broker-gateway';
+import { SimulatedMarket } from '../../local/simulated-broker/simulated-market';
 import type { CopySignal } from '../../shared/ports/stores';
 import { silentLog } from '../../shared/ports/log';
 import { BrokerDirectory } from '../../shared/use-cases/broker-directory';

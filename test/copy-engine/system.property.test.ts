@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SimulatedBrokerGateway } from '../../shared/adapters/simulated-broker/simulated-broker-gateway';
-import { SimulatedMarket } from '../../shared/adapters/simulated-broker/simulated-market';
+import { SimulatedBrokerGateway } from '../../local/simulated-broker/simulated-broker-gateway';
+import { SimulatedMarket } from '../../local/simulated-broker/simulated-market';
 import { wouldCloseCycle } from '../../shared/domain/copy-mapping';
 import { isCopyClientId, reasonOf } from '../../shared/domain/copy-record';
 import { brokerLoginKey } from '../../shared/domain/account';

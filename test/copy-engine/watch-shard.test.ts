@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SimulatedBrokerGateway } from '../../shared/adapters/simulated-broker/simulated-broker-gateway';
-import { SimulatedMarket } from '../../shared/adapters/simulated-broker/simulated-market';
+import { SimulatedBrokerGateway } from '../../local/simulated-broker/simulated-broker-gateway';
+import { SimulatedMarket } from '../../local/simulated-broker/simulated-market';
 import type { AccountStream, AccountView } from '../../shared/ports/broker';
 import { silentLog } from '../../shared/ports/log';
 import type { CopySignal } from '../../shared/ports/stores';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SimulatedMarket } from '../../shared/adapters/simulated-broker/simulated-market';
+import { SimulatedMarket } from '../../local/simulated-broker/simulated-market';
 import { createSimulatorRoutes } from '../../local/simulator-routes';
 
 const setup = () => {

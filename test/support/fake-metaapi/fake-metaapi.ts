@@ -3,7 +3,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import nock from 'nock';
 import createSocketServer from 'socket.io';
-import { SimulatedMarket } from '../../../shared/adapters/simulated-broker/simulated-market';
+import { SimulatedMarket } from '../../../local/simulated-broker/simulated-market';
 import { isBrokerError } from '../../../shared/domain/broker-errors';
 import type { Deal, PendingOrder, Side } from '../../../shared/domain/trading';
 import { tradeResultCodes, wireBalanceDeal, wireDeal, wireDealOrder, wireOrder, wirePosition, wirePrice, wireSpecification } from './wire-models';

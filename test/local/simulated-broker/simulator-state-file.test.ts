@@ -2,8 +2,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SimulatedMarket, memorySimulatorStateStore } from '../../../shared/adapters/simulated-broker/simulated-market';
-import { fileSimulatorStateStore } from '../../../shared/adapters/simulated-broker/simulator-state-file';
+import { SimulatedMarket, memorySimulatorStateStore } from '../../../local/simulated-broker/simulated-market';
+import { fileSimulatorStateStore } from '../../../local/simulated-broker/simulator-state-file';
 
 let folder: string;
 beforeEach(() => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SimulatedMarket, seededRandom } from '../../../shared/adapters/simulated-broker/simulated-market';
+import { SimulatedMarket, seededRandom } from '../../../local/simulated-broker/simulated-market';
 
 const now = () => new Date('2024-05-01T10:00:00.000Z');
 

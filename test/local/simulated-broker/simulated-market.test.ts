@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SimulatedMarket } from '../../../shared/adapters/simulated-broker/simulated-market';
+import { SimulatedMarket } from '../../../local/simulated-broker/simulated-market';
 import { brokerErrorCodeOf, marketWithAccount } from './market-fixture';
 
 const buy = (volume: number, extra: Record<string, unknown> = {}) => ({

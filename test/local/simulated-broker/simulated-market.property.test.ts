@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BrokerError } from '../../../shared/domain/broker-errors';
-import { SimulatedMarket } from '../../../shared/adapters/simulated-broker/simulated-market';
+import { SimulatedMarket } from '../../../local/simulated-broker/simulated-market';
 
 const symbols = ['EURUSD', 'USDJPY', 'XAUUSD'] as const;
 const side = fc.constantFrom('buy' as const, 'sell' as const);

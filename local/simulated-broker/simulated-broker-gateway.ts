@@ -1,6 +1,6 @@
-import { BrokerError } from '../../domain/broker-errors';
-import type { AccountInformation, Deal, PendingOrder, Position, Quote, StopLevels, SymbolSpec } from '../../domain/trading';
-import type { BrokerAccountRef, BrokerGateway, BrokerPort, ClientIdMatch, ProvisionResult, TradeRequest, TradeResult } from '../../ports/broker';
+import { BrokerError } from '../../shared/domain/broker-errors';
+import type { AccountInformation, Deal, PendingOrder, Position, Quote, StopLevels, SymbolSpec } from '../../shared/domain/trading';
+import type { BrokerAccountRef, BrokerGateway, BrokerPort, ClientIdMatch, ProvisionResult, TradeRequest, TradeResult } from '../../shared/ports/broker';
 import type { SimulatedMarket } from './simulated-market';
 
 export interface SimulatedBrokerGatewayOptions {

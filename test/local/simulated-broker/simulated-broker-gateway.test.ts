@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BrokerError } from '../../../shared/domain/broker-errors';
-import { SimulatedMarket } from '../../../shared/adapters/simulated-broker/simulated-market';
-import { SimulatedBrokerGateway } from '../../../shared/adapters/simulated-broker/simulated-broker-gateway';
+import { SimulatedMarket } from '../../../local/simulated-broker/simulated-market';
+import { SimulatedBrokerGateway } from '../../../local/simulated-broker/simulated-broker-gateway';
 import type { BrokerAccountRef, TradeRequest } from '../../../shared/ports/broker';
 
 const ref = (accountId = 'acc-1'): BrokerAccountRef => ({

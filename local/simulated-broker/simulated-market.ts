@@ -1,5 +1,5 @@
-import { BrokerError, brokerErrorCodes, type BrokerErrorCode } from '../../domain/broker-errors';
-import { ValidationError } from '../../domain/errors';
+import { BrokerError, brokerErrorCodes, type BrokerErrorCode } from '../../shared/domain/broker-errors';
+import { ValidationError } from '../../shared/domain/errors';
 import type {
   AccountInformation,
   Deal,
@@ -12,8 +12,8 @@ import type {
   StopLevels,
   SymbolSpec,
   TradeOrder,
-} from '../../domain/trading';
-import type { ClientIdMatch, TradeRequest, TradeResult } from '../../ports/broker';
+} from '../../shared/domain/trading';
+import type { ClientIdMatch, TradeRequest, TradeResult } from '../../shared/ports/broker';
 
 /**
  * A broker in memory that behaves like a MetaTrader account server: quotes, symbol

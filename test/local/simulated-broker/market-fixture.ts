@@ -1,5 +1,5 @@
 import { BrokerError, type BrokerErrorCode } from '../../../shared/domain/broker-errors';
-import { SimulatedMarket, type SimulatedMarketOptions } from '../../../shared/adapters/simulated-broker/simulated-market';
+import { SimulatedMarket, type SimulatedMarketOptions } from '../../../local/simulated-broker/simulated-market';
 
 /** A market on a clock the test moves, with one 10,000 USD account at 1:100. */
 export const marketWithAccount = (
