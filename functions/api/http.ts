@@ -88,7 +88,8 @@ export const errorResponse = (error: unknown, log: Log, requestId: string): APIG
   if (error instanceof TooManyRequestsError) {
     return problem(429, 'Too many requests', 'Slow down and retry later', { headers: { 'retry-after': String(error.retryAfterSeconds) } });
   }
-  log.error('request failed', { requestId, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+  // The whole error, stack and cause, for whoever reads the logs; the caller gets the request id only.
+  log.error('request failed', { requestId, error });
   return problem(500, 'Internal error', `Something went wrong; quote request id ${requestId} when reporting it`);
 };
 

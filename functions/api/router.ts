@@ -119,7 +119,7 @@ const enforceRateLimit = async (runtime: Runtime, tenantId: string, route: Route
   try {
     decision = await runtime.rateLimiter.hit({ tenantId, bucket, limit, windowMs: RATE_WINDOW_MS, now: runtime.now() });
   } catch (error) {
-    runtime.log.warn('rate limit not checked', { requestId, tenantId, error: error instanceof Error ? error.name : 'unknown' });
+    runtime.log.warn('rate limit not checked', { requestId, tenantId, error });
     return;
   }
   if (!decision.allowed) throw new TooManyRequestsError(decision.retryAfterSeconds);

@@ -81,7 +81,11 @@ describe('broker passwords', () => {
     expect(response.status).toBe(500);
     expect(response.body.detail).toMatch(/^Something went wrong; quote request id [\w-]+ when reporting it$/);
     expect(response.text).not.toContain(moved);
-    expect(captured.lines.some((line) => line.includes('CredentialDecryptionError'))).toBe(true);
+    // The log line of that request holds the whole error (name, stack), under the request id the caller was given.
+    const requestId = /request id ([\w-]+)/.exec(response.body.detail)?.[1];
+    const logged = captured.lines.find((line) => line.includes('request failed') && requestId !== undefined && line.includes(requestId));
+    expect(logged).toContain('CredentialDecryptionError');
+    expect(JSON.parse(logged ?? '{}')).toMatchObject({ level: 'error', error: { name: 'CredentialDecryptionError', stack: expect.stringContaining('at ') } });
     expect((await alice.get(`/v1/accounts/${second}`)).body.server).toBe('Sim');
   });
 
