@@ -9,7 +9,7 @@ import type { ApiResult } from '../functions/api/http';
 import { corsHeaders, preflightHeaders } from '../functions/api/cors';
 import { createRouter } from '../functions/api/router';
 import { apiRoutes } from '../functions/api/routes';
-import { BOOK_REFRESH_MS } from '../functions/sync/sync-loop';
+import { syncDependencies } from '../functions/sync/sync-loop';
 import { ensureTables } from '../shared/adapters/dynamodb/table-definitions';
 import { MetaApiCloud, type MetaApiCloudOptions } from '../shared/adapters/metaapi/metaapi-cloud';
 import { metaApiGateways } from '../shared/adapters/metaapi/metaapi-gateway';
@@ -276,7 +276,7 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
 
     // The timer that stands in for the EventBridge schedule.
     let lastSlaveSync = 0;
-    const bookCache = new Map<string, AccountBook>();
+    const sync = syncDependencies(runtime, new Map<string, AccountBook>());
     let syncing: Promise<void> = Promise.resolve();
     const syncNow = (includeSlaves?: boolean): Promise<void> => {
       syncing = syncing
@@ -284,7 +284,7 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
           const now = Date.now();
           const slaves = includeSlaves ?? now - lastSlaveSync >= runtime.config.SLAVE_SYNC_INTERVAL_MS;
           if (slaves) lastSlaveSync = now;
-          await syncShard({ ...runtime, bookRefreshMs: BOOK_REFRESH_MS, bookCache }, { shard: 0, shards: 1, includeSlaves: slaves });
+          await syncShard(sync, { shard: 0, shards: 1, includeSlaves: slaves });
         })
         .catch((error: unknown) => options.log.error('sync pass failed', { error }));
       return syncing;
@@ -317,7 +317,7 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
             state.again = false;
             const master = await masterNow(accountId);
             if (!master) return;
-            await syncAccount({ ...runtime, bookRefreshMs: BOOK_REFRESH_MS, bookCache }, master.account, master.mappings);
+            await syncAccount(sync, master.account, master.mappings);
           } while (state.again && running);
         } catch (error) {
           options.log.warn('push sync failed; the timer syncs the account', { accountId, error });

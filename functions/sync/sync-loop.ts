@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AccountBook } from '../../shared/domain/account-book';
 import type { Runtime } from '../../shared/runtime/runtime';
+import type { SyncDependencies } from '../../shared/use-cases/sync-accounts';
 import type { ShardWatchOptions, WatchDependencies } from '../../shared/use-cases/watch-shard';
 
 export const syncEventSchema = z.object({
@@ -29,7 +30,8 @@ export const STOP_ALLOWANCE_MS = 15_000;
  * only: a warm container that owns the shard again a quarter of an hour later must not diff
  * against the books it wrote then (another owner has moved them on since).
  */
-export const watchDependencies = (runtime: Runtime): WatchDependencies => ({
+/** What a sync pass works with, by name, from the runtime; `bookCache` lives as long as the caller's loop. */
+export const syncDependencies = (runtime: Runtime, bookCache: Map<string, AccountBook> = new Map()): SyncDependencies => ({
   accounts: runtime.accounts,
   books: runtime.books,
   mappings: runtime.mappings,
@@ -39,10 +41,12 @@ export const watchDependencies = (runtime: Runtime): WatchDependencies => ({
   brokers: runtime.brokers,
   now: runtime.now,
   log: runtime.log,
-  shardLeases: runtime.shardLeases,
   bookRefreshMs: BOOK_REFRESH_MS,
-  bookCache: new Map<string, AccountBook>(),
+  bookCache,
 });
+
+/** The shard watch's dependencies: a sync pass's, a fresh book cache per invocation, and the shard leases. */
+export const watchDependencies = (runtime: Runtime): WatchDependencies => ({ ...syncDependencies(runtime), shardLeases: runtime.shardLeases });
 
 /** The watch of one invocation: the settings' cadence, until `endsAt`. */
 export const watchOptions = (runtime: Runtime, event: z.infer<typeof syncEventSchema>, owner: string, endsAt: number): ShardWatchOptions => ({
