@@ -1,0 +1,218 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { App } from 'aws-cdk-lib';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildCopierApp } from '../../infra/copier-app';
+import { startLocalKms, type RunningLocalKms } from '../../local/emulators/local-kms';
+import { copyClientId } from '../../shared/domain/copy-record';
+import { createTestTables, LOCAL_AWS, type TestTables } from '../support/dynamo';
+import { SecretsManagerStub } from '../support/fake-metaapi/secrets-manager-stub';
+import { aPosition, T0 } from '../support/fixtures';
+
+const run = promisify(execFile);
+
+/**
+ * The functions as they are deployed: `cdk synth` bundles each handler with esbuild, and this
+ * runs each bundle (`index.mjs` of its asset) in a fresh Node process, with the environment the
+ * template gives the function, against DynamoDB Local, the SQS emulator, the local KMS and a
+ * Secrets Manager stand-in. A bundle that cannot start, or cannot find what it needs, fails here.
+ */
+describe('the bundled functions', () => {
+  let outdir: string;
+  let tables: TestTables;
+  let kms: RunningLocalKms;
+  let secrets: SecretsManagerStub;
+  let sqs: SQSClient;
+  let queueUrl: string;
+  const functions = new Map<string, { bundle: string; environment: Record<string, string> }>();
+  const runnerDir = mkdtempSync(join(tmpdir(), 'bundle-runner-'));
+  const runner = join(runnerDir, 'invoke.mjs');
+
+  beforeAll(async () => {
+    outdir = mkdtempSync(join(tmpdir(), 'cdk-out-'));
+    // Asset metadata (as the CLI asks for it) names each function's bundle directory.
+    const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+    const { stateless } = buildCopierApp(app, {});
+    const assembly = app.synth();
+    const template = assembly.getStackByName(stateless.stackName).template as {
+      Resources: Record<string, { Type: string; Metadata?: Record<string, string>; Properties: { Environment?: { Variables?: Record<string, unknown> } } }>;
+    };
+
+    tables = await createTestTables('bundles');
+    kms = await startLocalKms({ port: 0 });
+    secrets = await SecretsManagerStub.start();
+    sqs = new SQSClient({ endpoint: inject('sqsEndpoint'), ...LOCAL_AWS });
+    queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `bundles-${randomUUID()}.fifo`, Attributes: { FifoQueue: 'true' } }))).QueueUrl ?? '';
+    const keyId = await kms.createKey();
+    const secretArn = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:metaapi-token-AbCdEf';
+    secrets.secrets.set(secretArn, 'REPLACE_WITH_METAAPI_TOKEN');
+
+    // What the template resolves at deploy time (imports of the stateful stack), stood in for here.
+    const standIns: Record<string, string> = {
+      TABLE_NAME: tables.main.tableName,
+      AUDIT_TABLE_NAME: tables.audit.tableName,
+      COPY_QUEUE_URL: queueUrl,
+      KMS_KEY_ID: keyId,
+      METAAPI_TOKEN_SECRET_ARN: secretArn,
+    };
+    for (const [logicalId, resource] of Object.entries(template.Resources)) {
+      if (resource.Type !== 'AWS::Lambda::Function') continue;
+      const asset = resource.Metadata?.['aws:asset:path'];
+      if (!asset) continue;
+      const environment: Record<string, string> = {};
+      for (const [name, value] of Object.entries(resource.Properties.Environment?.Variables ?? {})) {
+        if (typeof value === 'string') environment[name] = value;
+        else if (standIns[name] !== undefined) environment[name] = standIns[name];
+        else throw new Error(`${logicalId}: the template gives ${name} a deploy-time value this test has no stand-in for`);
+      }
+      const name = logicalId.replace(/Function[0-9A-F]{8}$/, '');
+      functions.set(name, { bundle: join(outdir, asset, 'index.mjs'), environment });
+    }
+
+    // Invokes the bundle's handler once, as Lambda would, and prints what it returned.
+    writeFileSync(
+      runner,
+      [
+        'const { handler } = await import(process.argv[2]);',
+        'const context = { awsRequestId: "req-" + Date.now(), functionName: "bundle-test", getRemainingTimeInMillis: () => Number(process.env.REMAINING_MS) };',
+        'const result = await handler(JSON.parse(process.env.EVENT), context);',
+        'process.stdout.write("\\nRESULT " + JSON.stringify(result ?? null) + "\\n");',
+        'process.exit(0);',
+      ].join('\n'),
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await tables?.drop();
+    await kms?.stop();
+    await secrets?.stop();
+    if (queueUrl) await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl })).catch(() => undefined);
+    sqs?.destroy();
+    if (outdir) rmSync(outdir, { recursive: true, force: true });
+    rmSync(runnerDir, { recursive: true, force: true });
+  });
+
+  const invoke = async (name: string, event: unknown, remainingMs = 10_000): Promise<unknown> => {
+    const fn = [...functions.entries()].find(([id]) => id.endsWith(name))?.[1];
+    if (!fn) throw new Error(`no bundled function ${name} in the template (have ${[...functions.keys()].join(', ')})`);
+    const { stdout } = await run(process.execPath, [runner, fn.bundle], {
+      env: {
+        PATH: process.env.PATH,
+        ...fn.environment,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        DYNAMODB_ENDPOINT: inject('dynamoDbEndpoint'),
+        SQS_ENDPOINT: inject('sqsEndpoint'),
+        KMS_ENDPOINT: kms.endpoint,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+        EVENT: JSON.stringify(event),
+        REMAINING_MS: String(remainingMs),
+      },
+      timeout: 60_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    // BUNDLE_DEBUG=1 shows what a bundle logged.
+    if (process.env.BUNDLE_DEBUG) console.log(stdout);
+    const line = stdout.split('\n').find((candidate) => candidate.startsWith('RESULT '));
+    if (!line) throw new Error(`the ${name} bundle returned nothing; its output:\n${stdout}`);
+    return JSON.parse(line.slice('RESULT '.length));
+  };
+
+  const apiEvent = (method: string, path: string, body?: unknown) => ({
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: path,
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json' },
+    requestContext: {
+      requestId: randomUUID(),
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bundle-test' },
+      authorizer: { jwt: { claims: { sub: 'tenant-bundle' }, scopes: [] } },
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    isBase64Encoded: false,
+  });
+
+  it('synthesizes a bundle for each of the three functions', () => {
+    expect([...functions.keys()].map((id) => id.replace(/^.*?(Api|Sync|Copy)$/, '$1')).sort()).toEqual(['Api', 'Copy', 'Sync']);
+  });
+
+  it('the API bundle answers its routes: health, an account created (its password encrypted by KMS), the list', async () => {
+    expect(await invoke('Api', apiEvent('GET', '/health'))).toMatchObject({ statusCode: 200 });
+    const created = (await invoke(
+      'Api',
+      apiEvent('POST', '/v1/accounts', { name: 'bundled', platform: 'mt5', login: '5001', password: 'bundle-secret', server: 'Broker-Demo' }),
+    )) as { statusCode: number; body: string };
+    expect(created.statusCode).toBe(201);
+    const account = JSON.parse(created.body) as { id: string; status: string };
+    // No MetaApi token in the secret yet: the account says so rather than failing.
+    expect(account.status).toBe('error');
+    const listed = (await invoke('Api', apiEvent('GET', '/v1/accounts'))) as { statusCode: number; body: string };
+    expect(listed.statusCode).toBe(200);
+    expect(JSON.parse(listed.body).items.map((item: { id: string }) => item.id)).toContain(account.id);
+    expect(listed.body).not.toContain('bundle-secret');
+  }, 90_000);
+
+  it('the sync bundle takes its shard and runs passes until its time is up', async () => {
+    // 17 s left: the watch stops 15 s before the end, so it runs about 2 s.
+    const result = await invoke('Sync', { shard: 0, shards: 1 }, 17_000);
+    expect(result).toMatchObject({ role: 'owner' });
+    expect((result as { passes: number }).passes).toBeGreaterThanOrEqual(1);
+    const lease = await tables.client.send(
+      new GetItemCommand({ TableName: tables.main.tableName, Key: { pk: { S: 'SYSTEM#SHARD#0/1' }, sk: { S: 'LEASE' } } }),
+    );
+    // Owned through a conditional write to DynamoDB, and given back at the end for the next invocation.
+    expect(lease.Item).toBeUndefined();
+  }, 90_000);
+
+  it('the copy bundle processes a batch: a signal for a mapping that does not exist ends skipped, not retried', async () => {
+    const eventId = 'positionOpened:p-1:0';
+    const signal = {
+      tenantId: 'tenant-bundle',
+      mappingId: 'mapping-gone',
+      masterAccountId: 'master-1',
+      slaveAccountId: 'slave-1',
+      enqueuedAt: T0,
+      event: {
+        id: eventId,
+        kind: 'positionOpened',
+        tenantId: 'tenant-bundle',
+        masterAccountId: 'master-1',
+        detectedAt: T0,
+        position: { ...aPosition(), rev: 0, detectedAt: T0 },
+      },
+    };
+    const result = await invoke(
+      'Copy',
+      {
+        Records: [
+          {
+            messageId: 'm-1',
+            receiptHandle: 'r-1',
+            body: JSON.stringify(signal),
+            attributes: { MessageGroupId: 'slave-1' },
+            messageAttributes: {},
+            eventSource: 'aws:sqs',
+          },
+        ],
+      },
+      60_000,
+    );
+    expect(result).toEqual({ batchItemFailures: [] });
+    const record = await tables.client.send(
+      new GetItemCommand({
+        TableName: tables.main.tableName,
+        Key: { pk: { S: 'TENANT#tenant-bundle' }, sk: { S: `COPY#${copyClientId('mapping-gone', eventId)}` } },
+      }),
+    );
+    expect(record.Item?.status?.S).toBe('skipped');
+    expect(record.Item?.reason?.S).toBe('MAPPING_REMOVED');
+  }, 90_000);
+});
