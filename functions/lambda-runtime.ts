@@ -1,6 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { UnavailableGateway } from '../shared/adapters/unavailable-gateway';
 import { powertoolsLog } from '../shared/adapters/logging/powertools-log';
+import { emfMetrics } from '../shared/adapters/metrics/emf-metrics';
 import { MetaApiCloud, metaApiTimeoutsFor } from '../shared/adapters/metaapi/metaapi-cloud';
 import { metaApiGateways } from '../shared/adapters/metaapi/metaapi-gateway';
 import { metaApiTokenFromSecret } from '../shared/adapters/metaapi/metaapi-token-secret';
@@ -32,7 +33,9 @@ const brokerGateways = async (settings: Config, service: string): Promise<Record
 export const lambdaRuntime = (service: string): Promise<Runtime> =>
   (runtime ??= (async () => {
     const settings = config();
-    return createRuntime(settings, { log: powertoolsLog(service), gateways: await brokerGateways(settings, service) });
+    // EMF lines on stdout: CloudWatch Logs makes them metrics, with no API call on the way.
+    const metrics = emfMetrics({ service: `mt-copier-${service}`, write: (line) => process.stdout.write(`${line}\n`) });
+    return createRuntime(settings, { log: powertoolsLog(service), metrics, gateways: await brokerGateways(settings, service) });
   })().catch((error: unknown) => {
     runtime = undefined;
     throw error;

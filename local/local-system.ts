@@ -3,6 +3,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { copyBatchDependencies, processCopyBatch } from '../functions/copy/copy-worker';
 import type { ApiResult } from '../functions/api/http';
@@ -11,6 +12,7 @@ import { createRouter } from '../functions/api/router';
 import { apiRoutes } from '../functions/api/routes';
 import { syncDependencies } from '../functions/sync/sync-loop';
 import { ensureTables } from '../shared/adapters/dynamodb/table-definitions';
+import { emfMetrics } from '../shared/adapters/metrics/emf-metrics';
 import { MetaApiCloud, type MetaApiCloudOptions } from '../shared/adapters/metaapi/metaapi-cloud';
 import { metaApiGateways } from '../shared/adapters/metaapi/metaapi-gateway';
 import { SimulatedBrokerGateway } from './simulated-broker/simulated-broker-gateway';
@@ -56,6 +58,11 @@ export interface LocalSystemOptions {
   now?: () => Date;
   /** MetaApi API token: with it mt4/mt5 accounts go through MetaApi, without it they report why they cannot. */
   metaApiToken?: string;
+  /**
+   * Where the metrics go, as CloudWatch embedded-metric-format lines (one JSON object per line,
+   * as a Lambda writes them to its log). @default appended to `DATA_DIR/metrics.log`
+   */
+  metricsWrite?: (line: string) => void;
   /** Further MetaApi client options (tests point the SDK at a fake MetaApi with them). */
   metaApiOptions?: Omit<MetaApiCloudOptions, 'token'>;
 }
@@ -168,8 +175,15 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
     });
     const metaApi = options.metaApiToken ? new MetaApiCloud({ ...options.metaApiOptions, token: options.metaApiToken }) : undefined;
     if (metaApi) stops.push(() => metaApi.close());
+    let metricsWrite = options.metricsWrite;
+    if (!metricsWrite) {
+      const file = createWriteStream(join(options.dataDir, 'metrics.log'), { flags: 'a' });
+      stops.push(() => new Promise<void>((resolve) => file.end(resolve)));
+      metricsWrite = (line) => file.write(`${line}\n`);
+    }
     const runtime: Runtime = createRuntime(config, {
       log: options.log,
+      metrics: emfMetrics({ service: 'mt-copier-local', write: metricsWrite }),
       credentials: LOCAL_CREDENTIALS,
       ...(options.now ? { now: options.now } : {}),
       gateways: {

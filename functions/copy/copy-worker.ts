@@ -46,6 +46,7 @@ export const copyBatchDependencies = (runtime: Runtime): CopyBatchDependencies =
     brokers: runtime.brokers,
     now: runtime.now,
     log: runtime.log,
+    metrics: runtime.metrics,
     leaseMs: COPY_LEASE_MS,
     deadlineMs: COPY_DEADLINE_MS,
     deferSeconds: runtime.config.COPY_DEFER_SECONDS,

@@ -41,6 +41,7 @@ export const syncDependencies = (runtime: Runtime, bookCache: Map<string, Accoun
   brokers: runtime.brokers,
   now: runtime.now,
   log: runtime.log,
+  metrics: runtime.metrics,
   bookRefreshMs: BOOK_REFRESH_MS,
   bookCache,
 });

@@ -20,6 +20,7 @@ import type { BrokerGateway } from '../ports/broker';
 import type { CredentialCipher } from '../ports/credential-cipher';
 import type { IdempotencyStore } from '../ports/idempotency';
 import type { Log } from '../ports/log';
+import { type Metrics, noMetrics } from '../ports/metrics';
 import type { RateLimiter } from '../ports/rate-limiter';
 import type {
   AccountStore,
@@ -58,6 +59,7 @@ export interface Runtime {
   cipher: CredentialCipher;
   brokers: BrokerDirectory;
   log: Log;
+  metrics: Metrics;
   now: () => Date;
   onCopyFinished?: (record: FinalCopyRecord) => void;
   /** Who the copy worker claims as (the local runtime supersedes the runtimes before it). */
@@ -67,6 +69,8 @@ export interface Runtime {
 export interface RuntimeOptions {
   gateways: Record<string, BrokerGateway>;
   log: Log;
+  /** @default noMetrics */
+  metrics?: Metrics;
   now?: () => Date;
   /** Local runtime and tests: fixed credentials for the emulators. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
@@ -101,6 +105,7 @@ export const createRuntime = (config: Config, options: RuntimeOptions): Runtime 
     cipher: new KmsCredentialCipher({ client: kms, keyId: config.KMS_KEY_ID }),
     brokers: new BrokerDirectory(options.gateways),
     log: options.log,
+    metrics: options.metrics ?? noMetrics,
     now: options.now ?? (() => new Date()),
     onCopyFinished: options.onCopyFinished,
     copyWorker: options.copyWorker,

@@ -6,6 +6,7 @@ import {
   copyClientId,
   copyRecordId,
   isCopyClientId,
+  reasonOf,
   type CopyAction,
   type CopyRecord,
   type FailedCopyRecord,
@@ -18,6 +19,7 @@ import { closedLink, filledLink, isOpenLink, modifiedLink, openedLink, partially
 import { sumLots } from '../domain/volume';
 import type { BrokerPort, ClientIdMatch, TradeResult } from '../ports/broker';
 import type { Log } from '../ports/log';
+import type { MetricValue, Metrics } from '../ports/metrics';
 import type { AccountProtection } from '../domain/protection';
 import { checkOpen, needsEquity, needsExposure } from '../domain/protection-rules';
 import type { AuditEntry, CopyContextLoader, CopySignal, CopyStore, CopyWorkerIdentity, MappingStore, ProtectionStore, SignalQueue } from '../ports/stores';
@@ -34,6 +36,7 @@ export interface CopyDependencies {
   brokers: BrokerDirectory;
   now: () => Date;
   log: Log;
+  metrics: Metrics;
   /** How long a claim on a copy record holds before another delivery may take it over. */
   leaseMs: number;
   /**
@@ -527,8 +530,23 @@ const finish = async (deps: CopyDependencies, record: PendingCopyRecord, attempt
         }
       : undefined;
   await deps.copies.finish(final, { link: outcome.link, audit });
+  observeCopy(deps.metrics, final);
   deps.onFinished?.(final);
   return final;
+};
+
+/**
+ * A finished copy's metrics: its latency from detection to the broker's answer, and one count
+ * under its action, status and reason (skips and failures by reason code).
+ */
+const observeCopy = (metrics: Metrics, record: FinalCopyRecord): void => {
+  const values: MetricValue[] = [
+    { name: 'CopyLatency', unit: 'Milliseconds', value: record.latencyMs },
+    { name: 'CopiesFailed', unit: 'Count', value: record.status === 'failed' ? 1 : 0 },
+  ];
+  if (record.sentAt) values.push({ name: 'BrokerTime', unit: 'Milliseconds', value: Date.parse(record.completedAt) - Date.parse(record.sentAt) });
+  metrics.emit({}, values);
+  metrics.emit({ action: record.action, status: record.status, reason: reasonOf(record) ?? 'NONE' }, [{ name: 'Copies', unit: 'Count', value: 1 }]);
 };
 
 const handleFailure = async (
@@ -548,6 +566,7 @@ const handleFailure = async (
     case 'terminal': {
       const failed: FailedCopyRecord = { ...completion(deps, record, attempt), status: 'failed', reason: error.reason, reasonDetail: error.message };
       await deps.copies.finish(failed);
+      observeCopy(deps.metrics, failed);
       deps.onFinished?.(failed);
       return failed;
     }

@@ -3,7 +3,9 @@ import type { AccountBook } from '../domain/account-book';
 import { isBrokerError } from '../domain/broker-errors';
 import { activeSinceOf, needsAnnouncement, type CopyMapping } from '../domain/copy-mapping';
 import { ConcurrentUpdateError } from '../domain/errors';
-import { announceBook, diffBook, type MasterEvent } from '../domain/master-events';
+import { masterOpenTime } from '../domain/copy-planning';
+import { announceBook, diffBook, isOpen, type MasterEvent } from '../domain/master-events';
+import type { MetricValue, Metrics } from '../ports/metrics';
 import { reconcileMapping } from '../domain/reconcile';
 import type { AccountView } from '../ports/broker';
 import type { Log } from '../ports/log';
@@ -21,6 +23,7 @@ export interface SyncDependencies {
   brokers: BrokerDirectory;
   now: () => Date;
   log: Log;
+  metrics: Metrics;
   /** A book without changes is still rewritten this often, to keep funds and profit fresh. */
   bookRefreshMs: number;
   /**
@@ -129,7 +132,10 @@ export const syncAccount = async (
   const starting = masterMappings.filter(needsAnnouncement);
   const announcements = starting.length > 0 ? signalsFor(announceBook(book, events, now.toISOString()), starting, now.toISOString()) : [];
   const signals = [...(events.length > 0 ? signalsFor(events, masterMappings, now.toISOString()) : []), ...announcements];
-  if (signals.length > 0) await deps.queue.send(signals);
+  if (signals.length > 0) {
+    await deps.queue.send(signals);
+    deps.metrics.emit({}, [{ name: 'SignalsSent', unit: 'Count', value: signals.length }, ...detectionLags(events, now)]);
+  }
   let committed = true;
   if (shouldWriteBook(previous, book, events, deps.bookRefreshMs)) {
     try {
@@ -176,6 +182,13 @@ const reconcile = async (deps: SyncDependencies, book: AccountBook, mappings: Co
   if (signals.length > 0) await deps.queue.send(signals);
 };
 
+/** How long after the broker's open time each new master trade was seen (clocks of two machines: a guide, not a proof). */
+const detectionLags = (events: MasterEvent[], now: Date): MetricValue[] =>
+  events.filter(isOpen).flatMap((event) => {
+    const lag = now.getTime() - Date.parse(masterOpenTime(event));
+    return Number.isFinite(lag) && lag >= 0 ? [{ name: 'DetectionLag', unit: 'Milliseconds' as const, value: lag }] : [];
+  });
+
 const shouldWriteBook = (previous: AccountBook | undefined, book: AccountBook, events: MasterEvent[], refreshMs: number): boolean => {
   if (!previous || events.length > 0) return true;
   if (previous.positions.length !== book.positions.length || previous.orders.length !== book.orders.length) return true;
@@ -214,6 +227,8 @@ export const syncShard = async (deps: SyncDependencies, options: ShardSyncOption
       }
     }
   };
+  const began = deps.now().getTime();
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 16, Math.max(due.length, 1)) }, worker));
+  deps.metrics.emit({}, [{ name: 'SyncPassDuration', unit: 'Milliseconds', value: deps.now().getTime() - began }]);
   return { accounts: due.length, events, failed };
 };

@@ -135,6 +135,7 @@ export const watchShard = async (deps: WatchDependencies, options: ShardWatchOpt
           const includeSlaves = began - lastSlaves >= options.slaveIntervalMs;
           const reconcile = began - lastReconcile >= options.reconcileIntervalMs;
           await watcher.pass({ includeSlaves, reconcile });
+          deps.metrics.emit({}, [{ name: 'SyncPassDuration', unit: 'Milliseconds', value: clock.now() - began }]);
           if (includeSlaves) lastSlaves = began;
           if (reconcile) lastReconcile = began;
           result.passes += 1;

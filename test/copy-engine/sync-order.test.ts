@@ -1,3 +1,4 @@
+import { noMetrics } from '../../shared/ports/metrics';
 import { describe, expect, it } from 'vitest';
 import { SimulatedBrokerGateway } from '../../local/simulated-broker/simulated-broker-gateway';
 import { SimulatedMarket } from '../../local/simulated-broker/simulated-market';
@@ -34,6 +35,7 @@ describe('the order of a master sync', () => {
       brokers: new BrokerDirectory({ simulated: new SimulatedBrokerGateway(market) }),
       now,
       log: silentLog,
+      metrics: noMetrics,
       bookRefreshMs: 60_000,
     };
     await syncAccount(deps, master, [mapping]); // the first book: nothing to send

@@ -1,3 +1,4 @@
+import { noMetrics } from '../../shared/ports/metrics';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SimulatedBrokerGateway } from '../../local/simulated-broker/simulated-broker-gateway';
@@ -64,7 +65,7 @@ const buildSystem = () => {
   const stores = memoryStores(now);
   const market = new SimulatedMarket({ now });
   const brokers = new BrokerDirectory({ simulated: new SimulatedBrokerGateway(market) });
-  const deps = { ...stores, brokers, now, log: silentLog, leaseMs: 25_000, deadlineMs: 15_000, deferSeconds: 60, bookRefreshMs: 60_000 };
+  const deps = { ...stores, brokers, now, log: silentLog, leaseMs: 25_000, deadlineMs: 15_000, deferSeconds: 60, metrics: noMetrics, bookRefreshMs: 60_000 };
   const ids: (string | undefined)[] = Array.from({ length: ACCOUNTS });
   const advance = (ms: number) => {
     clock += ms;

@@ -1,3 +1,4 @@
+import { noMetrics } from '../../shared/ports/metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedBrokerGateway } from '../../local/simulated-broker/simulated-broker-gateway';
 import { SimulatedMarket } from '../../local/simulated-broker/simulated-market';
@@ -72,6 +73,7 @@ describe('a shard watch with streams and RPC reads of the same master', () => {
       brokers: new BrokerDirectory({ simulated: gateway }),
       now,
       log: silentLog,
+      metrics: noMetrics,
       bookRefreshMs: 60_000,
       bookCache: new Map(),
     };

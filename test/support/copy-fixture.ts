@@ -1,3 +1,4 @@
+import { noMetrics } from '../../shared/ports/metrics';
 import type { LocalSystem } from '../../local/local-system';
 import type { NewMapping } from '../../shared/use-cases/manage-mappings';
 import { createAccount } from '../../shared/use-cases/manage-accounts';
@@ -22,7 +23,7 @@ export const copyFixture = async (
   const master = await account('master');
   const slave = await account('slave');
   const created = await createMapping(runtime, tenantId, { masterAccountId: master.id, slaveAccountId: slave.id, ...mapping });
-  const deps: CopyDependencies = { ...runtime, leaseMs: COPY_LEASE_MS, deadlineMs: COPY_DEADLINE_MS, deferSeconds: 60 };
+  const deps: CopyDependencies = { ...runtime, leaseMs: COPY_LEASE_MS, deadlineMs: COPY_DEADLINE_MS, deferSeconds: 60, metrics: noMetrics };
 
   /** The signal the sync would send for the master position `position`'s open. */
   const openSignal = (position: Position, detectedAt = new Date()): CopySignal => {
