@@ -11,9 +11,11 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { CopierFunction } from './constructs/copier-function';
+import { Operations } from './constructs/operations';
 
 /** What the stateless stack uses from the stateful one. */
 export interface StatefulResources {
@@ -21,7 +23,8 @@ export interface StatefulResources {
   readonly auditTable: dynamodb.ITable;
   readonly credentialsKey: kms.IKey;
   readonly metaApiTokenSecret: secretsmanager.ISecret;
-  readonly copyQueue: { readonly queue: sqs.IQueue; readonly consumerTimeout: Duration };
+  readonly copyQueue: { readonly queue: sqs.IQueue; readonly deadLetterQueue: sqs.IQueue; readonly consumerTimeout: Duration };
+  readonly alarmTopic: sns.ITopic;
   readonly userPool: cognito.IUserPool;
   readonly userPoolClient: cognito.IUserPoolClient;
 }
@@ -61,6 +64,7 @@ export class StatelessStack extends Stack {
   readonly syncFunction: lambda.IFunction;
   readonly copyFunction: lambda.IFunction;
   readonly httpApi: apigwv2.HttpApi;
+  readonly operations: Operations;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -155,8 +159,17 @@ export class StatelessStack extends Stack {
 
     this.addSyncSchedule(sync.function, props.syncShards);
     this.httpApi = this.addHttpApi(api.function, props);
+    this.operations = new Operations(this, 'Operations', {
+      stage: props.stage,
+      functions: { api: api.function, sync: sync.function, copy: copy.function },
+      copyQueue: stateful.copyQueue.queue,
+      deadLetterQueue: stateful.copyQueue.deadLetterQueue,
+      alarmTopic: stateful.alarmTopic,
+      masterPollInterval: Duration.millis(Number(environment.MASTER_POLL_INTERVAL_MS)),
+    });
 
     new CfnOutput(this, 'ApiUrl', { value: this.httpApi.apiEndpoint });
+    new CfnOutput(this, 'DashboardName', { value: this.operations.dashboard.dashboardName });
     new CfnOutput(this, 'UserPoolId', { value: stateful.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: stateful.userPoolClient.userPoolClientId });
     new CfnOutput(this, 'TableName', { value: stateful.table.tableName });

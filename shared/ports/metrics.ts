@@ -1,3 +1,6 @@
+/** The CloudWatch namespace of every metric of this system. */
+export const METRICS_NAMESPACE = 'MtCopier';
+
 /** The units this system measures in. */
 export type MetricUnit = 'Milliseconds' | 'Count';
 

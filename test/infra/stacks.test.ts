@@ -135,6 +135,40 @@ describe('copy-signal queue', () => {
   });
 });
 
+describe('operations', () => {
+  const alarms = () => Object.values(resources(stateless, 'AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties);
+  const onMetric = (name: string) => alarms().filter((alarm) => alarm.MetricName === name);
+
+  it('has a dashboard of the copy path named after the stage', () => {
+    const [, dashboard] = only(resources(stateless, 'AWS::CloudWatch::Dashboard'));
+    expect(dashboard.Properties.DashboardName).toBe('dev-mt-copier');
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const metric of ['CopyLatency', 'CopiesFailed', 'DetectionLag', 'SignalsSent', 'SyncPassDuration', 'ApproximateNumberOfMessagesVisible', 'Throttles']) {
+      expect(body).toContain(metric);
+    }
+  });
+
+  it("alarms on failed copies, copy latency p99, detection lag over two poll intervals, and each function's errors and throttles", () => {
+    const [failed] = onMetric('CopiesFailed');
+    expect(failed).toMatchObject({ Namespace: 'MtCopier', Statistic: 'Sum', Threshold: 5, Dimensions: [{ Name: 'service', Value: 'mt-copier-copy' }] });
+    const [latency] = onMetric('CopyLatency');
+    expect(latency).toMatchObject({ ExtendedStatistic: 'p99', Threshold: 5000, EvaluationPeriods: 3 });
+    const [lag] = onMetric('DetectionLag');
+    expect(lag).toMatchObject({ Threshold: 10_000, Dimensions: [{ Name: 'service', Value: 'mt-copier-sync' }] });
+    expect(onMetric('Errors')).toHaveLength(3);
+    expect(onMetric('Throttles')).toHaveLength(3);
+  });
+
+  it('sends every alarm, and its recovery, to the alarm topic of the stateful stack', () => {
+    const [topicId] = only(resources(stateful, 'AWS::SNS::Topic'));
+    expect(alarms()).toHaveLength(9);
+    for (const alarm of alarms()) {
+      expect(referencedIds(alarm.AlarmActions)).toEqual([topicId]);
+      expect(referencedIds(alarm.OKActions)).toEqual([topicId]);
+    }
+  });
+});
+
 describe('data protection', () => {
   it('rotates the credential key and keeps it when the stack is deleted', () => {
     const [keyId, key] = only(resources(stateful, 'AWS::KMS::Key'));

@@ -1,8 +1,5 @@
 import { Metrics as PowertoolsMetrics, MetricUnit as PowertoolsUnit } from '@aws-lambda-powertools/metrics';
-import type { MetricUnit, Metrics } from '../../ports/metrics';
-
-/** The CloudWatch namespace of every metric of this system. */
-export const METRICS_NAMESPACE = 'MtCopier';
+import { METRICS_NAMESPACE, type MetricUnit, type Metrics } from '../../ports/metrics';
 
 const units: Record<MetricUnit, (typeof PowertoolsUnit)[keyof typeof PowertoolsUnit]> = {
   Milliseconds: PowertoolsUnit.Milliseconds,
