@@ -52,7 +52,11 @@ export class Operations extends Construct {
     const detectionLag = copier('DetectionLag', 'sync', 'p90');
     const action = new cloudwatchActions.SnsAction(props.alarmTopic);
     const alarm = (alarmId: string, description: string, options: Omit<cloudwatch.AlarmProps, 'alarmDescription'>) => {
-      const created = new cloudwatch.Alarm(this, alarmId, { alarmDescription: description, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, ...options });
+      const created = new cloudwatch.Alarm(this, alarmId, {
+        alarmDescription: description,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        ...options,
+      });
       created.addAlarmAction(action);
       created.addOkAction(action);
       this.alarms.push(created);
@@ -131,7 +135,9 @@ export class Operations extends Construct {
               props.copyQueue.metricApproximateNumberOfMessagesVisible({ ...fiveMinutes, statistic: cloudwatch.Stats.MAXIMUM, label: 'waiting' }),
               props.copyQueue.metricApproximateAgeOfOldestMessage({ ...fiveMinutes, statistic: cloudwatch.Stats.MAXIMUM, label: 'oldest, s' }),
             ],
-            right: [props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ ...fiveMinutes, statistic: cloudwatch.Stats.MAXIMUM, label: 'dead letters' })],
+            right: [
+              props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ ...fiveMinutes, statistic: cloudwatch.Stats.MAXIMUM, label: 'dead letters' }),
+            ],
             width: 12,
           }),
           new cloudwatch.GraphWidget({

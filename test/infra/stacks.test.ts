@@ -143,7 +143,15 @@ describe('operations', () => {
     const [, dashboard] = only(resources(stateless, 'AWS::CloudWatch::Dashboard'));
     expect(dashboard.Properties.DashboardName).toBe('dev-mt-copier');
     const body = JSON.stringify(dashboard.Properties.DashboardBody);
-    for (const metric of ['CopyLatency', 'CopiesFailed', 'DetectionLag', 'SignalsSent', 'SyncPassDuration', 'ApproximateNumberOfMessagesVisible', 'Throttles']) {
+    for (const metric of [
+      'CopyLatency',
+      'CopiesFailed',
+      'DetectionLag',
+      'SignalsSent',
+      'SyncPassDuration',
+      'ApproximateNumberOfMessagesVisible',
+      'Throttles',
+    ]) {
       expect(body).toContain(metric);
     }
   });
