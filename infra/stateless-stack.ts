@@ -51,6 +51,24 @@ export const API_THROTTLE = { rateLimit: 50, burstLimit: 100 } as const;
  */
 export const CREDENTIAL_CONTEXT_KEYS = ['tenantId', 'accountId'] as const;
 
+/** The main table's one global secondary index (infra/stateful-stack.ts). */
+const MAIN_TABLE_INDEX = 'gsi1';
+
+/**
+ * The DynamoDB item actions each function's code issues on the main table, by store:
+ * - api: every store; deletes accounts, mappings, protections and demo trades.
+ * - sync: books, accounts' state, mappings (announcements), links, protections, and the
+ *   shard lease, which it deletes when it ends without a successor.
+ * - copy: the copy context in one BatchGetItem, claims, records, links, protections' state,
+ *   and the mappings and links a closeAll breach reads. It deletes nothing.
+ * `test/infra/bundles.test.ts` checks what each bundle issues on the wire against its role.
+ */
+export const MAIN_TABLE_ACTIONS = {
+  api: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
+  sync: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
+  copy: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'],
+} as const;
+
 /** EventBridge accepts at most five targets per rule. */
 const MAX_TARGETS_PER_RULE = 5;
 
@@ -116,9 +134,17 @@ export class StatelessStack extends Stack {
     this.syncFunction = sync.function;
     this.copyFunction = copy.function;
 
-    // Main table: every function reads and writes it.
+    // Main table: each function the item actions its stores use (no Scan, no BatchWriteItem
+    // anywhere; a transaction is authorized by the actions of its items), and Query on gsi1.
+    for (const [fn, actions] of [
+      [api.function, MAIN_TABLE_ACTIONS.api],
+      [sync.function, MAIN_TABLE_ACTIONS.sync],
+      [copy.function, MAIN_TABLE_ACTIONS.copy],
+    ] as const) {
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: actions.map((action) => `dynamodb:${action}`), resources: [stateful.table.tableArn] }));
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${stateful.table.tableArn}/index/${MAIN_TABLE_INDEX}`] }));
+    }
     for (const fn of [api.function, sync.function, copy.function]) {
-      stateful.table.grantReadWriteData(fn);
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['secretsmanager:GetSecretValue'],
@@ -151,8 +177,9 @@ export class StatelessStack extends Stack {
     keyActions(sync.function, ['kms:Decrypt']);
     keyActions(copy.function, ['kms:Decrypt']);
 
-    // Copy signals: the API (orders placed through it) and sync produce; copy consumes.
-    for (const fn of [api.function, sync.function]) {
+    // Copy signals: the API (orders placed through it) and sync produce; copy consumes, and
+    // produces too: a protection breach with closeAll it finds before an open queues the closes.
+    for (const fn of [api.function, sync.function, copy.function]) {
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [stateful.copyQueue.queue.queueArn] }));
     }
     copy.function.addEventSource(new SqsEventSource(stateful.copyQueue.queue, { batchSize: 10, reportBatchItemFailures: true }));

@@ -65,11 +65,14 @@ export const markSlaveEquity = async (
   const changed =
     marked.breach !== undefined || before.dayStart?.date !== marked.status.dayStart?.date || (marked.status.peakEquity ?? 0) > (before.peakEquity ?? 0) + 1e-9;
   if (!changed) return protection;
-  await deps.protections.updateStatus(account.tenantId, account.id, marked.status);
   if (marked.breach) {
     deps.log.warn('protection breached', { tenantId: account.tenantId, accountId: account.id, reason: marked.status.reason });
+    // The closes are queued before the breach is written: a send that fails leaves the status
+    // as it was, so the next mark finds the breach again and queues them again. Written first,
+    // a failed send would leave a breached slave with its positions open, and nothing to retry.
     if (protection.rules.onBreach === 'closeAll')
       await closeAllCopies(deps, account.tenantId, account.id, marked.status.breachedAt ?? deps.now().toISOString());
   }
+  await deps.protections.updateStatus(account.tenantId, account.id, marked.status);
   return { ...protection, status: marked.status };
 };

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +32,10 @@ describe('the bundled functions', () => {
   let secrets: SecretsManagerStub;
   let sqs: SQSClient;
   let queueUrl: string;
-  const functions = new Map<string, { bundle: string; environment: Record<string, string> }>();
+  const functions = new Map<string, { bundle: string; environment: Record<string, string>; dynamoDbActions: Set<string> }>();
+  /** The DynamoDB actions each function issued, seen on the wire by a recording proxy in front of DynamoDB Local. */
+  const issued = new Map<string, Set<string>>();
+  const proxies: Server[] = [];
   const runnerDir = mkdtempSync(join(tmpdir(), 'bundle-runner-'));
   const runner = join(runnerDir, 'invoke.mjs');
 
@@ -72,7 +77,7 @@ describe('the bundled functions', () => {
         else throw new Error(`${logicalId}: the template gives ${name} a deploy-time value this test has no stand-in for`);
       }
       const name = logicalId.replace(/Function[0-9A-F]{8}$/, '');
-      functions.set(name, { bundle: join(outdir, asset, 'index.mjs'), environment });
+      functions.set(name, { bundle: join(outdir, asset, 'index.mjs'), environment, dynamoDbActions: grantedDynamoDbActions(template, resource) });
     }
 
     // Invokes the bundle's handler once, as Lambda would, and prints what it returned.
@@ -94,6 +99,7 @@ describe('the bundled functions', () => {
     await secrets?.stop();
     if (queueUrl) await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl })).catch(() => undefined);
     sqs?.destroy();
+    for (const proxy of proxies) proxy.close();
     if (outdir) rmSync(outdir, { recursive: true, force: true });
     rmSync(runnerDir, { recursive: true, force: true });
   });
@@ -101,6 +107,10 @@ describe('the bundled functions', () => {
   const invoke = async (name: string, event: unknown, remainingMs = 10_000): Promise<unknown> => {
     const fn = [...functions.entries()].find(([id]) => id.endsWith(name))?.[1];
     if (!fn) throw new Error(`no bundled function ${name} in the template (have ${[...functions.keys()].join(', ')})`);
+    const actions = issued.get(name) ?? new Set<string>();
+    issued.set(name, actions);
+    const proxy = await recordingProxy(inject('dynamoDbEndpoint'), actions);
+    proxies.push(proxy.server);
     const { stdout } = await run(process.execPath, [runner, fn.bundle], {
       env: {
         PATH: process.env.PATH,
@@ -108,7 +118,7 @@ describe('the bundled functions', () => {
         AWS_REGION: 'us-east-1',
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
-        DYNAMODB_ENDPOINT: inject('dynamoDbEndpoint'),
+        DYNAMODB_ENDPOINT: proxy.endpoint,
         SQS_ENDPOINT: inject('sqsEndpoint'),
         KMS_ENDPOINT: kms.endpoint,
         AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
@@ -215,4 +225,60 @@ describe('the bundled functions', () => {
     expect(record.Item?.status?.S).toBe('skipped');
     expect(record.Item?.reason?.S).toBe('MAPPING_REMOVED');
   }, 90_000);
+
+  it('issues no DynamoDB action its role does not grant (the least privilege of the template holds for what the code does)', () => {
+    expect([...issued.keys()].sort()).toEqual(['Api', 'Copy', 'Sync']);
+    for (const [name, actions] of issued) {
+      const granted = [...functions.entries()].find(([id]) => id.endsWith(name))?.[1].dynamoDbActions ?? new Set();
+      expect(actions.size, name).toBeGreaterThan(0);
+      expect([...actions].filter((action) => !granted.has(action)), `${name} issued actions its role lacks`).toEqual([]);
+    }
+  });
 });
+
+type Template = { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+
+/** The DynamoDB actions a function's role is granted in the template (from its role's policies). */
+const grantedDynamoDbActions = (template: Template, fn: { Properties: Record<string, unknown> }): Set<string> => {
+  const roleId = JSON.stringify(fn.Properties.Role).match(/"Fn::GetAtt":\["([^"]+)"/)?.[1];
+  const actions = new Set<string>();
+  for (const resource of Object.values(template.Resources)) {
+    if (resource.Type !== 'AWS::IAM::Policy' || !JSON.stringify(resource.Properties.Roles).includes(`"${roleId}"`)) continue;
+    const document = resource.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] };
+    for (const statement of document.Statement) {
+      for (const action of [statement.Action].flat()) if (action.startsWith('dynamodb:')) actions.add(action.slice('dynamodb:'.length));
+    }
+  }
+  return actions;
+};
+
+/**
+ * A proxy in front of DynamoDB Local that notes each request's action (X-Amz-Target), and for
+ * a transaction the actions of its items, which is what IAM authorizes it by.
+ */
+const recordingProxy = async (target: string, actions: Set<string>): Promise<{ server: Server; endpoint: string }> => {
+  const upstream = new URL(target);
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const action = String(request.headers['x-amz-target'] ?? '').split('.')[1] ?? 'unknown';
+      if (action === 'TransactWriteItems') {
+        const items = (JSON.parse(body.toString('utf8')) as { TransactItems: Record<string, unknown>[] }).TransactItems;
+        for (const item of items) for (const kind of Object.keys(item)) actions.add(kind === 'ConditionCheck' ? 'ConditionCheckItem' : `${kind}Item`);
+      } else actions.add(action);
+      const forwarded = httpRequest(
+        { host: upstream.hostname, port: upstream.port, path: request.url, method: request.method, headers: request.headers },
+        (answer) => {
+          response.writeHead(answer.statusCode ?? 500, answer.headers);
+          answer.pipe(response);
+        },
+      );
+      forwarded.on('error', () => response.destroy());
+      forwarded.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+};
