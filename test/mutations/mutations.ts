@@ -91,6 +91,13 @@ const mutations: Mutation[] = [
     tests: ['test/domain/position-link.test.ts'],
   },
   {
+    name: 'breach written before the closeAll closes are queued',
+    file: 'shared/use-cases/protect-slave.ts',
+    from: '  if (!changed) return protection;\n  if (marked.breach) {',
+    to: '  if (!changed) return protection;\n  await deps.protections.updateStatus(account.tenantId, account.id, marked.status);\n  if (marked.breach) {',
+    tests: ['test/copy-engine/protection-breach.test.ts'],
+  },
+  {
     name: 'signal schema lets a fill through without its position',
     file: 'shared/schemas/copy-signal.schema.ts',
     from: "orderEvent('orderFilled').extend({ position: trackedPosition }),",
