@@ -231,7 +231,10 @@ describe('the bundled functions', () => {
     for (const [name, actions] of issued) {
       const granted = [...functions.entries()].find(([id]) => id.endsWith(name))?.[1].dynamoDbActions ?? new Set();
       expect(actions.size, name).toBeGreaterThan(0);
-      expect([...actions].filter((action) => !granted.has(action)), `${name} issued actions its role lacks`).toEqual([]);
+      expect(
+        [...actions].filter((action) => !granted.has(action)),
+        `${name} issued actions its role lacks`,
+      ).toEqual([]);
     }
   });
 });
