@@ -7,6 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { COPY_WORKER_TIMEOUT, CopyQueue } from './constructs/copy-queue';
+import { NagSuppressions } from 'cdk-nag';
 
 export interface StatefulStackProps extends StackProps {
   /** Deployment stage (`dev`, `prod`, ...): prefixes names that must be unique per account. */
@@ -79,6 +80,13 @@ export class StatefulStack extends Stack {
         '`aws secretsmanager put-secret-value --secret-id <arn> --secret-string <token>`.',
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    NagSuppressions.addResourceSuppressions(this.metaApiTokenSecret, [
+      {
+        id: 'AwsSolutions-SMG4',
+        reason:
+          "A MetaApi API token is issued in MetaApi's web app; no API rotates it, so no rotation Lambda can. The deployer replaces it, and the functions re-read the secret.",
+      },
+    ]);
 
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
       displayName: `mt-copier ${props.stage} alarms`,
@@ -115,6 +123,18 @@ export class StatefulStack extends Stack {
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    NagSuppressions.addResourceSuppressions(this.userPool, [
+      {
+        id: 'AwsSolutions-COG2',
+        reason:
+          'MFA (TOTP) is optional, not required: users are created by the deployer (no self sign-up), and scripted clients of the API sign in with a password. A deployer who wants it required sets it on the pool.',
+      },
+      {
+        id: 'AwsSolutions-COG8',
+        reason:
+          "The Plus feature plan is billed per monthly active user; a self-hosted copier for a handful of traders doesn't need its threat protection to be safe (no self sign-up, strong passwords).",
+      },
+    ]);
 
     this.userPoolClient = this.userPool.addClient('ApiClient', {
       generateSecret: false,

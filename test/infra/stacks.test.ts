@@ -270,6 +270,15 @@ describe('HTTP API', () => {
     });
   });
 
+  it('writes an access log line per request with the tenant, never the token', () => {
+    const [, stage] = only(resources(stateless, 'AWS::ApiGatewayV2::Stage'));
+    const settings = stage.Properties.AccessLogSettings as { DestinationArn: Json; Format: string };
+    const format = JSON.parse(settings.Format) as Record<string, string>;
+    expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', tenant: '$context.authorizer.claims.sub' });
+    expect(settings.Format).not.toMatch(/authorization|header/i);
+    expect(referencedIds(settings.DestinationArn)).toHaveLength(1);
+  });
+
   it('throttles the default stage', () => {
     const [, stage] = only(resources(stateless, 'AWS::ApiGatewayV2::Stage'));
     expect(stage.Properties.StageName).toBe('$default');
@@ -288,8 +297,9 @@ describe('functions', () => {
       expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
       expect(typeof fn.Properties.Timeout).toBe('number');
     }
+    // The three functions' and the HTTP API's access logs.
     const logGroups = Object.values(resources(stateless, 'AWS::Logs::LogGroup'));
-    expect(logGroups).toHaveLength(3);
+    expect(logGroups).toHaveLength(4);
     for (const logGroup of logGroups) expect(logGroup.Properties.RetentionInDays).toBe(30);
   });
 
