@@ -16,6 +16,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import { CREDENTIAL_PURPOSE } from '../shared/ports/credential-cipher';
 import { CopierFunction } from './constructs/copier-function';
 import { Operations } from './constructs/operations';
 
@@ -163,7 +164,8 @@ export class StatelessStack extends Stack {
     auditActions(sync.function, ['dynamodb:PutItem']);
     auditActions(copy.function, ['dynamodb:PutItem']);
 
-    // Credential key: the API encrypts new passwords; every function may decrypt them.
+    // Credential key: only the API touches it. It encrypts a new password, and decrypts the stored
+    // one when a server change re-provisions the account at MetaApi; sync and copy never decrypt.
     const keyActions = (fn: lambda.IFunction, actions: string[]): void => {
       fn.addToRolePolicy(
         new iam.PolicyStatement({
@@ -171,13 +173,13 @@ export class StatelessStack extends Stack {
           resources: [stateful.credentialsKey.keyArn],
           conditions: {
             Null: Object.fromEntries(CREDENTIAL_CONTEXT_KEYS.map((key) => [`kms:EncryptionContext:${key}`, 'false'])),
+            // Only broker credentials: the key encrypts or decrypts nothing else for these roles.
+            StringEquals: { 'kms:EncryptionContext:purpose': CREDENTIAL_PURPOSE },
           },
         }),
       );
     };
     keyActions(api.function, ['kms:Encrypt', 'kms:Decrypt']);
-    keyActions(sync.function, ['kms:Decrypt']);
-    keyActions(copy.function, ['kms:Decrypt']);
 
     // Copy signals: the API (orders placed through it) and sync produce; copy consumes, and
     // produces too: a protection breach with closeAll it finds before an open queues the closes.

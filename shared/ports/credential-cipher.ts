@@ -1,3 +1,6 @@
+/** The `purpose` in a broker credential's encryption context: the key's policy admits only this use. */
+export const CREDENTIAL_PURPOSE = 'broker-credential';
+
 /** Who a secret belongs to; bound into the ciphertext so it decrypts for no one else. */
 export interface CredentialContext {
   tenantId: string;

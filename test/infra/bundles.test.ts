@@ -32,8 +32,8 @@ describe('the bundled functions', () => {
   let secrets: SecretsManagerStub;
   let sqs: SQSClient;
   let queueUrl: string;
-  const functions = new Map<string, { bundle: string; environment: Record<string, string>; dynamoDbActions: Set<string> }>();
-  /** The DynamoDB actions each function issued, seen on the wire by a recording proxy in front of DynamoDB Local. */
+  const functions = new Map<string, { bundle: string; environment: Record<string, string>; granted: Set<string> }>();
+  /** The DynamoDB and KMS actions each function issued (`dynamodb:GetItem`), seen on the wire by recording proxies. */
   const issued = new Map<string, Set<string>>();
   const proxies: Server[] = [];
   const runnerDir = mkdtempSync(join(tmpdir(), 'bundle-runner-'));
@@ -77,7 +77,7 @@ describe('the bundled functions', () => {
         else throw new Error(`${logicalId}: the template gives ${name} a deploy-time value this test has no stand-in for`);
       }
       const name = logicalId.replace(/Function[0-9A-F]{8}$/, '');
-      functions.set(name, { bundle: join(outdir, asset, 'index.mjs'), environment, dynamoDbActions: grantedDynamoDbActions(template, resource) });
+      functions.set(name, { bundle: join(outdir, asset, 'index.mjs'), environment, granted: grantedActions(template, resource) });
     }
 
     // Invokes the bundle's handler once, as Lambda would, and prints what it returned.
@@ -109,8 +109,9 @@ describe('the bundled functions', () => {
     if (!fn) throw new Error(`no bundled function ${name} in the template (have ${[...functions.keys()].join(', ')})`);
     const actions = issued.get(name) ?? new Set<string>();
     issued.set(name, actions);
-    const proxy = await recordingProxy(inject('dynamoDbEndpoint'), actions);
-    proxies.push(proxy.server);
+    const proxy = await recordingProxy(inject('dynamoDbEndpoint'), 'dynamodb', actions);
+    const kmsProxy = await recordingProxy(kms.endpoint, 'kms', actions);
+    proxies.push(proxy.server, kmsProxy.server);
     const { stdout } = await run(process.execPath, [runner, fn.bundle], {
       env: {
         PATH: process.env.PATH,
@@ -120,7 +121,7 @@ describe('the bundled functions', () => {
         AWS_SECRET_ACCESS_KEY: 'local',
         DYNAMODB_ENDPOINT: proxy.endpoint,
         SQS_ENDPOINT: inject('sqsEndpoint'),
-        KMS_ENDPOINT: kms.endpoint,
+        KMS_ENDPOINT: kmsProxy.endpoint,
         AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
         EVENT: JSON.stringify(event),
         REMAINING_MS: String(remainingMs),
@@ -226,10 +227,12 @@ describe('the bundled functions', () => {
     expect(record.Item?.reason?.S).toBe('MAPPING_REMOVED');
   }, 90_000);
 
-  it('issues no DynamoDB action its role does not grant (the least privilege of the template holds for what the code does)', () => {
+  it('issues no DynamoDB or KMS action its role does not grant (the least privilege of the template holds for what the code does)', () => {
     expect([...issued.keys()].sort()).toEqual(['Api', 'Copy', 'Sync']);
+    // The API encrypted the new account's password; sync and copy have no KMS grant, and used none.
+    expect(issued.get('Api')).toContain('kms:Encrypt');
     for (const [name, actions] of issued) {
-      const granted = [...functions.entries()].find(([id]) => id.endsWith(name))?.[1].dynamoDbActions ?? new Set();
+      const granted = [...functions.entries()].find(([id]) => id.endsWith(name))?.[1].granted ?? new Set();
       expect(actions.size, name).toBeGreaterThan(0);
       expect(
         [...actions].filter((action) => !granted.has(action)),
@@ -241,25 +244,25 @@ describe('the bundled functions', () => {
 
 type Template = { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
 
-/** The DynamoDB actions a function's role is granted in the template (from its role's policies). */
-const grantedDynamoDbActions = (template: Template, fn: { Properties: Record<string, unknown> }): Set<string> => {
+/** The DynamoDB and KMS actions a function's role is granted in the template (from its role's policies). */
+const grantedActions = (template: Template, fn: { Properties: Record<string, unknown> }): Set<string> => {
   const roleId = JSON.stringify(fn.Properties.Role).match(/"Fn::GetAtt":\["([^"]+)"/)?.[1];
   const actions = new Set<string>();
   for (const resource of Object.values(template.Resources)) {
     if (resource.Type !== 'AWS::IAM::Policy' || !JSON.stringify(resource.Properties.Roles).includes(`"${roleId}"`)) continue;
     const document = resource.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] };
     for (const statement of document.Statement) {
-      for (const action of [statement.Action].flat()) if (action.startsWith('dynamodb:')) actions.add(action.slice('dynamodb:'.length));
+      for (const action of [statement.Action].flat()) if (action.startsWith('dynamodb:') || action.startsWith('kms:')) actions.add(action);
     }
   }
   return actions;
 };
 
 /**
- * A proxy in front of DynamoDB Local that notes each request's action (X-Amz-Target), and for
- * a transaction the actions of its items, which is what IAM authorizes it by.
+ * A proxy in front of an emulator that notes each request's action (X-Amz-Target) as IAM names
+ * it, and for a DynamoDB transaction the actions of its items, which is what IAM authorizes it by.
  */
-const recordingProxy = async (target: string, actions: Set<string>): Promise<{ server: Server; endpoint: string }> => {
+const recordingProxy = async (target: string, service: 'dynamodb' | 'kms', actions: Set<string>): Promise<{ server: Server; endpoint: string }> => {
   const upstream = new URL(target);
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -269,8 +272,9 @@ const recordingProxy = async (target: string, actions: Set<string>): Promise<{ s
       const action = String(request.headers['x-amz-target'] ?? '').split('.')[1] ?? 'unknown';
       if (action === 'TransactWriteItems') {
         const items = (JSON.parse(body.toString('utf8')) as { TransactItems: Record<string, unknown>[] }).TransactItems;
-        for (const item of items) for (const kind of Object.keys(item)) actions.add(kind === 'ConditionCheck' ? 'ConditionCheckItem' : `${kind}Item`);
-      } else actions.add(action);
+        for (const item of items)
+          for (const kind of Object.keys(item)) actions.add(`dynamodb:${kind === 'ConditionCheck' ? 'ConditionCheckItem' : `${kind}Item`}`);
+      } else actions.add(`${service}:${action}`);
       const forwarded = httpRequest(
         { host: upstream.hostname, port: upstream.port, path: request.url, method: request.method, headers: request.headers },
         (answer) => {

@@ -343,15 +343,17 @@ describe('functions', () => {
     }
   });
 
-  it('use the credential key only with a tenant and account in the encryption context', () => {
+  it('use the credential key only for broker credentials, with a tenant and account in the encryption context', () => {
     const keyId = logicalIdOf(built.stateful.credentialsKey, built.stateful);
     const keyStatements = statementsByPolicy().flatMap(([, statements]) => statements.filter((statement) => referencedIds(statement.Resource).includes(keyId)));
-    expect(keyStatements).toHaveLength(3);
+    // Only the API's role: sync and copy never decrypt a password.
+    expect(keyStatements).toHaveLength(1);
     for (const statement of keyStatements) {
       expect(statement.Condition?.Null).toEqual({
         'kms:EncryptionContext:tenantId': 'false',
         'kms:EncryptionContext:accountId': 'false',
       });
+      expect(statement.Condition?.StringEquals).toEqual({ 'kms:EncryptionContext:purpose': 'broker-credential' });
     }
     const encrypting = keyStatements.filter((statement) => asArray(statement.Action).includes('kms:Encrypt'));
     expect(encrypting).toHaveLength(1);

@@ -1,8 +1,8 @@
 import { DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
-import type { CredentialCipher, CredentialContext } from '../../ports/credential-cipher';
+import { CREDENTIAL_PURPOSE, type CredentialCipher, type CredentialContext } from '../../ports/credential-cipher';
 
 /** What every broker-credential ciphertext is bound to, besides its owner. */
-const PURPOSE = 'broker-credential';
+const PURPOSE = CREDENTIAL_PURPOSE;
 
 /**
  * KMS errors that say this ciphertext will never decrypt for this caller: wrong context or
