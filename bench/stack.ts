@@ -100,6 +100,8 @@ export const startBenchStack = async (options: { chunkBytes: number }): Promise<
         log,
         manualSync: system.manualSync ?? false,
         consumers: system.consumers ?? 4,
+        // The fan-out phase puts a thousand slaves on one master in one tenant: above the default limits.
+        settings: { MAX_ACCOUNTS_PER_TENANT: '10000', MAX_MAPPINGS_PER_TENANT: '10000', MAX_SLAVES_PER_MASTER: '10000' },
         ...(skew ? { now: () => new Date(Date.now() + skew.ms) } : {}),
         onCopyFinished: (record) => {
           for (const listener of listeners) listener(record);

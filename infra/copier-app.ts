@@ -18,6 +18,8 @@ export interface DeploymentSettings {
   /** `off` polls every master over RPC instead of holding MetaApi streams. @default 'on' */
   readonly masterStreaming: 'on' | 'off';
   readonly alarmEmail?: string;
+  /** Limits per tenant (`-c maxAccountsPerTenant=... -c maxMappingsPerTenant=... -c maxSlavesPerMaster=...`). @default 500, 1000, 500 */
+  readonly quotas: { readonly accounts: number; readonly mappings: number; readonly slavesPerMaster: number };
 }
 
 export class DeploymentSettingsError extends Error {
@@ -55,7 +57,17 @@ export const readDeploymentSettings = (app: App): DeploymentSettings => {
   const masterStreaming = contextString(app, 'masterStreaming') ?? 'on';
   if (masterStreaming !== 'on' && masterStreaming !== 'off') throw new DeploymentSettingsError('Context "masterStreaming" must be on or off');
   const alarmEmail = contextString(app, 'alarmEmail');
-  return { stage, syncShards, corsOrigins, syncInvocationMinutes, masterStreaming, ...(alarmEmail ? { alarmEmail } : {}) };
+  const limit = (key: string, fallback: number): number => {
+    const value = Number(contextString(app, key) ?? String(fallback));
+    if (!Number.isInteger(value) || value < 1) throw new DeploymentSettingsError(`Context "${key}" must be a positive integer`);
+    return value;
+  };
+  const quotas = {
+    accounts: limit('maxAccountsPerTenant', 500),
+    mappings: limit('maxMappingsPerTenant', 1000),
+    slavesPerMaster: limit('maxSlavesPerMaster', 500),
+  };
+  return { stage, syncShards, corsOrigins, syncInvocationMinutes, masterStreaming, quotas, ...(alarmEmail ? { alarmEmail } : {}) };
 };
 
 /**
@@ -95,6 +107,7 @@ export const buildCopierApp = (app: App, processEnv: NodeJS.ProcessEnv = process
     corsOrigins: settings.corsOrigins,
     syncInvocationMinutes: settings.syncInvocationMinutes,
     masterStreaming: settings.masterStreaming,
+    quotas: settings.quotas,
   });
   return { settings, stateful, stateless };
 };

@@ -43,6 +43,8 @@ export interface StatelessStackProps extends StackProps {
   readonly syncInvocationMinutes?: number;
   /** MetaApi streaming of masters in the sync function. @default 'on' */
   readonly masterStreaming?: 'on' | 'off';
+  /** Limits per tenant. @default the functions' own defaults (500 accounts, 1000 mappings, 500 slaves per master) */
+  readonly quotas?: { readonly accounts: number; readonly mappings: number; readonly slavesPerMaster: number };
 }
 
 /** Stage-level throttling of the HTTP API, per second, across all routes. */
@@ -106,6 +108,13 @@ export class StatelessStack extends Stack {
       MASTER_STREAMING: props.masterStreaming ?? 'on',
       SYNC_SHARDS: String(props.syncShards),
       CORS_ORIGIN: props.corsOrigins.join(','),
+      ...(props.quotas
+        ? {
+            MAX_ACCOUNTS_PER_TENANT: String(props.quotas.accounts),
+            MAX_MAPPINGS_PER_TENANT: String(props.quotas.mappings),
+            MAX_SLAVES_PER_MASTER: String(props.quotas.slavesPerMaster),
+          }
+        : {}),
     };
 
     const api = new CopierFunction(this, 'Api', {

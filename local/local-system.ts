@@ -53,7 +53,18 @@ export interface LocalSystemOptions {
   /** How many copy signals are processed at once (different slaves run in parallel). */
   consumers?: number;
   /** Settings of the API that the environment gives in AWS (rate limits, CORS origin). */
-  settings?: Partial<Record<'RATE_LIMIT_PER_MINUTE' | 'TRADE_RATE_LIMIT_PER_MINUTE' | 'CORS_ORIGIN' | 'COPY_DEFER_SECONDS', string>>;
+  settings?: Partial<
+    Record<
+      | 'RATE_LIMIT_PER_MINUTE'
+      | 'TRADE_RATE_LIMIT_PER_MINUTE'
+      | 'CORS_ORIGIN'
+      | 'COPY_DEFER_SECONDS'
+      | 'MAX_ACCOUNTS_PER_TENANT'
+      | 'MAX_MAPPINGS_PER_TENANT'
+      | 'MAX_SLAVES_PER_MASTER',
+      string
+    >
+  >;
   /** The clock of the runtime (tests of time windows); the system clock by default. */
   now?: () => Date;
   /** MetaApi API token: with it mt4/mt5 accounts go through MetaApi, without it they report why they cannot. */

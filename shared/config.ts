@@ -30,6 +30,10 @@ const configSchema = z.object({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(300),
   /** Requests per tenant per minute on routes that trade at a broker (place, modify, close, cancel). */
   TRADE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  /** Limits per tenant: broker accounts, copy mappings, and slaves one master may be copied to. */
+  MAX_ACCOUNTS_PER_TENANT: z.coerce.number().int().min(1).default(500),
+  MAX_MAPPINGS_PER_TENANT: z.coerce.number().int().min(1).default(1000),
+  MAX_SLAVES_PER_MASTER: z.coerce.number().int().min(1).default(500),
   /** Local runtime and tests only: endpoints of the emulators. Unset in AWS. */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
   SQS_ENDPOINT: z.string().url().optional(),

@@ -41,6 +41,24 @@ export class RuleViolationError extends Error {
   }
 }
 
+/** A tenant reached one of its configured limits (HTTP 422, the limit and its setting named). */
+export class QuotaExceededError extends RuleViolationError {
+  constructor(
+    readonly setting: string,
+    readonly limit: number,
+    what: string,
+  ) {
+    super(`This tenant has reached its limit of ${limit} ${what} (${setting})`);
+  }
+}
+
+/** Limits per tenant, against abuse and runaway scripts (settings MAX_*). */
+export interface TenantQuotas {
+  accounts: number;
+  mappings: number;
+  slavesPerMaster: number;
+}
+
 export class UnauthorizedError extends Error {
   override readonly name = 'UnauthorizedError';
 }

@@ -25,7 +25,12 @@ export interface SyncShardContents {
 
 export interface AccountStore {
   /** Creates the account; ConflictError if the id exists or the tenant has an account on the same (platform, server, login). */
-  create(account: Account): Promise<void>;
+  /**
+   * Adds an account. With `maxAccounts`, refuses it (QuotaExceededError) when the tenant
+   * already has that many, counted in the same transaction, so two creates at once cannot
+   * both take the last place.
+   */
+  create(account: Account, options?: { maxAccounts?: number }): Promise<void>;
   get(tenantId: string, accountId: string): Promise<Account | undefined>;
   list(tenantId: string, page: PageRequest): Promise<Page<Account>>;
   /**

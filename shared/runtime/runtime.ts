@@ -19,6 +19,7 @@ import type { FinalCopyRecord } from '../domain/copy-record';
 import type { BrokerGateway } from '../ports/broker';
 import type { CredentialCipher } from '../ports/credential-cipher';
 import type { IdempotencyStore } from '../ports/idempotency';
+import type { TenantQuotas } from '../domain/errors';
 import type { Log } from '../ports/log';
 import { type Metrics, noMetrics } from '../ports/metrics';
 import type { RateLimiter } from '../ports/rate-limiter';
@@ -60,6 +61,8 @@ export interface Runtime {
   brokers: BrokerDirectory;
   log: Log;
   metrics: Metrics;
+  /** Limits per tenant, from the settings. */
+  quotas: TenantQuotas;
   now: () => Date;
   onCopyFinished?: (record: FinalCopyRecord) => void;
   /** Who the copy worker claims as (the local runtime supersedes the runtimes before it). */
@@ -106,6 +109,7 @@ export const createRuntime = (config: Config, options: RuntimeOptions): Runtime 
     brokers: new BrokerDirectory(options.gateways),
     log: options.log,
     metrics: options.metrics ?? noMetrics,
+    quotas: { accounts: config.MAX_ACCOUNTS_PER_TENANT, mappings: config.MAX_MAPPINGS_PER_TENANT, slavesPerMaster: config.MAX_SLAVES_PER_MASTER },
     now: options.now ?? (() => new Date()),
     onCopyFinished: options.onCopyFinished,
     copyWorker: options.copyWorker,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { toPublicAccount, type Account, type Platform, type PublicAccount } from '../domain/account';
-import { ConcurrentUpdateError, ConflictError, NotFoundError } from '../domain/errors';
+import { ConcurrentUpdateError, ConflictError, NotFoundError, type TenantQuotas } from '../domain/errors';
 import type { CredentialCipher } from '../ports/credential-cipher';
 import type { Log } from '../ports/log';
 import type { AccountStore, AuditLog, DemoTradeStore, MappingStore, Page, PageRequest, ProtectionStore } from '../ports/stores';
@@ -14,6 +14,8 @@ export interface AccountDependencies {
   brokers: BrokerDirectory;
   now: () => Date;
   log: Log;
+  /** Limits per tenant; none without. */
+  quotas?: TenantQuotas;
   /** What else is kept per account and goes with it when it is deleted. */
   protections?: ProtectionStore;
   demoTrades?: DemoTradeStore;
@@ -50,7 +52,7 @@ export const createAccount = async (deps: AccountDependencies, tenantId: string,
     updatedAt: now,
     encryptedPassword,
   };
-  await deps.accounts.create(account);
+  await deps.accounts.create(account, { maxAccounts: deps.quotas?.accounts });
   const provisioned = await provision(deps, account, input.password);
   await deps.audit.append({
     tenantId,

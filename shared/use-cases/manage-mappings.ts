@@ -7,7 +7,7 @@ import {
   type Sizing,
   type SymbolRules,
 } from '../domain/copy-mapping';
-import { ConcurrentUpdateError, ConflictError, NotFoundError, RuleViolationError } from '../domain/errors';
+import { ConcurrentUpdateError, ConflictError, NotFoundError, QuotaExceededError, RuleViolationError, type TenantQuotas } from '../domain/errors';
 import type { AccountStore, AuditLog, CopyStore, MappingStore, Page, PageRequest } from '../ports/stores';
 import { toPublicCopyRecord, type PublicCopyRecord } from '../domain/copy-record';
 import { newId } from './manage-accounts';
@@ -18,6 +18,8 @@ export interface MappingDependencies {
   copies: CopyStore;
   audit: AuditLog;
   now: () => Date;
+  /** Limits per tenant; none without. */
+  quotas?: TenantQuotas;
 }
 
 export interface NewMapping {
@@ -57,6 +59,12 @@ export const createMapping = async (deps: MappingDependencies, tenantId: string,
     if (!slave) throw new NotFoundError('slave account');
     const twin = graph.mappings.find((m) => m.masterAccountId === input.masterAccountId && m.slaveAccountId === input.slaveAccountId);
     if (twin) throw new ConflictError(`Mapping ${twin.id} already copies this master to this slave; change that one instead`);
+    // Counted on the graph the create is conditional on: two creates at once cannot both take the last place.
+    const { quotas } = deps;
+    if (quotas && graph.mappings.length >= quotas.mappings) throw new QuotaExceededError('MAX_MAPPINGS_PER_TENANT', quotas.mappings, 'copy mappings');
+    if (quotas && graph.mappings.filter((m) => m.masterAccountId === input.masterAccountId).length >= quotas.slavesPerMaster) {
+      throw new QuotaExceededError('MAX_SLAVES_PER_MASTER', quotas.slavesPerMaster, 'slaves copying one master');
+    }
     if (wouldCloseCycle(graph.mappings, input.masterAccountId, input.slaveAccountId)) {
       throw new RuleViolationError('This mapping would close a cycle: trades would be copied back to where they came from', [
         { path: 'slaveAccountId', message: 'already copies, directly or through other mappings, to masterAccountId' },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { copyClientId } from '../../shared/domain/copy-record';
-import { ConcurrentUpdateError, ConflictError, NotFoundError } from '../../shared/domain/errors';
+import { ConcurrentUpdateError, ConflictError, NotFoundError, QuotaExceededError } from '../../shared/domain/errors';
 import type { AccountStore, BookStore, CopyStore, MappingStore, ShardLeaseStore } from '../../shared/ports/stores';
 import { rejectionOf } from '../support/dynamo';
 import { aCopyRecord, aLink, aMapping, anAccount, T0 } from '../support/fixtures';
@@ -92,6 +92,25 @@ export const storeContract = (name: string, stores: () => StoreSet) => {
   });
 
   describe(`${name}: accounts`, () => {
+    it('refuses an account past the tenant limit, counts deletes, and lets only one of two creates take the last place', async () => {
+      const { accounts } = stores();
+      const tenantId = tenant('quota');
+      const add = (id: string) => accounts.create(anAccount({ tenantId, id, login: id }), { maxAccounts: 3 });
+      await add('q-1');
+      await add('q-2');
+      const race = await Promise.allSettled([add('q-3'), add('q-4')]);
+      expect(race.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+      const refused = (race.find((result) => result.status === 'rejected') as PromiseRejectedResult).reason;
+      expect(refused).toBeInstanceOf(QuotaExceededError);
+      expect((refused as Error).message).toBe('This tenant has reached its limit of 3 accounts (MAX_ACCOUNTS_PER_TENANT)');
+      await accounts.delete(tenantId, 'q-1');
+      await add('q-5');
+      expect(await rejectionOf(add('q-6'))).toBeInstanceOf(QuotaExceededError);
+      // Another tenant has its own count; without a limit nothing is refused.
+      await accounts.create(anAccount({ tenantId: tenant('quota-other'), id: 'q-7', login: 'q-7' }), { maxAccounts: 1 });
+      await accounts.create(anAccount({ tenantId, id: 'q-8', login: 'q-8' }));
+    });
+
     it('holds one account per (platform, server, login) in a tenant, also when both are added at once', async () => {
       const { accounts } = stores();
       const tenantId = tenant('login');

@@ -409,6 +409,16 @@ describe('deployment settings', () => {
     expect(() => synth({ masterStreaming: 'maybe' })).toThrow(/masterStreaming/);
   });
 
+  it('gives every function the limits per tenant, 500/1000/500 unless told otherwise', () => {
+    const variables = (template: Template) =>
+      Object.values(resources(template, 'AWS::Lambda::Function')).map((fn) => (fn.Properties.Environment as { Variables: Record<string, Json> }).Variables);
+    for (const environment of variables(stateless)) {
+      expect(environment).toMatchObject({ MAX_ACCOUNTS_PER_TENANT: '500', MAX_MAPPINGS_PER_TENANT: '1000', MAX_SLAVES_PER_MASTER: '500' });
+    }
+    for (const environment of variables(synth({ maxSlavesPerMaster: '2000' }).stateless)) expect(environment.MAX_SLAVES_PER_MASTER).toBe('2000');
+    expect(() => synth({ maxAccountsPerTenant: '0' })).toThrow(/maxAccountsPerTenant/);
+  });
+
   it('rejects a malformed stage or shard count before building anything', () => {
     expect(() => synth({ stage: 'Prod!' })).toThrow(/stage/);
     expect(() => synth({ syncShards: '0' })).toThrow(/syncShards/);

@@ -2,7 +2,7 @@ import { copyClientId, copyRecordId, type CopyRecord, type FinalCopyRecord, type
 import { brokerLoginKey, type Account } from '../../shared/domain/account';
 import type { AccountBook } from '../../shared/domain/account-book';
 import type { CopyMapping } from '../../shared/domain/copy-mapping';
-import { ConcurrentUpdateError, ConflictError, NotFoundError } from '../../shared/domain/errors';
+import { ConcurrentUpdateError, ConflictError, NotFoundError, QuotaExceededError } from '../../shared/domain/errors';
 import type { PositionLink } from '../../shared/domain/position-link';
 import { defaultProtectionStatus, type AccountProtection, type ProtectionStatus } from '../../shared/domain/protection';
 import type { CredentialCipher, CredentialContext } from '../../shared/ports/credential-cipher';
@@ -53,9 +53,12 @@ export class MemoryAccountStore implements AccountStore {
 
   constructor(private readonly graphs: MemoryMappingStore) {}
 
-  async create(account: Account): Promise<void> {
+  async create(account: Account, options: { maxAccounts?: number } = {}): Promise<void> {
     await turn();
     if (this.accounts.has(key(account.tenantId, account.id))) throw new ConflictError(`account ${account.id} exists`);
+    const held = [...this.accounts.values()].filter((other) => other.tenantId === account.tenantId).length;
+    if (options.maxAccounts !== undefined && held >= options.maxAccounts)
+      throw new QuotaExceededError('MAX_ACCOUNTS_PER_TENANT', options.maxAccounts, 'accounts');
     const login = key(account.tenantId, brokerLoginKey(account));
     if (this.logins.has(login)) throw new ConflictError(`This tenant already has the ${account.platform} account ${account.login} on ${account.server}`);
     this.logins.set(login, account.id);

@@ -16,7 +16,10 @@ export const accountRoutes = [
     auth: true,
     body: createAccountBody,
     response: { status: 201, schema: accountSchema, description: 'The account; its password is never returned' },
-    problems: [{ status: 409, description: 'The tenant already has an account on this (platform, server, login)' }],
+    problems: [
+      { status: 409, description: 'The tenant already has an account on this (platform, server, login)' },
+      { status: 422, description: 'The tenant has reached its limit of accounts (MAX_ACCOUNTS_PER_TENANT)' },
+    ],
     handle: async ({ runtime, tenantId, body }) => ({ status: 201, body: await createAccount(runtime, tenantId, body) }),
   }),
   defineRoute({

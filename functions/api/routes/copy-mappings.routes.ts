@@ -16,7 +16,11 @@ export const copyMappingRoutes = [
     problems: [
       { status: 404, description: 'The master or slave account does not exist' },
       { status: 409, description: 'This master already has a mapping to this slave' },
-      { status: 422, description: 'Master equals slave, or the mapping would close a cycle (also when two requests race)' },
+      {
+        status: 422,
+        description:
+          'Master equals slave, the mapping would close a cycle (also when two requests race), or a limit is reached (MAX_MAPPINGS_PER_TENANT, MAX_SLAVES_PER_MASTER)',
+      },
     ],
     handle: async ({ runtime, tenantId, body }) => ({ status: 201, body: await createMapping(runtime, tenantId, body) }),
   }),

@@ -1,7 +1,14 @@
-import { GetItemCommand, QueryCommand, TransactWriteItemsCommand, UpdateItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import {
+  GetItemCommand,
+  QueryCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+  type QueryCommandOutput,
+  type TransactWriteItem,
+} from '@aws-sdk/client-dynamodb';
 import { brokerLoginKey, type Account } from '../../domain/account';
 import type { CopyMapping } from '../../domain/copy-mapping';
-import { ConcurrentUpdateError, ConflictError, NotFoundError } from '../../domain/errors';
+import { ConcurrentUpdateError, ConflictError, NotFoundError, QuotaExceededError } from '../../domain/errors';
 import { moveGraph } from './mapping-store';
 import type { AccountStore, Page, PageRequest, SyncShardContents } from '../../ports/stores';
 import {
@@ -38,6 +45,63 @@ const taken = (account: Pick<Account, 'platform' | 'server' | 'login'>) =>
 export class DynamoAccountStore implements AccountStore {
   constructor(private readonly table: TableRef) {}
 
+  /** The tenant's count of accounts lives on one item, changed in the transactions that add and remove accounts. */
+  private quotaKey(tenantId: string) {
+    return toItem({ pk: tenantKey(tenantId), sk: 'QUOTA' });
+  }
+
+  /**
+   * A tenant from before the count (or one with no account yet) gets its count from a Query
+   * once; two requests doing this at once write the same number, and only the first lands.
+   */
+  private async ensureCount(tenantId: string): Promise<void> {
+    const { Item } = await this.table.client.send(
+      new GetItemCommand({ TableName: this.table.tableName, Key: this.quotaKey(tenantId), ConsistentRead: true, ProjectionExpression: 'accounts' }),
+    );
+    if (Item?.accounts) return;
+    let count = 0;
+    let start: QueryCommandOutput['LastEvaluatedKey'];
+    do {
+      const page = await this.table.client.send(
+        new QueryCommand({
+          TableName: this.table.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: toItem({ ':pk': tenantKey(tenantId), ':prefix': 'ACCOUNT#' }),
+          Select: 'COUNT',
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      count += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start);
+    try {
+      await this.table.client.send(
+        new UpdateItemCommand({
+          TableName: this.table.tableName,
+          Key: this.quotaKey(tenantId),
+          UpdateExpression: 'SET accounts = :count, entity = :entity',
+          ConditionExpression: 'attribute_not_exists(accounts)',
+          ExpressionAttributeValues: toItem({ ':count': count, ':entity': 'quota' }),
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  private countAccount(tenantId: string, change: 1 | -1, maxAccounts?: number): TransactWriteItem {
+    return {
+      Update: {
+        TableName: this.table.tableName,
+        Key: this.quotaKey(tenantId),
+        UpdateExpression: 'ADD accounts :change',
+        ...(maxAccounts !== undefined ? { ConditionExpression: 'accounts < :max' } : {}),
+        ExpressionAttributeValues: toItem({ ':change': change, ...(maxAccounts !== undefined ? { ':max': maxAccounts } : {}) }),
+      },
+    };
+  }
+
   private reserveLogin(account: Account): TransactWriteItem {
     return {
       Put: {
@@ -60,7 +124,8 @@ export class DynamoAccountStore implements AccountStore {
     };
   }
 
-  async create(account: Account): Promise<void> {
+  async create(account: Account, options: { maxAccounts?: number } = {}): Promise<void> {
+    await this.ensureCount(account.tenantId);
     try {
       await this.table.client.send(
         new TransactWriteItemsCommand({
@@ -80,14 +145,18 @@ export class DynamoAccountStore implements AccountStore {
               },
             },
             this.reserveLogin(account),
+            this.countAccount(account.tenantId, 1, options.maxAccounts),
           ],
         }),
       );
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      const [accountCode, loginCode] = cancellationCodes(error);
+      const [accountCode, loginCode, quotaCode] = cancellationCodes(error);
       if (accountCode === 'ConditionalCheckFailed') throw new ConflictError(`account ${account.id} exists`);
       if (loginCode === 'ConditionalCheckFailed') throw taken(account);
+      if (quotaCode === 'ConditionalCheckFailed' && options.maxAccounts !== undefined) {
+        throw new QuotaExceededError('MAX_ACCOUNTS_PER_TENANT', options.maxAccounts, 'accounts');
+      }
       throw new ConcurrentUpdateError(`account ${account.id} was not created: ${cancellationCodes(error).join(', ')}`);
     }
   }
@@ -179,6 +248,7 @@ export class DynamoAccountStore implements AccountStore {
   async delete(tenantId: string, accountId: string, options: { graphVersion?: number } = {}): Promise<void> {
     const account = await this.get(tenantId, accountId);
     if (!account) return;
+    await this.ensureCount(tenantId);
     try {
       await this.table.client.send(
         new TransactWriteItemsCommand({
@@ -195,6 +265,7 @@ export class DynamoAccountStore implements AccountStore {
             },
             this.releaseLogin(account),
             ...(options.graphVersion !== undefined ? [moveGraph(this.table, tenantId, options.graphVersion)] : []),
+            this.countAccount(tenantId, -1),
           ],
         }),
       );

@@ -1,9 +1,10 @@
+import { DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAccountStore } from '../../../shared/adapters/dynamodb/account-store';
 import { DynamoMappingStore } from '../../../shared/adapters/dynamodb/mapping-store';
 import { VIRTUAL_SYNC_SHARDS, virtualShardOf } from '../../../shared/adapters/dynamodb/table';
 import type { Account } from '../../../shared/domain/account';
-import { ConflictError, NotFoundError, ValidationError } from '../../../shared/domain/errors';
+import { ConflictError, NotFoundError, QuotaExceededError, ValidationError } from '../../../shared/domain/errors';
 import { createTestTables, rejectionOf, type TestTables } from '../../support/dynamo';
 import { aMapping, anAccount } from '../../support/fixtures';
 
@@ -34,6 +35,19 @@ const listAllPages = async (tenantId: string, limit: number): Promise<Account[][
 };
 
 describe('DynamoAccountStore', () => {
+  it('counts the accounts of a tenant from before the count once, then holds the limit', async () => {
+    const tenantId = 'tenant-legacy-count';
+    for (const id of ['l-1', 'l-2', 'l-3']) await accounts.create(anAccount({ tenantId, id, login: id }));
+    // A tenant from before the count: its count item is not there.
+    await tables.client.send(new DeleteItemCommand({ TableName: tables.main.tableName, Key: { pk: { S: `TENANT#${tenantId}` }, sk: { S: 'QUOTA' } } }));
+    expect(await rejectionOf(accounts.create(anAccount({ tenantId, id: 'l-4', login: 'l-4' }), { maxAccounts: 3 }))).toBeInstanceOf(QuotaExceededError);
+    await accounts.create(anAccount({ tenantId, id: 'l-4', login: 'l-4' }), { maxAccounts: 4 });
+    const { Item } = await tables.client.send(
+      new GetItemCommand({ TableName: tables.main.tableName, Key: { pk: { S: `TENANT#${tenantId}` }, sk: { S: 'QUOTA' } } }),
+    );
+    expect(Item?.accounts?.N).toBe('4');
+  });
+
   it('creates an account and gets it back as it was', async () => {
     const account = anAccount({ tenantId: 'tenant-create', id: 'acc-1', balance: 1000.5, currency: 'USD' });
     await accounts.create(account);
