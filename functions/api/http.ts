@@ -50,8 +50,14 @@ export interface Route<Body = unknown, Query = unknown, Path extends string = st
   body?: z.ZodType<Body>;
   query?: z.ZodType<Query>;
   response?: { status: number; schema?: z.ZodType; description: string };
-  /** Reaches a broker to trade: counted against the tighter trading rate limit. */
+  /** Reaches a broker to trade: counted against the tighter trading rate limit, and takes an Idempotency-Key. */
   trading?: boolean;
+  /**
+   * Reaches a broker or MetaApi without trading (provisions an account, reads its history,
+   * syncs it now): counted against the trading rate limit too, so a script cannot spend the
+   * tenant's MetaApi credits through the looser one.
+   */
+  reachesBroker?: boolean;
   /**
    * Problem statuses this route answers besides those every route of its kind may
    * (400 with a body or query, 401 and 429 when authenticated, 404 with a path id, 413 with a body, 500).

@@ -113,8 +113,9 @@ export const createRouter = (routes: Route[], runtime: Runtime, options: { corsO
  * bounds the load, and an outage of the counter should not become an outage of the API.
  */
 const enforceRateLimit = async (runtime: Runtime, tenantId: string, route: Route, requestId: string): Promise<void> => {
-  const bucket = route.trading ? 'trade' : 'api';
-  const limit = route.trading ? runtime.config.TRADE_RATE_LIMIT_PER_MINUTE : runtime.config.RATE_LIMIT_PER_MINUTE;
+  const broker = route.trading === true || route.reachesBroker === true;
+  const bucket = broker ? 'trade' : 'api';
+  const limit = broker ? runtime.config.TRADE_RATE_LIMIT_PER_MINUTE : runtime.config.RATE_LIMIT_PER_MINUTE;
   let decision: RateDecision;
   try {
     decision = await runtime.rateLimiter.hit({ tenantId, bucket, limit, windowMs: RATE_WINDOW_MS, now: runtime.now() });

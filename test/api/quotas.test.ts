@@ -41,3 +41,31 @@ describe('limits per tenant', () => {
     expect((await account('e')).status).toBe(201);
   });
 });
+
+describe('the broker rate limit', () => {
+  let system: LocalSystem;
+  let api: ReturnType<typeof apiClient>;
+
+  beforeAll(async () => {
+    system = await startTestSystem({ manualSync: true, settings: { TRADE_RATE_LIMIT_PER_MINUTE: '3', RATE_LIMIT_PER_MINUTE: '1000' } });
+    api = apiClient(system.url, await tokenFor(system.url, 'tenant-broker-limit'));
+  });
+
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  it('counts routes that reach a broker without trading (sync now, history, provisioning) against the trading limit, not the API one', async () => {
+    const created = await api.post('/v1/accounts', { name: 'one', platform: 'simulated', login: 'one', password: 'one-secret', server: 'Sim' });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    expect((await api.post(`/v1/accounts/${id}/sync`, {})).status).toBe(202);
+    expect((await api.get(`/v1/accounts/${id}/trades`)).status).toBe(200);
+    const fourth = await api.post(`/v1/accounts/${id}/sync`, {});
+    expect(fourth.status).toBe(429);
+    expect(Number(fourth.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Reads of what is stored stay on the API limit.
+    expect((await api.get(`/v1/accounts/${id}`)).status).toBe(200);
+    expect((await api.get(`/v1/accounts/${id}/positions`)).status).toBe(200);
+  });
+});

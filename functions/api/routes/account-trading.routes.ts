@@ -35,6 +35,7 @@ export const accountTradingRoutes = [
   defineRoute({
     method: 'GET',
     path: '/v1/accounts/{id}/trades',
+    reachesBroker: true,
     summary: 'Closed trades, newest first (broker history and demo trades)',
     tag: 'Trading',
     auth: true,

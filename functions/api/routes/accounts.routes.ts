@@ -11,6 +11,7 @@ export const accountRoutes = [
   defineRoute({
     method: 'POST',
     path: '/v1/accounts',
+    reachesBroker: true,
     summary: 'Connect a trading account',
     tag: 'Accounts',
     auth: true,
@@ -44,6 +45,7 @@ export const accountRoutes = [
   defineRoute({
     method: 'PATCH',
     path: '/v1/accounts/{id}',
+    reachesBroker: true,
     summary: 'Rename an account, or change its server or password',
     tag: 'Accounts',
     auth: true,
@@ -55,6 +57,7 @@ export const accountRoutes = [
   defineRoute({
     method: 'DELETE',
     path: '/v1/accounts/{id}',
+    reachesBroker: true,
     summary: 'Delete an account (409 while a copy mapping uses it)',
     tag: 'Accounts',
     auth: true,
@@ -77,6 +80,7 @@ export const accountRoutes = [
   defineRoute({
     method: 'POST',
     path: '/v1/accounts/{id}/sync',
+    reachesBroker: true,
     summary: 'Sync the account now instead of at the next tick (a master change found is copied)',
     tag: 'Accounts',
     auth: true,
