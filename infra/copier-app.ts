@@ -20,6 +20,10 @@ export interface DeploymentSettings {
   readonly alarmEmail?: string;
   /** Limits per tenant (`-c maxAccountsPerTenant=... -c maxMappingsPerTenant=... -c maxSlavesPerMaster=...`). @default 500, 1000, 500 */
   readonly quotas: { readonly accounts: number; readonly mappings: number; readonly slavesPerMaster: number };
+  /** Copy batches processed at once (2-1000). @default 50 */
+  readonly copyMaxConcurrency: number;
+  /** Concurrency reserved for the API function. @default none */
+  readonly apiReservedConcurrency?: number;
 }
 
 export class DeploymentSettingsError extends Error {
@@ -67,7 +71,20 @@ export const readDeploymentSettings = (app: App): DeploymentSettings => {
     mappings: limit('maxMappingsPerTenant', 1000),
     slavesPerMaster: limit('maxSlavesPerMaster', 500),
   };
-  return { stage, syncShards, corsOrigins, syncInvocationMinutes, masterStreaming, quotas, ...(alarmEmail ? { alarmEmail } : {}) };
+  const copyMaxConcurrency = limit('copyMaxConcurrency', 50);
+  if (copyMaxConcurrency < 2 || copyMaxConcurrency > 1000) throw new DeploymentSettingsError('Context "copyMaxConcurrency" must be an integer from 2 to 1000');
+  const reserved = contextString(app, 'apiReservedConcurrency') === undefined ? undefined : limit('apiReservedConcurrency', 1);
+  return {
+    stage,
+    syncShards,
+    corsOrigins,
+    syncInvocationMinutes,
+    masterStreaming,
+    quotas,
+    copyMaxConcurrency,
+    ...(reserved !== undefined ? { apiReservedConcurrency: reserved } : {}),
+    ...(alarmEmail ? { alarmEmail } : {}),
+  };
 };
 
 /**
@@ -108,6 +125,8 @@ export const buildCopierApp = (app: App, processEnv: NodeJS.ProcessEnv = process
     syncInvocationMinutes: settings.syncInvocationMinutes,
     masterStreaming: settings.masterStreaming,
     quotas: settings.quotas,
+    copyMaxConcurrency: settings.copyMaxConcurrency,
+    apiReservedConcurrency: settings.apiReservedConcurrency,
   });
   return { settings, stateful, stateless };
 };

@@ -43,12 +43,25 @@ export interface StatelessStackProps extends StackProps {
   readonly syncInvocationMinutes?: number;
   /** MetaApi streaming of masters in the sync function. @default 'on' */
   readonly masterStreaming?: 'on' | 'off';
+  /** Copy batches processed at once. @default COPY_MAX_CONCURRENCY */
+  readonly copyMaxConcurrency?: number;
+  /**
+   * Concurrency reserved for the API, so a fan-out never leaves it without an instance. Off by
+   * default: AWS keeps 10 of an account's concurrency unreserved, and a new account may have 10 in all.
+   */
+  readonly apiReservedConcurrency?: number;
   /** Limits per tenant. @default the functions' own defaults (500 accounts, 1000 mappings, 500 slaves per master) */
   readonly quotas?: { readonly accounts: number; readonly mappings: number; readonly slavesPerMaster: number };
 }
 
 /** Stage-level throttling of the HTTP API, per second, across all routes. */
 export const API_THROTTLE = { rateLimit: 50, burstLimit: 100 } as const;
+
+/** The unauthenticated routes' own, smaller, throttle: anyone can call them, so they cannot spend the stage's. */
+export const OPEN_ROUTE_THROTTLE = { rateLimit: 5, burstLimit: 10 } as const;
+
+/** Copy batches processed at once (the event source's maximum concurrency): a fan-out cannot take the account's whole Lambda concurrency. */
+export const COPY_MAX_CONCURRENCY = 50;
 
 /**
  * Keys every use of the credential key must carry in its encryption context: the port
@@ -123,6 +136,7 @@ export class StatelessStack extends Stack {
       serviceName: 'mt-copier-api',
       description: 'HTTP API v1',
       environment,
+      reservedConcurrentExecutions: props.apiReservedConcurrency,
     });
     const sync = new CopierFunction(this, 'Sync', {
       entry: 'functions/sync/sync.handler.ts',
@@ -195,7 +209,13 @@ export class StatelessStack extends Stack {
     for (const fn of [api.function, sync.function, copy.function]) {
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [stateful.copyQueue.queue.queueArn] }));
     }
-    copy.function.addEventSource(new SqsEventSource(stateful.copyQueue.queue, { batchSize: 10, reportBatchItemFailures: true }));
+    copy.function.addEventSource(
+      new SqsEventSource(stateful.copyQueue.queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: props.copyMaxConcurrency ?? COPY_MAX_CONCURRENCY,
+      }),
+    );
 
     this.addSyncSchedule(sync.function, props.syncShards);
     this.httpApi = this.addHttpApi(api.function, props);
@@ -290,8 +310,13 @@ export class StatelessStack extends Stack {
     for (const path of ['/v1', '/v1/{proxy+}']) {
       httpApi.addRoutes({ path, methods: [apigwv2.HttpMethod.ANY], integration, authorizer });
     }
+    // RouteSettings is a JSON map in CloudFormation: CDK passes it as written, so its keys are CloudFormation's own.
+    const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
     for (const path of ['/health', '/openapi.json']) {
       const routes = httpApi.addRoutes({ path, methods: [apigwv2.HttpMethod.GET], integration, authorizer: open });
+      routeSettings[`GET ${path}`] = { ThrottlingRateLimit: OPEN_ROUTE_THROTTLE.rateLimit, ThrottlingBurstLimit: OPEN_ROUTE_THROTTLE.burstLimit };
+      // A route's settings name a route that must exist first.
+      for (const route of routes) defaultStage.node.addDependency(route);
       NagSuppressions.addResourceSuppressions(routes, [
         {
           id: 'AwsSolutions-APIG4',
@@ -299,6 +324,7 @@ export class StatelessStack extends Stack {
         },
       ]);
     }
+    defaultStage.routeSettings = routeSettings;
     return httpApi;
   }
 }

@@ -30,6 +30,8 @@ export interface CopierFunctionProps {
   readonly description?: string;
   /** Retries of asynchronous invocations. @default 2 (Lambda's default) */
   readonly retryAttempts?: number;
+  /** Concurrency reserved for this function. @default none */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -63,6 +65,7 @@ export class CopierFunction extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       logGroup: this.logGroup,
       retryAttempts: props.retryAttempts,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       description: props.description,
       environment: {
         ...props.environment,

@@ -279,6 +279,14 @@ describe('HTTP API', () => {
     expect(referencedIds(settings.DestinationArn)).toHaveLength(1);
   });
 
+  it('throttles the unauthenticated routes on their own, below the stage', () => {
+    const [, stage] = only(resources(stateless, 'AWS::ApiGatewayV2::Stage'));
+    expect(stage.Properties.RouteSettings).toEqual({
+      'GET /health': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      'GET /openapi.json': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+    });
+  });
+
   it('throttles the default stage', () => {
     const [, stage] = only(resources(stateless, 'AWS::ApiGatewayV2::Stage'));
     expect(stage.Properties.StageName).toBe('$default');
@@ -407,6 +415,20 @@ describe('deployment settings', () => {
     expect(() => synth({ syncInvocationMinutes: '16' })).toThrow(/syncInvocationMinutes/);
     expect(() => synth({ syncInvocationMinutes: '2' })).toThrow(/from 3 to 15/);
     expect(() => synth({ masterStreaming: 'maybe' })).toThrow(/masterStreaming/);
+  });
+
+  it('bounds the copy concurrency (50 unless told), and reserves API concurrency only when told', () => {
+    const mapping = (template: Template) => only(resources(template, 'AWS::Lambda::EventSourceMapping'))[1].Properties;
+    expect(mapping(stateless).ScalingConfig).toEqual({ MaximumConcurrency: 50 });
+    const api = (template: Template) =>
+      Object.values(resources(template, 'AWS::Lambda::Function')).find(
+        (fn) => String((fn.Properties.Environment as { Variables: Record<string, Json> }).Variables.POWERTOOLS_SERVICE_NAME) === 'mt-copier-api',
+      )!.Properties;
+    expect(api(stateless).ReservedConcurrentExecutions).toBeUndefined();
+    const tuned = synth({ copyMaxConcurrency: '200', apiReservedConcurrency: '5' }).stateless;
+    expect(mapping(tuned).ScalingConfig).toEqual({ MaximumConcurrency: 200 });
+    expect(api(tuned).ReservedConcurrentExecutions).toBe(5);
+    expect(() => synth({ copyMaxConcurrency: '1' })).toThrow(/copyMaxConcurrency/);
   });
 
   it('gives every function the limits per tenant, 500/1000/500 unless told otherwise', () => {
