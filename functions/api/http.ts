@@ -71,6 +71,15 @@ export const defineRoute = <Body = undefined, Query = undefined, Path extends st
 
 const PROBLEM = 'application/problem+json';
 
+/** Broker failures that are not a refusal: what the caller is told, in words, and when to come back. */
+const BROKER_UNAVAILABLE = {
+  CONNECTION: { detail: 'The broker cannot be reached right now; try again shortly', retryAfterMs: 5_000 },
+  TIMEOUT: { detail: 'The broker did not answer in time; try again shortly (a trade is looked up before it is sent again)', retryAfterMs: 5_000 },
+  BROKER_BUSY: { detail: 'The broker is busy; try again shortly', retryAfterMs: 5_000 },
+  TOO_MANY_REQUESTS: { detail: 'The broker asks to slow down; try again later', retryAfterMs: 10_000 },
+  NOT_CONFIGURED: { detail: 'This platform is not set up on this server yet', retryAfterMs: 60_000 },
+} as const;
+
 export const problem = (
   status: number,
   title: string,
@@ -89,8 +98,18 @@ export const errorResponse = (error: unknown, log: Log, requestId: string): APIG
   if (error instanceof NotFoundError) return problem(404, 'Not found', `The ${error.resource} does not exist`);
   if (error instanceof ConflictError) return problem(409, 'Conflict', error.message);
   if (error instanceof RuleViolationError) return problem(422, 'Not allowed', error.message, error.errors.length ? { errors: error.errors } : {});
-  // The broker refused (no money, market closed, invalid stops...): the code is the explanation.
-  if (isBrokerError(error)) return problem(422, 'Rejected by the broker', error.code);
+  if (isBrokerError(error)) {
+    // Not reached, or no answer in time (the outcome of a trade is then unknown): 503, so the
+    // caller comes back; an Idempotency-Key is then released, and its retry finds the order by
+    // its client id before it sends anything.
+    const unavailable = BROKER_UNAVAILABLE[error.code as keyof typeof BROKER_UNAVAILABLE];
+    if (unavailable) {
+      const seconds = Math.max(1, Math.ceil((error.retryAfterMs ?? unavailable.retryAfterMs) / 1000));
+      return problem(503, 'Broker unavailable', unavailable.detail, { headers: { 'retry-after': String(seconds) } });
+    }
+    // The broker refused (no money, market closed, invalid stops...): the code is the explanation.
+    return problem(422, 'Rejected by the broker', error.code);
+  }
   if (error instanceof TooManyRequestsError) {
     return problem(429, 'Too many requests', 'Slow down and retry later', { headers: { 'retry-after': String(error.retryAfterSeconds) } });
   }

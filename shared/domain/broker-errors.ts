@@ -56,3 +56,27 @@ export class BrokerError extends Error {
 }
 
 export const isBrokerError = (error: unknown): error is BrokerError => error instanceof Error && error.name === 'BrokerError';
+
+/** The failures a user can do nothing about but wait, said in words. */
+const UNAVAILABLE_IN_WORDS: Partial<Record<BrokerErrorCode, string>> = {
+  CONNECTION: 'The broker cannot be reached right now',
+  TIMEOUT: 'The broker did not answer in time',
+  BROKER_BUSY: 'The broker is busy',
+  TOO_MANY_REQUESTS: 'The broker asks to slow down',
+};
+
+/** URLs, and host names of three labels or more (`mt-client-api-v1.new-york.agiliumtrade.ai`, with or without a port). */
+const INTERNALS = /\b[a-z][a-z0-9+.-]*:\/\/\S+|\b(?:[a-z0-9-]+\.){2,}[a-z]{2,}(?::\d+)?\b|\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b/gi;
+
+/** A message with the addresses of the systems behind the broker gateway taken out. */
+export const withoutInternals = (message: string): string => message.replace(INTERNALS, '(address withheld)');
+
+/**
+ * What an account's `statusDetail` says about a broker failure: the cause in words and its
+ * code, never an internal host or URL of the gateway (an SDK's message often carries one).
+ */
+export const describeBrokerError = (error: BrokerError): string => {
+  const words = UNAVAILABLE_IN_WORDS[error.code];
+  const said = `${error.code}: ${withoutInternals(error.message)}`;
+  return words ? `${words} (${said})` : said;
+};

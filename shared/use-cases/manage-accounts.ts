@@ -1,3 +1,4 @@
+import { describeBrokerError, isBrokerError } from '../domain/broker-errors';
 import { randomUUID } from 'node:crypto';
 import { toPublicAccount, type Account, type Platform, type PublicAccount } from '../domain/account';
 import { ConcurrentUpdateError, ConflictError, NotFoundError, type TenantQuotas } from '../domain/errors';
@@ -78,7 +79,7 @@ const provision = async (deps: AccountDependencies, account: Account, password: 
     deps.log.warn('provisioning failed', { tenantId: account.tenantId, accountId: account.id, error: error instanceof Error ? error.name : 'unknown' });
     return deps.accounts.update(account.tenantId, account.id, {
       status: 'error',
-      statusDetail: error instanceof Error && error.name === 'BrokerError' ? error.message : 'provisioning failed',
+      statusDetail: isBrokerError(error) ? describeBrokerError(error) : 'provisioning failed',
     });
   }
 };

@@ -1,6 +1,6 @@
 import type { Account } from '../domain/account';
 import type { AccountBook } from '../domain/account-book';
-import { isBrokerError } from '../domain/broker-errors';
+import { describeBrokerError, isBrokerError } from '../domain/broker-errors';
 import { activeSinceOf, needsAnnouncement, type CopyMapping } from '../domain/copy-mapping';
 import { ConcurrentUpdateError } from '../domain/errors';
 import { masterOpenTime } from '../domain/copy-planning';
@@ -119,7 +119,7 @@ export const syncAccount = async (
       deps.brokers.forget(account.id);
       deps.log.warn('account unreachable', { tenantId: account.tenantId, accountId: account.id, code: error.code });
       const status = error.errorClass === 'terminal' ? 'error' : 'disconnected';
-      await recordAccountState(deps, account, { status, statusDetail: `${error.code}: ${error.message}` });
+      await recordAccountState(deps, account, { status, statusDetail: describeBrokerError(error) });
       return [];
     }
     previous = await loadBook();

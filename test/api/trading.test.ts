@@ -211,7 +211,9 @@ describe('trading through the API on a simulated account', () => {
     await api.post('/v1/trades/demo', { accountId: mt5.body.id });
     expect((await api.get(`/v1/accounts/${mt5.body.id}/trades`)).body.items.length).toBeGreaterThan(0);
     const trade = await api.post(`/v1/accounts/${mt5.body.id}/orders`, { symbol: 'EURUSD', side: 'buy', volume: 0.1 });
-    expect(trade.status).toBe(422);
-    expect(trade.body.detail).toBe('NOT_CONFIGURED');
+    // Not a refusal by the broker: no broker to reach. 503, in words, with when to come back.
+    expect(trade.status).toBe(503);
+    expect(trade.body).toMatchObject({ title: 'Broker unavailable', detail: 'This platform is not set up on this server yet' });
+    expect(trade.headers.get('retry-after')).toBe('60');
   });
 });

@@ -106,7 +106,7 @@ describe('copying between MetaApi accounts', () => {
       const [masterNow, slaveNow] = await Promise.all([api.get(`/v1/accounts/${master}`), api.get(`/v1/accounts/${slave}`)]);
       expect(masterNow.body.status).toBe('connected');
       expect(slaveNow.body.status).toBe('disconnected');
-      expect(slaveNow.body.statusDetail).toMatch(/^TIMEOUT: MetaApi \w+ did not answer within 1500 ms/);
+      expect(slaveNow.body.statusDetail).toMatch(/^The broker did not answer in time \(TIMEOUT: MetaApi \w+ did not answer within 1500 ms/);
     } finally {
       fake.accountLatencyMs.delete(slaveAtMetaApi);
     }
@@ -128,7 +128,14 @@ describe('copying between MetaApi accounts', () => {
       await system.syncNow(true);
       const masterNow = await api.get(`/v1/accounts/${master}`);
       expect(masterNow.body.status).toBe('disconnected');
-      expect(masterNow.body.statusDetail).toMatch(/^(TIMEOUT|CONNECTION): /);
+      // In words, with the code; no host or URL of MetaApi's.
+      expect(masterNow.body.statusDetail).toMatch(/^The broker (cannot be reached right now \(CONNECTION|did not answer in time \(TIMEOUT): /);
+      expect(masterNow.body.statusDetail).not.toMatch(/agiliumtrade|metaapi\.cloud|:\/\/|\d+\.\d+\.\d+\.\d+/);
+      // A read through the broker meanwhile: 503, and when to come back.
+      const history = await api.get(`/v1/accounts/${master}/trades`);
+      expect(history.status).toBe(503);
+      expect(Number(history.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(history.text).not.toMatch(/agiliumtrade|metaapi\.cloud|:\/\//);
     } finally {
       fake.setReachable(true);
     }
