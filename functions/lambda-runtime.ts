@@ -1,42 +1,81 @@
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { UnavailableGateway } from '../shared/adapters/unavailable-gateway';
 import { powertoolsLog } from '../shared/adapters/logging/powertools-log';
-import { emfMetrics } from '../shared/adapters/metrics/emf-metrics';
 import { MetaApiCloud, metaApiTimeoutsFor } from '../shared/adapters/metaapi/metaapi-cloud';
 import { metaApiGateways } from '../shared/adapters/metaapi/metaapi-gateway';
-import { metaApiTokenFromSecret } from '../shared/adapters/metaapi/metaapi-token-secret';
-import { config, type Config } from '../shared/config';
+import { cachedMetaApiToken, type MetaApiTokenLookup } from '../shared/adapters/metaapi/metaapi-token-secret';
+import { emfMetrics } from '../shared/adapters/metrics/emf-metrics';
+import { UnavailableGateway } from '../shared/adapters/unavailable-gateway';
+import { type Config, config } from '../shared/config';
 import type { BrokerGateway } from '../shared/ports/broker';
 import { createRuntime, type Runtime } from '../shared/runtime/runtime';
 
-let runtime: Promise<Runtime> | undefined;
+/** What a warm container keeps: its runtime, built for the token it read, and that token's MetaApi client. */
+interface Container {
+  runtime: Runtime;
+  token: string | undefined;
+  cloud: MetaApiCloud | undefined;
+}
+
+let container: Container | undefined;
+let readToken: (() => Promise<MetaApiTokenLookup>) | undefined;
+let pending: Promise<Runtime> | undefined;
 
 /**
- * mt4 and mt5 through MetaApi when the token secret holds a token (read once per cold start;
- * the SDK and its connections then live as long as the container); otherwise gateways that
+ * mt4 and mt5 through MetaApi when the token secret holds a token; otherwise gateways that
  * report why accounts cannot connect. The simulator runs only in the local runtime.
  */
-const brokerGateways = async (settings: Config, service: string): Promise<Record<string, BrokerGateway>> => {
+const brokerGateways = (settings: Config, service: string, lookup: MetaApiTokenLookup): { gateways: Record<string, BrokerGateway>; cloud?: MetaApiCloud } => {
   const simulated = new UnavailableGateway('simulated', 'the simulated broker runs only in the local runtime');
-  const lookup = await metaApiTokenFromSecret(settings.METAAPI_TOKEN_SECRET_ARN, () => new SecretsManagerClient({ region: settings.AWS_REGION }));
-  if (lookup.token === undefined) return { mt4: new UnavailableGateway('mt4', lookup.reason), mt5: new UnavailableGateway('mt5', lookup.reason), simulated };
-  const { token } = lookup;
-  const cloud = new MetaApiCloud({ token, region: settings.METAAPI_REGION, reliability: settings.METAAPI_RELIABILITY, timeouts: metaApiTimeoutsFor(service) });
-  return { ...metaApiGateways(cloud), simulated };
+  if (lookup.token === undefined) {
+    return { gateways: { mt4: new UnavailableGateway('mt4', lookup.reason), mt5: new UnavailableGateway('mt5', lookup.reason), simulated } };
+  }
+  const cloud = new MetaApiCloud({
+    token: lookup.token,
+    region: settings.METAAPI_REGION,
+    reliability: settings.METAAPI_RELIABILITY,
+    timeouts: metaApiTimeoutsFor(service),
+  });
+  return { gateways: { ...metaApiGateways(cloud), simulated }, cloud };
+};
+
+const build = async (service: string): Promise<Runtime> => {
+  const settings = config();
+  readToken ??= cachedMetaApiToken(
+    settings.METAAPI_TOKEN_SECRET_ARN,
+    new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({ region: settings.AWS_REGION }) }),
+    settings.METAAPI_TOKEN_MAX_AGE_SECONDS,
+  );
+  let lookup: MetaApiTokenLookup;
+  try {
+    lookup = await readToken();
+  } catch (error) {
+    // A warm container that cannot read the secret again keeps the token it has.
+    if (!container) throw error;
+    container.runtime.log.warn('MetaApi token not read again; keeping the one in use', { error });
+    return container.runtime;
+  }
+  if (container && container.token === lookup.token) return container.runtime;
+  const previous = container;
+  const { gateways, cloud } = brokerGateways(settings, service, lookup);
+  // EMF lines on stdout: CloudWatch Logs makes them metrics, with no API call on the way.
+  const metrics = emfMetrics({ service: `mt-copier-${service}`, write: (line) => process.stdout.write(`${line}\n`) });
+  container = { runtime: createRuntime(settings, { log: powertoolsLog(service), metrics, gateways }), token: lookup.token, cloud };
+  if (previous) {
+    // A new token (put in, or rotated): the old client's connections close; one invocation at a time runs in a container.
+    container.runtime.log.info('MetaApi token changed: broker gateways rebuilt', { hadToken: previous.token !== undefined });
+    await previous.cloud?.close().catch(() => undefined);
+  }
+  return container.runtime;
 };
 
 /**
- * The runtime of a Lambda container, built on the first invocation and reused while warm. A
- * cold start that fails (the secret could not be read) is not cached: the next invocation
- * tries again.
+ * The runtime of a Lambda container, built on the first invocation and reused while warm. The
+ * MetaApi token is read again once it is older than `METAAPI_TOKEN_MAX_AGE_SECONDS`, and a new
+ * one rebuilds the broker gateways. A cold start that fails (the secret could not be read) is
+ * not kept: the next invocation tries again.
  */
 export const lambdaRuntime = (service: string): Promise<Runtime> =>
-  (runtime ??= (async () => {
-    const settings = config();
-    // EMF lines on stdout: CloudWatch Logs makes them metrics, with no API call on the way.
-    const metrics = emfMetrics({ service: `mt-copier-${service}`, write: (line) => process.stdout.write(`${line}\n`) });
-    return createRuntime(settings, { log: powertoolsLog(service), metrics, gateways: await brokerGateways(settings, service) });
-  })().catch((error: unknown) => {
-    runtime = undefined;
-    throw error;
+  (pending ??= build(service).finally(() => {
+    pending = undefined;
   }));

@@ -20,6 +20,8 @@ const configSchema = z.object({
   /** How long a copy the broker deferred (market closed, trading off) waits on the queue before it is tried again. */
   COPY_DEFER_SECONDS: z.coerce.number().int().min(1).max(900).default(60),
   METAAPI_TOKEN_SECRET_ARN: z.string().optional(),
+  /** How long a function keeps the MetaApi token before it reads the secret again (a new token is picked up without a redeploy). */
+  METAAPI_TOKEN_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
   /** Pins MetaApi to one region (e.g. `new-york`); unset: the account's own region. */
   METAAPI_REGION: z.string().min(1).optional(),
   /** Reliability of new MetaApi accounts: `high` runs two terminals and is billed twice. */

@@ -1,7 +1,8 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MetaApiBrokerGateway } from '../../../shared/adapters/metaapi/metaapi-gateway';
-import { isMetaApiToken, metaApiTokenFromSecret, readMetaApiToken } from '../../../shared/adapters/metaapi/metaapi-token-secret';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { cachedMetaApiToken, isMetaApiToken, readMetaApiToken } from '../../../shared/adapters/metaapi/metaapi-token-secret';
 import { UnavailableGateway } from '../../../shared/adapters/unavailable-gateway';
 import { FAKE_METAAPI_TOKEN } from '../../support/fake-metaapi/fake-metaapi';
 import { SecretsManagerStub } from '../../support/fake-metaapi/secrets-manager-stub';
@@ -14,6 +15,8 @@ describe('the MetaApi token in Secrets Manager', () => {
   let stub: SecretsManagerStub;
   const client = () =>
     new SecretsManagerClient({ region: 'us-east-1', endpoint: stub.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+
+  const provider = () => new SecretsProvider({ awsSdkV3Client: client() });
 
   beforeAll(async () => {
     stub = await SecretsManagerStub.start();
@@ -40,18 +43,17 @@ describe('the MetaApi token in Secrets Manager', () => {
   });
 
   it('says why there is no token: no secret configured (no read at all), or a secret still holding its placeholder', async () => {
-    const factory = vi.fn(client);
-    expect(await metaApiTokenFromSecret(undefined, factory)).toEqual({ reason: 'no MetaApi token is configured' });
-    expect(factory).not.toHaveBeenCalled();
+    expect(await cachedMetaApiToken(undefined, provider(), 5)()).toEqual({ reason: 'no MetaApi token is configured' });
+    expect(stub.reads).toEqual([]);
     stub.secrets.set(ARN, PLACEHOLDER);
-    const placeholder = await metaApiTokenFromSecret(ARN, client);
+    const placeholder = await cachedMetaApiToken(ARN, provider(), 5)();
     expect(placeholder.token).toBeUndefined();
     expect(placeholder.reason).toMatch(/no MetaApi token is configured: .*put-secret-value/);
   });
 
   it('fails loudly when the secret cannot be read', async () => {
     stub.failWith = 'AccessDeniedException';
-    await expect(metaApiTokenFromSecret(ARN, client)).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    await expect(cachedMetaApiToken(ARN, provider(), 5)()).rejects.toMatchObject({ message: expect.stringContaining('AccessDeniedException') });
   });
 
   describe('the Lambda runtime', () => {
@@ -108,11 +110,44 @@ describe('the MetaApi token in Secrets Manager', () => {
       expect(result.statusDetail).toMatch(/^no MetaApi token is configured/);
     });
 
+    it('picks up a token put into the secret without a redeploy, once the kept value is older than its max age', async () => {
+      environment();
+      process.env.METAAPI_TOKEN_MAX_AGE_SECONDS = '1';
+      stub.secrets.set(ARN, PLACEHOLDER);
+      const lambdaRuntime = await coldStart();
+      const first = await lambdaRuntime('api');
+      expect(kindOf(first.brokers.gateway('mt5'))).toBe(UnavailableGateway.name);
+      stub.secrets.set(ARN, FAKE_METAAPI_TOKEN);
+      // Within the max age: the kept value, the same runtime, no read.
+      expect(await lambdaRuntime('api')).toBe(first);
+      expect(stub.reads).toEqual([ARN]);
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const second = await lambdaRuntime('api');
+      expect(second).not.toBe(first);
+      expect(kindOf(second.brokers.gateway('mt5'))).toBe(MetaApiBrokerGateway.name);
+      // The token did not change again: the runtime stays, however often the secret is read.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      expect(await lambdaRuntime('api')).toBe(second);
+      expect(stub.reads).toEqual([ARN, ARN, ARN]);
+    });
+
+    it('keeps a warm runtime when the secret cannot be read again', async () => {
+      environment();
+      process.env.METAAPI_TOKEN_MAX_AGE_SECONDS = '1';
+      stub.secrets.set(ARN, FAKE_METAAPI_TOKEN);
+      const lambdaRuntime = await coldStart();
+      const warm = await lambdaRuntime('copy');
+      stub.failWith = 'InternalServiceError';
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      expect(await lambdaRuntime('copy')).toBe(warm);
+    });
+
     it('does not keep a failed cold start: the next invocation reads the secret again', async () => {
       environment();
       stub.failWith = 'InternalServiceError';
       const lambdaRuntime = await coldStart();
-      await expect(lambdaRuntime('copy')).rejects.toMatchObject({ name: 'InternalServiceError' });
+      // Powertools' secrets provider says which read failed, with the service's error in its message.
+      await expect(lambdaRuntime('copy')).rejects.toMatchObject({ name: 'GetParameterError', message: expect.stringContaining('InternalServiceError') });
       stub.failWith = undefined;
       stub.secrets.set(ARN, FAKE_METAAPI_TOKEN);
       const runtime = await lambdaRuntime('copy');
