@@ -1,6 +1,6 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { powertoolsLog } from '../shared/adapters/logging/powertools-log';
+import { loggerFor, powertoolsLog } from '../shared/adapters/logging/powertools-log';
 import { MetaApiCloud, metaApiTimeoutsFor } from '../shared/adapters/metaapi/metaapi-cloud';
 import { metaApiGateways } from '../shared/adapters/metaapi/metaapi-gateway';
 import { cachedMetaApiToken, type MetaApiTokenLookup } from '../shared/adapters/metaapi/metaapi-token-secret';
@@ -60,7 +60,7 @@ const build = async (service: string): Promise<Runtime> => {
   const { gateways, cloud } = brokerGateways(settings, service, lookup);
   // EMF lines on stdout: CloudWatch Logs makes them metrics, with no API call on the way.
   const metrics = emfMetrics({ service: `mt-copier-${service}`, write: (line) => process.stdout.write(`${line}\n`) });
-  container = { runtime: createRuntime(settings, { log: powertoolsLog(service), metrics, gateways }), token: lookup.token, cloud };
+  container = { runtime: createRuntime(settings, { log: powertoolsLog(service, loggerFor(service)), metrics, gateways }), token: lookup.token, cloud };
   if (previous) {
     // A new token (put in, or rotated): the old client's connections close; one invocation at a time runs in a container.
     container.runtime.log.info('MetaApi token changed: broker gateways rebuilt', { hadToken: previous.token !== undefined });

@@ -1,4 +1,6 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import { loggerFor } from '../../shared/adapters/logging/powertools-log';
 import type { Runtime } from '../../shared/runtime/runtime';
 import { lambdaRuntime } from '../lambda-runtime';
 import type { ApiEvent, ApiResult } from './http';
@@ -9,8 +11,11 @@ import { apiRoutes } from './routes';
 let routed: { runtime: Runtime; route: (event: ApiEvent) => Promise<ApiResult> } | undefined;
 
 /** The HTTP API (payload 2.0); API Gateway's JWT authorizer has verified the token. */
-export const handler = middy<ApiEvent, ApiResult>().handler(async (event) => {
-  const runtime = await lambdaRuntime('api');
-  if (routed?.runtime !== runtime) routed = { runtime, route: createRouter(apiRoutes, runtime, { corsOrigin: runtime.config.CORS_ORIGIN }) };
-  return routed.route(event);
-});
+export const handler = middy<ApiEvent, ApiResult>()
+  // Every log line of the invocation carries its request id, cold start and function.
+  .use(injectLambdaContext(loggerFor('api'), { resetKeys: true }))
+  .handler(async (event) => {
+    const runtime = await lambdaRuntime('api');
+    if (routed?.runtime !== runtime) routed = { runtime, route: createRouter(apiRoutes, runtime, { corsOrigin: runtime.config.CORS_ORIGIN }) };
+    return routed.route(event);
+  });

@@ -1,4 +1,6 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import { loggerFor } from '../../shared/adapters/logging/powertools-log';
 import type { Context } from 'aws-lambda';
 import type { ShardWatchResult } from '../../shared/use-cases/watch-shard';
 import { watchShard } from '../../shared/use-cases/watch-shard';
@@ -10,9 +12,12 @@ import { STOP_ALLOWANCE_MS, syncEventSchema, watchDependencies, watchOptions } f
  * that owns the shard's lease watches it until shortly before its timeout (15 minutes in the
  * stack); the others return at once, or take over from an owner that is ending.
  */
-export const handler = middy<unknown, ShardWatchResult>().handler(async (event, context: Context) => {
-  const runtime = await lambdaRuntime('sync');
-  const shard = syncEventSchema.parse(event ?? {});
-  const endsAt = Date.now() + context.getRemainingTimeInMillis() - STOP_ALLOWANCE_MS;
-  return watchShard(watchDependencies(runtime), watchOptions(runtime, shard, context.awsRequestId, endsAt));
-});
+export const handler = middy<unknown, ShardWatchResult>()
+  // Every log line of the invocation carries its request id, cold start and function.
+  .use(injectLambdaContext(loggerFor('sync'), { resetKeys: true }))
+  .handler(async (event, context: Context) => {
+    const runtime = await lambdaRuntime('sync');
+    const shard = syncEventSchema.parse(event ?? {});
+    const endsAt = Date.now() + context.getRemainingTimeInMillis() - STOP_ALLOWANCE_MS;
+    return watchShard(watchDependencies(runtime), watchOptions(runtime, shard, context.awsRequestId, endsAt));
+  });

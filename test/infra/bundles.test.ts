@@ -35,6 +35,8 @@ describe('the bundled functions', () => {
   const functions = new Map<string, { bundle: string; environment: Record<string, string>; granted: Set<string> }>();
   /** The DynamoDB and KMS actions each function issued (`dynamodb:GetItem`), seen on the wire by recording proxies. */
   const issued = new Map<string, Set<string>>();
+  /** What each bundle wrote to stdout on its last invocation (its log lines, as CloudWatch would get them). */
+  const outputs = new Map<string, string>();
   const proxies: Server[] = [];
   const runnerDir = mkdtempSync(join(tmpdir(), 'bundle-runner-'));
   const runner = join(runnerDir, 'invoke.mjs');
@@ -129,6 +131,7 @@ describe('the bundled functions', () => {
       timeout: 60_000,
       maxBuffer: 16 * 1024 * 1024,
     });
+    outputs.set(name, stdout);
     // BUNDLE_DEBUG=1 shows what a bundle logged.
     if (process.env.BUNDLE_DEBUG) console.log(stdout);
     const line = stdout.split('\n').find((candidate) => candidate.startsWith('RESULT '));
@@ -181,6 +184,10 @@ describe('the bundled functions', () => {
     );
     // Owned through a conditional write to DynamoDB, and given back at the end for the next invocation.
     expect(lease.Item).toBeUndefined();
+    // Its log lines carry the invocation (request id, function) and the function's service.
+    const lines = (outputs.get('Sync') ?? '').split('\n').filter((line) => line.startsWith('{"level"'));
+    const started = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.message === 'shard watch started');
+    expect(started).toMatchObject({ service: 'mt-copier-sync', function_name: 'bundle-test', function_request_id: expect.stringMatching(/^req-\d+$/) });
   }, 90_000);
 
   it('the copy bundle processes a batch: a signal for a mapping that does not exist ends skipped, not retried', async () => {
