@@ -59,6 +59,7 @@ export const watchOptions = (runtime: Runtime, event: z.infer<typeof syncEventSc
   slaveIntervalMs: runtime.config.SLAVE_SYNC_INTERVAL_MS,
   reconcileIntervalMs: runtime.config.MASTER_RECONCILE_INTERVAL_MS,
   streaming: runtime.config.MASTER_STREAMING === 'on',
+  endWhenIdle: true,
   leaseMs: SHARD_LEASE_MS,
   handOverMs: HAND_OVER_MS,
   syncWaitMs: STREAM_SYNC_WAIT_MS,

@@ -37,6 +37,12 @@ export interface ShardWatchOptions {
   syncWaitMs: number;
   /** Accounts read at the broker at once. */
   concurrency?: number;
+  /**
+   * End after the first pass when the shard has no master to watch (its slaves are read in
+   * that pass): the next scheduled invocation looks again, so an idle shard costs a short
+   * invocation a minute instead of an owner all month.
+   */
+  endWhenIdle?: boolean;
   clock?: WatchClock;
   /** Stops the watch before `endsAt` (the local runtime's stop, tests). */
   signal?: AbortSignal;
@@ -54,6 +60,8 @@ export interface ShardWatchResult {
   /** The lease went to a successor (or was lost) before `endsAt`. */
   handedOver: boolean;
   passes: number;
+  /** Ended after one pass: the shard had no master to watch (`endWhenIdle`). */
+  idle?: boolean;
   /** Master syncs fed by a stream (no read at the broker). */
   streamSyncs: number;
   /** Account syncs that read the broker over RPC. */
@@ -139,6 +147,10 @@ export const watchShard = async (deps: WatchDependencies, options: ShardWatchOpt
           if (includeSlaves) lastSlaves = began;
           if (reconcile) lastReconcile = began;
           result.passes += 1;
+          if (options.endWhenIdle && watcher.masterCount() === 0) {
+            result.idle = true;
+            break;
+          }
         } catch (error) {
           // A store that did not answer (throttled, unreachable): the next pass tries again.
           deps.log.error('shard pass failed', { shard: key, error });
@@ -249,6 +261,11 @@ class ShardWatcher {
       const stream = gateway.watch(brokerRef(member.account), () => this.changed(accountId));
       this.streams.set(accountId, stream);
     }
+  }
+
+  /** The shard's accounts that are copied from (as of the last refresh). */
+  masterCount(): number {
+    return [...this.members.values()].filter((member) => member.mappings.length > 0).length;
   }
 
   /** Waits (at most `timeoutMs`) for every master's stream to synchronize. */

@@ -100,6 +100,7 @@ describe('a shard watch with streams and RPC reads of the same master', () => {
         ...options,
       });
       const watch = {
+        done,
         stop: async () => {
           controller.abort();
           return done;
@@ -182,6 +183,26 @@ describe('a shard watch with streams and RPC reads of the same master', () => {
     const result = await watch.stop();
     expect(result.streamSyncs).toBeGreaterThan(2);
     expect(result.role).toBe('owner');
+  });
+
+  it('ends after one pass when the shard has no master (endWhenIdle), having read its slaves, and frees the lease at once', async () => {
+    const { master, stores, start, market } = await setup();
+    market.openAccount('slave-w');
+    await stores.mappings.delete(master.tenantId, 'map-w');
+    const result = await start({ endWhenIdle: true }).done;
+    expect(result).toMatchObject({ role: 'owner', idle: true, passes: 1, handedOver: false });
+    expect(await stores.shardLeases.get('0/1')).toBeUndefined();
+    // Its pass read the slaves: the slave's state was recorded.
+    expect((await stores.accounts.get(master.tenantId, 'slave-w'))?.status).toBe('connected');
+  });
+
+  it('keeps watching a shard that has a master, endWhenIdle or not', async () => {
+    const { start } = await setup();
+    const watch = start({ endWhenIdle: true });
+    const early = await Promise.race([watch.done.then(() => 'ended'), sleep(600).then(() => 'watching')]);
+    expect(early).toBe('watching');
+    expect(await watch.stop()).toMatchObject({ role: 'owner', passes: expect.any(Number) });
+    expect((await watch.done).idle).toBeUndefined();
   });
 
   it('closes the stream of a master that leaves the shard (its last mapping deleted), and opens one when it is a master again', async () => {
