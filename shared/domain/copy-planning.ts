@@ -193,7 +193,8 @@ export const planPartialClose = (
   masterVolumeAfter: number,
   spec: Pick<SymbolSpec, 'volumeMin' | 'volumeStep'>,
 ): { kind: 'close'; volume: number; full: boolean } | Skip => {
-  if (!(masterVolumeBefore > 0)) return skip('NOT_COPIED');
+  // What the master had, in lots: a volume that rounds to nothing at 10^-8 lot is nothing to take a share of.
+  if (!(masterVolumeBefore > 0) || compareLots(masterVolumeBefore, 0) <= 0) return skip('NOT_COPIED');
   const slave = lotsOf(link.slaveVolume);
   // The slave keeps the step-rounded share of what the master keeps.
   const remaining = floorToStep(div(mul(slave, lotsOf(masterVolumeAfter)), lotsOf(masterVolumeBefore)), spec.volumeStep);

@@ -86,6 +86,10 @@ describe('volumes in exact lots', () => {
     expect((0.3 * 10_000) / 100 / (((1.1 - 1.097) / 0.00001) * 1)).toBeLessThan(0.1);
   });
 
+  it('takes no share of a master volume that is nothing at 10^-8 lot, rather than dividing by zero', () => {
+    expect(planPartialClose(aLink({ slaveVolume: 0.1 }), 1e-12, 0, eurusdSpec())).toMatchObject({ kind: 'skip', reason: 'NOT_COPIED' });
+  });
+
   it('leaves 0.1 under a 0.3 total cap with 0.1 + 0.1 open', () => {
     const verdict = checkOpen(
       { maxTotalVolume: 0.3, onBreach: 'stopCopying' },
