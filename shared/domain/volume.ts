@@ -26,14 +26,6 @@ export const sumLots = (volumes: readonly number[]): number => toNumber(volumes.
 /** -1, 0 or 1 as volume a is below, equal to or above b, in exact lots. */
 export const compareLots = (a: number, b: number): -1 | 0 | 1 => compare(lotsOf(a), lotsOf(b));
 
-/** Number of decimals a step is written with (0.01 -> 2, 0.1 -> 1, 1 -> 0). */
-export const stepDecimals = (step: number): number => {
-  const text = step.toString();
-  if (text.includes('e-')) return Number(text.split('e-')[1]);
-  const dot = text.indexOf('.');
-  return dot === -1 ? 0 : text.length - dot - 1;
-};
-
 const usable = (volume: Exact | number): Exact | undefined => {
   if (typeof volume === 'number') return Number.isFinite(volume) && volume > 0 ? exact(volume) : undefined;
   return compare(volume, ZERO) > 0 ? volume : undefined;

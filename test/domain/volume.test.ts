@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fitVolume, floorToStep, stepDecimals } from '../../shared/domain/volume';
+import { fitVolume, floorToStep } from '../../shared/domain/volume';
 
 /** Steps are generated in thousandths of a lot so that min, max and step are exact decimals. */
 const MILLI = 1000;
@@ -72,10 +72,8 @@ describe('floorToStep', () => {
     expect(floorToStep(1, -0.01)).toBe(0);
   });
 
-  it('counts the decimals of steps written with an exponent', () => {
-    expect(stepDecimals(1e-7)).toBe(7);
-    expect(stepDecimals(0.05)).toBe(2);
-    expect(stepDecimals(1)).toBe(0);
+  it('floors on steps written with an exponent', () => {
+    expect(floorToStep(0.00000035, 1e-7)).toBe(0.0000003);
   });
 });
 
