@@ -98,6 +98,13 @@ const mutations: Mutation[] = [
     tests: ['test/copy-engine/protection-breach.test.ts'],
   },
   {
+    name: 'account transaction not sent again after a conflict on the tenant count',
+    file: 'shared/adapters/dynamodb/table.ts',
+    from: 'input: TransactWriteItemsCommandInput, attempts = 5)',
+    to: 'input: TransactWriteItemsCommandInput, attempts = 1)',
+    tests: ['test/adapters/dynamodb/account-quota-race.test.ts'],
+  },
+  {
     name: 'signal schema lets a fill through without its position',
     file: 'shared/schemas/copy-signal.schema.ts',
     from: "orderEvent('orderFilled').extend({ position: trackedPosition }),",

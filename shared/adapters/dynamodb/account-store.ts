@@ -22,6 +22,7 @@ import {
   syncShardKey,
   tenantKey,
   toItem,
+  transactWrite,
   virtualShardOf,
   type TableRef,
 } from './table';
@@ -127,28 +128,26 @@ export class DynamoAccountStore implements AccountStore {
   async create(account: Account, options: { maxAccounts?: number } = {}): Promise<void> {
     await this.ensureCount(account.tenantId);
     try {
-      await this.table.client.send(
-        new TransactWriteItemsCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.table.tableName,
-                Item: toItem({
-                  pk: tenantKey(account.tenantId),
-                  sk: `ACCOUNT#${account.id}`,
-                  gsi1pk: syncShardKey(virtualShardOf(account.id)),
-                  gsi1sk: `ACCOUNT#${account.id}`,
-                  entity: 'account',
-                  ...account,
-                }),
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
+      await transactWrite(this.table, {
+        TransactItems: [
+          {
+            Put: {
+              TableName: this.table.tableName,
+              Item: toItem({
+                pk: tenantKey(account.tenantId),
+                sk: `ACCOUNT#${account.id}`,
+                gsi1pk: syncShardKey(virtualShardOf(account.id)),
+                gsi1sk: `ACCOUNT#${account.id}`,
+                entity: 'account',
+                ...account,
+              }),
+              ConditionExpression: 'attribute_not_exists(pk)',
             },
-            this.reserveLogin(account),
-            this.countAccount(account.tenantId, 1, options.maxAccounts),
-          ],
-        }),
-      );
+          },
+          this.reserveLogin(account),
+          this.countAccount(account.tenantId, 1, options.maxAccounts),
+        ],
+      });
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       const [accountCode, loginCode, quotaCode] = cancellationCodes(error);
@@ -250,25 +249,23 @@ export class DynamoAccountStore implements AccountStore {
     if (!account) return;
     await this.ensureCount(tenantId);
     try {
-      await this.table.client.send(
-        new TransactWriteItemsCommand({
-          TransactItems: [
-            {
-              Delete: {
-                TableName: this.table.tableName,
-                Key: accountKey(tenantId, accountId),
-                // The login released below is the account's own only while its server is unchanged.
-                ConditionExpression: '#server = :server',
-                ExpressionAttributeNames: { '#server': 'server' },
-                ExpressionAttributeValues: toItem({ ':server': account.server }),
-              },
+      await transactWrite(this.table, {
+        TransactItems: [
+          {
+            Delete: {
+              TableName: this.table.tableName,
+              Key: accountKey(tenantId, accountId),
+              // The login released below is the account's own only while its server is unchanged.
+              ConditionExpression: '#server = :server',
+              ExpressionAttributeNames: { '#server': 'server' },
+              ExpressionAttributeValues: toItem({ ':server': account.server }),
             },
-            this.releaseLogin(account),
-            ...(options.graphVersion !== undefined ? [moveGraph(this.table, tenantId, options.graphVersion)] : []),
-            this.countAccount(tenantId, -1),
-          ],
-        }),
-      );
+          },
+          this.releaseLogin(account),
+          ...(options.graphVersion !== undefined ? [moveGraph(this.table, tenantId, options.graphVersion)] : []),
+          this.countAccount(tenantId, -1),
+        ],
+      });
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       throw new ConcurrentUpdateError(`account ${accountId} was not deleted: it or the mapping graph changed meanwhile`);

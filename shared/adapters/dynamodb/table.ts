@@ -1,4 +1,11 @@
-import { type DynamoDBClient, QueryCommand, type AttributeValue, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteItemsCommand,
+  type TransactWriteItemsCommandInput,
+} from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ValidationError } from '../../domain/errors';
 import type { Page } from '../../ports/stores';
@@ -73,6 +80,31 @@ export const page = <T>(items: T[], lastKey: Record<string, AttributeValue> | un
 /** The code of each item of a cancelled transaction, in the order of its items (`ConditionalCheckFailed`, `None`...). */
 export const cancellationCodes = (error: unknown): (string | undefined)[] =>
   ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((reason) => reason.Code);
+
+/** A transaction cancelled only because another one held one of its items at that moment: nothing was written. */
+const onlyConflicted = (error: unknown): boolean => {
+  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return false;
+  const codes = cancellationCodes(error);
+  return codes.includes('TransactionConflict') && codes.every((code) => code === 'TransactionConflict' || code === 'None' || code === undefined);
+};
+
+/**
+ * Sends a transaction, and sends it again (up to `attempts` times, a few ms apart) when
+ * DynamoDB cancelled it only for a conflict with another transaction on a shared item (two
+ * account creates of one tenant meet on its count item). A cancellation for a condition is
+ * thrown at once, for the caller to read.
+ */
+export const transactWrite = async (table: TableRef, input: TransactWriteItemsCommandInput, attempts = 5): Promise<void> => {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await table.client.send(new TransactWriteItemsCommand(input));
+      return;
+    } catch (error) {
+      if (attempt >= attempts || !onlyConflicted(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.random() * 20));
+    }
+  }
+};
 
 export const isConditionFailure = (error: unknown): boolean =>
   error instanceof Error && (error.name === 'ConditionalCheckFailedException' || error.name === 'TransactionCanceledException');
