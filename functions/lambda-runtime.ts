@@ -5,6 +5,7 @@ import { MetaApiCloud, metaApiTimeoutsFor } from '../shared/adapters/metaapi/met
 import { metaApiGateways } from '../shared/adapters/metaapi/metaapi-gateway';
 import { cachedMetaApiToken, type MetaApiTokenLookup } from '../shared/adapters/metaapi/metaapi-token-secret';
 import { emfMetrics } from '../shared/adapters/metrics/emf-metrics';
+import { tracerFor, xrayTracing } from '../shared/adapters/tracing/xray-tracing';
 import { UnavailableGateway } from '../shared/adapters/unavailable-gateway';
 import { type Config, config } from '../shared/config';
 import type { BrokerGateway } from '../shared/ports/broker';
@@ -60,7 +61,8 @@ const build = async (service: string): Promise<Runtime> => {
   const { gateways, cloud } = brokerGateways(settings, service, lookup);
   // EMF lines on stdout: CloudWatch Logs makes them metrics, with no API call on the way.
   const metrics = emfMetrics({ service: `mt-copier-${service}`, write: (line) => process.stdout.write(`${line}\n`) });
-  container = { runtime: createRuntime(settings, { log: powertoolsLog(service, loggerFor(service)), metrics, gateways }), token: lookup.token, cloud };
+  const tracing = xrayTracing(tracerFor(service));
+  container = { runtime: createRuntime(settings, { log: powertoolsLog(service, loggerFor(service)), metrics, tracing, gateways }), token: lookup.token, cloud };
   if (previous) {
     // A new token (put in, or rotated): the old client's connections close; one invocation at a time runs in a container.
     container.runtime.log.info('MetaApi token changed: broker gateways rebuilt', { hadToken: previous.token !== undefined });

@@ -1,5 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
+import { tracerFor } from '../../shared/adapters/tracing/xray-tracing';
 import { loggerFor } from '../../shared/adapters/logging/powertools-log';
 import type { Runtime } from '../../shared/runtime/runtime';
 import { lambdaRuntime } from '../lambda-runtime';
@@ -14,6 +16,8 @@ let routed: { runtime: Runtime; route: (event: ApiEvent) => Promise<ApiResult> }
 export const handler = middy<ApiEvent, ApiResult>()
   // Every log line of the invocation carries its request id, cold start and function.
   .use(injectLambdaContext(loggerFor('api'), { resetKeys: true }))
+  // A trace per invocation: the AWS SDK requests and the broker calls are its subsegments.
+  .use(captureLambdaHandler(tracerFor('api'), { captureResponse: false }))
   .handler(async (event) => {
     const runtime = await lambdaRuntime('api');
     if (routed?.runtime !== runtime) routed = { runtime, route: createRouter(apiRoutes, runtime, { corsOrigin: runtime.config.CORS_ORIGIN }) };

@@ -1,5 +1,6 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { Log } from '../../shared/ports/log';
+import { linkTicketOf } from '../../shared/domain/master-events';
+import { type Log, type LogKeys, withLogKeys } from '../../shared/ports/log';
 import type { CopySignal, SignalDeliveries } from '../../shared/ports/stores';
 import type { Runtime } from '../../shared/runtime/runtime';
 import { copySignalSchema } from '../../shared/schemas/copy-signal.schema';
@@ -92,9 +93,19 @@ export const processCopyBatch = async (
   return { batchItemFailures: event.Records.filter((record) => failedIds.has(record.messageId)).map((record) => ({ itemIdentifier: record.messageId })) };
 };
 
-/** The keys a log line of a signal carries, as far as the message says them. */
-const signalKeys = (signal: CopySignal | undefined) =>
-  signal ? { tenantId: signal.tenantId, mappingId: signal.mappingId, slaveAccountId: signal.slaveAccountId, eventId: signal.event.id } : {};
+/** The keys every log line of a signal carries, as far as the message says them. */
+const signalKeys = (signal: CopySignal | undefined): LogKeys =>
+  signal
+    ? {
+        tenantId: signal.tenantId,
+        mappingId: signal.mappingId,
+        masterAccountId: signal.masterAccountId,
+        slaveAccountId: signal.slaveAccountId,
+        eventId: signal.event.id,
+        eventKind: signal.event.kind,
+        masterTicket: linkTicketOf(signal.event),
+      }
+    : {};
 
 const processGroup = async (deps: CopyBatchDependencies, messages: Message[], remainingMs?: () => number): Promise<Failure[]> => {
   for (const [index, message] of messages.entries()) {
@@ -107,8 +118,9 @@ const processGroup = async (deps: CopyBatchDependencies, messages: Message[], re
     try {
       const parsed = copySignalSchema.safeParse(JSON.parse(message.body));
       if (!parsed.success) throw new Error(`malformed copy signal: ${parsed.error.issues.map((issue) => issue.path.join('.')).join(', ')}`);
-      signal = parsed.data;
-      await copySignal(deps.copy, signal);
+      const parsedSignal = parsed.data;
+      signal = parsedSignal;
+      await withLogKeys(signalKeys(parsedSignal), () => copySignal(deps.copy, parsedSignal));
     } catch (error) {
       const later = error instanceof CopyRetryLaterError;
       deps.log[later ? 'info' : 'error']('copy signal not finished', { messageId: message.messageId, ...signalKeys(signal), error });

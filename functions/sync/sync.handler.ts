@@ -1,5 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
+import { tracerFor } from '../../shared/adapters/tracing/xray-tracing';
 import { loggerFor } from '../../shared/adapters/logging/powertools-log';
 import type { Context } from 'aws-lambda';
 import type { ShardWatchResult } from '../../shared/use-cases/watch-shard';
@@ -15,6 +17,8 @@ import { STOP_ALLOWANCE_MS, syncEventSchema, watchDependencies, watchOptions } f
 export const handler = middy<unknown, ShardWatchResult>()
   // Every log line of the invocation carries its request id, cold start and function.
   .use(injectLambdaContext(loggerFor('sync'), { resetKeys: true }))
+  // A trace per invocation: the AWS SDK requests and the broker calls are its subsegments.
+  .use(captureLambdaHandler(tracerFor('sync'), { captureResponse: false }))
   .handler(async (event, context: Context) => {
     const runtime = await lambdaRuntime('sync');
     const shard = syncEventSchema.parse(event ?? {});

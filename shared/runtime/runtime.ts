@@ -20,8 +20,10 @@ import type { BrokerGateway } from '../ports/broker';
 import type { CredentialCipher } from '../ports/credential-cipher';
 import type { IdempotencyStore } from '../ports/idempotency';
 import type { TenantQuotas } from '../domain/errors';
-import type { Log } from '../ports/log';
+import { keyedLog, type Log } from '../ports/log';
 import { type Metrics, noMetrics } from '../ports/metrics';
+import { noTracing, type Tracing } from '../ports/tracing';
+import { tracedGateway } from '../adapters/tracing/traced-broker';
 import type { RateLimiter } from '../ports/rate-limiter';
 import type {
   AccountStore,
@@ -74,6 +76,8 @@ export interface RuntimeOptions {
   log: Log;
   /** @default noMetrics */
   metrics?: Metrics;
+  /** Spans around the AWS SDK clients and the broker calls. @default noTracing */
+  tracing?: Tracing;
   now?: () => Date;
   /** Local runtime and tests: fixed credentials for the emulators. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
@@ -83,9 +87,11 @@ export interface RuntimeOptions {
 
 export const createRuntime = (config: Config, options: RuntimeOptions): Runtime => {
   const common = { region: config.AWS_REGION, ...(options.credentials ? { credentials: options.credentials } : {}) };
-  const dynamo = new DynamoDBClient({ ...common, ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}) });
-  const sqs = new SQSClient({ ...common, ...(config.SQS_ENDPOINT ? { endpoint: config.SQS_ENDPOINT } : {}) });
-  const kms = new KMSClient({ ...common, ...(config.KMS_ENDPOINT ? { endpoint: config.KMS_ENDPOINT } : {}) });
+  const tracing = options.tracing ?? noTracing;
+  const dynamo = tracing.awsClient(new DynamoDBClient({ ...common, ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}) }));
+  const sqs = tracing.awsClient(new SQSClient({ ...common, ...(config.SQS_ENDPOINT ? { endpoint: config.SQS_ENDPOINT } : {}) }));
+  const kms = tracing.awsClient(new KMSClient({ ...common, ...(config.KMS_ENDPOINT ? { endpoint: config.KMS_ENDPOINT } : {}) }));
+  const gateways = Object.fromEntries(Object.entries(options.gateways).map(([platform, gateway]) => [platform, tracedGateway(gateway, tracing)]));
   const main = { client: dynamo, tableName: config.TABLE_NAME };
   const auditTable = { client: dynamo, tableName: config.AUDIT_TABLE_NAME };
   const queue = new SqsSignalQueue(sqs, config.COPY_QUEUE_URL);
@@ -106,8 +112,8 @@ export const createRuntime = (config: Config, options: RuntimeOptions): Runtime 
     queue,
     deliveries: queue,
     cipher: new KmsCredentialCipher({ client: kms, keyId: config.KMS_KEY_ID }),
-    brokers: new BrokerDirectory(options.gateways),
-    log: options.log,
+    brokers: new BrokerDirectory(gateways),
+    log: keyedLog(options.log),
     metrics: options.metrics ?? noMetrics,
     quotas: { accounts: config.MAX_ACCOUNTS_PER_TENANT, mappings: config.MAX_MAPPINGS_PER_TENANT, slavesPerMaster: config.MAX_SLAVES_PER_MASTER },
     now: options.now ?? (() => new Date()),

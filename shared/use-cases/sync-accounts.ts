@@ -8,7 +8,7 @@ import { announceBook, diffBook, isOpen, type MasterEvent } from '../domain/mast
 import type { MetricValue, Metrics } from '../ports/metrics';
 import { reconcileMapping } from '../domain/reconcile';
 import type { AccountView } from '../ports/broker';
-import type { Log } from '../ports/log';
+import { type Log, withLogKeys } from '../ports/log';
 import type { AccountStore, BookStore, CopySignal, CopyStore, MappingStore, ProtectionStore, SignalQueue } from '../ports/stores';
 import type { BrokerDirectory } from './broker-directory';
 import { markSlaveEquity } from './protect-slave';
@@ -96,12 +96,16 @@ const readAccount = async (deps: SyncDependencies, account: Account): Promise<Ac
  * commit then loses a race or the process dies, the next sync diffs the old book again and
  * sends the same events under the same ids: they are deduplicated downstream, never lost.
  */
-export const syncAccount = async (
+export const syncAccount = (
   deps: SyncDependencies,
   account: Account,
   masterMappings: CopyMapping[],
   options: AccountSyncOptions = {},
-): Promise<MasterEvent[]> => {
+): Promise<MasterEvent[]> =>
+  // Every line logged on the way (a broker adapter's too) names the account.
+  withLogKeys({ tenantId: account.tenantId, accountId: account.id }, () => syncOneAccount(deps, account, masterMappings, options));
+
+const syncOneAccount = async (deps: SyncDependencies, account: Account, masterMappings: CopyMapping[], options: AccountSyncOptions): Promise<MasterEvent[]> => {
   const now = deps.now();
   const loadBook = async () => deps.bookCache?.get(account.id) ?? (await deps.books.get(account.tenantId, account.id));
   let view: AccountView;

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -38,6 +39,11 @@ describe('the bundled functions', () => {
   /** What each bundle wrote to stdout on its last invocation (its log lines, as CloudWatch would get them). */
   const outputs = new Map<string, string>();
   const proxies: Server[] = [];
+  /** The X-Ray daemon's stand-in: the (sub)segments each function sent over UDP, as Lambda's daemon gets them. */
+  const traced = new Map<string, { name: string; annotations?: Record<string, unknown>; aws?: { operation?: string } }[]>();
+  let daemon: Socket;
+  let daemonAddress = '';
+  let invoking = '';
   const runnerDir = mkdtempSync(join(tmpdir(), 'bundle-runner-'));
   const runner = join(runnerDir, 'invoke.mjs');
 
@@ -50,6 +56,15 @@ describe('the bundled functions', () => {
     const template = assembly.getStackByName(stateless.stackName).template as {
       Resources: Record<string, { Type: string; Metadata?: Record<string, string>; Properties: { Environment?: { Variables?: Record<string, unknown> } } }>;
     };
+
+    daemon = createSocket('udp4');
+    daemon.on('message', (message) => {
+      // A header line, then the (sub)segment's document.
+      const document = JSON.parse(message.toString('utf8').split('\n').slice(1).join('\n')) as { name: string };
+      traced.set(invoking, [...(traced.get(invoking) ?? []), document]);
+    });
+    await new Promise<void>((resolve) => daemon.bind(0, '127.0.0.1', resolve));
+    daemonAddress = `127.0.0.1:${(daemon.address() as AddressInfo).port}`;
 
     tables = await createTestTables('bundles');
     kms = await startLocalKms({ port: 0 });
@@ -104,6 +119,7 @@ describe('the bundled functions', () => {
     for (const proxy of proxies) proxy.close();
     if (outdir) rmSync(outdir, { recursive: true, force: true });
     rmSync(runnerDir, { recursive: true, force: true });
+    daemon?.close();
   });
 
   const invoke = async (name: string, event: unknown, remainingMs = 10_000): Promise<unknown> => {
@@ -114,6 +130,7 @@ describe('the bundled functions', () => {
     const proxy = await recordingProxy(inject('dynamoDbEndpoint'), 'dynamodb', actions);
     const kmsProxy = await recordingProxy(kms.endpoint, 'kms', actions);
     proxies.push(proxy.server, kmsProxy.server);
+    invoking = name;
     const { stdout } = await run(process.execPath, [runner, fn.bundle], {
       env: {
         PATH: process.env.PATH,
@@ -125,6 +142,11 @@ describe('the bundled functions', () => {
         SQS_ENDPOINT: inject('sqsEndpoint'),
         KMS_ENDPOINT: kmsProxy.endpoint,
         AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+        // What Lambda sets: the tracer turns itself on, and sends to the X-Ray daemon.
+        AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+        LAMBDA_TASK_ROOT: dirname(fn.bundle),
+        _X_AMZN_TRACE_ID: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomUUID().replaceAll('-', '').slice(0, 24)};Parent=53995c3f42cd8ad8;Sampled=1`,
+        AWS_XRAY_DAEMON_ADDRESS: daemonAddress,
         EVENT: JSON.stringify(event),
         REMAINING_MS: String(remainingMs),
       },
@@ -233,6 +255,16 @@ describe('the bundled functions', () => {
     expect(record.Item?.status?.S).toBe('skipped');
     expect(record.Item?.reason?.S).toBe('MAPPING_REMOVED');
   }, 90_000);
+
+  it('traces each invocation as in Lambda: its AWS SDK requests and its broker calls are subsegments sent to the X-Ray daemon', () => {
+    const names = (name: string) => new Set((traced.get(name) ?? []).map((segment) => segment.name));
+    // The API created an account: DynamoDB and KMS requests, and the broker's provisioning (refused: no MetaApi token yet).
+    expect([...names('Api')]).toEqual(expect.arrayContaining(['DynamoDB', 'KMS', 'broker.provision']));
+    expect([...names('Sync')]).toContain('DynamoDB');
+    expect([...names('Copy')]).toContain('DynamoDB');
+    const provision = (traced.get('Api') ?? []).find((segment) => segment.name === 'broker.provision');
+    expect(provision?.annotations).toMatchObject({ tenantId: 'tenant-bundle', platform: 'mt5' });
+  });
 
   it('issues no DynamoDB or KMS action its role does not grant (the least privilege of the template holds for what the code does)', () => {
     expect([...issued.keys()].sort()).toEqual(['Api', 'Copy', 'Sync']);
