@@ -1,13 +1,18 @@
 import type { App, Environment } from 'aws-cdk-lib';
 import { StatefulStack } from './stateful-stack';
 import { StatelessStack } from './stateless-stack';
+import { MAX_SYNC_SHARDS, type SyncSizing, syncSizing } from './sync-sizing';
 
-/** Deployment settings, read from CDK context (`cdk deploy -c stage=prod -c syncShards=8`). */
+/** Deployment settings, read from CDK context (`cdk deploy -c stage=prod -c masters=250`). */
 export interface DeploymentSettings {
   /** Lower-case name prefixed to stacks and named resources. @default 'dev' */
   readonly stage: string;
-  /** @default 4 */
-  readonly syncShards: number;
+  /**
+   * Sync shards, the sync function's memory and the streams a shard holds, from the masters
+   * the deployment is for (`-c masters=N`, default 10; `-c mastersPerShard=N`, default 100;
+   * `-c syncShards=N` overrides the shard count). See infra/sync-sizing.ts.
+   */
+  readonly sync: SyncSizing & { readonly masters: number };
   /** Comma-separated in context. @default ['*'] */
   readonly corsOrigins: string[];
   /**
@@ -45,10 +50,6 @@ export const readDeploymentSettings = (app: App): DeploymentSettings => {
   if (!/^[a-z][a-z0-9-]{0,19}$/.test(stage)) {
     throw new DeploymentSettingsError(`Context "stage" must be lower-case letters, digits and dashes: ${stage}`);
   }
-  const syncShards = Number(contextString(app, 'syncShards') ?? '4');
-  if (!Number.isInteger(syncShards) || syncShards < 1 || syncShards > 64) {
-    throw new DeploymentSettingsError('Context "syncShards" must be an integer from 1 to 64');
-  }
   const corsOrigins = (contextString(app, 'corsOrigin') ?? '*')
     .split(',')
     .map((origin) => origin.trim())
@@ -73,10 +74,18 @@ export const readDeploymentSettings = (app: App): DeploymentSettings => {
   };
   const copyMaxConcurrency = limit('copyMaxConcurrency', 50);
   if (copyMaxConcurrency < 2 || copyMaxConcurrency > 1000) throw new DeploymentSettingsError('Context "copyMaxConcurrency" must be an integer from 2 to 1000');
+  const masters = limit('masters', 10);
+  const mastersPerShard = limit('mastersPerShard', 100);
+  const shardsGiven = contextString(app, 'syncShards');
+  const syncShards = shardsGiven === undefined ? undefined : Number(shardsGiven);
+  if (syncShards !== undefined && (!Number.isInteger(syncShards) || syncShards < 1 || syncShards > MAX_SYNC_SHARDS)) {
+    throw new DeploymentSettingsError(`Context "syncShards" must be an integer from 1 to ${MAX_SYNC_SHARDS}`);
+  }
+  const sync = { masters, ...syncSizing({ masters, mastersPerShard, ...(syncShards !== undefined ? { shards: syncShards } : {}) }) };
   const reserved = contextString(app, 'apiReservedConcurrency') === undefined ? undefined : limit('apiReservedConcurrency', 1);
   return {
     stage,
-    syncShards,
+    sync,
     corsOrigins,
     syncInvocationMinutes,
     masterStreaming,
@@ -120,7 +129,7 @@ export const buildCopierApp = (app: App, processEnv: NodeJS.ProcessEnv = process
     description: `${description}: functions, HTTP API, schedule`,
     stage: settings.stage,
     stateful,
-    syncShards: settings.syncShards,
+    sync: settings.sync,
     corsOrigins: settings.corsOrigins,
     syncInvocationMinutes: settings.syncInvocationMinutes,
     masterStreaming: settings.masterStreaming,

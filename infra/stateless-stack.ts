@@ -17,6 +17,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { CREDENTIAL_PURPOSE } from '../shared/ports/credential-cipher';
+import type { SyncSizing } from './sync-sizing';
 import { CopierFunction } from './constructs/copier-function';
 import { Operations } from './constructs/operations';
 
@@ -35,8 +36,8 @@ export interface StatefulResources {
 export interface StatelessStackProps extends StackProps {
   readonly stage: string;
   readonly stateful: StatefulResources;
-  /** Number of sync shards; each minute one invocation of `sync` per shard. */
-  readonly syncShards: number;
+  /** Sync shards (each minute one invocation of `sync` per shard), the sync function's memory, and the streams a shard holds. */
+  readonly sync: Pick<SyncSizing, 'shards' | 'memoryMb' | 'streamCapacity'>;
   /** Allowed CORS origins; `['*']` allows any. */
   readonly corsOrigins: readonly string[];
   /** The sync function's timeout: how long one invocation watches its shard. @default 15 */
@@ -119,7 +120,7 @@ export class StatelessStack extends Stack {
       SLAVE_SYNC_INTERVAL_MS: '60000',
       MASTER_RECONCILE_INTERVAL_MS: '60000',
       MASTER_STREAMING: props.masterStreaming ?? 'on',
-      SYNC_SHARDS: String(props.syncShards),
+      SYNC_SHARDS: String(props.sync.shards),
       CORS_ORIGIN: props.corsOrigins.join(','),
       ...(props.quotas
         ? {
@@ -142,12 +143,13 @@ export class StatelessStack extends Stack {
       entry: 'functions/sync/sync.handler.ts',
       // One invocation owns a shard's streams for up to this long (see functions/sync/sync.handler.ts).
       timeout: Duration.minutes(props.syncInvocationMinutes ?? 15),
-      // 512 MB (the default): MetaApi streams of 100 masters add ~150 MB (bench); raise it for shards of more than ~200 masters.
+      // Sized for the streams a shard holds (infra/sync-sizing.ts, measured by the bench): its owner runs all month.
+      memorySize: props.sync.memoryMb,
       serviceName: 'mt-copier-sync',
       description: "Watches one shard's masters (MetaApi streams, RPC as fallback) and slaves, and emits copy signals",
       // The next tick a minute later is the retry; an async retry would overlap it.
       retryAttempts: 0,
-      environment,
+      environment: { ...environment, SYNC_STREAM_CAPACITY: String(props.sync.streamCapacity) },
     });
     const copy = new CopierFunction(this, 'Copy', {
       entry: 'functions/copy/copy.handler.ts',
@@ -217,7 +219,7 @@ export class StatelessStack extends Stack {
       }),
     );
 
-    this.addSyncSchedule(sync.function, props.syncShards);
+    this.addSyncSchedule(sync.function, props.sync.shards);
     this.httpApi = this.addHttpApi(api.function, props);
     this.operations = new Operations(this, 'Operations', {
       stage: props.stage,

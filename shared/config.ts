@@ -15,6 +15,8 @@ const configSchema = z.object({
   SYNC_SHARDS: z.coerce.number().int().min(1).max(64).default(4),
   /** `on`: a sync invocation holds MetaApi streaming connections of its masters (polling stays the fallback). */
   MASTER_STREAMING: z.enum(['on', 'off']).default('on'),
+  /** The most master streams one sync invocation holds (its memory is sized for them); unset: no limit. */
+  SYNC_STREAM_CAPACITY: z.coerce.number().int().min(1).optional(),
   /** Every master is read over RPC this often, stream or not (funds, and anything a stream missed). */
   MASTER_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   /** How long a copy the broker deferred (market closed, trading off) waits on the queue before it is tried again. */

@@ -59,6 +59,7 @@ export const watchOptions = (runtime: Runtime, event: z.infer<typeof syncEventSc
   slaveIntervalMs: runtime.config.SLAVE_SYNC_INTERVAL_MS,
   reconcileIntervalMs: runtime.config.MASTER_RECONCILE_INTERVAL_MS,
   streaming: runtime.config.MASTER_STREAMING === 'on',
+  ...(runtime.config.SYNC_STREAM_CAPACITY !== undefined ? { maxStreams: runtime.config.SYNC_STREAM_CAPACITY } : {}),
   endWhenIdle: true,
   leaseMs: SHARD_LEASE_MS,
   handOverMs: HAND_OVER_MS,

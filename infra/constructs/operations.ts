@@ -82,6 +82,16 @@ export class Operations extends Construct {
       evaluationPeriods: 3,
       datapointsToAlarm: 2,
     });
+    alarm(
+      'MastersNotStreamed',
+      'A sync shard holds more masters than it was sized for: the rest are polled every 5 s. Deploy again with -c masters=<your masters>.',
+      {
+        metric: copier('MastersNotStreamed', 'sync', 'Maximum'),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+      },
+    );
     for (const [name, fn] of Object.entries(props.functions)) {
       const title = `${name[0]?.toUpperCase()}${name.slice(1)}`;
       alarm(`${title}Errors`, `The ${name} function failed (an invocation ended in an error).`, {

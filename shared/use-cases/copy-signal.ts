@@ -540,9 +540,11 @@ const finish = async (deps: CopyDependencies, record: PendingCopyRecord, attempt
  * under its action, status and reason (skips and failures by reason code).
  */
 const observeCopy = (metrics: Metrics, record: FinalCopyRecord): void => {
+  // CloudWatch bills a metric for each hour it is sent in: a failure count is sent only when
+  // there is a failure (its alarm reads no data as none), not as a zero with every copy.
   const values: MetricValue[] = [
     { name: 'CopyLatency', unit: 'Milliseconds', value: record.latencyMs },
-    { name: 'CopiesFailed', unit: 'Count', value: record.status === 'failed' ? 1 : 0 },
+    ...(record.status === 'failed' ? [{ name: 'CopiesFailed', unit: 'Count', value: 1 } as const] : []),
   ];
   if (record.sentAt) values.push({ name: 'BrokerTime', unit: 'Milliseconds', value: Date.parse(record.completedAt) - Date.parse(record.sentAt) });
   metrics.emit({}, values);

@@ -43,6 +43,12 @@ export interface ShardWatchOptions {
    * invocation a minute instead of an owner all month.
    */
   endWhenIdle?: boolean;
+  /**
+   * The most masters' streams this invocation holds (what the function's memory was sized
+   * for, `SYNC_STREAM_CAPACITY`); masters beyond it are polled over RPC, with a warning and
+   * the `MastersNotStreamed` metric. @default no limit
+   */
+  maxStreams?: number;
   clock?: WatchClock;
   /** Stops the watch before `endsAt` (the local runtime's stop, tests). */
   signal?: AbortSignal;
@@ -132,6 +138,7 @@ export const watchShard = async (deps: WatchDependencies, options: ShardWatchOpt
     );
     try {
       let lastSlaves = Number.NEGATIVE_INFINITY;
+      let reportedNotStreamed = 0;
       let lastReconcile = Number.NEGATIVE_INFINITY;
       for (let due = clock.now(); due <= options.endsAt && !options.signal?.aborted; ) {
         const wait = due - clock.now();
@@ -143,7 +150,21 @@ export const watchShard = async (deps: WatchDependencies, options: ShardWatchOpt
           const includeSlaves = began - lastSlaves >= options.slaveIntervalMs;
           const reconcile = began - lastReconcile >= options.reconcileIntervalMs;
           await watcher.pass({ includeSlaves, reconcile });
-          deps.metrics.emit({}, [{ name: 'SyncPassDuration', unit: 'Milliseconds', value: clock.now() - began }]);
+          deps.metrics.emit({}, [
+            { name: 'SyncPassDuration', unit: 'Milliseconds', value: clock.now() - began },
+            ...(watcher.notStreamed > 0 ? [{ name: 'MastersNotStreamed', unit: 'Count', value: watcher.notStreamed } as const] : []),
+          ]);
+          if (watcher.notStreamed !== reportedNotStreamed) {
+            reportedNotStreamed = watcher.notStreamed;
+            if (reportedNotStreamed > 0) {
+              deps.log.warn('more masters in the shard than streams it was sized for: the rest are polled over RPC', {
+                shard: key,
+                masters: watcher.masterCount(),
+                maxStreams: options.maxStreams,
+                polled: reportedNotStreamed,
+              });
+            }
+          }
           if (includeSlaves) lastSlaves = began;
           if (reconcile) lastReconcile = began;
           result.passes += 1;
@@ -253,15 +274,26 @@ class ShardWatcher {
         await stream.close();
       }
     }
+    this.notStreamed = 0;
     if (!this.options.streaming || this.closed) return;
-    for (const [accountId, member] of members) {
+    const capacity = this.options.maxStreams ?? Number.POSITIVE_INFINITY;
+    // By id, so the same masters keep their streams from pass to pass and invocation to invocation.
+    for (const [accountId, member] of [...members].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       if (member.mappings.length === 0 || this.streams.has(accountId)) continue;
       const gateway = this.gatewayOf(member.account);
       if (!gateway?.watch) continue;
+      if (this.streams.size >= capacity) {
+        // Over what the function's memory was sized for: polled over RPC every pass instead.
+        this.notStreamed += 1;
+        continue;
+      }
       const stream = gateway.watch(brokerRef(member.account), () => this.changed(accountId));
       this.streams.set(accountId, stream);
     }
   }
+
+  /** Masters of the shard left without a stream at the last refresh: beyond `maxStreams`. */
+  notStreamed = 0;
 
   /** The shard's accounts that are copied from (as of the last refresh). */
   masterCount(): number {

@@ -1,4 +1,3 @@
-import { noMetrics } from '../../shared/ports/metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedBrokerGateway } from '../../local/simulated-broker/simulated-broker-gateway';
 import { SimulatedMarket } from '../../local/simulated-broker/simulated-market';
@@ -67,13 +66,15 @@ describe('a shard watch with streams and RPC reads of the same master', () => {
       },
     });
     const sent: CopySignal[] = [];
+    const metrics: { name: string; value: number }[] = [];
+    const warnings: { message: string; attributes?: Record<string, unknown> }[] = [];
     const deps = {
       ...stores,
       queue: { send: async (signals: CopySignal[]) => void sent.push(...signals) },
       brokers: new BrokerDirectory({ simulated: gateway }),
       now,
-      log: silentLog,
-      metrics: noMetrics,
+      log: { ...silentLog, warn: (message: string, attributes?: Record<string, unknown>) => void warnings.push({ message, attributes }) },
+      metrics: { emit: (_dimensions: Record<string, string>, values: { name: string; value: number }[]) => void metrics.push(...values) },
       bookRefreshMs: 60_000,
       bookCache: new Map(),
     };
@@ -111,7 +112,7 @@ describe('a shard watch with streams and RPC reads of the same master', () => {
     };
     // Distinct event ids: a reconcile re-sends what no copy worker (none runs here) has copied yet, under the same ids.
     const kinds = () => [...new Set(sent.map((signal) => signal.event.id))];
-    return { market, master, streams, sent, kinds, viewOf, start, stores };
+    return { market, master, streams, sent, kinds, viewOf, start, stores, metrics, warnings };
   };
 
   it('does not close a copy when the stream shows a master a little behind what an RPC read already saw', async () => {
@@ -223,5 +224,38 @@ describe('a shard watch with streams and RPC reads of the same master', () => {
     await sleep(300);
     expect(streams).toHaveLength(2);
     expect(streams[1]!.closed).toBe(false);
+  });
+
+  it('holds no more streams than it was sized for: the masters beyond are polled over RPC, with a warning and a metric', async () => {
+    const { market, master, streams, sent, stores, start, metrics, warnings } = await setup();
+    const second = anAccount({ id: 'master-x', platform: 'simulated', login: '3' });
+    market.openAccount(second.id);
+    await stores.accounts.create(second);
+    const since = new Date(Date.now() - 60_000).toISOString();
+    await stores.mappings.create(
+      aMapping({ id: 'map-x', masterAccountId: second.id, slaveAccountId: 'slave-w', activeSince: since, announcedSince: since, createdAt: since }),
+      { graphVersion: (await stores.mappings.graph(master.tenantId)).version },
+    );
+    start({ maxStreams: 1 });
+    await sleep(300);
+    // The first master by id has the one stream; the other is read over RPC every pass.
+    expect(streams).toHaveLength(1);
+    const { positionId } = market.traderTrade(second.id, { symbol: 'EURUSD', side: 'buy', volume: 0.1 });
+    await sleep(400);
+    expect(sent.map((signal) => signal.event.id)).toContain(`positionOpened:${positionId}:0`);
+    expect(streams).toHaveLength(1);
+    expect(metrics.filter((metric) => metric.name === 'MastersNotStreamed').map((metric) => metric.value)).toContain(1);
+    expect(warnings.filter((warning) => warning.message.startsWith('more masters in the shard than streams'))).toEqual([
+      { message: expect.any(String), attributes: expect.objectContaining({ masters: 2, maxStreams: 1, polled: 1 }) },
+    ]);
+  });
+
+  it('sends no MastersNotStreamed while every master has its stream', async () => {
+    const { start, streams, metrics } = await setup();
+    start({ maxStreams: 1 });
+    await sleep(300);
+    expect(streams).toHaveLength(1);
+    expect(metrics.some((metric) => metric.name === 'SyncPassDuration')).toBe(true);
+    expect(metrics.some((metric) => metric.name === 'MastersNotStreamed')).toBe(false);
   });
 });

@@ -1,3 +1,4 @@
+import { streamCapacity, syncMemoryMb } from '../../infra/sync-sizing';
 import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
@@ -165,11 +166,13 @@ describe('operations', () => {
     expect(lag).toMatchObject({ Threshold: 10_000, Dimensions: [{ Name: 'service', Value: 'mt-copier-sync' }] });
     expect(onMetric('Errors')).toHaveLength(3);
     expect(onMetric('Throttles')).toHaveLength(3);
+    // A shard over the streams it was sized for: the deployment should be sized again.
+    expect(onMetric('MastersNotStreamed')).toEqual([expect.objectContaining({ Statistic: 'Maximum', Threshold: 1 })]);
   });
 
   it('sends every alarm, and its recovery, to the alarm topic of the stateful stack', () => {
     const [topicId] = only(resources(stateful, 'AWS::SNS::Topic'));
-    expect(alarms()).toHaveLength(9);
+    expect(alarms()).toHaveLength(10);
     for (const alarm of alarms()) {
       expect(referencedIds(alarm.AlarmActions)).toEqual([topicId]);
       expect(referencedIds(alarm.OKActions)).toEqual([topicId]);
@@ -375,10 +378,31 @@ describe('sync schedule', () => {
       return (rule.Properties.Targets as { Input: string }[]).map((target) => JSON.parse(target.Input));
     });
 
-  it('invokes sync once per shard every minute from one rule', () => {
+  const syncFunction = (template: Template) => {
+    const [fn] = Object.values(resources(template, 'AWS::Lambda::Function')).filter(
+      (candidate) => (candidate.Properties.Environment as { Variables: Record<string, unknown> }).Variables.POWERTOOLS_SERVICE_NAME === 'mt-copier-sync',
+    );
+    return fn?.Properties as { MemorySize: number; Environment: { Variables: Record<string, unknown> } };
+  };
+
+  it('by default (a deployment for 10 masters) runs one shard, in a sync function sized for its streams', () => {
     const rules = shardInputs(stateless);
-    expect(rules).toHaveLength(1);
-    expect(rules[0]).toEqual([0, 1, 2, 3].map((shard) => ({ shard, shards: 4 })));
+    expect(rules).toEqual([[{ shard: 0, shards: 1 }]]);
+    const fn = syncFunction(stateless);
+    expect(fn.MemorySize).toBe(syncMemoryMb(streamCapacity(10, 1)));
+    expect(fn.MemorySize).toBeLessThan(256);
+    expect(fn.Environment.Variables.SYNC_STREAM_CAPACITY).toBe(String(streamCapacity(10, 1)));
+    expect(fn.Environment.Variables.SYNC_SHARDS).toBe('1');
+  });
+
+  it('for 1,000 masters runs 16 shards of ~63, more memory per shard but not per master, spread over several rules', () => {
+    const template = synth({ masters: '1000' }).stateless;
+    const inputs = shardInputs(template).flat();
+    expect(inputs.map((input) => input.shard).sort((a, b) => a - b)).toEqual([...Array(16).keys()]);
+    const fn = syncFunction(template);
+    expect(Number(fn.Environment.Variables.SYNC_STREAM_CAPACITY)).toBeGreaterThanOrEqual(Math.ceil(1000 / 16));
+    expect(fn.MemorySize).toBeGreaterThan(syncMemoryMb(streamCapacity(10, 1)));
+    expect(fn.MemorySize).toBe(syncMemoryMb(Number(fn.Environment.Variables.SYNC_STREAM_CAPACITY)));
   });
 
   it('spreads more shards than one rule can target over several rules', () => {
@@ -444,5 +468,7 @@ describe('deployment settings', () => {
   it('rejects a malformed stage or shard count before building anything', () => {
     expect(() => synth({ stage: 'Prod!' })).toThrow(/stage/);
     expect(() => synth({ syncShards: '0' })).toThrow(/syncShards/);
+    expect(() => synth({ syncShards: '17' })).toThrow(/syncShards/);
+    expect(() => synth({ masters: '0' })).toThrow(/masters/);
   });
 });
