@@ -16,6 +16,13 @@ export const BOOK_REFRESH_MS = 60_000;
 export const SHARD_LEASE_MS = 30_000;
 /** How long a successor waits for its streams to synchronize before it takes over anyway. */
 export const STREAM_SYNC_WAIT_MS = 30_000;
+
+/**
+ * How often a watching invocation lists its shard's accounts and mappings again: a new
+ * mapping's master is watched within this (a pass every 5 s would list 16 buckets 518,400
+ * times a month for what changes a few times a day).
+ */
+export const MEMBERSHIP_INTERVAL_MS = 30_000;
 /**
  * An owner asks for a successor this long before it stops: the schedule's minute, the
  * successor's synchronization and a margin, so the successor takes over while the owner
@@ -61,6 +68,7 @@ export const watchOptions = (runtime: Runtime, event: z.infer<typeof syncEventSc
   streaming: runtime.config.MASTER_STREAMING === 'on',
   ...(runtime.config.SYNC_STREAM_CAPACITY !== undefined ? { maxStreams: runtime.config.SYNC_STREAM_CAPACITY } : {}),
   endWhenIdle: true,
+  membershipIntervalMs: MEMBERSHIP_INTERVAL_MS,
   leaseMs: SHARD_LEASE_MS,
   handOverMs: HAND_OVER_MS,
   syncWaitMs: STREAM_SYNC_WAIT_MS,

@@ -9,7 +9,7 @@ import { METRICS_NAMESPACE } from '../../shared/ports/metrics';
 
 export interface OperationsProps {
   readonly stage: string;
-  readonly functions: { readonly api: lambda.IFunction; readonly sync: lambda.IFunction; readonly copy: lambda.IFunction };
+  readonly functions: { readonly api: lambda.IFunction; readonly sync: lambda.IFunction; readonly copy: lambda.Function };
   readonly copyQueue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
   readonly alarmTopic: sns.ITopic;
@@ -116,7 +116,7 @@ export class Operations extends Construct {
         [
           new cloudwatch.GraphWidget({
             title: 'Copy latency (detection -> slave broker answer), ms',
-            left: [copier('CopyLatency', 'copy', 'p50'), copyLatencyP99, copier('BrokerTime', 'copy', 'p50', 'broker time p50')],
+            left: [copier('CopyLatency', 'copy', 'p50'), copyLatencyP99, copier('CopyLatency', 'copy', 'Maximum')],
             width: 12,
           }),
           new cloudwatch.GraphWidget({
@@ -131,11 +131,21 @@ export class Operations extends Construct {
             left: [copier('DetectionLag', 'sync', 'p50'), detectionLag, copier('DetectionLag', 'sync', 'Maximum')],
             width: 8,
           }),
-          new cloudwatch.GraphWidget({ title: 'Signals sent', left: [copier('SignalsSent', 'sync', 'Sum', 'signals')], width: 8 }),
+          new cloudwatch.GraphWidget({ title: 'Master events detected', left: [copier('DetectionLag', 'sync', 'SampleCount', 'events')], width: 8 }),
           new cloudwatch.GraphWidget({
             title: 'Sync pass duration, ms',
             left: [copier('SyncPassDuration', 'sync', 'p50'), copier('SyncPassDuration', 'sync', 'p99')],
             width: 8,
+          }),
+        ],
+        [
+          // From the copies' metric lines in the copy function's log: by reason (skips and
+          // failures), without a CloudWatch metric billed for every action, status and reason.
+          new cloudwatch.LogQueryWidget({
+            title: 'Copies by action, status and reason (last 3 hours)',
+            logGroupNames: [props.functions.copy.logGroup.logGroupName],
+            queryLines: ['filter ispresent(Copies)', 'stats sum(Copies) as copies, avg(brokerMs) as brokerMsAvg by action, status, reason', 'sort copies desc'],
+            width: 24,
           }),
         ],
         [

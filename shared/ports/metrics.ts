@@ -16,7 +16,12 @@ export interface MetricValue {
  * action, a status, a reason code), never ids.
  */
 export interface Metrics {
-  emit(dimensions: Record<string, string>, values: MetricValue[]): void;
+  /**
+   * `properties` ride along on the same line (in AWS: searchable in the logs, not metrics):
+   * CloudWatch bills every metric for each hour it is sent in, so figures that are read
+   * rather than alarmed on go here.
+   */
+  emit(dimensions: Record<string, string>, values: MetricValue[], properties?: Record<string, string | number>): void;
 }
 
 /** Measures nothing: for callers that have no metrics to give. */

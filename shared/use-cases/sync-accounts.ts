@@ -138,7 +138,8 @@ const syncOneAccount = async (deps: SyncDependencies, account: Account, masterMa
   const signals = [...(events.length > 0 ? signalsFor(events, masterMappings, now.toISOString()) : []), ...announcements];
   if (signals.length > 0) {
     await deps.queue.send(signals);
-    deps.metrics.emit({}, [{ name: 'SignalsSent', unit: 'Count', value: signals.length }, ...detectionLags(events, now)]);
+    // One DetectionLag point per master event (its sample count is the events detected); the signals sent ride along.
+    deps.metrics.emit({}, detectionLags(events, now), { signalsSent: signals.length });
   }
   let committed = true;
   if (shouldWriteBook(previous, book, events, deps.bookRefreshMs)) {

@@ -49,6 +49,12 @@ export interface ShardWatchOptions {
    * the `MastersNotStreamed` metric. @default no limit
    */
   maxStreams?: number;
+  /**
+   * The shard's accounts and mappings are listed again this often (16 queries a listing),
+   * not on every pass: a new master is watched up to this much later, and a removed
+   * mapping's signals are skipped by the copy worker meanwhile. @default every pass
+   */
+  membershipIntervalMs?: number;
   clock?: WatchClock;
   /** Stops the watch before `endsAt` (the local runtime's stop, tests). */
   signal?: AbortSignal;
@@ -139,6 +145,7 @@ export const watchShard = async (deps: WatchDependencies, options: ShardWatchOpt
     try {
       let lastSlaves = Number.NEGATIVE_INFINITY;
       let reportedNotStreamed = 0;
+      let lastRefresh = Number.NEGATIVE_INFINITY;
       let lastReconcile = Number.NEGATIVE_INFINITY;
       for (let due = clock.now(); due <= options.endsAt && !options.signal?.aborted; ) {
         const wait = due - clock.now();
@@ -146,7 +153,10 @@ export const watchShard = async (deps: WatchDependencies, options: ShardWatchOpt
         if (options.signal?.aborted || !watcher.owned()) break;
         const began = clock.now();
         try {
-          await watcher.refresh();
+          if (began - lastRefresh >= (options.membershipIntervalMs ?? 0)) {
+            await watcher.refresh();
+            lastRefresh = began;
+          }
           const includeSlaves = began - lastSlaves >= options.slaveIntervalMs;
           const reconcile = began - lastReconcile >= options.reconcileIntervalMs;
           await watcher.pass({ includeSlaves, reconcile });

@@ -258,4 +258,25 @@ describe('a shard watch with streams and RPC reads of the same master', () => {
     expect(metrics.some((metric) => metric.name === 'SyncPassDuration')).toBe(true);
     expect(metrics.some((metric) => metric.name === 'MastersNotStreamed')).toBe(false);
   });
+
+  it('lists its shard again only every membershipIntervalMs, not on every pass', async () => {
+    const { master, streams, stores, start } = await setup();
+    const listings = { count: 0 };
+    const listSyncShard = stores.accounts.listSyncShard.bind(stores.accounts);
+    stores.accounts.listSyncShard = async (shard, shards) => {
+      listings.count += 1;
+      return listSyncShard(shard, shards);
+    };
+    start({ membershipIntervalMs: 1_000 });
+    await sleep(250);
+    expect(streams).toHaveLength(1);
+    await stores.mappings.delete(master.tenantId, 'map-w');
+    await sleep(400);
+    // Passes every 100 ms, but one listing so far: the master it no longer copies still has its stream.
+    expect(listings.count).toBe(1);
+    expect(streams[0]!.closed).toBe(false);
+    await sleep(800);
+    expect(listings.count).toBe(2);
+    expect(streams[0]!.closed).toBe(true);
+  });
 });

@@ -148,7 +148,7 @@ describe('operations', () => {
       'CopyLatency',
       'CopiesFailed',
       'DetectionLag',
-      'SignalsSent',
+      'filter ispresent(Copies)',
       'SyncPassDuration',
       'ApproximateNumberOfMessagesVisible',
       'Throttles',

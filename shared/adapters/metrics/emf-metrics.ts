@@ -15,10 +15,11 @@ const units: Record<MetricUnit, (typeof PowertoolsUnit)[keyof typeof PowertoolsU
 export const emfMetrics = (options: { service: string; write: (line: string) => void; namespace?: string }): Metrics => {
   const metrics = new PowertoolsMetrics({ namespace: options.namespace ?? METRICS_NAMESPACE, serviceName: options.service });
   return {
-    emit(dimensions, values) {
+    emit(dimensions, values, properties = {}) {
       if (values.length === 0) return;
       try {
         for (const [name, value] of Object.entries(dimensions)) metrics.addDimension(name, value);
+        for (const [name, value] of Object.entries(properties)) metrics.addMetadata(name, String(value));
         for (const value of values) metrics.addMetric(value.name, units[value.unit], value.value);
         options.write(JSON.stringify(metrics.serializeMetrics()));
       } finally {
