@@ -215,3 +215,102 @@ export const shardWatchSchedule = (options: {
     overlapShare: (options.takeOverSyncMs + options.passMs / 2) / periodMs,
   };
 };
+
+/** A deployment of `accounts` accounts, `masters` of them copied from. */
+export interface Fleet {
+  accounts: number;
+  masters: number;
+}
+
+/** What a fleet's bill is built from: the accounts' own measured costs, the sync's sizing, and stated assumptions. */
+export interface FleetInputs {
+  /** Own cost a month of a master and of a slave (requests they cause; the sync watch is below, not in these). */
+  masterOwnUsd: number;
+  slaveOwnUsd: number;
+  /** The deployment's sync sizing for the fleet's masters (infra/sync-sizing.ts). */
+  shards: number;
+  syncMemoryMb: number;
+  /** Billed seconds a month of a shard that holds a master (an owner all month, see `shardWatchSchedule`). */
+  watchingShardSeconds: number;
+  /** A scheduled invocation of a shard without a master: one pass over its slaves, then it ends. */
+  idleShardInvocationSeconds: number;
+  /** How often a watching invocation lists its shard (16 bucket queries over all shards). */
+  membershipIntervalMs: number;
+  /** Master events a master makes a month (every slave copies each: the copies a slave takes). */
+  eventsPerMasterMonth: number;
+  /** API requests an account makes a month. */
+  apiRequestsPerAccountMonth: number;
+  alarms: number;
+  kmsKeys: number;
+  secrets: number;
+  secretCallsPerMonth: number;
+  sqsIdleReceivesPerMonth: number;
+}
+
+const HOURS_PER_MONTH = SECONDS_PER_MONTH / 3600;
+
+/** The shards of `shards` that hold at least one of `masters` masters (each master's shard is a hash of its id). */
+export const watchingShards = (masters: number, shards: number): number => shards * (1 - (1 - 1 / shards) ** masters);
+
+/**
+ * The whole monthly bill of a fleet:
+ *   sync  = watching shards x billed seconds x GB + idle shards x a short pass a minute x GB + invocations
+ *   listing = watching shards x listings a month x 16/shards queries + idle shards x 43,200 x 16/shards, 0.5 RRU each
+ *   accounts = masters x master own + slaves x slave own
+ *   + KMS key, secret and its reads, idle SQS long polls (fixed)
+ *   + CloudWatch: alarms; custom metrics by the hour sent (SyncPassDuration every hour; CopyLatency and
+ *     DetectionLag in every hour with a master event; Copies in an hour per action/status/reason seen in it,
+ *     at most one per event); logs ingested (EMF lines, Lambda's own lines); X-Ray traces (one per invocation).
+ */
+export const fleetMonthlyCost = (fleet: Fleet, inputs: FleetInputs, prices: Prices): Bill => {
+  const slaves = fleet.accounts - fleet.masters;
+  const gb = inputs.syncMemoryMb / 1024;
+  const watching = watchingShards(fleet.masters, inputs.shards);
+  const idle = inputs.shards - watching;
+  const minutes = timesPerMonth(60_000);
+  const queriesPerListing = 16 / inputs.shards;
+  const events = fleet.masters * inputs.eventsPerMasterMonth;
+  const copies = slaves * inputs.eventsPerMasterMonth;
+  const api = fleet.accounts * inputs.apiRequestsPerAccountMonth;
+  const activeHours = Math.min(HOURS_PER_MONTH, events);
+  const metricHours = (watching > 0 ? HOURS_PER_MONTH : 0) + 2 * activeHours + Math.min(4 * HOURS_PER_MONTH, events);
+  const passes = watching * timesPerMonth(5_000);
+  const invocations = inputs.shards * minutes;
+  // Bytes a month: an EMF line per watching pass (~350 B), two EMF lines and Lambda's three per copy
+  // invocation (~1.1 KB), Lambda's three per sync invocation and per API request (~300 B, ~600 B with a line of its own).
+  const logBytes = passes * 350 + copies * 1100 + invocations * 300 + api * 600;
+  return bill([
+    costLine(
+      'Lambda',
+      `sync watch (${watching.toFixed(2)} shards holding a master, ${inputs.syncMemoryMb} MB)`,
+      watching * inputs.watchingShardSeconds * gb,
+      'GB-s',
+      prices.lambda.gbSecondArm64Usd,
+    ),
+    costLine(
+      'Lambda',
+      'sync: shards without a master, a pass a minute',
+      idle * minutes * inputs.idleShardInvocationSeconds * gb,
+      'GB-s',
+      prices.lambda.gbSecondArm64Usd,
+    ),
+    costLine('Lambda', 'sync invocations', invocations, 'requests', prices.lambda.requestUsd),
+    costLine(
+      'DynamoDB',
+      'shard listings (16 bucket queries over all shards)',
+      (watching * timesPerMonth(inputs.membershipIntervalMs) + idle * minutes) * queriesPerListing * 0.5,
+      'RRU',
+      prices.dynamodb.readRequestUnitUsd,
+    ),
+    costLine('accounts', `masters' own (polls, books, API)`, fleet.masters, 'accounts', inputs.masterOwnUsd),
+    costLine('accounts', `slaves' own (polls, books, ${inputs.eventsPerMasterMonth} copies, API)`, slaves, 'accounts', inputs.slaveOwnUsd),
+    costLine('KMS', 'customer managed key', inputs.kmsKeys, 'key-months', prices.kms.customerManagedKeyMonthUsd),
+    costLine('Secrets Manager', 'secret (MetaApi token)', inputs.secrets, 'secret-months', prices.secretsManager.secretMonthUsd),
+    costLine('Secrets Manager', 'GetSecretValue at cold starts', inputs.secretCallsPerMonth, 'calls', prices.secretsManager.apiCallUsd),
+    costLine('SQS', 'idle long polls of the event source', inputs.sqsIdleReceivesPerMonth, 'requests', prices.sqs.fifoRequestUsd),
+    costLine('CloudWatch', 'alarms', inputs.alarms, 'alarm-months', prices.cloudWatch.alarmMonthUsd),
+    costLine('CloudWatch', 'custom metrics, by the hours sent', metricHours / HOURS_PER_MONTH, 'metric-months', prices.cloudWatch.customMetricMonthUsd),
+    costLine('CloudWatch Logs', 'ingested (EMF and Lambda lines)', logBytes / 1e9, 'GB', prices.cloudWatchLogs.ingestionGbUsd),
+    costLine('X-Ray', 'traces (one per invocation)', invocations + copies + api, 'traces', prices.xRay.traceRecordedUsd),
+  ]);
+};

@@ -4,7 +4,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { HAND_OVER_MS, STOP_ALLOWANCE_MS } from '../functions/sync/sync-loop';
+import { HAND_OVER_MS, MEMBERSHIP_INTERVAL_MS, STOP_ALLOWANCE_MS } from '../functions/sync/sync-loop';
 import { renderLatencySvg } from './latency-svg';
 import { US_EAST_1_PRICES } from './prices';
 import { Progress } from './progress';
@@ -13,6 +13,7 @@ import { runFanOut, type FanOutResult } from './scenarios/fan-out';
 import { runOneToOne, type OneToOneResult } from './scenarios/one-to-one';
 import type { MetaApiDetectionResult } from './scenarios/metaapi-detection';
 import { runRecovery, type RecoveryResult } from './scenarios/recovery';
+import { runSyncFootprint, type SyncFootprintResult } from './scenarios/sync-footprint';
 import { runRequestCounts, type RequestCountsResult } from './scenarios/request-counts';
 import { startBenchStack, type BenchStack } from './stack';
 
@@ -39,6 +40,7 @@ Prints a table; writes .bench/latest.json, .bench/bench-<time>.json and .bench/l
   --recovery-rounds <n>          times the runtime is killed mid-burst and restarted (2; 0 skips)
   --metaapi-masters <n>          masters of each mode of the MetaApi detection phase (100; 0 skips)
   --metaapi-s <n>                seconds streaming and polling are measured side by side (65: one reconcile read in it)
+  --footprint-masters <list>     master streams of the sync footprint runs, each in a process of its own (1,100; 0 skips)
   --help`;
 
 const parse = () => {
@@ -60,6 +62,7 @@ const parse = () => {
       'recovery-rounds': { type: 'string', default: '2' },
       'metaapi-masters': { type: 'string', default: '100' },
       'metaapi-s': { type: 'string', default: '65' },
+      'footprint-masters': { type: 'string', default: '1,100' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -73,7 +76,14 @@ const parse = () => {
     .split(',')
     .map((entry) => Number(entry.trim()));
   if (sizes.some((size) => !Number.isInteger(size) || size < 1)) throw new UsageError('--fanout must be a list of slave counts, e.g. 200,500,1000');
+  const footprintMasters = String(values['footprint-masters'])
+    .split(',')
+    .map((entry) => Number(entry.trim()))
+    .filter((count) => count !== 0);
+  if (footprintMasters.some((count) => !Number.isInteger(count) || count < 1))
+    throw new UsageError('--footprint-masters must be a list of master counts, e.g. 1,100 (0 skips)');
   return {
+    footprintMasters,
     help: Boolean(values.help),
     brokerLatencyMs: number('broker-latency-ms', 0),
     pollIntervalMs: number('poll-interval-ms', 100),
@@ -147,6 +157,7 @@ const main = async (): Promise<number> => {
   let fanOut: FanOutResult;
   let recovery: RecoveryResult | undefined;
   let metaApi: MetaApiDetectionResult | undefined;
+  let footprint: SyncFootprintResult | undefined;
   stack = await startBenchStack({ chunkBytes: US_EAST_1_PRICES.sqs.chunkBytes });
   try {
     progress.note(`DynamoDB Local and fauxqs started (data under ${stack.dataDir})`);
@@ -211,6 +222,13 @@ const main = async (): Promise<number> => {
       );
       measureLoop('MetaApi detection');
     }
+    if (settings.footprintMasters.length > 0) {
+      progress.phase(
+        (phase += 1),
+        `sync footprint: the sync code bundled as for Lambda, streaming ${settings.footprintMasters.join(', then ')} masters (separate processes)`,
+      );
+      footprint = await runSyncFootprint(stack, { masters: settings.footprintMasters, seconds: 15, tradesPerSecond: 5 }, progress);
+    }
     if (settings.recoveryRounds > 0) {
       progress.phase((phase += 1), `recovery: the runtime killed mid-burst and restarted, ${settings.recoveryRounds} times (separate processes)`);
       recovery = await runRecovery(
@@ -229,6 +247,11 @@ const main = async (): Promise<number> => {
     slaveSyncIntervalMs: 60_000,
     shards: 4,
     memoryGb: 0.5,
+    membershipIntervalMs: MEMBERSHIP_INTERVAL_MS,
+    mastersPerShard: 100,
+    idleShardInvocationSeconds: 1,
+    // 10 in the stateless stack's operations, the dead-letter alarm in the stateful stack.
+    alarms: 11,
     // The stack's sync timeout and functions/sync/sync-loop.ts.
     syncInvocationMs: 15 * 60_000,
     syncStopAllowanceMs: STOP_ALLOWANCE_MS,
@@ -244,7 +267,7 @@ const main = async (): Promise<number> => {
     sqsIdleReceivesPerMonth: 5 * 3 * 60 * 24 * 30,
   };
   const costs = buildCostReport(counts, assumptions, US_EAST_1_PRICES);
-  const targets = evaluateTargets(oneToOne, fanOut, counts, costs, recovery, metaApi);
+  const targets = evaluateTargets(oneToOne, fanOut, counts, costs, recovery, metaApi, footprint);
   const loadAfter = loadavg()[0]!;
   const seconds = (Date.now() - started) / 1000;
   const header = [
@@ -256,7 +279,7 @@ const main = async (): Promise<number> => {
       .join('; ')}`,
     `engine warnings ${stack.log.warnings}, errors ${stack.log.errors}${stack.log.samples.length ? `: ${stack.log.samples.slice(0, 3).join(' | ')}` : ''}`,
   ];
-  console.log(renderReport({ header, oneToOne, fanOut, counts, costs, recovery, metaApi, targets, prices: US_EAST_1_PRICES }));
+  console.log(renderReport({ header, oneToOne, fanOut, counts, costs, recovery, metaApi, footprint, targets, prices: US_EAST_1_PRICES }));
 
   mkdirSync(OUTPUT_DIR, { recursive: true });
   const stamp = new Date(started).toISOString().replace(/[:.]/g, '-');
@@ -271,6 +294,7 @@ const main = async (): Promise<number> => {
     costs,
     recovery,
     metaApi,
+    footprint,
     targets,
     prices: US_EAST_1_PRICES,
     engineLog: { warnings: stack.log.warnings, errors: stack.log.errors, samples: stack.log.samples },

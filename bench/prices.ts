@@ -48,8 +48,18 @@ export interface Prices {
     apiCallUsd: number;
   };
   cloudWatchLogs: {
-    /** Ingestion, per GB: a caveat, not part of the totals (it depends on the log level). */
+    /** Ingestion, per GB (the EMF metric lines and Lambda's own lines are logs first). */
     ingestionGbUsd: number;
+  };
+  cloudWatch: {
+    /** A custom metric a month, first 10,000; billed by the hour for the hours it is sent in. */
+    customMetricMonthUsd: number;
+    /** A standard-resolution alarm a month. */
+    alarmMonthUsd: number;
+  };
+  xRay: {
+    /** Per trace recorded. */
+    traceRecordedUsd: number;
   };
 }
 
@@ -64,4 +74,6 @@ export const US_EAST_1_PRICES: Prices = {
   apiGateway: { httpRequestUsd: 1 / 1e6 },
   secretsManager: { secretMonthUsd: 0.4, apiCallUsd: 0.05 / 10_000 },
   cloudWatchLogs: { ingestionGbUsd: 0.5 },
+  cloudWatch: { customMetricMonthUsd: 0.3, alarmMonthUsd: 0.1 },
+  xRay: { traceRecordedUsd: 5 / 1e6 },
 };

@@ -5,6 +5,8 @@ import {
   breakEvenFleet,
   costPerConnectedAccount,
   deploymentMonthlyCost,
+  type Fleet,
+  fleetMonthlyCost,
   shardWatchSchedule,
   timesPerMonth,
   type AccountProfile,
@@ -20,6 +22,8 @@ import type { MetaApiDetectionResult } from './scenarios/metaapi-detection';
 import type { RecoveryResult } from './scenarios/recovery';
 import { totals, type PerCopy, type RequestCountsResult, type Tallies } from './scenarios/request-counts';
 import { summarize, type Summary } from './stats';
+import { SYNC_FOOTPRINT, syncMemoryMb, syncSizing, type SyncSizing } from '../infra/sync-sizing';
+import type { SyncFootprintResult } from './scenarios/sync-footprint';
 
 /** How the deployment in AWS runs (from the stacks) and what the cost model assumes beyond what was measured. */
 export interface CostAssumptions {
@@ -40,6 +44,24 @@ export interface CostAssumptions {
   fleetAccounts: number;
   secretCallsPerMonth: number;
   sqsIdleReceivesPerMonth: number;
+  /** How often a watching invocation lists its shard (functions/sync/sync-loop.ts). */
+  membershipIntervalMs: number;
+  /** Masters a shard is sized for (the stacks' `mastersPerShard` default). */
+  mastersPerShard: number;
+  /** A scheduled invocation of a shard without a master: one pass over its slaves. */
+  idleShardInvocationSeconds: number;
+  /** The stacks' alarms (test/infra/stacks.test.ts counts them). */
+  alarms: number;
+}
+
+/** The fleets the bill is printed for: a master for every three slaves. */
+export const FLEETS: Fleet[] = [4, 40, 400, 4000].map((accounts) => ({ accounts, masters: accounts / 4 }));
+
+export interface FleetCost {
+  fleet: Fleet;
+  sizing: SyncSizing;
+  bill: Bill;
+  perAccountUsd: number;
 }
 
 export interface CostReport {
@@ -48,6 +70,8 @@ export interface CostReport {
   profiles: { label: string; profile: AccountProfile; bill: Bill; withFixedShare: number; breakEvenFleet: number }[];
   fixed: Bill;
   accountsPerShardBeforeSaturation: number;
+  /** The whole bill of each fleet, its sync sized for its masters as the stacks size it. */
+  fleets: FleetCost[];
 }
 
 export interface Target {
@@ -78,7 +102,7 @@ export const buildCostReport = (counts: RequestCountsResult, assumptions: CostAs
   const perCopy = copyUsage(counts.perOpen);
   const api = { rru: dynamo(counts.api.perRequest).rru, wru: dynamo(counts.api.perRequest).wru, lambdaSeconds: counts.api.ms / 1000 };
   const base = {
-    shardPassIntervalMs: assumptions.masterPollIntervalMs,
+    shardPassIntervalMs: assumptions.membershipIntervalMs,
     perCopy,
     apiRequestsPerMonth: assumptions.apiRequestsPerAccountMonth,
     perApiRequest: api,
@@ -135,7 +159,7 @@ export const buildCostReport = (counts: RequestCountsResult, assumptions: CostAs
     syncScheduleIntervalMs: 60_000,
     syncSecondsPerShardMonth: schedule.billedSeconds,
     memoryGb: assumptions.memoryGb,
-    shardPassIntervalMs: assumptions.masterPollIntervalMs,
+    shardPassIntervalMs: assumptions.membershipIntervalMs,
     listingQueriesPerShardPass: 16 / assumptions.shards,
     minimumQueryRru: 0.5,
     kmsKeys: 1,
@@ -144,10 +168,40 @@ export const buildCostReport = (counts: RequestCountsResult, assumptions: CostAs
     sqsIdleReceivesPerMonth: assumptions.sqsIdleReceivesPerMonth,
   };
   const fixed = deploymentMonthlyCost(deployment, prices);
+  // An account's own cost without the sync's time: in a fleet the sync watch is billed whole, below.
+  const ownUsd = (profile: AccountProfile): number =>
+    accountMonthlyCost(profile, prices, assumptions.memoryGb)
+      .lines.filter((line) => line.item !== 'sync loop duration share')
+      .reduce((sum, line) => sum + line.usd, 0);
+  const fleets = FLEETS.map((fleet): FleetCost => {
+    const sizing = syncSizing({ masters: fleet.masters, mastersPerShard: assumptions.mastersPerShard });
+    const fleetBill = fleetMonthlyCost(
+      fleet,
+      {
+        masterOwnUsd: ownUsd(profiles[1]!),
+        slaveOwnUsd: ownUsd(profiles[2]!),
+        shards: sizing.shards,
+        syncMemoryMb: sizing.memoryMb,
+        watchingShardSeconds: schedule.billedSeconds,
+        idleShardInvocationSeconds: assumptions.idleShardInvocationSeconds,
+        membershipIntervalMs: assumptions.membershipIntervalMs,
+        eventsPerMasterMonth: assumptions.copiesPerSlaveMonth,
+        apiRequestsPerAccountMonth: assumptions.apiRequestsPerAccountMonth,
+        alarms: assumptions.alarms,
+        kmsKeys: 1,
+        secrets: 1,
+        secretCallsPerMonth: assumptions.secretCallsPerMonth,
+        sqsIdleReceivesPerMonth: assumptions.sqsIdleReceivesPerMonth,
+      },
+      prices,
+    );
+    return { fleet, sizing, bill: fleetBill, perAccountUsd: fleetBill.usd / fleet.accounts };
+  });
   return {
     assumptions,
     schedule,
     fixed,
+    fleets,
     accountsPerShardBeforeSaturation: accountsPerShardBeforeSaturation(assumptions.masterPollIntervalMs, counts.masterHolding.lambdaSeconds),
     profiles: profiles.map((profile) => {
       const bill = accountMonthlyCost(profile, prices, assumptions.memoryGb);
@@ -178,6 +232,7 @@ export const evaluateTargets = (
   costs: CostReport,
   recovery?: RecoveryResult,
   metaApi?: MetaApiDetectionResult,
+  footprint?: SyncFootprintResult,
 ): Target[] => {
   const targets: Target[] = [];
   const upTo = (name: string, limit: number, value: number, unit: string, format: (v: number) => string) =>
@@ -213,14 +268,24 @@ export const evaluateTargets = (
     upTo(`trades never seen by streaming detection (MetaApi, ${masters} masters)`, 0, streaming.missed, '', (v) => v.toFixed(0));
   }
   upTo('DynamoDB requests per copied open', 6, dynamo(counts.perOpen.tallies).requests, '', (v) => v.toFixed(1));
-  const holding = costs.profiles[1]!;
-  upTo(
-    `AWS cost per account a month at 5 s polling (master holding positions, fixed cost shared by ${costs.assumptions.fleetAccounts} accounts)`,
-    0.25,
-    holding.withFixedShare,
-    '',
-    (v) => `$${v.toFixed(3)}`,
-  );
+  const dollars = (v: number) => `$${v.toFixed(2)}`;
+  const smallest = costs.fleets.find((entry) => entry.fleet.accounts === 4);
+  if (smallest) upTo('AWS cost a month, 4 accounts', 10, smallest.bill.usd, '', dollars);
+  const largest = costs.fleets.find((entry) => entry.fleet.accounts === 4000);
+  if (largest) upTo('AWS cost per account a month, 4,000 accounts', 0.25, largest.perAccountUsd, '', (v) => `$${v.toFixed(3)}`);
+  if (footprint) {
+    // The stacks size the sync from infra/sync-sizing.ts: the memory they give each run's streams holds what the run measured.
+    for (const run of footprint.runs) {
+      const peak = run.baselineMiB + run.watchMiB;
+      upTo(
+        `sync function's measured peak, ${run.masters} master stream${run.masters === 1 ? '' : 's'}, within the memory the stacks size for them (${syncMemoryMb(run.masters)} MB)`,
+        syncMemoryMb(run.masters),
+        peak,
+        ' MiB',
+        fixed1,
+      );
+    }
+  }
   if (recovery && recovery.rounds.length > 0) {
     const worst = Math.max(...recovery.rounds.map((round) => round.catchUpMs));
     upTo(
@@ -250,10 +315,11 @@ export const renderReport = (input: {
   costs: CostReport;
   recovery?: RecoveryResult;
   metaApi?: MetaApiDetectionResult;
+  footprint?: SyncFootprintResult;
   targets: Target[];
   prices: Prices;
 }): string => {
-  const { oneToOne, fanOut, counts, costs, recovery, metaApi, targets, prices } = input;
+  const { oneToOne, fanOut, counts, costs, recovery, metaApi, footprint, targets, prices } = input;
   const lines: string[] = ['', ...input.header, ''];
   const mix = oneToOne.mix;
   lines.push(
@@ -358,40 +424,62 @@ export const renderReport = (input: {
   lines.push('');
 
   const a = costs.assumptions;
-  lines.push(`AWS cost a month (us-east-1 list prices taken ${prices.takenOn}; 30-day month; no free tier; Lambda arm64 ${a.memoryGb * 1024} MB)`);
+  const costLineText = (line: Bill['lines'][number]) =>
+    `      ${pad(`${line.service}: ${line.item}`, 64)}${lpad(qty(line.quantity), 12)} ${pad(line.unit, 13)} x ${lpad(line.unitUsd.toExponential(3), 10)} = ${lpad(usd(line.usd), 9)}`;
   lines.push(
-    `  masters polled every ${a.masterPollIntervalMs / 1000} s (${qty(timesPerMonth(a.masterPollIntervalMs))} polls), slaves every ${a.slaveSyncIntervalMs / 1000} s (${qty(timesPerMonth(a.slaveSyncIntervalMs))}), ${a.shards} shards on an EventBridge rule every minute; ${a.copiesPerSlaveMonth} copies per slave and ${a.apiRequestsPerAccountMonth} API requests per account a month (assumed)`,
+    `AWS cost a month (us-east-1 list prices taken ${prices.takenOn}; 30-day month; no free tier; Lambda arm64, copy and API ${a.memoryGb * 1024} MB)`,
   );
+  lines.push(
+    `  masters polled or streamed with a pass every ${a.masterPollIntervalMs / 1000} s, slaves read every ${a.slaveSyncIntervalMs / 1000} s (${qty(timesPerMonth(a.slaveSyncIntervalMs))}), the shard listed every ${a.membershipIntervalMs / 1000} s; ${a.copiesPerSlaveMonth} copies per slave and ${a.apiRequestsPerAccountMonth} API requests per account a month (assumed)`,
+  );
+  lines.push("  an account's own cost (the requests it causes; the sync watch is billed whole in the fleets below):");
   for (const entry of costs.profiles) {
-    lines.push(
-      `  ${entry.label}: ${usd(entry.bill.usd)} a month, ${usd(entry.withFixedShare)} with its share of the fixed cost in ${a.fleetAccounts} accounts`,
-    );
-    for (const line of entry.bill.lines) {
-      lines.push(
-        `      ${pad(`${line.service}: ${line.item}`, 48)}${lpad(qty(line.quantity), 12)} ${pad(line.unit, 9)} x ${lpad(line.unitUsd.toExponential(3), 10)} = ${lpad(usd(line.usd), 9)}`,
-      );
-    }
-  }
-  lines.push(
-    `  the 'sync loop duration share' is the marginal cost of a poll: a shard's loop runs to its last pass of the minute anyway and fits ~${qty(costs.accountsPerShardBeforeSaturation)} master polls in ${a.masterPollIntervalMs / 1000} s before it runs late, so below that it is already inside the fixed cost`,
-  );
-  lines.push(`  fixed, whatever the number of accounts: ${usd(costs.fixed.usd)} a month`);
-  for (const line of costs.fixed.lines) {
-    lines.push(
-      `      ${pad(`${line.service}: ${line.item}`, 48)}${lpad(qty(line.quantity), 12)} ${pad(line.unit, 9)} x ${lpad(line.unitUsd.toExponential(3), 10)} = ${lpad(usd(line.usd), 9)}`,
-    );
+    lines.push(`    ${entry.label}: ${usd(entry.bill.usd - (entry.bill.lines.find((line) => line.item === 'sync loop duration share')?.usd ?? 0))} a month`);
+    for (const line of entry.bill.lines) if (line.item !== 'sync loop duration share') lines.push(costLineText(line));
   }
   const w = costs.schedule;
   lines.push(
-    `  the sync watch: ${a.syncInvocationMs / 60_000}-minute invocations, one owner per shard taking over from the last every ${(w.periodSeconds / 60).toFixed(1)} min (${qty(w.longPerMonth)} a month per shard) after a ${(a.syncTakeOverMs / 1000).toFixed(1)} s synchronization, two watching at once ${(w.overlapShare * 100).toFixed(1)}% of the time; the ${qty(w.shortPerMonth)} other scheduled invocations a month find the shard owned and return (~${a.syncShortInvocationMs} ms): ${qty(w.billedSeconds)} s billed per shard a month`,
+    `  the sync watch of a shard that holds a master: ${a.syncInvocationMs / 60_000}-minute invocations, one owner taking over from the last every ${(w.periodSeconds / 60).toFixed(1)} min (${qty(w.longPerMonth)} a month) after a ${(a.syncTakeOverMs / 1000).toFixed(1)} s synchronization, two watching at once ${(w.overlapShare * 100).toFixed(1)}% of the time; the ${qty(w.shortPerMonth)} other scheduled invocations a month find the shard owned and return (~${a.syncShortInvocationMs} ms): ${qty(w.billedSeconds)} s billed a month; a shard without a master runs one pass a minute (~${a.idleShardInvocationSeconds} s) and ends`,
   );
   lines.push(
-    `  break-even fleet for $0.25 per account: ${costs.profiles.map((entry) => `${entry.label.split(' (')[0]} ${Number.isFinite(entry.breakEvenFleet) ? qty(entry.breakEvenFleet) : 'never'}`).join('; ')}`,
+    `  the whole bill of a fleet (a master for every three slaves; the stacks sized with -c masters=<its masters>, ${a.mastersPerShard} masters a shard):`,
   );
   lines.push(
-    `  caveat: CloudWatch Logs ingestion ($${prices.cloudWatchLogs.ingestionGbUsd}/GB) is not in the totals: at 1 KB of logs per copy, 1,000 copies cost $0.0005.`,
+    `  ${pad('accounts', 10)}${lpad('masters', 9)}${lpad('shards', 8)}${lpad('sync MB', 9)}${lpad('streams/shard', 15)}${lpad('a month', 11)}${lpad('per account', 13)}`,
   );
+  for (const entry of costs.fleets) {
+    lines.push(
+      `  ${pad(qty(entry.fleet.accounts), 10)}${lpad(qty(entry.fleet.masters), 9)}${lpad(String(entry.sizing.shards), 8)}${lpad(String(entry.sizing.memoryMb), 9)}${lpad(String(entry.sizing.streamCapacity), 15)}${lpad(usd(entry.bill.usd), 11)}${lpad(usd(entry.perAccountUsd), 13)}`,
+    );
+  }
+  for (const entry of [costs.fleets[0], costs.fleets[costs.fleets.length - 1]]) {
+    if (!entry) continue;
+    lines.push(`    ${qty(entry.fleet.accounts)} accounts, line by line:`);
+    for (const line of entry.bill.lines) lines.push(costLineText(line));
+  }
   lines.push('');
+
+  if (footprint) {
+    lines.push(
+      'Sync footprint: the sync code bundled by esbuild as for Lambda, in a Node process of its own, its streams synchronized from the fake MetaApi, then the masters trading (5 trades/s at random masters)',
+    );
+    lines.push(
+      `  ${pad('masters', 9)}${lpad('process', 10)}${lpad('+ watch', 10)}${lpad('= peak', 10)}${lpad('sized', 8)}${lpad('synchronized', 14)}${lpad('CPU sync', 10)}${lpad('CPU trading', 13)}`,
+    );
+    for (const run of footprint.runs) {
+      lines.push(
+        `  ${pad(String(run.masters), 9)}${lpad(`${run.baselineMiB.toFixed(0)} MiB`, 10)}${lpad(`${run.watchMiB.toFixed(0)} MiB`, 10)}${lpad(`${(run.baselineMiB + run.watchMiB).toFixed(0)} MiB`, 10)}${lpad(`${syncMemoryMb(run.masters)} MB`, 8)}${lpad(ms(run.synchronizedMs), 14)}${lpad(`${(run.cpuShareSynchronizing * 100).toFixed(0)}%`, 10)}${lpad(`${(run.cpuShareTrading * 100).toFixed(0)}%`, 13)}`,
+      );
+    }
+    const d = footprint.derived;
+    lines.push(
+      `  derived: process ${d.processMiB.toFixed(0)} MiB, first stream ${d.firstStreamMiB.toFixed(1)} MiB, each further stream ${d.perStreamMiB.toFixed(2)} MiB, synchronization ${d.synchronizeCpuMsPerStream.toFixed(0)} ms CPU a stream; the stacks size with ${SYNC_FOOTPRINT.processMiB}, ${SYNC_FOOTPRINT.firstStreamMiB}, ${SYNC_FOOTPRINT.perStreamMiB} MiB and ${SYNC_FOOTPRINT.synchronizeCpuMsPerStream} ms (infra/sync-sizing.ts)`,
+    );
+    lines.push(
+      "  '+ watch' also holds the fake MetaApi's side of the sockets: a little more than the function itself holds; CPU shares are of one core and include the fake's work",
+    );
+    lines.push('');
+  }
 
   if (recovery) {
     const o = recovery.options;

@@ -56,6 +56,8 @@ export interface BenchSystem {
 
 export interface BenchStack {
   dataDir: string;
+  /** DynamoDB Local's endpoint, for a phase that runs in a process of its own. */
+  dynamoDbEndpoint: string;
   log: BenchLog;
   /** CPU time DynamoDB Local's JVM has used so far (user + system, ms; 0 where /proc is not there). */
   dynamoDbCpuMs(): number;
@@ -147,7 +149,7 @@ export const startBenchStack = async (options: { chunkBytes: number }): Promise<
         return 0;
       }
     };
-    return { dataDir, log, dynamoDbCpuMs, startSystem, stop };
+    return { dataDir, dynamoDbEndpoint: dynamo.endpoint, log, dynamoDbCpuMs, startSystem, stop };
   } catch (error) {
     await stop();
     throw error;

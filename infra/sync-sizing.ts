@@ -8,18 +8,19 @@
 
 /**
  * Measured by `npm run bench` (phase "sync footprint": the sync code bundled as for Lambda,
- * in a process of its own, streaming masters from the fake MetaApi while they trade), on
- * 2026-12-02; the bench prints these figures again and checks the sizing against them.
+ * in a process of its own, streaming masters from the fake MetaApi while they trade), the
+ * largest of four runs on 2026-12-02; the bench prints these figures again and checks the
+ * sizing against them.
  */
 export const SYNC_FOOTPRINT = {
   /** Resident memory of the process once the sync's code is loaded and its runtime built (a cold start). */
   processMiB: 91,
   /** What the first master's stream adds: the MetaApi SDK's connections and state. */
-  firstStreamMiB: 25,
+  firstStreamMiB: 26,
   /** What each further master's stream adds (its terminal state, its share of the sockets). */
-  perStreamMiB: 0.46,
+  perStreamMiB: 0.52,
   /** CPU a master's stream takes to synchronize (the SDK's specification hashing, the first diff). */
-  synchronizeCpuMsPerStream: 31,
+  synchronizeCpuMsPerStream: 34,
 } as const;
 
 /** Memory above the measured peak: the garbage collector's timing moves the peak by tens of MiB. */
@@ -37,11 +38,12 @@ export const MAX_SYNC_SHARDS = 16;
 /**
  * The sync function's memory (MB) for shards of up to `streams` masters: the measured peak with
  * its headroom, or the CPU to synchronize them in time, whichever needs more; at least 128.
+ * Lambda takes memory in 1 MB steps, and the owner is billed for every MB all month.
  */
 export const syncMemoryMb = (streams: number): number => {
   const resident = (SYNC_FOOTPRINT.processMiB + SYNC_FOOTPRINT.firstStreamMiB + SYNC_FOOTPRINT.perStreamMiB * streams) * MEMORY_HEADROOM;
   const cpu = ((SYNC_FOOTPRINT.synchronizeCpuMsPerStream * streams) / SYNCHRONIZE_WITHIN_MS) * MB_PER_VCPU;
-  return Math.min(10_240, Math.max(128, Math.ceil(Math.max(resident, cpu) / 16) * 16));
+  return Math.min(10_240, Math.max(128, Math.ceil(Math.max(resident, cpu))));
 };
 
 /**

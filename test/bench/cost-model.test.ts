@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  fleetMonthlyCost,
+  type FleetInputs,
+  watchingShards,
   accountMonthlyCost,
   breakEvenFleet,
   costPerConnectedAccount,
@@ -115,5 +118,61 @@ describe('the cost model', () => {
     });
     expect(short.longPerMonth).toBe(43_200);
     expect(short.shortPerMonth).toBe(0);
+  });
+
+  describe("a fleet's whole bill", () => {
+    const inputs: FleetInputs = {
+      masterOwnUsd: 0.1,
+      slaveOwnUsd: 0.12,
+      shards: 1,
+      syncMemoryMb: 160,
+      watchingShardSeconds: 2_600_000,
+      idleShardInvocationSeconds: 1,
+      membershipIntervalMs: 30_000,
+      eventsPerMasterMonth: 500,
+      apiRequestsPerAccountMonth: 1000,
+      alarms: 11,
+      kmsKeys: 1,
+      secrets: 1,
+      secretCallsPerMonth: 3000,
+      sqsIdleReceivesPerMonth: 648_000,
+    };
+    const line = (bill: ReturnType<typeof fleetMonthlyCost>, prefix: string) => bill.lines.find((entry) => entry.item.startsWith(prefix));
+
+    it('counts the shards that hold a master: one master watches one shard of four, many masters all of them', () => {
+      expect(watchingShards(1, 4)).toBeCloseTo(1, 9);
+      expect(watchingShards(0, 4)).toBe(0);
+      expect(watchingShards(1000, 16)).toBeCloseTo(16, 6);
+      expect(watchingShards(2, 2)).toBeCloseTo(1.5, 9);
+    });
+
+    it('bills one shard watched all month at its sized memory for one master and three slaves', () => {
+      const bill = fleetMonthlyCost({ accounts: 4, masters: 1 }, inputs, US_EAST_1_PRICES);
+      expect(line(bill, 'sync watch')?.quantity).toBeCloseTo(2_600_000 * (160 / 1024), 3);
+      expect(line(bill, 'sync: shards without a master')).toBeUndefined();
+      expect(line(bill, "masters' own")?.usd).toBeCloseTo(0.1, 9);
+      expect(line(bill, "slaves' own")?.usd).toBeCloseTo(0.36, 9);
+      // 500 master events: 500 hours of CopyLatency, DetectionLag and Copies, and every hour of SyncPassDuration.
+      expect(line(bill, 'custom metrics')?.quantity).toBeCloseTo((720 + 3 * 500) / 720, 9);
+      expect(line(bill, 'alarms')?.usd).toBeCloseTo(1.1, 9);
+      // Every invocation a trace: 43,200 sync, 1,500 copies, 4,000 API requests.
+      expect(line(bill, 'traces')?.quantity).toBe(43_200 + 1_500 + 4_000);
+      expect(bill.usd).toBeCloseTo(
+        bill.lines.reduce((sum, entry) => sum + entry.usd, 0),
+        9,
+      );
+    });
+
+    it('bills a shard without a master a pass a minute, not an owner all month', () => {
+      const one = fleetMonthlyCost({ accounts: 4, masters: 1 }, inputs, US_EAST_1_PRICES);
+      const four = fleetMonthlyCost({ accounts: 4, masters: 1 }, { ...inputs, shards: 4 }, US_EAST_1_PRICES);
+      expect(line(four, 'sync watch')?.quantity).toBeCloseTo(line(one, 'sync watch')?.quantity ?? 0, 3);
+      expect(line(four, 'sync: shards without a master')?.quantity).toBeCloseTo(3 * 43_200 * (160 / 1024), 3);
+    });
+
+    it('caps the hourly metrics at the hours of the month', () => {
+      const bill = fleetMonthlyCost({ accounts: 4000, masters: 1000 }, { ...inputs, shards: 16 }, US_EAST_1_PRICES);
+      expect(line(bill, 'custom metrics')?.quantity).toBeCloseTo(1 + 2 + 4, 9);
+    });
   });
 });
