@@ -125,7 +125,9 @@ const main = async (): Promise<number> => {
   }
   const started = Date.now();
   const loadBefore = loadavg()[0]!;
-  const progress = new Progress(3 + (settings.metaApiMasters > 0 ? 1 : 0) + (settings.recoveryRounds > 0 ? 1 : 0));
+  const progress = new Progress(
+    3 + (settings.metaApiMasters > 0 ? 1 : 0) + (settings.footprintMasters.length > 0 ? 1 : 0) + (settings.recoveryRounds > 0 ? 1 : 0),
+  );
   let phase = 3;
   let stack: BenchStack | undefined;
   let interrupted = false;

@@ -18,7 +18,7 @@ export const SYNC_FOOTPRINT = {
   /** What the first master's stream adds: the MetaApi SDK's connections and state. */
   firstStreamMiB: 26,
   /** What each further master's stream adds (its terminal state, its share of the sockets). */
-  perStreamMiB: 0.52,
+  perStreamMiB: 0.54,
   /** CPU a master's stream takes to synchronize (the SDK's specification hashing, the first diff). */
   synchronizeCpuMsPerStream: 34,
 } as const;
