@@ -62,17 +62,33 @@ class TracedBrokerPort implements BrokerPort {
  * (`broker.connect`) and every call of the accounts it connects. Streams are not spans:
  * they live longer than any invocation.
  */
-export const tracedGateway = (gateway: BrokerGateway, tracing: Tracing): BrokerGateway => {
-  const watch = gateway.watch?.bind(gateway);
-  return {
-    platform: gateway.platform,
-    provision: (ref: BrokerAccountRef, password: string): Promise<ProvisionResult> =>
-      tracing.span('broker.provision', annotationsOf(ref), () => gateway.provision(ref, password)),
-    updatePassword: (ref: BrokerAccountRef, password: string): Promise<ProvisionResult> =>
-      tracing.span('broker.updatePassword', annotationsOf(ref), () => gateway.updatePassword(ref, password)),
-    deprovision: (ref: BrokerAccountRef): Promise<void> => tracing.span('broker.deprovision', annotationsOf(ref), () => gateway.deprovision(ref)),
-    connect: async (ref: BrokerAccountRef): Promise<BrokerPort> =>
-      new TracedBrokerPort(await tracing.span('broker.connect', annotationsOf(ref), () => gateway.connect(ref)), tracing, annotationsOf(ref)),
-    ...(watch ? { watch: (ref: BrokerAccountRef, onChange: () => void): AccountStream => watch(ref, onChange) } : {}),
-  };
-};
+export class TracedGateway implements BrokerGateway {
+  readonly platform: string;
+  readonly watch?: (ref: BrokerAccountRef, onChange: () => void) => AccountStream;
+
+  constructor(
+    /** The gateway traced. */
+    readonly inner: BrokerGateway,
+    private readonly tracing: Tracing,
+  ) {
+    this.platform = inner.platform;
+    const watch = inner.watch?.bind(inner);
+    if (watch) this.watch = (ref, onChange) => watch(ref, onChange);
+  }
+
+  provision(ref: BrokerAccountRef, password: string): Promise<ProvisionResult> {
+    return this.tracing.span('broker.provision', annotationsOf(ref), () => this.inner.provision(ref, password));
+  }
+  updatePassword(ref: BrokerAccountRef, password: string): Promise<ProvisionResult> {
+    return this.tracing.span('broker.updatePassword', annotationsOf(ref), () => this.inner.updatePassword(ref, password));
+  }
+  deprovision(ref: BrokerAccountRef): Promise<void> {
+    return this.tracing.span('broker.deprovision', annotationsOf(ref), () => this.inner.deprovision(ref));
+  }
+  async connect(ref: BrokerAccountRef): Promise<BrokerPort> {
+    const port = await this.tracing.span('broker.connect', annotationsOf(ref), () => this.inner.connect(ref));
+    return new TracedBrokerPort(port, this.tracing, annotationsOf(ref));
+  }
+}
+
+export const tracedGateway = (gateway: BrokerGateway, tracing: Tracing): TracedGateway => new TracedGateway(gateway, tracing);

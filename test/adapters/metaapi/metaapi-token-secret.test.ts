@@ -1,3 +1,4 @@
+import { TracedGateway } from '../../../shared/adapters/tracing/traced-broker';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MetaApiBrokerGateway } from '../../../shared/adapters/metaapi/metaapi-gateway';
@@ -73,8 +74,14 @@ describe('the MetaApi token in Secrets Manager', () => {
       });
     };
 
-    /** The class of a gateway (a fresh module graph has classes of its own, so not instanceof). */
-    const kindOf = (gateway: object) => gateway.constructor.name;
+    /**
+     * The class of a gateway (a fresh module graph has classes of its own, so not instanceof).
+     * The runtime traces every gateway: the kind is that of the gateway traced.
+     */
+    const kindOf = (gateway: object) => {
+      expect(gateway.constructor.name).toBe(TracedGateway.name);
+      return (gateway as TracedGateway).inner.constructor.name;
+    };
 
     /** A fresh module graph: a new container's cold start. */
     const coldStart = async () => {
