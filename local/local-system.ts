@@ -179,6 +179,10 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
       MASTER_POLL_INTERVAL_MS: String(options.masterPollIntervalMs),
       SLAVE_SYNC_INTERVAL_MS: String(options.slaveSyncIntervalMs ?? 5000),
       SYNC_SHARDS: '1',
+      // One machine, no MetaApi credits to spare: a closed trade is in the history at the next slave pass.
+      HISTORY_MIN_INTERVAL_MS: '1000',
+      MASTER_HISTORY_INTERVAL_MS: '1000',
+      EQUITY_POINT_INTERVAL_MS: '60000',
       DYNAMODB_ENDPOINT: dynamoDbEndpoint,
       SQS_ENDPOINT: sqsEndpoint,
       KMS_ENDPOINT: kms.endpoint,

@@ -19,6 +19,14 @@ const configSchema = z.object({
   SYNC_STREAM_CAPACITY: z.coerce.number().int().min(1).optional(),
   /** Every master is read over RPC this often, stream or not (funds, and anything a stream missed). */
   MASTER_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** How far back an account's deals are read the first time. */
+  HISTORY_BACKFILL_DAYS: z.coerce.number().int().min(1).max(366).default(90),
+  /** An account whose balance moved has its deals read again this long after the last read, at the soonest. */
+  HISTORY_MIN_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** A master's deals (MetaApi credits next to its stream) at most this often. */
+  MASTER_HISTORY_INTERVAL_MS: z.coerce.number().int().min(1000).default(600_000),
+  /** Equity points are kept at most this often per account while its funds move. */
+  EQUITY_POINT_INTERVAL_MS: z.coerce.number().int().min(1000).default(300_000),
   /** How long a copy the broker deferred (market closed, trading off) waits on the queue before it is tried again. */
   COPY_DEFER_SECONDS: z.coerce.number().int().min(1).max(900).default(60),
   METAAPI_TOKEN_SECRET_ARN: z.string().optional(),

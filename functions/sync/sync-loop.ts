@@ -51,6 +51,15 @@ export const syncDependencies = (runtime: Runtime, bookCache: Map<string, Accoun
   metrics: runtime.metrics,
   bookRefreshMs: BOOK_REFRESH_MS,
   bookCache,
+  tradeHistory: runtime.tradeHistory,
+  history: {
+    backfillDays: runtime.config.HISTORY_BACKFILL_DAYS,
+    minIntervalMs: runtime.config.HISTORY_MIN_INTERVAL_MS,
+    masterIntervalMs: runtime.config.MASTER_HISTORY_INTERVAL_MS,
+    maxIntervalMs: 3_600_000,
+  },
+  equityPointIntervalMs: runtime.config.EQUITY_POINT_INTERVAL_MS,
+  historyState: new Map(),
 });
 
 /** The shard watch's dependencies: a sync pass's, a fresh book cache per invocation, and the shard leases. */

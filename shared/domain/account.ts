@@ -21,6 +21,8 @@ export interface Account {
   equity?: number;
   currency?: string;
   lastSyncAt?: string;
+  /** When the sync last kept an equity point of the account (see the trade history). */
+  equityPointAt?: string;
   createdAt: string;
   updatedAt: string;
   encryptedPassword: string;

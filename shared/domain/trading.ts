@@ -84,6 +84,9 @@ export interface Deal {
   volume: number;
   price: number;
   profit: number;
+  /** What the broker charged on the deal (negative), and the swap it booked on it: account currency. */
+  commission?: number;
+  swap?: number;
   time: string;
   clientId?: string;
 }
@@ -100,6 +103,16 @@ export interface ClosedTrade {
   profit: number;
   openedAt: string;
   closedAt: string;
+}
+
+/**
+ * A closed trade as the history keeps it: the commission of its close and its share of the
+ * opening deals' commission, the swap booked on its close, and the mapping it was copied by.
+ */
+export interface HistoryTrade extends ClosedTrade {
+  commission?: number;
+  swap?: number;
+  mappingId?: string;
 }
 
 /** What to trade: the order as every layer speaks of it, before any broker detail. */

@@ -5,7 +5,8 @@ import type { CopyRecord, FinalCopyRecord, PendingCopyRecord } from '../domain/c
 import type { MasterEvent } from '../domain/master-events';
 import type { PositionLink } from '../domain/position-link';
 import type { AccountProtection, ProtectionStatus } from '../domain/protection';
-import type { ClosedTrade } from '../domain/trading';
+import type { ClosedTrade, Deal, HistoryTrade } from '../domain/trading';
+import type { EquityPoint } from '../domain/trade-stats';
 
 export interface PageRequest {
   limit: number;
@@ -256,3 +257,37 @@ export interface ShardLeaseStore {
   /** Frees the lease at once, if `owner` still holds it. */
   release(shardKey: string, owner: string): Promise<void>;
 }
+
+/** How far an account's deal history is stored: every deal before `syncedTo` is in the store. */
+export interface HistoryCursor {
+  tenantId: string;
+  accountId: string;
+  syncedTo: string;
+  /** When the history was last read, and the account's balance then (a new balance means new deals). */
+  syncedAt: string;
+  balance?: number;
+  /** The broker returned its most deals for a window: older deals may be missing (said on the account's history). */
+  truncatedBefore?: string;
+}
+
+/**
+ * An account's deals, closed trades and equity points, as the sync stored them: what the
+ * history routes answer from without asking the broker. Every write is idempotent (keyed by
+ * the broker's ids and times), so a sync that died halfway writes the same items again.
+ */
+export interface TradeHistoryStore {
+  getCursor(tenantId: string, accountId: string): Promise<HistoryCursor | undefined>;
+  putCursor(cursor: HistoryCursor): Promise<void>;
+  putDeals(tenantId: string, accountId: string, deals: Deal[]): Promise<void>;
+  /** Every stored deal of one position, oldest first. */
+  dealsOfPosition(tenantId: string, accountId: string, positionId: string): Promise<Deal[]>;
+  putTrades(tenantId: string, accountId: string, trades: HistoryTrade[]): Promise<void>;
+  /** Trades with `from <= closedAt < to`, newest first. */
+  listTrades(tenantId: string, accountId: string, range: { from: string; to: string }): Promise<HistoryTrade[]>;
+  /** A point at its minute; `rollUp` also keeps it as its hour's and day's point (the first of each). */
+  putEquityPoint(tenantId: string, accountId: string, point: EquityPoint, rollUp: { hour: boolean; day: boolean }): Promise<void>;
+  /** Points with `from <= at < to`, oldest first, at the resolution asked. */
+  listEquity(tenantId: string, accountId: string, range: { from: string; to: string }, interval: EquityInterval): Promise<EquityPoint[]>;
+}
+
+export type EquityInterval = 'minute' | 'hour' | 'day';

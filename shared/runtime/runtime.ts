@@ -7,6 +7,7 @@ import { DynamoBookStore } from '../adapters/dynamodb/book-store';
 import { DynamoCopyContextLoader } from '../adapters/dynamodb/copy-context-loader';
 import { DynamoCopyStore } from '../adapters/dynamodb/copy-store';
 import { DynamoDemoTradeStore } from '../adapters/dynamodb/demo-trade-store';
+import { DynamoTradeHistoryStore } from '../adapters/dynamodb/trade-history-store';
 import { DynamoShardLeaseStore } from '../adapters/dynamodb/shard-lease-store';
 import { DynamoIdempotencyStore } from '../adapters/dynamodb/idempotency-store';
 import { DynamoMappingStore } from '../adapters/dynamodb/mapping-store';
@@ -33,6 +34,7 @@ import type {
   CopyStore,
   CopyWorkerIdentity,
   DemoTradeStore,
+  TradeHistoryStore,
   MappingStore,
   ProtectionStore,
   ShardLeaseStore,
@@ -53,6 +55,7 @@ export interface Runtime {
   copyContext: CopyContextLoader;
   audit: AuditLog;
   demoTrades: DemoTradeStore;
+  tradeHistory: TradeHistoryStore;
   rateLimiter: RateLimiter;
   idempotency: IdempotencyStore;
   shardLeases: ShardLeaseStore;
@@ -106,6 +109,7 @@ export const createRuntime = (config: Config, options: RuntimeOptions): Runtime 
     copyContext: new DynamoCopyContextLoader(main),
     audit: new DynamoAuditLog(auditTable),
     demoTrades: new DynamoDemoTradeStore(main),
+    tradeHistory: new DynamoTradeHistoryStore(main),
     rateLimiter: new DynamoRateLimiter(main),
     idempotency: new DynamoIdempotencyStore(main),
     shardLeases: new DynamoShardLeaseStore(main),

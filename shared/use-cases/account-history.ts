@@ -1,18 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { isBrokerError } from '../domain/broker-errors';
-import { newestClosedFirst, pairClosedTrades } from '../domain/closed-trades';
+import { newestClosedFirst } from '../domain/closed-trades';
+import { type EquityPoint, type TradeStats, tradeStats } from '../domain/trade-stats';
 import { demoClosedTrades } from '../domain/demo-trades';
 import { ValidationError } from '../domain/errors';
-import type { ClosedTrade } from '../domain/trading';
-import type { AccountStore, AuditLog, DemoTradeStore, Page } from '../ports/stores';
-import type { BrokerDirectory } from './broker-directory';
+import type { ClosedTrade, HistoryTrade } from '../domain/trading';
+import type { AccountStore, AuditLog, DemoTradeStore, Page, TradeHistoryStore } from '../ports/stores';
 import { getAccount } from './manage-accounts';
 
 export interface HistoryDependencies {
   accounts: AccountStore;
   demoTrades: DemoTradeStore;
+  tradeHistory: TradeHistoryStore;
   audit: AuditLog;
-  brokers: BrokerDirectory;
   now: () => Date;
 }
 
@@ -21,11 +20,6 @@ const DAY_MS = 24 * 3_600_000;
 export const DEFAULT_TRADE_RANGE_MS = 30 * DAY_MS;
 /** The longest range one request may ask for. */
 export const MAX_TRADE_RANGE_MS = 366 * DAY_MS;
-/**
- * How far before `from` the broker's deals are read to find the opening deals of positions
- * closed in the range. A close whose position opened earlier than that is not listed.
- */
-export const OPEN_LOOKBACK_MS = 90 * DAY_MS;
 
 export interface TradeQuery {
   from?: string;
@@ -65,30 +59,49 @@ export const tradeRange = (query: Pick<TradeQuery, 'from' | 'to'>, now: Date): {
 };
 
 /**
- * Closed trades of an account with `from <= closedAt < to`, newest first: the broker's deals
- * paired into trades, and the demo trades inserted for the account. A deployment that cannot
- * reach the account's platform at all (`NOT_CONFIGURED`) has no broker history to show, so
- * only the demo trades are listed; any other broker failure fails the request.
+ * Closed trades of an account with `from <= closedAt < to`, newest first: what the sync
+ * stored of its history (`syncHistory`), and the demo trades inserted for it. Never asks the
+ * broker: the list answers while the broker is slow or unreachable.
  */
-export const listClosedTrades = async (deps: HistoryDependencies, tenantId: string, accountId: string, query: TradeQuery): Promise<Page<ClosedTrade>> => {
-  const account = await getAccount(deps, tenantId, accountId);
+export const listClosedTrades = async (deps: HistoryDependencies, tenantId: string, accountId: string, query: TradeQuery): Promise<Page<HistoryTrade>> => {
+  await getAccount(deps, tenantId, accountId);
   const range = tradeRange(query, deps.now());
   const after = query.cursor ? decodeCursor(query.cursor) : undefined;
-  const readBroker = async (): Promise<ClosedTrade[]> => {
-    try {
-      const port = await deps.brokers.connect(account);
-      const deals = await port.getDeals(new Date(Date.parse(range.from) - OPEN_LOOKBACK_MS).toISOString(), range.to);
-      return pairClosedTrades(deals).trades.filter((trade) => trade.closedAt >= range.from && trade.closedAt < range.to);
-    } catch (error) {
-      if (isBrokerError(error) && error.code === 'NOT_CONFIGURED') return [];
-      throw error;
-    }
-  };
-  const [fromBroker, demo] = await Promise.all([readBroker(), deps.demoTrades.list(tenantId, accountId, range)]);
-  const ordered = [...fromBroker, ...demo].sort(newestClosedFirst).filter((trade) => !after || newestClosedFirst(after, trade) < 0);
+  const [stored, demo] = await Promise.all([deps.tradeHistory.listTrades(tenantId, accountId, range), deps.demoTrades.list(tenantId, accountId, range)]);
+  const ordered = [...stored, ...demo].sort(newestClosedFirst).filter((trade) => !after || newestClosedFirst(after, trade) < 0);
   const items = ordered.slice(0, query.limit);
   const last = items[items.length - 1];
   return ordered.length > query.limit && last ? { items, nextCursor: encodeCursor(last) } : { items };
+};
+
+/** Statistics of the account's closed trades in the range (demo trades included) and its equity curve there. */
+export const accountStats = async (
+  deps: HistoryDependencies,
+  tenantId: string,
+  accountId: string,
+  query: Pick<TradeQuery, 'from' | 'to'>,
+): Promise<TradeStats & { from: string; to: string }> => {
+  await getAccount(deps, tenantId, accountId);
+  const range = tradeRange(query, deps.now());
+  const span = Date.parse(range.to) - Date.parse(range.from);
+  const [stored, demo, equity] = await Promise.all([
+    deps.tradeHistory.listTrades(tenantId, accountId, range),
+    deps.demoTrades.list(tenantId, accountId, range),
+    deps.tradeHistory.listEquity(tenantId, accountId, range, span > 7 * DAY_MS ? 'hour' : 'minute'),
+  ]);
+  return { from: range.from, to: range.to, ...tradeStats([...stored, ...demo], equity) };
+};
+
+/** The account's balance and equity points in the range, for a chart: the hour's or the day's first point. */
+export const accountEquity = async (
+  deps: HistoryDependencies,
+  tenantId: string,
+  accountId: string,
+  query: Pick<TradeQuery, 'from' | 'to'> & { interval: 'hour' | 'day' },
+): Promise<{ items: EquityPoint[] }> => {
+  await getAccount(deps, tenantId, accountId);
+  const range = tradeRange(query, deps.now());
+  return { items: await deps.tradeHistory.listEquity(tenantId, accountId, range, query.interval) };
 };
 
 /** Inserts a handful of closed demo trades into the account's history. */

@@ -9,7 +9,8 @@ import type { MetricValue, Metrics } from '../ports/metrics';
 import { reconcileMapping } from '../domain/reconcile';
 import type { AccountView } from '../ports/broker';
 import { type Log, withLogKeys } from '../ports/log';
-import type { AccountStore, BookStore, CopySignal, CopyStore, MappingStore, ProtectionStore, SignalQueue } from '../ports/stores';
+import { DEFAULT_HISTORY_SETTINGS, type HistorySettings, historyDue, syncHistory } from './sync-history';
+import type { AccountStore, BookStore, CopySignal, CopyStore, MappingStore, ProtectionStore, SignalQueue, TradeHistoryStore } from '../ports/stores';
 import type { BrokerDirectory } from './broker-directory';
 import { markSlaveEquity } from './protect-slave';
 
@@ -26,6 +27,18 @@ export interface SyncDependencies {
   metrics: Metrics;
   /** A book without changes is still rewritten this often, to keep funds and profit fresh. */
   bookRefreshMs: number;
+  /** Where deals, closed trades and equity points are kept; without it, no history is kept. */
+  tradeHistory?: TradeHistoryStore;
+  /** @default DEFAULT_HISTORY_SETTINGS */
+  history?: HistorySettings;
+  /** @default EQUITY_POINT_INTERVAL_MS */
+  equityPointIntervalMs?: number;
+  /**
+   * What this process last kept of each account's history (its last equity point, its last
+   * deal read and the balance then), so a pass decides without a read: the account item in
+   * hand may be older than this process's own last write.
+   */
+  historyState?: Map<string, HistoryState>;
   /**
    * The books this process last committed, so a warm sync loop polls a master without
    * reading its book back every time. Safe because every book write is conditional on the
@@ -58,13 +71,13 @@ export const signalsFor = (events: MasterEvent[], mappings: CopyMapping[], enque
 const recordAccountState = async (
   deps: SyncDependencies,
   account: Account,
-  state: Pick<Account, 'status' | 'statusDetail'> & Partial<Pick<Account, 'balance' | 'equity' | 'currency'>>,
+  state: Pick<Account, 'status' | 'statusDetail'> & Partial<Pick<Account, 'balance' | 'equity' | 'currency' | 'equityPointAt'>>,
 ): Promise<void> => {
   const now = deps.now();
   const statusChanged = account.status !== state.status || account.statusDetail !== state.statusDetail;
   // Equity moves with every tick of an open position: funds are refreshed on a clock, not on change.
   const stale = !account.lastSyncAt || now.getTime() - Date.parse(account.lastSyncAt) >= deps.bookRefreshMs;
-  if (!statusChanged && !stale) return;
+  if (!statusChanged && !stale && !state.equityPointAt) return;
   await deps.accounts.update(account.tenantId, account.id, {
     ...state,
     statusDetail: state.statusDetail,
@@ -75,6 +88,8 @@ const recordAccountState = async (
 export interface AccountSyncOptions {
   /** Also re-send what the master's slaves are missing (see `reconcile`). */
   reconcile?: boolean;
+  /** Keep the account's history (equity points, deals and trades) when due: passes that read the account at the broker. */
+  history?: boolean;
   /**
    * The account as its stream pushed it: no read at the broker at all. Asked for after the
    * book is loaded, with that book (see `watchShard`'s rule for what a stream may close);
@@ -161,15 +176,88 @@ const syncOneAccount = async (deps: SyncDependencies, account: Account, masterMa
     const protection = await deps.protections.get(account.tenantId, account.id);
     if (protection) await markSlaveEquity(deps, account, protection, view.account.equity);
   }
+  const point = options.history && deps.tradeHistory ? await keepEquityPoint(deps, deps.tradeHistory, account, view.account) : undefined;
   await recordAccountState(deps, account, {
     status: 'connected',
     statusDetail: undefined,
     balance: view.account.balance,
     equity: view.account.equity,
     currency: view.account.currency,
+    ...(point ? { equityPointAt: point } : {}),
   });
+  if (options.history && deps.tradeHistory) await keepDeals(deps, deps.tradeHistory, account, isMaster, view.account.balance);
   return events;
 };
+
+/** What a process knows of an account's history between passes. */
+export interface HistoryState {
+  equityPointAt?: string;
+  /** Undefined until the account's cursor was read (once per process) or written. */
+  cursor?: { syncedAt: string; balance?: number } | null;
+}
+
+const laterOf = (a: string | undefined, b: string | undefined): string | undefined => (!a ? b : !b ? a : a > b ? a : b);
+
+/**
+ * An equity point of the account, at most every `equityPointIntervalMs` while its funds move
+ * (hourly while they do not); the first of an hour and of a day is kept as that hour's and
+ * day's point too. Returns when it was kept (the account item records it with its funds).
+ */
+const keepEquityPoint = async (
+  deps: SyncDependencies,
+  tradeHistory: TradeHistoryStore,
+  account: Account,
+  funds: { balance: number; equity: number },
+): Promise<string | undefined> => {
+  const now = deps.now();
+  const known = laterOf(deps.historyState?.get(account.id)?.equityPointAt, account.equityPointAt);
+  const last = known ? Date.parse(known) : undefined;
+  const moved = funds.balance !== account.balance || funds.equity !== account.equity;
+  if (last !== undefined && now.getTime() - last < (moved ? (deps.equityPointIntervalMs ?? EQUITY_POINT_INTERVAL_MS) : 3_600_000)) return undefined;
+  const at = now.toISOString();
+  const previous = known ?? '';
+  try {
+    await tradeHistory.putEquityPoint(
+      account.tenantId,
+      account.id,
+      { at, balance: funds.balance, equity: funds.equity },
+      { hour: previous.slice(0, 13) !== at.slice(0, 13), day: previous.slice(0, 10) !== at.slice(0, 10) },
+    );
+    deps.historyState?.set(account.id, { ...deps.historyState.get(account.id), equityPointAt: at });
+    return at;
+  } catch (error) {
+    deps.log.warn('equity point not kept; the next pass tries again', { error });
+    return undefined;
+  }
+};
+
+/**
+ * The account's deals and closed trades, read when its balance moved or the longest interval
+ * passed (`historyDue`). A history that cannot be read now is read by a later pass: it never
+ * fails the sync.
+ */
+const keepDeals = async (deps: SyncDependencies, tradeHistory: TradeHistoryStore, account: Account, isMaster: boolean, balance: number): Promise<void> => {
+  const settings = deps.history ?? DEFAULT_HISTORY_SETTINGS;
+  try {
+    const state = deps.historyState?.get(account.id);
+    // The cursor is read once per process; after that the process knows what it wrote.
+    let cursor = state?.cursor;
+    if (cursor === undefined) {
+      const stored = await tradeHistory.getCursor(account.tenantId, account.id);
+      cursor = stored ? { syncedAt: stored.syncedAt, ...(stored.balance !== undefined ? { balance: stored.balance } : {}) } : null;
+      deps.historyState?.set(account.id, { ...state, cursor });
+    }
+    if (historyDue(cursor ?? undefined, { balance }, isMaster, settings, deps.now())) {
+      await syncHistory({ ...deps, tradeHistory }, account, { backfillDays: settings.backfillDays, balance });
+      deps.historyState?.set(account.id, { ...deps.historyState.get(account.id), cursor: { syncedAt: deps.now().toISOString(), balance } });
+    }
+  } catch (error) {
+    deps.log.warn('trade history not read this pass; a later pass tries again', { error });
+  }
+};
+
+/** Equity points are kept at most this often per account while its funds move. */
+export const EQUITY_POINT_INTERVAL_MS = 5 * 60_000;
 
 /**
  * Repairs what a lost signal left behind (a process killed with signals in flight, a message
@@ -225,7 +313,7 @@ export const syncShard = async (deps: SyncDependencies, options: ShardSyncOption
   const worker = async (): Promise<void> => {
     for (let account = queue.shift(); account; account = queue.shift()) {
       try {
-        events += (await syncAccount(deps, account, byMaster.get(account.id) ?? [], { reconcile: options.includeSlaves })).length;
+        events += (await syncAccount(deps, account, byMaster.get(account.id) ?? [], { reconcile: options.includeSlaves, history: true })).length;
       } catch (error) {
         failed += 1;
         deps.log.error('sync failed', { tenantId: account.tenantId, accountId: account.id, error });

@@ -423,7 +423,7 @@ class ShardWatcher {
       }
       // No synchronized stream: a change it announced is read by the next pass.
       if (kind === 'stream') return;
-      await this.syncOver(member, { reconcile: kind === 'reconcile' && member.mappings.length > 0 });
+      await this.syncOver(member, { reconcile: kind === 'reconcile' && member.mappings.length > 0, history: true });
     } catch (error) {
       this.deps.log.error('sync failed', { tenantId: member.account.tenantId, accountId, error });
     }

@@ -55,17 +55,19 @@ describe('the broker rate limit', () => {
     await system?.stop();
   });
 
-  it('counts routes that reach a broker without trading (sync now, history, provisioning) against the trading limit, not the API one', async () => {
+  it('counts routes that reach a broker without trading (sync now, provisioning) against the trading limit, not the API one', async () => {
     const created = await api.post('/v1/accounts', { name: 'one', platform: 'simulated', login: 'one', password: 'one-secret', server: 'Sim' });
     expect(created.status).toBe(201);
     const id = created.body.id as string;
     expect((await api.post(`/v1/accounts/${id}/sync`, {})).status).toBe(202);
-    expect((await api.get(`/v1/accounts/${id}/trades`)).status).toBe(200);
+    expect((await api.post(`/v1/accounts/${id}/sync`, {})).status).toBe(202);
     const fourth = await api.post(`/v1/accounts/${id}/sync`, {});
     expect(fourth.status).toBe(429);
     expect(Number(fourth.headers.get('retry-after'))).toBeGreaterThan(0);
-    // Reads of what is stored stay on the API limit.
+    // Reads of what is stored stay on the API limit: the history is stored too.
     expect((await api.get(`/v1/accounts/${id}`)).status).toBe(200);
     expect((await api.get(`/v1/accounts/${id}/positions`)).status).toBe(200);
+    expect((await api.get(`/v1/accounts/${id}/trades`)).status).toBe(200);
+    expect((await api.get(`/v1/accounts/${id}/stats`)).status).toBe(200);
   });
 });

@@ -36,6 +36,8 @@ const plan: Record<string, Check> = {
   'PATCH /v1/accounts/{id}': { kind: 'owned', body: () => ({ name: 'taken over', password: 'stolen-password-1', server: 'Evil' }) },
   'DELETE /v1/accounts/{id}': { kind: 'owned' },
   'GET /v1/accounts/{id}/positions': { kind: 'owned' },
+  'GET /v1/accounts/{id}/stats': { kind: 'owned' },
+  'GET /v1/accounts/{id}/equity': { kind: 'owned' },
   'POST /v1/accounts/{id}/sync': { kind: 'owned' },
   'GET /v1/accounts/{id}/orders': { kind: 'owned' },
   'GET /v1/accounts/{id}/trades': { kind: 'owned', query: '?from=2000-01-01T00:00:00Z&to=2000-06-01T00:00:00Z' },

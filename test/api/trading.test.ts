@@ -108,6 +108,8 @@ describe('trading through the API on a simulated account', () => {
     expect(rest.body).toMatchObject({ volume: 0.2 });
     expect((await api.post(`/v1/accounts/${account}/positions/${opened.body.positionId}/close`, {})).status).toBe(404);
 
+    // The history is what the sync stored: the next pass that reads the account brings the closes in.
+    await system.syncNow(true);
     const trades = await api.get(`/v1/accounts/${account}/trades`);
     expect(trades.status).toBe(200);
     const closes = trades.body.items.filter((trade: { positionId: string }) => trade.positionId === opened.body.positionId);

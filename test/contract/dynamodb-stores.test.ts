@@ -6,9 +6,12 @@ import { DynamoMappingStore } from '../../shared/adapters/dynamodb/mapping-store
 import { DynamoShardLeaseStore } from '../../shared/adapters/dynamodb/shard-lease-store';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { storeContract, type StoreSet } from './stores.contract';
+import { tradeHistoryStoreContract } from './trade-history-store.contract';
+import { DynamoTradeHistoryStore } from '../../shared/adapters/dynamodb/trade-history-store';
 
 let tables: TestTables;
 let stores: StoreSet;
+let history: DynamoTradeHistoryStore;
 
 beforeAll(async () => {
   tables = await createTestTables('contract');
@@ -19,8 +22,10 @@ beforeAll(async () => {
     books: new DynamoBookStore(tables.main),
     shardLeases: new DynamoShardLeaseStore(tables.main),
   };
+  history = new DynamoTradeHistoryStore(tables.main);
 });
 
 afterAll(async () => tables?.drop());
 
 storeContract('DynamoDB stores', () => stores);
+tradeHistoryStoreContract('DynamoDB stores', () => history);

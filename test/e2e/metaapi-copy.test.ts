@@ -131,11 +131,13 @@ describe('copying between MetaApi accounts', () => {
       // In words, with the code; no host or URL of MetaApi's.
       expect(masterNow.body.statusDetail).toMatch(/^The broker (cannot be reached right now \(CONNECTION|did not answer in time \(TIMEOUT): /);
       expect(masterNow.body.statusDetail).not.toMatch(/agiliumtrade|metaapi\.cloud|:\/\/|\d+\.\d+\.\d+\.\d+/);
-      // A read through the broker meanwhile: 503, and when to come back.
-      const history = await api.get(`/v1/accounts/${master}/trades`);
-      expect(history.status).toBe(503);
-      expect(Number(history.headers.get('retry-after'))).toBeGreaterThan(0);
-      expect(history.text).not.toMatch(/agiliumtrade|metaapi\.cloud|:\/\//);
+      // The history answers from the table meanwhile.
+      expect((await api.get(`/v1/accounts/${master}/trades`)).status).toBe(200);
+      // A request that must reach the broker: 503, and when to come back.
+      const order = await api.post(`/v1/accounts/${master}/orders`, { symbol: 'EURUSD', side: 'buy', volume: 0.01 });
+      expect(order.status).toBe(503);
+      expect(Number(order.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(order.text).not.toMatch(/agiliumtrade|metaapi\.cloud|:\/\//);
     } finally {
       fake.setReachable(true);
     }

@@ -6,8 +6,13 @@ import { ConcurrentUpdateError, ConflictError, NotFoundError, QuotaExceededError
 import type { PositionLink } from '../../shared/domain/position-link';
 import { defaultProtectionStatus, type AccountProtection, type ProtectionStatus } from '../../shared/domain/protection';
 import type { CredentialCipher, CredentialContext } from '../../shared/ports/credential-cipher';
+import type { EquityPoint } from '../../shared/domain/trade-stats';
+import type { Deal, HistoryTrade } from '../../shared/domain/trading';
 import type {
   AccountStore,
+  EquityInterval,
+  HistoryCursor,
+  TradeHistoryStore,
   AuditEntry,
   AuditLog,
   BookStore,
@@ -440,6 +445,60 @@ export class MemoryShardLeaseStore implements ShardLeaseStore {
 }
 
 /** Every memory store, wired the way the runtime wires the DynamoDB ones. */
+/** The trade history in maps, keyed as the DynamoDB adapter keys it. */
+export class MemoryTradeHistoryStore implements TradeHistoryStore {
+  private readonly cursors = new Map<string, HistoryCursor>();
+  private readonly deals = new Map<string, Deal>();
+  private readonly trades = new Map<string, HistoryTrade & { accountKey: string }>();
+  private readonly points = new Map<string, EquityPoint & { accountKey: string; interval: EquityInterval; bucket: string }>();
+
+  async getCursor(tenantId: string, accountId: string): Promise<HistoryCursor | undefined> {
+    const cursor = this.cursors.get(`${tenantId}|${accountId}`);
+    return cursor ? structuredClone(cursor) : undefined;
+  }
+  async putCursor(cursor: HistoryCursor): Promise<void> {
+    this.cursors.set(`${cursor.tenantId}|${cursor.accountId}`, structuredClone(cursor));
+  }
+  async putDeals(tenantId: string, accountId: string, deals: Deal[]): Promise<void> {
+    for (const deal of deals) this.deals.set(`${tenantId}|${accountId}|${deal.positionId}|${deal.id}`, structuredClone(deal));
+  }
+  async dealsOfPosition(tenantId: string, accountId: string, positionId: string): Promise<Deal[]> {
+    const prefix = `${tenantId}|${accountId}|${positionId}|`;
+    return [...this.deals]
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([, deal]) => structuredClone(deal))
+      .sort((a, b) => Date.parse(a.time) - Date.parse(b.time) || (a.id < b.id ? -1 : 1));
+  }
+  async putTrades(tenantId: string, accountId: string, trades: HistoryTrade[]): Promise<void> {
+    for (const trade of trades)
+      this.trades.set(`${tenantId}|${accountId}|${trade.closedAt}|${trade.id}`, { ...structuredClone(trade), accountKey: `${tenantId}|${accountId}` });
+  }
+  async listTrades(tenantId: string, accountId: string, range: { from: string; to: string }): Promise<HistoryTrade[]> {
+    return [...this.trades.values()]
+      .filter((trade) => trade.accountKey === `${tenantId}|${accountId}` && trade.closedAt >= range.from && trade.closedAt < range.to)
+      .sort((a, b) => (a.closedAt === b.closedAt ? (a.id < b.id ? 1 : -1) : a.closedAt < b.closedAt ? 1 : -1))
+      .map(({ accountKey: _key, ...trade }) => trade);
+  }
+  async putEquityPoint(tenantId: string, accountId: string, point: EquityPoint, rollUp: { hour: boolean; day: boolean }): Promise<void> {
+    const buckets: [EquityInterval, string][] = [
+      ['minute', `${point.at.slice(0, 16)}`],
+      ...(rollUp.hour ? [['hour', point.at.slice(0, 13)] as [EquityInterval, string]] : []),
+      ...(rollUp.day ? [['day', point.at.slice(0, 10)] as [EquityInterval, string]] : []),
+    ];
+    for (const [interval, bucket] of buckets) {
+      this.points.set(`${tenantId}|${accountId}|${interval}|${bucket}`, { ...point, accountKey: `${tenantId}|${accountId}`, interval, bucket });
+    }
+  }
+  async listEquity(tenantId: string, accountId: string, range: { from: string; to: string }, interval: EquityInterval): Promise<EquityPoint[]> {
+    const length = interval === 'minute' ? 16 : interval === 'hour' ? 13 : 10;
+    return [...this.points.values()]
+      .filter((point) => point.accountKey === `${tenantId}|${accountId}` && point.interval === interval)
+      .filter((point) => point.bucket >= range.from.slice(0, length) && point.at < range.to)
+      .sort((a, b) => (a.bucket < b.bucket ? -1 : 1))
+      .map(({ at, balance, equity }) => ({ at, balance, equity }));
+  }
+}
+
 export const memoryStores = (now: () => Date) => {
   const mappings = new MemoryMappingStore();
   const accounts = new MemoryAccountStore(mappings);
@@ -456,5 +515,6 @@ export const memoryStores = (now: () => Date) => {
     cipher: new MemoryCipher(),
     queue: new MemorySignalQueue(now),
     shardLeases: new MemoryShardLeaseStore(),
+    tradeHistory: new MemoryTradeHistoryStore(),
   };
 };

@@ -1,4 +1,5 @@
-import { listClosedTrades } from '../../../shared/use-cases/account-history';
+import { z } from 'zod';
+import { accountEquity, accountStats, listClosedTrades } from '../../../shared/use-cases/account-history';
 import { cancelOrder, closePosition, listPendingOrders, modifyPosition, placeTrade } from '../../../shared/use-cases/trade-accounts';
 import { defineRoute } from '../http';
 import { pageOf } from '../schemas/common.schema';
@@ -10,6 +11,10 @@ import {
   pendingOrderSchema,
   placedTradeSchema,
   placeOrderBody,
+  equityPointSchema,
+  equityQuery,
+  statsQuery,
+  tradeStatsSchema,
   tradesQuery,
 } from '../schemas/trading.schema';
 
@@ -35,14 +40,32 @@ export const accountTradingRoutes = [
   defineRoute({
     method: 'GET',
     path: '/v1/accounts/{id}/trades',
-    reachesBroker: true,
-    summary: 'Closed trades, newest first (broker history and demo trades)',
+    summary: 'Closed trades, newest first, as the sync stored them (and demo trades): never waits on the broker',
     tag: 'Trading',
     auth: true,
     query: tradesQuery,
     response: { status: 200, schema: pageOf(closedTradeSchema), description: 'A page of closed trades' },
-    problems: [brokerRefusal],
     handle: async ({ runtime, tenantId, params, query }) => ({ status: 200, body: await listClosedTrades(runtime, tenantId, params.id, query) }),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/v1/accounts/{id}/stats',
+    summary: 'Statistics of the closed trades in the range, and the drawdown of the equity curve',
+    tag: 'Trading',
+    auth: true,
+    query: statsQuery,
+    response: { status: 200, schema: tradeStatsSchema, description: 'The statistics' },
+    handle: async ({ runtime, tenantId, params, query }) => ({ status: 200, body: await accountStats(runtime, tenantId, params.id, query) }),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/v1/accounts/{id}/equity',
+    summary: 'Balance and equity points for a chart, an hour or a day apart',
+    tag: 'Trading',
+    auth: true,
+    query: equityQuery,
+    response: { status: 200, schema: z.object({ items: z.array(equityPointSchema) }), description: 'Points, oldest first' },
+    handle: async ({ runtime, tenantId, params, query }) => ({ status: 200, body: await accountEquity(runtime, tenantId, params.id, query) }),
   }),
   defineRoute({
     method: 'POST',

@@ -45,10 +45,36 @@ export const closedTradeSchema = z
     openPrice: z.number(),
     closePrice: z.number(),
     profit: z.number(),
+    commission: z.number().optional().describe("The close's commission and its share of the opening deals', account currency"),
+    swap: z.number().optional(),
+    mappingId: z.string().optional().describe('The copy mapping that opened it, for a copy'),
     openedAt: z.string(),
     closedAt: z.string(),
   })
   .meta({ id: 'ClosedTrade' });
+
+const nullableNumber = () => z.number().nullable();
+
+export const tradeStatsSchema = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    trades: z.number().int(),
+    wins: z.number().int(),
+    losses: z.number().int(),
+    winRate: nullableNumber().describe('wins / trades; null without trades'),
+    profit: z.number().describe('Net of commission and swap'),
+    grossProfit: z.number(),
+    grossLoss: z.number().describe('Zero or negative'),
+    profitFactor: nullableNumber().describe('grossProfit / -grossLoss; null when nothing was lost'),
+    averageWin: nullableNumber(),
+    averageLoss: nullableNumber(),
+    maxDrawdownPercent: nullableNumber().describe('The deepest fall of equity below its running peak in the range; null without equity points'),
+    bySymbol: z.array(z.object({ symbol: z.string(), trades: z.number().int(), profit: z.number() })),
+  })
+  .meta({ id: 'TradeStats' });
+
+export const equityPointSchema = z.object({ at: z.string(), balance: z.number(), equity: z.number() }).meta({ id: 'EquityPoint' });
 
 /** An instant, ISO-8601 with `Z` or an offset. */
 const instant = () => z.iso.datetime({ offset: true });
@@ -59,6 +85,17 @@ export const tradesQuery = listQuery
     from: instant().optional().describe('Start of the range (inclusive), ISO-8601; default: 30 days before `to`'),
     to: instant().optional().describe('End of the range (exclusive), ISO-8601; default: now'),
   })
+  .strict();
+
+export const statsQuery = z
+  .object({
+    from: instant().optional().describe('Start of the range (inclusive), ISO-8601; default: 30 days before `to`'),
+    to: instant().optional().describe('End of the range (exclusive), ISO-8601; default: now'),
+  })
+  .strict();
+
+export const equityQuery = statsQuery
+  .extend({ interval: z.enum(['hour', 'day']).default('hour').describe('One point an hour or a day (the first of each); default: hour') })
   .strict();
 
 export const placeOrderBody = z

@@ -43,6 +43,8 @@ export interface MetaApiDeal {
   volume?: number;
   price?: number;
   profit?: number;
+  commission?: number;
+  swap?: number;
   positionId?: string | number;
   orderId?: string | number;
   clientId?: string;
@@ -167,6 +169,8 @@ export const toDeal = (deal: MetaApiDeal): Deal | undefined => {
     volume: deal.volume ?? 0,
     price: deal.price ?? 0,
     profit: deal.profit ?? 0,
+    commission: deal.commission,
+    swap: deal.swap,
     time: isoTime(deal.time),
     clientId: text(deal.clientId),
   });
