@@ -9,6 +9,10 @@ import type { CopyRecord } from '../shared/domain/copy-record';
 import type { Log } from '../shared/ports/log';
 import type { Runtime } from '../shared/runtime/runtime';
 import { AwsMeter, BrokerMeter } from './meters';
+import { parseConfig } from '../shared/config';
+
+/** The settings a deployment runs with when the stacks set nothing. */
+const DEFAULTS = parseConfig({ TABLE_NAME: 't', AUDIT_TABLE_NAME: 'a', COPY_QUEUE_URL: 'http://127.0.0.1/q', KMS_KEY_ID: 'k' });
 
 /** Warnings and errors the engine logged during the run: counted, the first few kept. */
 export class BenchLog implements Log {
@@ -103,7 +107,15 @@ export const startBenchStack = async (options: { chunkBytes: number }): Promise<
         manualSync: system.manualSync ?? false,
         consumers: system.consumers ?? 4,
         // The fan-out phase puts a thousand slaves on one master in one tenant: above the default limits.
-        settings: { MAX_ACCOUNTS_PER_TENANT: '10000', MAX_MAPPINGS_PER_TENANT: '10000', MAX_SLAVES_PER_MASTER: '10000' },
+        // The history is kept at the deployed cadence (the local runtime's own is every second and minute).
+        settings: {
+          MAX_ACCOUNTS_PER_TENANT: '10000',
+          MAX_MAPPINGS_PER_TENANT: '10000',
+          MAX_SLAVES_PER_MASTER: '10000',
+          EQUITY_POINT_INTERVAL_MS: String(DEFAULTS.EQUITY_POINT_INTERVAL_MS),
+          HISTORY_MIN_INTERVAL_MS: String(DEFAULTS.HISTORY_MIN_INTERVAL_MS),
+          MASTER_HISTORY_INTERVAL_MS: String(DEFAULTS.MASTER_HISTORY_INTERVAL_MS),
+        },
         ...(skew ? { now: () => new Date(Date.now() + skew.ms) } : {}),
         onCopyFinished: (record) => {
           for (const listener of listeners) listener(record);

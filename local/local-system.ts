@@ -52,7 +52,7 @@ export interface LocalSystemOptions {
   manualSync?: boolean;
   /** How many copy signals are processed at once (different slaves run in parallel). */
   consumers?: number;
-  /** Settings of the API that the environment gives in AWS (rate limits, CORS origin). */
+  /** Settings the environment gives in AWS (rate limits, CORS origin, the history's cadence). */
   settings?: Partial<
     Record<
       | 'RATE_LIMIT_PER_MINUTE'
@@ -61,7 +61,10 @@ export interface LocalSystemOptions {
       | 'COPY_DEFER_SECONDS'
       | 'MAX_ACCOUNTS_PER_TENANT'
       | 'MAX_MAPPINGS_PER_TENANT'
-      | 'MAX_SLAVES_PER_MASTER',
+      | 'MAX_SLAVES_PER_MASTER'
+      | 'EQUITY_POINT_INTERVAL_MS'
+      | 'HISTORY_MIN_INTERVAL_MS'
+      | 'MASTER_HISTORY_INTERVAL_MS',
       string
     >
   >;

@@ -9,7 +9,7 @@ import { METRICS_NAMESPACE } from '../../shared/ports/metrics';
 
 export interface OperationsProps {
   readonly stage: string;
-  readonly functions: { readonly api: lambda.IFunction; readonly sync: lambda.IFunction; readonly copy: lambda.Function };
+  readonly functions: { readonly api: lambda.IFunction; readonly sync: lambda.Function; readonly copy: lambda.Function };
   readonly copyQueue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
   readonly alarmTopic: sns.ITopic;
@@ -145,7 +145,18 @@ export class Operations extends Construct {
             title: 'Copies by action, status and reason (last 3 hours)',
             logGroupNames: [props.functions.copy.logGroup.logGroupName],
             queryLines: ['filter ispresent(Copies)', 'stats sum(Copies) as copies, avg(brokerMs) as brokerMsAvg by action, status, reason', 'sort copies desc'],
-            width: 24,
+            width: 12,
+          }),
+          new cloudwatch.LogQueryWidget({
+            title: 'Detection lag by master, ms (last 3 hours)',
+            logGroupNames: [props.functions.sync.logGroup.logGroupName],
+            queryLines: [
+              'filter ispresent(DetectionLag)',
+              'stats pct(DetectionLag, 90) as lagP90, count(*) as events by masterAccountId',
+              'sort lagP90 desc',
+              'limit 20',
+            ],
+            width: 12,
           }),
         ],
         [

@@ -153,8 +153,9 @@ const syncOneAccount = async (deps: SyncDependencies, account: Account, masterMa
   const signals = [...(events.length > 0 ? signalsFor(events, masterMappings, now.toISOString()) : []), ...announcements];
   if (signals.length > 0) {
     await deps.queue.send(signals);
-    // One DetectionLag point per master event (its sample count is the events detected); the signals sent ride along.
-    deps.metrics.emit({}, detectionLags(events, now), { signalsSent: signals.length });
+    // One DetectionLag point per master event (its sample count is the events detected); the
+    // master and the signals sent ride along (a lag per master in Logs Insights, no metric per id).
+    deps.metrics.emit({}, detectionLags(events, now), { signalsSent: signals.length, masterAccountId: account.id });
   }
   let committed = true;
   if (shouldWriteBook(previous, book, events, deps.bookRefreshMs)) {

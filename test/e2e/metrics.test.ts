@@ -59,7 +59,7 @@ describe('metrics of a local copy, as CloudWatch embedded metric format lines', 
     expect(pointsOf(lines(), 'Copies')).toEqual([{ value: 1, dimensions: { service: 'mt-copier-local', action: 'open', status: 'placed', reason: 'NONE' } }]);
     // The broker's time and the signals sent ride on the lines as properties, not as metrics of their own.
     expect(lines().find((line) => pointsOf([line], 'CopyLatency').length > 0)?.brokerMs).toEqual(expect.any(String));
-    expect(lines().find((line) => pointsOf([line], 'DetectionLag').length > 0)?.signalsSent).toBe('1');
+    expect(lines().find((line) => pointsOf([line], 'DetectionLag').length > 0)).toMatchObject({ signalsSent: '1', masterAccountId: master });
     expect(pointsOf(lines(), 'SignalsSent')).toEqual([]);
     expect(pointsOf(lines(), 'BrokerTime')).toEqual([]);
     expect(pointsOf(lines(), 'DetectionLag')[0]?.value).toEqual(expect.any(Number));

@@ -149,6 +149,7 @@ describe('operations', () => {
       'CopiesFailed',
       'DetectionLag',
       'filter ispresent(Copies)',
+      'by masterAccountId',
       'SyncPassDuration',
       'ApproximateNumberOfMessagesVisible',
       'Throttles',
