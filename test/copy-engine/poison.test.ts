@@ -1,5 +1,4 @@
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyBatchDependencies, processCopyBatch, START_SIGNAL_MIN_REMAINING_MS } from '../../functions/copy/copy-worker';
 import type { LocalSystem } from '../../local/local-system';
@@ -8,24 +7,7 @@ import { SimulatedBrokerGateway } from '../../local/simulated-broker/simulated-b
 import { BrokerDirectory } from '../../shared/use-cases/broker-directory';
 import type { BrokerGateway } from '../../shared/ports/broker';
 import { startTestSystem } from '../support/local-api';
-
-const sqsRecord = (id: string, body: string, group: string): SQSEvent['Records'][number] => ({
-  messageId: id,
-  receiptHandle: `handle-${id}`,
-  body,
-  attributes: {
-    ApproximateReceiveCount: '1',
-    SentTimestamp: '0',
-    SenderId: 'test',
-    ApproximateFirstReceiveTimestamp: '0',
-    MessageGroupId: group,
-  },
-  messageAttributes: {},
-  md5OfBody: '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:test.fifo',
-  awsRegion: 'us-east-1',
-});
+import { sqsRecord } from '../support/sqs-record';
 
 describe('poison copy signals', () => {
   let system: LocalSystem;

@@ -1,4 +1,3 @@
-import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyBatchDependencies, processCopyBatch } from '../../functions/copy/copy-worker';
 import type { LocalSystem } from '../../local/local-system';
@@ -8,6 +7,7 @@ import type { BrokerAccountRef, BrokerGateway, BrokerPort } from '../../shared/p
 import { BrokerDirectory } from '../../shared/use-cases/broker-directory';
 import { copyFixture } from '../support/copy-fixture';
 import { startTestSystem } from '../support/local-api';
+import { sqsRecord } from '../support/sqs-record';
 
 type Line = { level: string; message: string; attributes: Record<string, unknown> };
 
@@ -16,18 +16,6 @@ const recordingLog = (lines: Line[]): Log => ({
   info: (message, attributes = {}) => lines.push({ level: 'info', message, attributes }),
   warn: (message, attributes = {}) => lines.push({ level: 'warn', message, attributes }),
   error: (message, attributes = {}) => lines.push({ level: 'error', message, attributes }),
-});
-
-const sqsRecord = (id: string, body: string, group: string): SQSEvent['Records'][number] => ({
-  messageId: id,
-  receiptHandle: `handle-${id}`,
-  body,
-  attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'test', ApproximateFirstReceiveTimestamp: '0', MessageGroupId: group },
-  messageAttributes: {},
-  md5OfBody: '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:test.fifo',
-  awsRegion: 'us-east-1',
 });
 
 describe('log keys', () => {
