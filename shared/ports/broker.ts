@@ -64,6 +64,11 @@ export interface AccountStream {
   synchronized(timeoutMs: number): Promise<boolean>;
   /** Stops the feed and releases the broker's subscription. Never throws. */
   close(): Promise<void>;
+  /**
+   * The account's deals pushed since the last call, where the platform pushes them (MetaApi's
+   * stream does): the history is kept from them, not read over RPC. A deal may come twice.
+   */
+  takeDeals?(): Deal[];
 }
 
 /** What the system knows of an account when it needs to reach it at the broker. */

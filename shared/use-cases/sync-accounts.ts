@@ -9,7 +9,8 @@ import type { MetricValue, Metrics } from '../ports/metrics';
 import { reconcileMapping } from '../domain/reconcile';
 import type { AccountView } from '../ports/broker';
 import { type Log, withLogKeys } from '../ports/log';
-import { DEFAULT_HISTORY_SETTINGS, type HistorySettings, historyDue, syncHistory } from './sync-history';
+import type { Deal } from '../domain/trading';
+import { DEFAULT_HISTORY_SETTINGS, type HistorySettings, historyDue, storeDeals, syncHistory } from './sync-history';
 import type { AccountStore, BookStore, CopySignal, CopyStore, MappingStore, ProtectionStore, SignalQueue, TradeHistoryStore } from '../ports/stores';
 import type { BrokerDirectory } from './broker-directory';
 import { markSlaveEquity } from './protect-slave';
@@ -90,6 +91,11 @@ export interface AccountSyncOptions {
   reconcile?: boolean;
   /** Keep the account's history (equity points, deals and trades) when due: passes that read the account at the broker. */
   history?: boolean;
+  /**
+   * The deals the account's stream pushed since the last sync: stored as they come, so the
+   * history of a streamed master is read over RPC only at the longest interval (a catch-up).
+   */
+  streamDeals?: () => Deal[];
   /**
    * The account as its stream pushed it: no read at the broker at all. Asked for after the
    * book is loaded, with that book (see `watchShard`'s rule for what a stream may close);
@@ -186,7 +192,7 @@ const syncOneAccount = async (deps: SyncDependencies, account: Account, masterMa
     currency: view.account.currency,
     ...(point ? { equityPointAt: point } : {}),
   });
-  if (options.history && deps.tradeHistory) await keepDeals(deps, deps.tradeHistory, account, isMaster, view.account.balance);
+  if (options.history && deps.tradeHistory) await keepDeals(deps, deps.tradeHistory, account, isMaster, view.account.balance, options.streamDeals);
   return events;
 };
 
@@ -237,9 +243,20 @@ const keepEquityPoint = async (
  * passed (`historyDue`). A history that cannot be read now is read by a later pass: it never
  * fails the sync.
  */
-const keepDeals = async (deps: SyncDependencies, tradeHistory: TradeHistoryStore, account: Account, isMaster: boolean, balance: number): Promise<void> => {
-  const settings = deps.history ?? DEFAULT_HISTORY_SETTINGS;
+const keepDeals = async (
+  deps: SyncDependencies,
+  tradeHistory: TradeHistoryStore,
+  account: Account,
+  isMaster: boolean,
+  balance: number,
+  streamDeals?: () => Deal[],
+): Promise<void> => {
+  const kept = deps.history ?? DEFAULT_HISTORY_SETTINGS;
+  // A streamed account's deals come with its updates; over RPC only the hourly catch-up.
+  const settings = streamDeals ? { ...kept, minIntervalMs: kept.maxIntervalMs, masterIntervalMs: kept.maxIntervalMs } : kept;
   try {
+    const pushed = streamDeals?.() ?? [];
+    if (pushed.length > 0) await storeDeals({ ...deps, tradeHistory }, account, pushed);
     const state = deps.historyState?.get(account.id);
     // The cursor is read once per process; after that the process knows what it wrote.
     let cursor = state?.cursor;

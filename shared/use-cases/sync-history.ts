@@ -84,7 +84,7 @@ const chargesOf = (close: Deal, opens: Deal[]): Pick<HistoryTrade, 'commission' 
  * its charges added and, where the position was opened by a copy, the copy's mapping named.
  * Writing the same deals again writes the same items.
  */
-const storeDeals = async (deps: HistorySyncDependencies, account: Account, deals: Deal[]): Promise<number> => {
+export const storeDeals = async (deps: HistorySyncDependencies, account: Account, deals: Deal[]): Promise<number> => {
   if (deals.length === 0) return 0;
   await deps.tradeHistory.putDeals(account.tenantId, account.id, deals);
   const closes = deals.filter((deal) => deal.entry === 'out');

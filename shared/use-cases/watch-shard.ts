@@ -412,7 +412,12 @@ class ShardWatcher {
           return this.withUnconfirmed(accountId, stream, view, previous);
         };
         if (current(undefined)) {
-          await this.syncOver(member, { view: current, reconcile: kind === 'reconcile' });
+          await this.syncOver(member, {
+            view: current,
+            reconcile: kind === 'reconcile',
+            history: true,
+            streamDeals: () => (this.streams.get(accountId) === stream ? (stream.takeDeals?.() ?? []) : []),
+          });
           this.streamWrote.set(accountId, this.deps.bookCache?.get(accountId)?.version);
           const seen = this.seenBy.get(stream) ?? new Set<string>();
           for (const view of used) for (const id of idsOf(view)) seen.add(id);

@@ -94,6 +94,7 @@ describe('streaming master detection in the sync function', () => {
     expect(mapping.status).toBe(201);
     return {
       mappingId: mapping.body.id as string,
+      masterAccountId: master.body.id as string,
       masterMarket: FakeMetaApi.brokerAccountId(SERVER, masterLogin),
       slaveMarket: FakeMetaApi.brokerAccountId(SERVER, slaveLogin),
       masterMetaApi: fake.accountByLogin(masterLogin)!._id,
@@ -127,7 +128,7 @@ describe('streaming master detection in the sync function', () => {
   });
 
   it('copies an open, a modification, a partial close and a close as they stream in, with no RPC read of the master in between', async () => {
-    const { mappingId, masterMarket, slaveMarket, masterMetaApi } = await pair();
+    const { mappingId, masterAccountId, masterMarket, slaveMarket, masterMetaApi } = await pair();
     const { deps } = invocation('solo');
     const { stop } = watch(deps, { owner: 'solo' });
     // The first pass reads the master over RPC (its reconcile); from then on its stream feeds the diff.
@@ -149,6 +150,18 @@ describe('streaming master detection in the sync function', () => {
     fake.market.closePosition(masterMarket, opened.positionId!, {});
     await eventually(async () => (openCopyOf(slaveMarket, mappingId, opened.positionId!) === undefined ? true : undefined), 10_000);
 
+    // The master's history is kept from the deals its stream pushed: both closes, and still no RPC read.
+    const closes = await eventually(async () => {
+      const trades = await system.runtime.tradeHistory.listTrades(TENANT, masterAccountId, {
+        from: new Date(since - 60_000).toISOString(),
+        to: new Date(Date.now() + 60_000).toISOString(),
+      });
+      return trades.length === 2 ? trades : undefined;
+    }, 10_000);
+    expect(closes.map((trade) => [trade.positionId, trade.volume])).toEqual([
+      [opened.positionId, 0.2],
+      [opened.positionId, 0.1],
+    ]);
     expect(fake.rpcReads(masterMetaApi, since).map((request) => `${request.type}@${request.at - since}`)).toEqual([]);
     const result = await stop();
     expect(result.role).toBe('owner');

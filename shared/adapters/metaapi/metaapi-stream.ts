@@ -1,12 +1,24 @@
-import type { AccountInformation, PendingOrder, Position } from '../../domain/trading';
+import type { AccountInformation, Deal, PendingOrder, Position } from '../../domain/trading';
 import { withDeadline } from '../../domain/deadline';
 import type { AccountStream, AccountView, BrokerAccountRef } from '../../ports/broker';
 import type { MetaApiCloud } from './metaapi-cloud';
-import { toAccountInformation, toPendingOrder, toPosition, type MetaApiAccountInformation, type MetaApiOrder, type MetaApiPosition } from './metaapi-models';
+import {
+  toAccountInformation,
+  toDeal,
+  toPendingOrder,
+  toPosition,
+  type MetaApiAccountInformation,
+  type MetaApiDeal,
+  type MetaApiOrder,
+  type MetaApiPosition,
+} from './metaapi-models';
 import { StreamListenerBase, type StreamingConnection } from './metaapi-sdk';
 
 /** How long a failed attempt to open a stream waits before the next (the RPC poll covers the gap). */
 const REOPEN_DELAY_MS = 30_000;
+
+/** The most deals a stream keeps for the sync to take: beyond, the oldest go (the next history read over RPC has them). */
+const DEALS_KEPT = 5_000;
 
 /**
  * One account's MetaApi streaming connection (`getStreamingConnection`), as an `AccountStream`.
@@ -28,6 +40,8 @@ export class MetaApiAccountStream implements AccountStream {
   private readonly waiters = new Set<(synchronized: boolean) => void>();
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private brokerConnected = false;
+  /** Deals pushed since the last `takeDeals` (at most `DEALS_KEPT`: an hourly history read over RPC catches up on more). */
+  private deals: Deal[] = [];
   /**
    * Per terminal instance: the synchronization under way and whether its orders and deals
    * have arrived. The SDK's own `synchronized` is set once MetaApi accepts the synchronize
@@ -69,6 +83,21 @@ export class MetaApiAccountStream implements AccountStream {
       const timer = setTimeout(() => done(this.view() !== undefined), timeoutMs);
       this.waiters.add(done);
     });
+  }
+
+  /**
+   * The account's deals MetaApi pushed since the last call (trade deals only; the same deal may
+   * come twice, after a resynchronization): the sync stores them as it would deals read over RPC.
+   */
+  takeDeals(): Deal[] {
+    const taken = this.deals;
+    this.deals = [];
+    return taken;
+  }
+
+  private addDeal(deal: Deal): void {
+    this.deals.push(deal);
+    if (this.deals.length > DEALS_KEPT) this.deals.splice(0, this.deals.length - DEALS_KEPT);
   }
 
   async close(): Promise<void> {
@@ -158,6 +187,10 @@ export class MetaApiAccountStream implements AccountStream {
       }
       override async onPendingOrdersUpdated(): Promise<void> {
         stream.changed();
+      }
+      override async onDealAdded(_instanceIndex: string, deal: unknown): Promise<void> {
+        const mapped = toDeal(deal as MetaApiDeal);
+        if (mapped && !stream.closed) stream.addDeal(mapped);
       }
       override async onDealsSynchronized(instanceIndex: string, synchronizationId: string): Promise<void> {
         const instance = stream.instance(instanceIndex);

@@ -79,6 +79,13 @@ describe('a MetaApi streaming connection as an account stream (real SDK, fake Me
     await until(() => expect(stream.view()?.positions.find((position) => position.id === opened.positionId)?.volume).toBeCloseTo(0.2, 10));
     fake.market.closePosition(marketId, opened.positionId!, {});
     await until(() => expect(stream.view()?.positions.map((position) => position.id)).toEqual([second.positionId]));
+    // The deals came with the updates: the opening of the second position and both closes of the first.
+    const taken: string[] = [];
+    await until(() => {
+      taken.push(...(stream.takeDeals?.() ?? []).map((deal) => `${deal.entry}:${deal.positionId}:${deal.volume}`));
+      expect(taken).toEqual([`in:${second.positionId}:0.1`, `out:${opened.positionId}:0.1`, `out:${opened.positionId}:0.2`]);
+    });
+    expect(stream.takeDeals?.()).toEqual([]);
     expect(fake.rpcReads(metaApiId, since)).toEqual([]);
   });
 

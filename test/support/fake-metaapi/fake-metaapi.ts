@@ -118,6 +118,9 @@ interface StreamSession {
   /** The ids last pushed, to tell what was removed. */
   positionIds: Set<string>;
   orderIds: Set<string>;
+  /** Deals from this time on are sent (the SDK's `startingDealTime`), each once. */
+  dealsFrom: number;
+  dealIds: Set<string>;
   synchronized: boolean;
   /** Updates pushed on this session. */
   updates: number;
@@ -737,6 +740,8 @@ export class FakeMetaApi {
       sessionStart: Date.now(),
       positionIds: new Set(),
       orderIds: new Set(),
+      dealsFrom: typeof data.startingDealTime === 'string' ? Date.parse(data.startingDealTime) : Date.now(),
+      dealIds: new Set(),
       synchronized: false,
       updates: 0,
     };
@@ -781,7 +786,7 @@ export class FakeMetaApi {
       emit({ type: 'orders', synchronizationId, orders });
       emit({ type: 'historyOrders', synchronizationId, historyOrders: [] });
       emit({ type: 'orderSynchronizationFinished', synchronizationId });
-      emit({ type: 'deals', synchronizationId, deals: [] });
+      emit({ type: 'deals', synchronizationId, deals: this.newDeals(session, brokerAccount) });
       emit({ type: 'dealSynchronizationFinished', synchronizationId });
       session.synchronized = true;
     }
@@ -830,12 +835,21 @@ export class FakeMetaApi {
           updatedOrders: orders,
           completedOrderIds,
           historyOrders: [],
-          deals: [],
+          deals: this.newDeals(session, brokerAccountId),
           timestamps: { eventGenerated: new Date().toISOString(), serverProcessingStarted: new Date().toISOString() },
         },
         { skip, stale },
       );
     }
+  }
+
+  /** The account's trade deals since the session's starting deal time that this session has not sent yet. */
+  private newDeals(session: StreamSession, brokerAccount: string): Record<string, unknown>[] {
+    const deals = this.market
+      .getDeals(brokerAccount, new Date(session.dealsFrom).toISOString(), new Date(Date.now() + 1).toISOString())
+      .filter((deal) => !session.dealIds.has(deal.id));
+    for (const deal of deals) session.dealIds.add(deal.id);
+    return deals.map(wireDeal);
   }
 
   private takeStreamFault(fault: StreamFault, accountId: string): boolean {
