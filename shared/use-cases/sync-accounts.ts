@@ -201,6 +201,8 @@ export interface HistoryState {
   equityPointAt?: string;
   /** Undefined until the account's cursor was read (once per process) or written. */
   cursor?: { syncedAt: string; balance?: number } | null;
+  /** A history read that failed: the next is tried `minIntervalMs` later, not on every pass. */
+  failedAt?: number;
 }
 
 const laterOf = (a: string | undefined, b: string | undefined): string | undefined => (!a ? b : !b ? a : a > b ? a : b);
@@ -254,10 +256,11 @@ const keepDeals = async (
   const kept = deps.history ?? DEFAULT_HISTORY_SETTINGS;
   // A streamed account's deals come with its updates; over RPC only the hourly catch-up.
   const settings = streamDeals ? { ...kept, minIntervalMs: kept.maxIntervalMs, masterIntervalMs: kept.maxIntervalMs } : kept;
+  const state = deps.historyState?.get(account.id);
+  if (state?.failedAt !== undefined && deps.now().getTime() - state.failedAt < kept.minIntervalMs) return;
   try {
     const pushed = streamDeals?.() ?? [];
     if (pushed.length > 0) await storeDeals({ ...deps, tradeHistory }, account, pushed);
-    const state = deps.historyState?.get(account.id);
     // The cursor is read once per process; after that the process knows what it wrote.
     let cursor = state?.cursor;
     if (cursor === undefined) {
@@ -267,10 +270,16 @@ const keepDeals = async (
     }
     if (historyDue(cursor ?? undefined, { balance }, isMaster, settings, deps.now())) {
       await syncHistory({ ...deps, tradeHistory }, account, { backfillDays: settings.backfillDays, balance });
-      deps.historyState?.set(account.id, { ...deps.historyState.get(account.id), cursor: { syncedAt: deps.now().toISOString(), balance } });
+      deps.historyState?.set(account.id, {
+        ...deps.historyState.get(account.id),
+        cursor: { syncedAt: deps.now().toISOString(), balance },
+        failedAt: undefined,
+      });
     }
   } catch (error) {
-    deps.log.warn('trade history not read this pass; a later pass tries again', { error });
+    // What was stored stays stored (the cursor moved past it): the next try resumes there.
+    deps.historyState?.set(account.id, { ...deps.historyState.get(account.id), failedAt: deps.now().getTime() });
+    deps.log.warn('trade history not read this pass; tried again after the shortest history interval', { error });
   }
 };
 

@@ -184,4 +184,44 @@ describe('history sync', () => {
     // The account item records the point, for the next process.
     expect((await stores.accounts.get('t-e', 'acc-e'))?.equityPointAt).toBe('2026-12-01T10:00:00.000Z');
   });
+
+  it('tries a history read that failed again after the shortest interval, not on every pass', async () => {
+    let clock = Date.parse('2026-12-01T10:00:00.000Z');
+    const now = () => new Date(clock);
+    const stores = memoryStores(now);
+    const market = new SimulatedMarket({ now });
+    market.openAccount('acc-f', { balance: 5_000 });
+    const slave = anAccount({ id: 'acc-f', tenantId: 't-f', platform: 'simulated' });
+    await stores.accounts.create(slave);
+    const reads: { from: string; to: string }[] = [];
+    const simulated = new SimulatedBrokerGateway(market, { sleep: async () => undefined });
+    const failingHistory = Object.assign(Object.create(simulated) as SimulatedBrokerGateway, {
+      connect: async (ref: BrokerAccountRef): Promise<BrokerPort> => {
+        const port = await simulated.connect(ref);
+        return Object.assign(Object.create(port) as BrokerPort, {
+          getDeals: async (from: string, to: string) => {
+            reads.push({ from, to });
+            throw new Error('history unavailable');
+          },
+        });
+      },
+    });
+    const deps = {
+      ...stores,
+      brokers: new BrokerDirectory({ simulated: failingHistory }),
+      now,
+      log: silentLog,
+      metrics: noMetrics,
+      bookRefreshMs: 60_000,
+      historyState: new Map(),
+    };
+    const listed = (await stores.accounts.get('t-f', 'acc-f'))!;
+    // Two minutes of passes every 5 s: the sync itself goes on; the history is tried at 0 s, 60 s and 120 s.
+    for (let pass = 0; pass <= 24; pass += 1) {
+      await syncAccount(deps, listed, [], { history: true });
+      clock += 5_000;
+    }
+    expect(reads).toHaveLength(3);
+    expect((await stores.accounts.get('t-f', 'acc-f'))?.status).toBe('connected');
+  });
 });
