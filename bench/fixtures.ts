@@ -75,26 +75,7 @@ export const storedMapping = async (
   return mapping;
 };
 
-/** Runs `task` over `items`, `concurrency` at a time, reporting each one done. */
-export const inParallel = async <T, R>(
-  items: readonly T[],
-  concurrency: number,
-  task: (item: T) => Promise<R>,
-  done?: (count: number) => void,
-): Promise<R[]> => {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  let finished = 0;
-  const worker = async (): Promise<void> => {
-    for (let index = next++; index < items.length; index = next++) {
-      results[index] = await task(items[index]!);
-      finished += 1;
-      done?.(finished);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return results;
-};
+export { inParallel } from '../shared/runtime/in-parallel';
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

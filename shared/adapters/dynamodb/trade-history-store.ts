@@ -2,7 +2,11 @@ import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { EquityPoint } from '../../domain/trade-stats';
 import type { Deal, HistoryTrade } from '../../domain/trading';
 import type { EquityInterval, HistoryCursor, TradeHistoryStore } from '../../ports/stores';
+import { inParallel } from '../../runtime/in-parallel';
 import { fromItem, queryAll, tenantKey, toItem, type TableRef } from './table';
+
+/** Writes of one batch in flight at once (a backfill window may hold thousands of deals). */
+const WRITES_AT_ONCE = 16;
 
 /** Equity points (and the deals of positions) are kept a year: DynamoDB's TTL removes them after. */
 const KEEP_SECONDS = 366 * 24 * 3600;
@@ -39,8 +43,8 @@ export class DynamoTradeHistoryStore implements TradeHistoryStore {
 
   async putDeals(tenantId: string, accountId: string, deals: Deal[]): Promise<void> {
     const expiresAt = Math.floor(Date.now() / 1000) + KEEP_SECONDS;
-    await Promise.all(
-      deals.map((deal) => this.put({ pk: tenantKey(tenantId), sk: `${dealPrefix(accountId, deal.positionId)}${deal.id}`, entity: 'deal', expiresAt, ...deal })),
+    await inParallel(deals, WRITES_AT_ONCE, (deal) =>
+      this.put({ pk: tenantKey(tenantId), sk: `${dealPrefix(accountId, deal.positionId)}${deal.id}`, entity: 'deal', expiresAt, ...deal }),
     );
   }
 
@@ -54,8 +58,8 @@ export class DynamoTradeHistoryStore implements TradeHistoryStore {
   }
 
   async putTrades(tenantId: string, accountId: string, trades: HistoryTrade[]): Promise<void> {
-    await Promise.all(
-      trades.map((trade) => this.put({ pk: tenantKey(tenantId), sk: `${tradePrefix(accountId)}${trade.closedAt}#${trade.id}`, entity: 'trade', ...trade })),
+    await inParallel(trades, WRITES_AT_ONCE, (trade) =>
+      this.put({ pk: tenantKey(tenantId), sk: `${tradePrefix(accountId)}${trade.closedAt}#${trade.id}`, entity: 'trade', ...trade }),
     );
   }
 
