@@ -33,6 +33,11 @@ import { toApiGatewayEvent } from './api-gateway-event';
 import { LocalAuth } from './local-auth';
 import { createSimulatorRoutes } from './simulator-routes';
 import { required } from '../shared/domain/required';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { itemChangeOf } from '../shared/adapters/dynamodb/item-changes';
+import { publishLiveEvents } from '../shared/use-cases/publish-live-events';
+import { LocalLiveHub } from './live-events/local-live-hub';
+import { TableStreamReader } from './live-events/table-stream-reader';
 
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
@@ -295,6 +300,26 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
         options.log.error('local server failed a request', { error });
         if (!response.headersSent) send(response, problemJson(500, 'Internal error', 'Something went wrong'));
       });
+    });
+    // Live events (`/v1/events`): the main table's stream, read while a client listens, as
+    // the events Lambda reads it in AWS, through the same use case.
+    const streamReader = new TableStreamReader({
+      dynamo: new DynamoDBClient({ ...aws, endpoint: dynamoDbEndpoint }),
+      streams: new DynamoDBStreamsClient({ ...aws, endpoint: dynamoDbEndpoint }),
+      tableName: names.main,
+      log: options.log,
+      onRecords: async (records) => {
+        await publishLiveEvents({ connections: hub, mappings: runtime.mappings, log: options.log }, records.map(itemChangeOf));
+      },
+    });
+    const hub: LocalLiveHub = new LocalLiveHub(async (token) => {
+      const sub = (await auth.verify(`Bearer ${token}`))?.sub;
+      return typeof sub === 'string' && sub.length > 0 ? sub : undefined;
+    }, streamReader);
+    hub.attach(server);
+    stops.push(async () => {
+      await hub.close();
+      await streamReader.stop();
     });
     await new Promise<void>((resolve) => server.listen(options.port, '127.0.0.1', resolve));
     stops.push(

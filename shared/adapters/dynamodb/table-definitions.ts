@@ -1,4 +1,7 @@
-import { CreateTableCommand, DescribeTableCommand, UpdateTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, UpdateTableCommand, UpdateTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
+/** The main table's stream, as the stateful stack declares it: the live events are read from it. */
+const MAIN_STREAM = { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } as const;
 
 /**
  * Creates the Main and Audit tables with the same keys and index the CDK stateful stack
@@ -8,7 +11,11 @@ import { CreateTableCommand, DescribeTableCommand, UpdateTimeToLiveCommand, type
 export const ensureTables = async (client: DynamoDBClient, names: { main: string; audit: string }): Promise<void> => {
   const exists = async (name: string): Promise<boolean> => {
     try {
-      await client.send(new DescribeTableCommand({ TableName: name }));
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+      // A main table of an older DATA_DIR gets the stream it lacks.
+      if (name === names.main && !Table?.StreamSpecification?.StreamEnabled) {
+        await client.send(new UpdateTableCommand({ TableName: name, StreamSpecification: MAIN_STREAM }));
+      }
       return true;
     } catch (error) {
       if (error instanceof Error && error.name === 'ResourceNotFoundException') return false;
@@ -20,6 +27,7 @@ export const ensureTables = async (client: DynamoDBClient, names: { main: string
       new CreateTableCommand({
         TableName: names.main,
         BillingMode: 'PAY_PER_REQUEST',
+        StreamSpecification: MAIN_STREAM,
         AttributeDefinitions: [
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
