@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { brokerErrorCodes, isBrokerError, type BrokerErrorCode } from '../shared/domain/broker-errors';
+import { problemBody } from '../functions/api/http';
+import { brokerCodeInWords, brokerErrorCodes, isBrokerError, type BrokerErrorCode } from '../shared/domain/broker-errors';
 import type { FieldProblem } from '../shared/domain/errors';
 import type { SimulatedMarket } from './simulated-broker/simulated-market';
 
@@ -64,13 +65,13 @@ export const simulatorFaultsBodySchema = z
   })
   .strict();
 
-const problem = (status: number, title: string, detail: string, errors?: FieldProblem[]): SimulatorRouteResponse => ({
+const problem = (status: number, code: string, title: string, detail: string, errors?: FieldProblem[]): SimulatorRouteResponse => ({
   status,
-  body: { type: 'about:blank', title, status, detail, ...(errors ? { errors } : {}) },
+  body: problemBody(status, code, title, detail, errors),
 });
 
 const invalid = (errors: FieldProblem[]): SimulatorRouteResponse =>
-  problem(400, 'Invalid request', `Invalid fields: ${errors.map((error) => error.path || '(body)').join(', ')}`, errors);
+  problem(400, 'INVALID_REQUEST', 'Invalid request', `Invalid fields: ${errors.map((error) => error.path || '(body)').join(', ')}`, errors);
 
 /** One entry per bad field; an unknown field is named by its own path. */
 const fieldProblems = (error: z.ZodError): FieldProblem[] =>
@@ -179,7 +180,7 @@ export const createSimulatorRoutes = (market: SimulatedMarket, isSimulatedAccoun
     const found = matching.find(({ route }) => route.method === method);
     if (!found) {
       const allowed = matching.map(({ route }) => route.method).join(', ');
-      return problem(405, 'Method not allowed', `Allowed: ${allowed}`);
+      return problem(405, 'METHOD_NOT_ALLOWED', 'Method not allowed', `Allowed: ${allowed}`);
     }
     let params: string[];
     try {
@@ -189,12 +190,12 @@ export const createSimulatorRoutes = (market: SimulatedMarket, isSimulatedAccoun
     }
     const accountId = params[0] ?? '';
     if (found.route.accountScoped && !((await isSimulatedAccount(accountId)) && market.hasAccount(accountId))) {
-      return problem(404, 'Not found', 'No simulated account with this id');
+      return problem(404, 'NOT_FOUND', 'Not found', 'No simulated account with this id');
     }
     try {
       return await found.route.handle(params, request.body);
     } catch (error) {
-      if (isBrokerError(error)) return problem(422, 'Rejected by the broker', error.code);
+      if (isBrokerError(error)) return problem(422, error.reason, 'Rejected by the broker', brokerCodeInWords(error.code));
       if (error instanceof Error && error.name === 'ValidationError') {
         const errors = (error as Error & { errors?: FieldProblem[] }).errors ?? [];
         return invalid(errors);

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
-import { isBrokerError } from '../../shared/domain/broker-errors';
+import { brokerCodeInWords, isBrokerError } from '../../shared/domain/broker-errors';
 import {
   NotFoundError,
   RuleViolationError,
@@ -71,33 +71,47 @@ export const defineRoute = <Body = undefined, Query = undefined, Path extends st
 
 const PROBLEM = 'application/problem+json';
 
-/** Broker failures that are not a refusal: what the caller is told, in words, and when to come back. */
+/** Broker failures that are not a refusal, and when to come back (the words are the code's own). */
 const BROKER_UNAVAILABLE = {
-  CONNECTION: { detail: 'The broker cannot be reached right now; try again shortly', retryAfterMs: 5_000 },
-  TIMEOUT: { detail: 'The broker did not answer in time; try again shortly (a trade is looked up before it is sent again)', retryAfterMs: 5_000 },
-  BROKER_BUSY: { detail: 'The broker is busy; try again shortly', retryAfterMs: 5_000 },
-  TOO_MANY_REQUESTS: { detail: 'The broker asks to slow down; try again later', retryAfterMs: 10_000 },
-  NOT_CONFIGURED: { detail: 'This platform is not set up on this server yet', retryAfterMs: 60_000 },
+  CONNECTION: { retryAfterMs: 5_000 },
+  TIMEOUT: { retryAfterMs: 5_000 },
+  BROKER_BUSY: { retryAfterMs: 5_000 },
+  TOO_MANY_REQUESTS: { retryAfterMs: 10_000 },
+  NOT_CONFIGURED: { retryAfterMs: 60_000 },
 } as const;
+
+/** A problem's `type`: a URN per code, so a client may switch on either. */
+export const problemType = (code: string): string => `urn:mt-copier:problem:${code}`;
+
+/** The RFC 9457 problem body: `code` is stable (UPPER_SNAKE) for programs, `detail` is for people. */
+export const problemBody = (status: number, code: string, title: string, detail: string, errors?: FieldProblem[]) => ({
+  type: problemType(code),
+  title,
+  status,
+  code,
+  detail,
+  ...(errors ? { errors } : {}),
+});
 
 export const problem = (
   status: number,
+  code: string,
   title: string,
   detail: string,
   extra: { errors?: FieldProblem[]; headers?: Record<string, string> } = {},
 ): APIGatewayProxyStructuredResultV2 => ({
   statusCode: status,
   headers: { 'content-type': PROBLEM, ...extra.headers },
-  body: JSON.stringify({ type: 'about:blank', title, status, detail, ...(extra.errors ? { errors: extra.errors } : {}) }),
+  body: JSON.stringify(problemBody(status, code, title, detail, extra.errors)),
 });
 
 /** The one mapping from errors to HTTP answers: below 500 it explains, from 500 up it says nothing of internals. */
 export const errorResponse = (error: unknown, log: Log, requestId: string): APIGatewayProxyStructuredResultV2 => {
-  if (error instanceof ValidationError) return problem(400, 'Invalid request', error.message, { errors: error.errors });
-  if (error instanceof UnauthorizedError) return problem(401, 'Unauthorized', error.message);
-  if (error instanceof NotFoundError) return problem(404, 'Not found', `The ${error.resource} does not exist`);
-  if (error instanceof ConflictError) return problem(409, 'Conflict', error.message);
-  if (error instanceof RuleViolationError) return problem(422, 'Not allowed', error.message, error.errors.length ? { errors: error.errors } : {});
+  if (error instanceof ValidationError) return problem(400, 'INVALID_REQUEST', 'Invalid request', error.message, { errors: error.errors });
+  if (error instanceof UnauthorizedError) return problem(401, 'UNAUTHORIZED', 'Unauthorized', error.message);
+  if (error instanceof NotFoundError) return problem(404, 'NOT_FOUND', 'Not found', `The ${error.resource} does not exist`);
+  if (error instanceof ConflictError) return problem(409, error.code, 'Conflict', error.message);
+  if (error instanceof RuleViolationError) return problem(422, error.code, 'Not allowed', error.message, error.errors.length ? { errors: error.errors } : {});
   if (isBrokerError(error)) {
     // Not reached, or no answer in time (the outcome of a trade is then unknown): 503, so the
     // caller comes back; an Idempotency-Key is then released, and its retry finds the order by
@@ -105,17 +119,17 @@ export const errorResponse = (error: unknown, log: Log, requestId: string): APIG
     const unavailable = BROKER_UNAVAILABLE[error.code as keyof typeof BROKER_UNAVAILABLE];
     if (unavailable) {
       const seconds = Math.max(1, Math.ceil((error.retryAfterMs ?? unavailable.retryAfterMs) / 1000));
-      return problem(503, 'Broker unavailable', unavailable.detail, { headers: { 'retry-after': String(seconds) } });
+      return problem(503, error.reason, 'Broker unavailable', brokerCodeInWords(error.code), { headers: { 'retry-after': String(seconds) } });
     }
-    // The broker refused (no money, market closed, invalid stops...): the code is the explanation.
-    return problem(422, 'Rejected by the broker', error.code);
+    // The broker refused (no money, market closed, invalid stops...): `BROKER_<code>`, and in words.
+    return problem(422, error.reason, 'Rejected by the broker', brokerCodeInWords(error.code));
   }
   if (error instanceof TooManyRequestsError) {
-    return problem(429, 'Too many requests', 'Slow down and retry later', { headers: { 'retry-after': String(error.retryAfterSeconds) } });
+    return problem(429, 'RATE_LIMITED', 'Too many requests', 'Slow down and retry later', { headers: { 'retry-after': String(error.retryAfterSeconds) } });
   }
   // The whole error, stack and cause, for whoever reads the logs; the caller gets the request id only.
   log.error('request failed', { requestId, error });
-  return problem(500, 'Internal error', `Something went wrong; quote request id ${requestId} when reporting it`);
+  return problem(500, 'INTERNAL_ERROR', 'Internal error', `Something went wrong; quote request id ${requestId} when reporting it`);
 };
 
 /** One problem per bad field, named by its dotted path (`sizing.multiplier`); each unknown field is named on its own. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ValidationError } from '../../shared/domain/errors';
 import type { Runtime } from '../../shared/runtime/runtime';
-import { errorResponse, type ApiEvent, type Route, type RouteContext, type RouteResult } from './http';
+import { errorResponse, problemBody, type ApiEvent, type Route, type RouteContext, type RouteResult } from './http';
 
 /** How long a key's answer is kept and replayed. */
 export const IDEMPOTENCY_KEEP_MS = 24 * 3600_000;
@@ -43,10 +43,21 @@ export const withIdempotency = async (
       return { ...replayed, headers: { ...replayed.headers, 'idempotent-replayed': 'true' } };
     }
     case 'mismatch':
-      return answer(422, problemBody(422, 'Idempotency key reused', 'This Idempotency-Key was used for a different request; use a new key for a new request'));
+      return answer(
+        422,
+        problemBody(
+          422,
+          'IDEMPOTENCY_KEY_REUSED',
+          'Idempotency key reused',
+          'This Idempotency-Key was used for a different request; use a new key for a new request',
+        ),
+      );
     case 'inProgress':
       return {
-        ...answer(409, problemBody(409, 'Request in progress', 'A request with this Idempotency-Key is still running; retry after it finishes')),
+        ...answer(
+          409,
+          problemBody(409, 'REQUEST_IN_PROGRESS', 'Request in progress', 'A request with this Idempotency-Key is still running; retry after it finishes'),
+        ),
         headers: { 'content-type': PROBLEM, 'retry-after': String(start.retryAfterSeconds) },
       };
     case 'started':
@@ -75,8 +86,6 @@ export const withIdempotency = async (
 };
 
 const PROBLEM = 'application/problem+json';
-
-const problemBody = (status: number, title: string, detail: string) => ({ type: 'about:blank', title, status, detail });
 
 const answer = (status: number, body?: unknown): RouteResult => ({
   status,

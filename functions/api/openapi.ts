@@ -98,18 +98,37 @@ export const buildOpenApiDocument = (routes: readonly Route[]): OpenApiDocument 
       const { status, schema, description } = route.response;
       responses[String(status)] = { description, ...(schema ? { content: { 'application/json': { schema: convert(schema, 'output') } } } : {}) };
     }
-    if (route.body || route.query)
-      responses['400'] = problemResponse('Invalid input: one entry in `errors` per bad field (unknown fields, malformed JSON, tampered cursor)');
-    if (route.auth) responses['401'] = problemResponse('No or bad bearer token');
-    if (pathNames.length > 0) responses['404'] = problemResponse("No such resource (or another tenant's: never revealed)");
-    if (route.body) responses['413'] = problemResponse('The body is larger than 64 KiB');
+    const retryAfter = (description: string) => ({ 'Retry-After': { description, schema: { type: 'integer', minimum: 1 } } });
+    if (route.body || route.query || route.trading)
+      responses['400'] = problemResponse(
+        `Invalid input (code INVALID_REQUEST): one entry in \`errors\` per bad field (unknown body fields, malformed JSON, tampered cursor${route.trading ? ', a malformed Idempotency-Key' : ''})`,
+      );
+    if (route.auth) responses['401'] = problemResponse('No or bad bearer token (code UNAUTHORIZED)');
+    if (pathNames.length > 0) responses['404'] = problemResponse("No such resource, or another tenant's: never revealed (code NOT_FOUND)");
+    if (route.body) responses['413'] = problemResponse('The body is larger than 64 KiB (code PAYLOAD_TOO_LARGE)');
     if (route.auth) {
-      responses['429'] = problemResponse("Over the tenant's rate limit", {
-        'Retry-After': { description: 'Seconds until the current window ends', schema: { type: 'integer', minimum: 1 } },
-      });
+      responses['429'] = problemResponse("Over the tenant's rate limit (code RATE_LIMITED)", retryAfter('Seconds until the current window ends'));
     }
-    for (const extra of route.problems ?? []) responses[String(extra.status)] = problemResponse(extra.description);
-    responses['500'] = problemResponse('Something went wrong; the detail quotes a request id and nothing else');
+    if (route.trading) {
+      responses['409'] = problemResponse(
+        'A request with this Idempotency-Key is still running (code REQUEST_IN_PROGRESS)',
+        retryAfter('Seconds until it may be tried again'),
+      );
+      responses['422'] = problemResponse(
+        'The broker refused the request (code `BROKER_<code>`: BROKER_NO_MONEY, BROKER_MARKET_CLOSED, BROKER_INVALID_STOPS...; `detail` says it in words), or the Idempotency-Key was used for another request (IDEMPOTENCY_KEY_REUSED)',
+      );
+    }
+    for (const extra of route.problems ?? []) {
+      const known = responses[String(extra.status)] as { description: string } | undefined;
+      responses[String(extra.status)] = problemResponse(known ? `${known.description}; or: ${extra.description}` : extra.description);
+    }
+    if (route.trading || route.reachesBroker) {
+      responses['503'] = problemResponse(
+        'The broker cannot be reached, did not answer in time, is busy, or its platform is not set up here (code `BROKER_<code>`: BROKER_CONNECTION, BROKER_TIMEOUT, BROKER_BUSY, BROKER_TOO_MANY_REQUESTS, BROKER_NOT_CONFIGURED); try again after Retry-After',
+        retryAfter('Seconds to wait before trying again'),
+      );
+    }
+    responses['500'] = problemResponse('Something went wrong (code INTERNAL_ERROR); the detail quotes a request id and nothing else');
 
     const operation: Record<string, unknown> = {
       operationId: operationId(route),

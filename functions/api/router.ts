@@ -71,11 +71,11 @@ export const createRouter = (routes: Route[], runtime: Runtime, options: { corsO
         const match = entry.pattern.exec(path);
         return match ? [{ entry, match }] : [];
       });
-      if (candidates.length === 0) return withCors(problem(404, 'Not found', `No route ${path}`));
+      if (candidates.length === 0) return withCors(problem(404, 'ROUTE_NOT_FOUND', 'Not found', `No route ${path}`));
       const found = candidates.find((candidate) => candidate.entry.route.method === method);
       if (!found) {
         const allowed = [...new Set(candidates.map((candidate) => candidate.entry.route.method))].join(', ');
-        return withCors(problem(405, 'Method not allowed', `${method} is not allowed on ${path}`, { headers: { allow: allowed } }));
+        return withCors(problem(405, 'METHOD_NOT_ALLOWED', 'Method not allowed', `${method} is not allowed on ${path}`, { headers: { allow: allowed } }));
       }
       const { route, names } = found.entry;
       const tenantId = route.auth ? tenantOf(event) : '';
@@ -84,11 +84,11 @@ export const createRouter = (routes: Route[], runtime: Runtime, options: { corsO
       for (const [index, name] of names.entries()) {
         const raw = found.match[index + 1];
         const value = raw === undefined ? undefined : decodeParam(raw);
-        if (value === undefined) return withCors(problem(404, 'Not found', `The ${name} does not exist`));
+        if (value === undefined) return withCors(problem(404, 'NOT_FOUND', 'Not found', `The ${name} does not exist`));
         params[name] = value;
       }
       const size = event.body ? Buffer.byteLength(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : 0;
-      if (size > MAX_BODY_BYTES) return withCors(problem(413, 'Payload too large', `Bodies are limited to ${MAX_BODY_BYTES} bytes`));
+      if (size > MAX_BODY_BYTES) return withCors(problem(413, 'PAYLOAD_TOO_LARGE', 'Payload too large', `Bodies are limited to ${MAX_BODY_BYTES} bytes`));
       const body = route.body ? validate(route.body, parseBody(event) ?? {}, 'body') : undefined;
       const query = route.query ? validate(route.query, event.queryStringParameters ?? {}, 'query') : undefined;
       const result = await withIdempotency(runtime, { route, event, tenantId, requestId }, (idempotency) =>

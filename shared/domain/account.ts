@@ -31,9 +31,9 @@ export interface Account {
 }
 
 /** The fields of an account a client may see. */
-export type PublicAccount = Omit<Account, 'tenantId' | 'encryptedPassword' | 'brokerAccountId'>;
+export type PublicAccount = Omit<Account, 'tenantId' | 'encryptedPassword' | 'brokerAccountId' | 'equityPointAt'>;
 
-export const toPublicAccount = ({ tenantId: _t, encryptedPassword: _p, brokerAccountId: _b, ...visible }: Account): PublicAccount => visible;
+export const toPublicAccount = ({ tenantId: _t, encryptedPassword: _p, brokerAccountId: _b, equityPointAt: _e, ...visible }: Account): PublicAccount => visible;
 
 /**
  * What makes two accounts the same broker login: the platform, the server (case and

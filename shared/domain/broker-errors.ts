@@ -65,6 +65,33 @@ const UNAVAILABLE_IN_WORDS: Partial<Record<BrokerErrorCode, string>> = {
   TOO_MANY_REQUESTS: 'The broker asks to slow down',
 };
 
+/** Every broker code in a user's words: what an API answer's `detail` says (its `code` is `BROKER_<code>`). */
+const BROKER_CODES_IN_WORDS: Record<BrokerErrorCode, string> = {
+  REQUOTE: 'The broker requoted the price; try again',
+  PRICE_CHANGED: 'The price changed before the order was filled; try again',
+  OFF_QUOTES: 'The broker has no price for the symbol right now; try again shortly',
+  TOO_MANY_REQUESTS: 'The broker asks to slow down; try again later',
+  BROKER_BUSY: 'The broker is busy; try again shortly',
+  TIMEOUT: 'The broker did not answer in time; try again shortly (a trade is looked up before it is sent again)',
+  CONNECTION: 'The broker cannot be reached right now; try again shortly',
+  MARKET_CLOSED: 'The market of this symbol is closed',
+  NO_MONEY: 'The account has not enough free margin for this order',
+  TRADING_DISABLED: 'Trading is disabled on this account',
+  REJECTED: 'The broker rejected the order',
+  INVALID_STOPS: 'The stop loss or take profit is on the wrong side of the price or too close to it',
+  INVALID_VOLUME: "The volume is outside the symbol's minimum, maximum or step",
+  INVALID_PRICE: 'The price of the pending order is not valid for its type',
+  UNKNOWN_SYMBOL: 'The broker does not offer this symbol on this account',
+  POSITION_NOT_FOUND: 'The position does not exist at the broker (it may be closed)',
+  ORDER_NOT_FOUND: 'The order does not exist at the broker (it may be filled or cancelled)',
+  AUTH_FAILED: 'The broker refused the login or password',
+  NOT_CONFIGURED: 'This platform is not set up on this server yet',
+  UNKNOWN: 'The broker refused the request',
+};
+
+/** A broker code said in a user's words. */
+export const brokerCodeInWords = (code: BrokerErrorCode): string => BROKER_CODES_IN_WORDS[code];
+
 /** URLs, and host names of three labels or more (`mt-client-api-v1.new-york.agiliumtrade.ai`, with or without a port). */
 const INTERNALS = /\b[a-z][a-z0-9+.-]*:\/\/\S+|\b(?:[a-z0-9-]+\.){2,}[a-z]{2,}(?::\d+)?\b|\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b/gi;
 

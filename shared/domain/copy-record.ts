@@ -20,6 +20,8 @@ interface CopyRecordFields {
   masterPositionId?: string;
   masterOrderId?: string;
   masterVolume?: number;
+  /** The master's price: its fill of an open, the price of a pending order. */
+  masterPrice?: number;
   clientId: string;
   /**
    * The client id the master's position or order carried when it was itself a copy made by
@@ -43,7 +45,24 @@ interface Completed {
 /** Claimed, not finished: the broker may or may not have the order yet. */
 export type PendingCopyRecord = CopyRecordFields & { status: 'pending' };
 /** The broker did what the master did (or it was found done there). */
-export type PlacedCopyRecord = CopyRecordFields & Completed & { status: 'placed'; slavePositionId?: string; slaveOrderId?: string; slaveVolume?: number };
+export type PlacedCopyRecord = CopyRecordFields &
+  Completed & {
+    status: 'placed';
+    slavePositionId?: string;
+    slaveOrderId?: string;
+    slaveVolume?: number;
+  } & SlaveFill;
+
+/** What the slave's broker did, where it says: the fill (or pending) price and the stop levels set. */
+export interface SlaveFill {
+  /** The slave's fill price (an open or a close at market), or its pending order's price. */
+  slavePrice?: number;
+  /** How much worse than `masterPrice` the slave's open was filled, in pips (negative: better). */
+  slippagePips?: number;
+  /** The slave's stop loss after the copy (an open, a modify). */
+  stopLoss?: number;
+  takeProfit?: number;
+}
 /** Nothing was sent, for a reason code (`SkipReason`). */
 export type SkippedCopyRecord = CopyRecordFields & Completed & { status: 'skipped'; reason: string; reasonDetail?: string };
 /** The broker refused for good (`BROKER_<code>`). */

@@ -26,8 +26,15 @@ export class NotFoundError extends Error {
   }
 }
 
+/** The request conflicts with the resource's state (HTTP 409); `code` says which conflict, stable for clients. */
 export class ConflictError extends Error {
   override readonly name = 'ConflictError';
+  constructor(
+    message: string,
+    readonly code = 'CONFLICT',
+  ) {
+    super(message);
+  }
 }
 
 /** Valid shape, but a rule forbids it (HTTP 422); `errors` names the fields the rule is about. */
@@ -36,6 +43,8 @@ export class RuleViolationError extends Error {
   constructor(
     message: string,
     readonly errors: FieldProblem[] = [],
+    /** Which rule, stable for clients (UPPER_SNAKE). */
+    readonly code = 'RULE_VIOLATION',
   ) {
     super(message);
   }
@@ -48,7 +57,7 @@ export class QuotaExceededError extends RuleViolationError {
     readonly limit: number,
     what: string,
   ) {
-    super(`This tenant has reached its limit of ${limit} ${what} (${setting})`);
+    super(`This tenant has reached its limit of ${limit} ${what} (${setting})`, [], 'QUOTA_EXCEEDED');
   }
 }
 

@@ -12,11 +12,13 @@ import {
   type FailedCopyRecord,
   type FinalCopyRecord,
   type PendingCopyRecord,
+  type SlaveFill,
 } from '../domain/copy-record';
 import { loopOnOriginPath, MAX_ORIGIN_HOPS } from '../domain/copy-origin';
 import { eventId, isOpen, linkTicketOf, masterVolumeOf, subjectOf, type EventOf, type MasterEvent, type OpenEvent } from '../domain/master-events';
 import { closedLink, filledLink, isOpenLink, modifiedLink, openedLink, partiallyClosedLink, type PositionLink } from '../domain/position-link';
 import { sumLots } from '../domain/volume';
+import { slippagePips } from '../domain/pips';
 import type { BrokerPort, ClientIdMatch, TradeResult } from '../ports/broker';
 import type { Log } from '../ports/log';
 import type { MetricValue, Metrics } from '../ports/metrics';
@@ -83,7 +85,7 @@ const actionOf: Record<MasterEvent['kind'], CopyAction> = {
 
 /** What the copy did at the slave's broker, or why it did nothing; `finish` makes the record of it. */
 type Outcome =
-  | { status: 'placed'; result: TradeResult; link: PositionLink | undefined; slaveSymbol?: string; side?: 'buy' | 'sell'; slaveVolume?: number }
+  | ({ status: 'placed'; result: TradeResult; link: PositionLink | undefined; slaveSymbol?: string; side?: 'buy' | 'sell'; slaveVolume?: number } & SlaveFill)
   | { status: 'skipped'; reason: SkipReason; detail?: string; slaveSymbol?: string; link?: PositionLink };
 
 /** In-process retries of a `retry`-class broker error before the signal goes back to the queue. */
@@ -119,6 +121,7 @@ export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Pr
     masterPositionId: 'position' in event ? event.position.id : undefined,
     masterOrderId: 'order' in event ? event.order.id : undefined,
     masterVolume: masterVolumeOf(event),
+    masterPrice: masterPriceOf(event),
     clientId: copyClientId(signal.mappingId, event.id),
     masterClientId,
     attempts: 0,
@@ -176,6 +179,19 @@ export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Pr
     return await handleFailure(deps, record, attempt, error, keys);
   }
   return finish(deps, record, attempt, outcome);
+};
+
+/** The master's price an event carries: an open's fill, a pending order's price; none for closes and SL/TP changes. */
+const masterPriceOf = (event: MasterEvent): number | undefined => {
+  switch (event.kind) {
+    case 'positionOpened':
+      return event.position.openPrice;
+    case 'orderPlaced':
+    case 'orderModified':
+      return event.order.price;
+    default:
+      return undefined;
+  }
 };
 
 /** Which of the signal's names disagrees with the mapping it is addressed to, if any. */
@@ -347,12 +363,22 @@ const copyOpen = async (deps: CopyDependencies, port: BrokerPort, work: CopyWork
   const ticket = kind === 'position' ? result.positionId : result.orderId;
   if (!ticket) throw new BrokerError('UNKNOWN', 'broker accepted the order but returned no ticket');
   const opened = { ticket, kind, symbol: placed.symbol, side: placed.side, volume: placed.volume } as const;
+  const slavePrice = placed.type === 'market' ? result.price : placed.price;
+  const masterPrice = record.masterPrice;
   return {
     status: 'placed',
     result,
     slaveSymbol: placed.symbol,
     side: placed.side,
     slaveVolume: placed.volume,
+    slavePrice,
+    // A market fill against the master's: what the copy cost in price (a pending order has not filled yet).
+    slippagePips:
+      placed.type === 'market' && slavePrice !== undefined && masterPrice !== undefined && spec
+        ? slippagePips(placed.side, masterPrice, slavePrice, spec.digits)
+        : undefined,
+    stopLoss: placed.stopLoss,
+    takeProfit: placed.takeProfit,
     link: openedLink(event, mapping, opened, deps.now()),
   };
 };
@@ -368,7 +394,15 @@ const copyClose = async (
   const closed = await alreadyGone(() => send(() => port.closePosition(link.slaveTicket, { clientId: work.record.clientId })), 'POSITION_NOT_FOUND');
   const after = closedLink(link, event, deps.now());
   if (!closed) return { status: 'skipped', reason: 'ALREADY_CLOSED', slaveSymbol: link.slaveSymbol, link: after };
-  return { status: 'placed', result: closed, slaveSymbol: link.slaveSymbol, side: link.side, slaveVolume: link.slaveVolume, link: after };
+  return {
+    status: 'placed',
+    result: closed,
+    slaveSymbol: link.slaveSymbol,
+    side: link.side,
+    slaveVolume: link.slaveVolume,
+    slavePrice: closed.price,
+    link: after,
+  };
 };
 
 const copyPartialClose = async (
@@ -392,6 +426,7 @@ const copyPartialClose = async (
     slaveSymbol: link.slaveSymbol,
     side: link.side,
     slaveVolume: plan.volume,
+    slavePrice: closed.price,
     link: partiallyClosedLink(link, event, plan.volume, deps.now()),
   };
 };
@@ -429,7 +464,17 @@ const copyModification = async (
   };
   if (event.kind === 'orderModified') await send(() => port.modifyOrder(link.slaveTicket, { price: event.order.price, ...levels }));
   else await send(() => port.modifyPosition(link.slaveTicket, levels));
-  return { status: 'placed', result: {}, slaveSymbol: link.slaveSymbol, side: link.side, link: modifiedLink(link, event) };
+  return {
+    status: 'placed',
+    result: {},
+    slaveSymbol: link.slaveSymbol,
+    side: link.side,
+    ...(event.kind === 'orderModified' ? { slavePrice: event.order.price } : {}),
+    // The levels the copy set (a level removed, or left as it was, is not shown).
+    stopLoss: levels.stopLoss ?? undefined,
+    takeProfit: levels.takeProfit ?? undefined,
+    link: modifiedLink(link, event),
+  };
 };
 
 /**
@@ -508,6 +553,10 @@ const finish = async (deps: CopyDependencies, record: PendingCopyRecord, attempt
           slavePositionId: outcome.result.positionId ?? outcome.link?.slaveTicket,
           slaveOrderId: outcome.result.orderId,
           slaveVolume: outcome.slaveVolume,
+          slavePrice: outcome.slavePrice,
+          slippagePips: outcome.slippagePips,
+          stopLoss: outcome.stopLoss,
+          takeProfit: outcome.takeProfit,
         };
   const audit: AuditEntry | undefined =
     final.status === 'placed'

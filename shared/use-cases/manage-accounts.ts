@@ -1,6 +1,7 @@
 import { describeBrokerError, isBrokerError } from '../domain/broker-errors';
 import { randomUUID } from 'node:crypto';
-import { toPublicAccount, type Account, type Platform, type PublicAccount } from '../domain/account';
+import { toPublicAccount, type Account, type Platform } from '../domain/account';
+import { rolesOf, type AccountView } from '../domain/live-events';
 import { ConcurrentUpdateError, ConflictError, NotFoundError, type TenantQuotas } from '../domain/errors';
 import type { CredentialCipher } from '../ports/credential-cipher';
 import type { Log } from '../ports/log';
@@ -37,7 +38,7 @@ export const newId = (prefix: string): string => `${prefix}_${randomUUID().repla
  * account is stored, handed decrypted to the broker gateway only to provision it, and
  * never kept, logged or returned in clear.
  */
-export const createAccount = async (deps: AccountDependencies, tenantId: string, input: NewAccount): Promise<PublicAccount> => {
+export const createAccount = async (deps: AccountDependencies, tenantId: string, input: NewAccount): Promise<AccountView> => {
   const id = newId('acc');
   const now = deps.now().toISOString();
   const encryptedPassword = await deps.cipher.encrypt(input.password, { tenantId, accountId: id });
@@ -64,7 +65,8 @@ export const createAccount = async (deps: AccountDependencies, tenantId: string,
     resourceId: id,
     details: { name: account.name, platform: account.platform, login: account.login, server: account.server },
   });
-  return toPublicAccount(provisioned);
+  // A new account is in no mapping yet.
+  return { ...toPublicAccount(provisioned), roles: [] };
 };
 
 const provision = async (deps: AccountDependencies, account: Account, password: string): Promise<Account> => {
@@ -90,9 +92,24 @@ export const getAccount = async (deps: Pick<AccountDependencies, 'accounts'>, te
   return account;
 };
 
-export const listAccounts = async (deps: Pick<AccountDependencies, 'accounts'>, tenantId: string, page: PageRequest): Promise<Page<PublicAccount>> => {
-  const result = await deps.accounts.list(tenantId, page);
-  return { ...result, items: result.items.map(toPublicAccount) };
+/** An account as the API shows it: its public fields and its roles in the tenant's mappings. */
+export const viewOf = (account: Account, mappings: Parameters<typeof rolesOf>[1]): AccountView => ({
+  ...toPublicAccount(account),
+  roles: rolesOf(account.id, mappings),
+});
+
+export const showAccount = async (deps: Pick<AccountDependencies, 'accounts' | 'mappings'>, tenantId: string, accountId: string): Promise<AccountView> => {
+  const [account, mappings] = await Promise.all([getAccount(deps, tenantId, accountId), deps.mappings.listAll(tenantId)]);
+  return viewOf(account, mappings);
+};
+
+export const listAccounts = async (
+  deps: Pick<AccountDependencies, 'accounts' | 'mappings'>,
+  tenantId: string,
+  page: PageRequest,
+): Promise<Page<AccountView>> => {
+  const [result, mappings] = await Promise.all([deps.accounts.list(tenantId, page), deps.mappings.listAll(tenantId)]);
+  return { ...result, items: result.items.map((account) => viewOf(account, mappings)) };
 };
 
 /**
@@ -105,7 +122,8 @@ export const deleteAccount = async (deps: AccountDependencies, tenantId: string,
   for (let attempt = 1; ; attempt += 1) {
     const graph = await deps.mappings.graph(tenantId);
     const users = graph.mappings.filter((m) => m.masterAccountId === accountId || m.slaveAccountId === accountId);
-    if (users.length > 0) throw new ConflictError(`the account is used by copy mapping ${users.map((m) => m.id).join(', ')}; delete the mapping first`);
+    if (users.length > 0)
+      throw new ConflictError(`The account is used by copy mapping ${users.map((m) => m.id).join(', ')}; delete the mapping first`, 'ACCOUNT_IN_USE');
     try {
       await deps.accounts.delete(tenantId, accountId, { graphVersion: graph.version });
       break;
@@ -139,7 +157,7 @@ export const updateAccount = async (
   tenantId: string,
   accountId: string,
   change: { name?: string; password?: string; server?: string },
-): Promise<PublicAccount> => {
+): Promise<AccountView> => {
   const account = await getAccount(deps, tenantId, accountId);
   // A move to another server re-provisions with the stored password: decrypt it before
   // anything is written, so a credential that does not decrypt leaves the account unchanged.
@@ -173,5 +191,5 @@ export const updateAccount = async (
       passwordChanged: change.password !== undefined,
     },
   });
-  return toPublicAccount(updated);
+  return viewOf(updated, await deps.mappings.listAll(tenantId));
 };

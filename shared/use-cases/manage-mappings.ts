@@ -49,7 +49,11 @@ const GRAPH_ATTEMPTS = 8;
  */
 export const createMapping = async (deps: MappingDependencies, tenantId: string, input: NewMapping): Promise<PublicCopyMapping> => {
   if (input.masterAccountId === input.slaveAccountId) {
-    throw new RuleViolationError('A mapping cannot copy an account to itself', [{ path: 'slaveAccountId', message: 'must differ from masterAccountId' }]);
+    throw new RuleViolationError(
+      'A mapping cannot copy an account to itself',
+      [{ path: 'slaveAccountId', message: 'must differ from masterAccountId' }],
+      'SELF_MAPPING',
+    );
   }
   const id = newId('map');
   for (let attempt = 1; ; attempt += 1) {
@@ -58,7 +62,7 @@ export const createMapping = async (deps: MappingDependencies, tenantId: string,
     if (!master) throw new NotFoundError('master account');
     if (!slave) throw new NotFoundError('slave account');
     const twin = graph.mappings.find((m) => m.masterAccountId === input.masterAccountId && m.slaveAccountId === input.slaveAccountId);
-    if (twin) throw new ConflictError(`Mapping ${twin.id} already copies this master to this slave; change that one instead`);
+    if (twin) throw new ConflictError(`Mapping ${twin.id} already copies this master to this slave; change that one instead`, 'MAPPING_EXISTS');
     // Counted on the graph the create is conditional on: two creates at once cannot both take the last place.
     const { quotas } = deps;
     if (quotas && graph.mappings.length >= quotas.mappings) throw new QuotaExceededError('MAX_MAPPINGS_PER_TENANT', quotas.mappings, 'copy mappings');
@@ -66,9 +70,11 @@ export const createMapping = async (deps: MappingDependencies, tenantId: string,
       throw new QuotaExceededError('MAX_SLAVES_PER_MASTER', quotas.slavesPerMaster, 'slaves copying one master');
     }
     if (wouldCloseCycle(graph.mappings, input.masterAccountId, input.slaveAccountId)) {
-      throw new RuleViolationError('This mapping would close a cycle: trades would be copied back to where they came from', [
-        { path: 'slaveAccountId', message: 'already copies, directly or through other mappings, to masterAccountId' },
-      ]);
+      throw new RuleViolationError(
+        'This mapping would close a cycle: trades would be copied back to where they came from',
+        [{ path: 'slaveAccountId', message: 'already copies, directly or through other mappings, to masterAccountId' }],
+        'MAPPING_CYCLE',
+      );
     }
     const now = deps.now().toISOString();
     const mapping: CopyMapping = { ...mappingDefaults, ...input, id, tenantId, activeSince: now, createdAt: now, updatedAt: now };
@@ -76,7 +82,7 @@ export const createMapping = async (deps: MappingDependencies, tenantId: string,
       await deps.mappings.create(mapping, { graphVersion: graph.version });
     } catch (error) {
       if (!(error instanceof ConcurrentUpdateError)) throw error;
-      if (attempt >= GRAPH_ATTEMPTS) throw new ConflictError('The mappings changed while this one was checked; try again');
+      if (attempt >= GRAPH_ATTEMPTS) throw new ConflictError('The mappings changed while this one was checked; try again', 'CONCURRENT_CHANGE');
       continue;
     }
     await deps.audit.append({
@@ -136,6 +142,7 @@ export const deleteMapping = async (deps: MappingDependencies, tenantId: string,
   if (open.length > 0) {
     throw new ConflictError(
       `The mapping still has ${open.length} open cop${open.length === 1 ? 'y' : 'ies'} on the slave; disable it (it keeps closing what it opened) and delete it once they are closed`,
+      'MAPPING_HAS_OPEN_COPIES',
     );
   }
   await deps.mappings.delete(tenantId, mappingId);

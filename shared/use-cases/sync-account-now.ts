@@ -1,5 +1,5 @@
-import { toPublicAccount, type PublicAccount } from '../domain/account';
-import { getAccount } from './manage-accounts';
+import type { AccountView } from '../domain/live-events';
+import { getAccount, viewOf } from './manage-accounts';
 import { syncAccount, type SyncDependencies } from './sync-accounts';
 
 /** Same freshness rule as the scheduled sync: an unchanged book is rewritten at most this often. */
@@ -10,9 +10,10 @@ export const SYNC_NOW_BOOK_REFRESH_MS = 30_000;
  * with the account's master mappings, so a change found here is copied exactly like one the
  * timer finds (and one both find is the same event, deduplicated downstream).
  */
-export const syncAccountNow = async (deps: Omit<SyncDependencies, 'bookRefreshMs'>, tenantId: string, accountId: string): Promise<PublicAccount> => {
+export const syncAccountNow = async (deps: Omit<SyncDependencies, 'bookRefreshMs'>, tenantId: string, accountId: string): Promise<AccountView> => {
   const account = await getAccount(deps, tenantId, accountId);
-  const masterMappings = (await deps.mappings.listAll(tenantId)).filter((mapping) => mapping.masterAccountId === accountId);
+  const mappings = await deps.mappings.listAll(tenantId);
+  const masterMappings = mappings.filter((mapping) => mapping.masterAccountId === accountId);
   await syncAccount({ ...deps, bookRefreshMs: SYNC_NOW_BOOK_REFRESH_MS }, account, masterMappings);
-  return toPublicAccount(await getAccount(deps, tenantId, accountId));
+  return viewOf(await getAccount(deps, tenantId, accountId), mappings);
 };

@@ -112,7 +112,12 @@ describe('the OpenAPI document', () => {
         .map((p) => p.name)
         .sort(),
     ).toEqual(['cursor', 'from', 'limit', 'to']);
-    expect(trades.parameters?.find((p) => p.name === 'from')?.schema).toMatchObject({ type: 'string', format: 'date-time' });
+    expect(trades.parameters?.find((p) => p.name === 'from')?.schema).toMatchObject({
+      anyOf: [
+        { type: 'string', format: 'date-time' },
+        { type: 'string', format: 'date' },
+      ],
+    });
   });
 
   it('gives every operation its success response and the problem+json errors it can answer', () => {

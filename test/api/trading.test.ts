@@ -122,18 +122,23 @@ describe('trading through the API on a simulated account', () => {
     }
   });
 
-  it('answers 422 with the broker code as detail when the broker refuses', async () => {
+  it('answers 422 with the BROKER_ code and the refusal in words when the broker refuses', async () => {
     await api.post(`/local/simulator/accounts/${account}/faults`, { rejectNext: 1, code: 'NO_MONEY' });
     const refused = await api.post(`/v1/accounts/${account}/orders`, { symbol: 'EURUSD', side: 'buy', volume: 0.1 });
     expect(refused.status).toBe(422);
     expect(refused.headers.get('content-type')).toContain('application/problem+json');
-    expect(refused.body).toMatchObject({ status: 422, detail: 'NO_MONEY' });
+    expect(refused.body).toMatchObject({
+      type: 'urn:mt-copier:problem:BROKER_NO_MONEY',
+      status: 422,
+      code: 'BROKER_NO_MONEY',
+      detail: 'The account has not enough free margin for this order',
+    });
 
     const tooSmall = await api.post(`/v1/accounts/${account}/orders`, { symbol: 'EURUSD', side: 'buy', volume: 0.001 });
     expect(tooSmall.status).toBe(422);
-    expect(tooSmall.body.detail).toBe('INVALID_VOLUME');
+    expect(tooSmall.body.code).toBe('BROKER_INVALID_VOLUME');
     const unknown = await api.post(`/v1/accounts/${account}/orders`, { symbol: 'NOPE', side: 'buy', volume: 0.1 });
-    expect(unknown.body.detail).toBe('UNKNOWN_SYMBOL');
+    expect(unknown.body).toMatchObject({ code: 'BROKER_UNKNOWN_SYMBOL', detail: 'The broker does not offer this symbol on this account' });
   });
 
   it('answers with the position the broker made when the answer to the order was lost (found by client id)', async () => {
@@ -215,7 +220,7 @@ describe('trading through the API on a simulated account', () => {
     const trade = await api.post(`/v1/accounts/${mt5.body.id}/orders`, { symbol: 'EURUSD', side: 'buy', volume: 0.1 });
     // Not a refusal by the broker: no broker to reach. 503, in words, with when to come back.
     expect(trade.status).toBe(503);
-    expect(trade.body).toMatchObject({ title: 'Broker unavailable', detail: 'This platform is not set up on this server yet' });
+    expect(trade.body).toMatchObject({ title: 'Broker unavailable', code: 'BROKER_NOT_CONFIGURED', detail: 'This platform is not set up on this server yet' });
     expect(trade.headers.get('retry-after')).toBe('60');
   });
 });

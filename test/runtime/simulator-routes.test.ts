@@ -15,6 +15,7 @@ interface Problem {
   type: string;
   title: string;
   status: number;
+  code: string;
   detail: string;
   errors?: { path: string; message: string }[];
 }
@@ -22,7 +23,7 @@ interface Problem {
 const expectProblem = (response: { status: number; body: unknown } | undefined, status: number): Problem => {
   expect(response?.status).toBe(status);
   const body = response?.body as Problem;
-  expect(body).toMatchObject({ type: 'about:blank', status });
+  expect(body).toMatchObject({ type: `urn:mt-copier:problem:${body.code}`, status, code: expect.stringMatching(/^[A-Z][A-Z0-9_]+$/) });
   expect(typeof body.title).toBe('string');
   expect(JSON.stringify(body)).not.toMatch(/stack|\.ts:\d+/);
   return body;
@@ -161,7 +162,7 @@ describe('simulator routes', () => {
     expect(market.getPositions('acc-1')).toEqual([]);
   });
 
-  it('maps a broker rejection to 422 with the code as detail', async () => {
+  it('maps a broker rejection to 422 with its BROKER_ code and the reason in words', async () => {
     const { handle } = setup();
     const volume = expectProblem(
       await handle({
@@ -171,7 +172,7 @@ describe('simulator routes', () => {
       }),
       422,
     );
-    expect(volume.detail).toBe('INVALID_VOLUME');
+    expect(volume).toMatchObject({ code: 'BROKER_INVALID_VOLUME', detail: expect.stringMatching(/minimum, maximum or step/) });
     const money = expectProblem(
       await handle({
         method: 'POST',
@@ -180,9 +181,9 @@ describe('simulator routes', () => {
       }),
       422,
     );
-    expect(money.detail).toBe('NO_MONEY');
+    expect(money).toMatchObject({ code: 'BROKER_NO_MONEY', detail: expect.stringMatching(/not enough free margin/) });
     const missing = expectProblem(await handle({ method: 'POST', path: '/local/simulator/accounts/acc-1/positions/999/close', body: {} }), 422);
-    expect(missing.detail).toBe('POSITION_NOT_FOUND');
+    expect(missing.code).toBe('BROKER_POSITION_NOT_FOUND');
   });
 
   it('closes part of a position and then the rest with POST .../positions/{id}/close', async () => {
@@ -256,7 +257,7 @@ describe('simulator routes', () => {
       }),
       422,
     );
-    expect(wrongSide.detail).toBe('INVALID_STOPS');
+    expect(wrongSide).toMatchObject({ code: 'BROKER_INVALID_STOPS', detail: expect.stringMatching(/wrong side of the price/) });
   });
 
   it('sets faults with POST .../faults', async () => {

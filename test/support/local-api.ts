@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { startLocalSystem, type LocalSystem, type LocalSystemOptions } from '../../local/local-system';
 import { silentLog } from '../../shared/ports/log';
+import { openApiAnswers } from './openapi-validator';
 
 /**
  * A local system on the suite's shared emulators, with its own tables, queue and data folder.
@@ -40,6 +41,9 @@ export const apiClient = (baseUrl: string, token?: string) => {
     } catch {
       parsed = undefined;
     }
+    // Every answer a test receives is held to the OpenAPI document, errors included.
+    const problems = openApiAnswers.problems(method, path, response.status, response.headers.get('content-type'), parsed);
+    if (problems.length > 0) throw new Error(`The API answered outside its OpenAPI document:\n${problems.join('\n')}`);
     return { status: response.status, body: parsed as T, headers: response.headers, text };
   };
   return {

@@ -18,14 +18,6 @@ import {
   tradesQuery,
 } from '../schemas/trading.schema';
 
-const brokerRefusal = { status: 422, description: 'The broker refused the request; `detail` is its code (e.g. NO_MONEY, MARKET_CLOSED, INVALID_STOPS)' };
-
-/** What a trade request's Idempotency-Key can answer besides the trade's own answers. */
-const idempotencyProblems = [
-  brokerRefusal,
-  { status: 409, description: 'A request with this Idempotency-Key is still running (Retry-After says when to try again)' },
-];
-
 /** Orders, trades and positions of one account, read from its book or made at its broker. */
 export const accountTradingRoutes = [
   defineRoute({
@@ -76,7 +68,6 @@ export const accountTradingRoutes = [
     trading: true,
     body: placeOrderBody,
     response: { status: 201, schema: placedTradeSchema, description: 'The position or pending order the broker made' },
-    problems: idempotencyProblems,
     handle: async ({ runtime, tenantId, params, body, idempotency }) => ({
       status: 201,
       body: await placeTrade(runtime, tenantId, params.id, body, { idempotency }),
@@ -91,7 +82,6 @@ export const accountTradingRoutes = [
     trading: true,
     body: modifyPositionBody,
     response: { status: 204, description: 'Changed' },
-    problems: idempotencyProblems,
     handle: async ({ runtime, tenantId, params, body, idempotency }) => {
       await modifyPosition(runtime, tenantId, params.id, params.positionId, body, { idempotency });
       return { status: 204 };
@@ -106,7 +96,6 @@ export const accountTradingRoutes = [
     trading: true,
     body: closePositionBody,
     response: { status: 200, schema: closedPositionSchema, description: 'Closed; the price and volume of the close' },
-    problems: idempotencyProblems,
     handle: async ({ runtime, tenantId, params, body, idempotency }) => ({
       status: 200,
       body: await closePosition(runtime, tenantId, params.id, params.positionId, body, { idempotency }),
@@ -120,7 +109,6 @@ export const accountTradingRoutes = [
     auth: true,
     trading: true,
     response: { status: 204, description: 'Cancelled' },
-    problems: idempotencyProblems,
     handle: async ({ runtime, tenantId, params, idempotency }) => {
       await cancelOrder(runtime, tenantId, params.id, params.orderId, { idempotency });
       return { status: 204 };

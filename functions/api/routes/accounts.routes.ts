@@ -1,5 +1,4 @@
-import { toPublicAccount } from '../../../shared/domain/account';
-import { createAccount, deleteAccount, getAccount, listAccounts, updateAccount } from '../../../shared/use-cases/manage-accounts';
+import { createAccount, deleteAccount, listAccounts, showAccount, updateAccount } from '../../../shared/use-cases/manage-accounts';
 import { syncAccountNow } from '../../../shared/use-cases/sync-account-now';
 import { listPositions } from '../../../shared/use-cases/trade-accounts';
 import { defineRoute } from '../http';
@@ -40,7 +39,7 @@ export const accountRoutes = [
     tag: 'Accounts',
     auth: true,
     response: { status: 200, schema: accountSchema, description: 'The account' },
-    handle: async ({ runtime, tenantId, params }) => ({ status: 200, body: toPublicAccount(await getAccount(runtime, tenantId, params.id)) }),
+    handle: async ({ runtime, tenantId, params }) => ({ status: 200, body: await showAccount(runtime, tenantId, params.id) }),
   }),
   defineRoute({
     method: 'PATCH',

@@ -15,7 +15,10 @@ export const copyMappingRoutes = [
     response: { status: 201, schema: mappingSchema, description: 'The mapping' },
     problems: [
       { status: 404, description: 'The master or slave account does not exist' },
-      { status: 409, description: 'This master already has a mapping to this slave' },
+      {
+        status: 409,
+        description: 'This master already has a mapping to this slave (MAPPING_EXISTS), or the mappings changed while this one was checked (CONCURRENT_CHANGE)',
+      },
       {
         status: 422,
         description:
@@ -60,6 +63,13 @@ export const copyMappingRoutes = [
     tag: 'Copy mappings',
     auth: true,
     response: { status: 204, description: 'Deleted' },
+    problems: [
+      {
+        status: 409,
+        description:
+          'The mapping still has open copies on the slave (MAPPING_HAS_OPEN_COPIES): disable it (it keeps closing them) and delete it once they are closed',
+      },
+    ],
     handle: async ({ runtime, tenantId, params }) => {
       await deleteMapping(runtime, tenantId, params.id);
       return { status: 204 };

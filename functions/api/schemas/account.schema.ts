@@ -32,6 +32,9 @@ export const accountSchema = z
     equity: z.number().optional(),
     currency: z.string().optional(),
     lastSyncAt: z.string().optional(),
+    roles: z
+      .array(z.enum(['master', 'slave']))
+      .describe("What the account is in the tenant's copy mappings: `master` copies out, `slave` copies in; empty when in none"),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

@@ -97,6 +97,14 @@ export const copyRecordSchema = z
     slaveOrderId: z.string().optional(),
     masterVolume: z.number().optional(),
     slaveVolume: z.number().optional(),
+    masterPrice: z.number().optional().describe("The master's price: its fill of an open, the price of a pending order"),
+    slavePrice: z
+      .number()
+      .optional()
+      .describe("The slave's fill price (an open or close at market, where the broker reports it), or its pending order's price"),
+    slippagePips: z.number().optional().describe("How much worse than the master's price the slave's open filled, in pips (negative: better)"),
+    stopLoss: z.number().optional().describe("The slave's stop loss the copy set (an open, a modify)"),
+    takeProfit: z.number().optional().describe("The slave's take profit the copy set (an open, a modify)"),
     detectedAt: z.string(),
     enqueuedAt: z.string().optional(),
     startedAt: z.string().optional(),

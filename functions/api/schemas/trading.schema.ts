@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listQuery, positive } from './common.schema';
+import { listQuery, positive, queryInstant } from './common.schema';
 
 const side = z.enum(['buy', 'sell']);
 const symbolName = z.string().trim().min(1).max(32);
@@ -76,27 +76,24 @@ export const tradeStatsSchema = z
 
 export const equityPointSchema = z.object({ at: z.string(), balance: z.number(), equity: z.number() }).meta({ id: 'EquityPoint' });
 
-/** An instant, ISO-8601 with `Z` or an offset. */
-const instant = () => z.iso.datetime({ offset: true });
-
 /** `from <= closedAt < to`; without them, the last 30 days; at most 366 days. */
-export const tradesQuery = listQuery
-  .extend({
-    from: instant().optional().describe('Start of the range (inclusive), ISO-8601; default: 30 days before `to`'),
-    to: instant().optional().describe('End of the range (exclusive), ISO-8601; default: now'),
-  })
-  .strict();
+export const tradesQuery = listQuery.extend({
+  from: queryInstant()
+    .optional()
+    .describe('Start of the range (inclusive), ISO-8601 date-time, or a date (that day from 00:00 UTC); default: 30 days before `to`'),
+  to: queryInstant().optional().describe('End of the range (exclusive), ISO-8601 date-time, or a date (that day from 00:00 UTC); default: now'),
+});
 
-export const statsQuery = z
-  .object({
-    from: instant().optional().describe('Start of the range (inclusive), ISO-8601; default: 30 days before `to`'),
-    to: instant().optional().describe('End of the range (exclusive), ISO-8601; default: now'),
-  })
-  .strict();
+export const statsQuery = z.object({
+  from: queryInstant()
+    .optional()
+    .describe('Start of the range (inclusive), ISO-8601 date-time, or a date (that day from 00:00 UTC); default: 30 days before `to`'),
+  to: queryInstant().optional().describe('End of the range (exclusive), ISO-8601 date-time, or a date (that day from 00:00 UTC); default: now'),
+});
 
-export const equityQuery = statsQuery
-  .extend({ interval: z.enum(['hour', 'day']).default('hour').describe('One point an hour or a day (the first of each); default: hour') })
-  .strict();
+export const equityQuery = statsQuery.extend({
+  interval: z.enum(['hour', 'day']).default('hour').describe('One point an hour or a day (the first of each); default: hour'),
+});
 
 export const placeOrderBody = z
   .object({

@@ -36,7 +36,7 @@ const loginKey = (account: Pick<Account, 'tenantId' | 'platform' | 'server' | 'l
   toItem({ pk: tenantKey(account.tenantId), sk: `LOGIN#${brokerLoginKey(account)}` });
 
 const taken = (account: Pick<Account, 'platform' | 'server' | 'login'>) =>
-  new ConflictError(`This tenant already has the ${account.platform} account ${account.login} on ${account.server}`);
+  new ConflictError(`This tenant already has the ${account.platform} account ${account.login} on ${account.server}`, 'ACCOUNT_EXISTS');
 
 /**
  * Accounts, each with a login item that reserves its `(platform, server, login)` in the
@@ -151,7 +151,7 @@ export class DynamoAccountStore implements AccountStore {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       const [accountCode, loginCode, quotaCode] = cancellationCodes(error);
-      if (accountCode === 'ConditionalCheckFailed') throw new ConflictError(`account ${account.id} exists`);
+      if (accountCode === 'ConditionalCheckFailed') throw new ConflictError(`account ${account.id} exists`, 'ACCOUNT_EXISTS');
       if (loginCode === 'ConditionalCheckFailed') throw taken(account);
       if (quotaCode === 'ConditionalCheckFailed' && options.maxAccounts !== undefined) {
         throw new QuotaExceededError('MAX_ACCOUNTS_PER_TENANT', options.maxAccounts, 'accounts');
@@ -235,11 +235,11 @@ export class DynamoAccountStore implements AccountStore {
       const [accountCode, , loginCode] = cancellationCodes(error);
       if (accountCode === 'ConditionalCheckFailed') {
         if (!(await this.get(tenantId, accountId))) throw new NotFoundError('account');
-        throw new ConflictError('The account was changed by another request at the same time; try again');
+        throw new ConflictError('The account was changed by another request at the same time; try again', 'CONCURRENT_CHANGE');
       }
       if (loginCode === 'ConditionalCheckFailed') throw taken(after);
       // Another write to the same items at the same moment (TransactionConflict).
-      throw new ConflictError('The account was changed by another request at the same time; try again');
+      throw new ConflictError('The account was changed by another request at the same time; try again', 'CONCURRENT_CHANGE');
     }
     return required(await this.get(tenantId, accountId), `account ${accountId} after its update`);
   }

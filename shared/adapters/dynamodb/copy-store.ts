@@ -109,7 +109,15 @@ export class DynamoCopyStore implements CopyStore {
     const changes: Record<string, unknown> = {
       status: record.status,
       ...(record.status === 'placed'
-        ? { slavePositionId: record.slavePositionId, slaveOrderId: record.slaveOrderId, slaveVolume: record.slaveVolume }
+        ? {
+            slavePositionId: record.slavePositionId,
+            slaveOrderId: record.slaveOrderId,
+            slaveVolume: record.slaveVolume,
+            slavePrice: record.slavePrice,
+            slippagePips: record.slippagePips,
+            stopLoss: record.stopLoss,
+            takeProfit: record.takeProfit,
+          }
         : { reason: record.reason, reasonDetail: record.reasonDetail }),
       slaveSymbol: record.slaveSymbol,
       side: record.side,

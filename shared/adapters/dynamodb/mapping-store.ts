@@ -76,7 +76,7 @@ export class DynamoMappingStore implements MappingStore {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       const [mappingCode, graphCode] = cancellationCodes(error);
-      if (mappingCode === 'ConditionalCheckFailed') throw new ConflictError(`mapping ${mapping.id} exists`);
+      if (mappingCode === 'ConditionalCheckFailed') throw new ConflictError(`mapping ${mapping.id} exists`, 'MAPPING_EXISTS');
       if (graphCode === 'ConditionalCheckFailed' || graphCode === 'TransactionConflict') {
         throw new ConcurrentUpdateError(`the mapping graph of ${mapping.tenantId} moved past version ${options.graphVersion}`);
       }
