@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { copyBatchDependencies, processCopyBatch } from '../functions/copy/copy-worker';
-import type { ApiResult } from '../functions/api/http';
+import { problemBody, type ApiResult } from '../functions/api/http';
+import type { FieldProblem } from '../shared/domain/errors';
 import { corsHeaders, preflightHeaders } from '../functions/api/cors';
 import { createRouter } from '../functions/api/router';
 import { apiRoutes } from '../functions/api/routes';
@@ -131,10 +132,10 @@ const sameOrigin = (origin: string | undefined, host: string | undefined): boole
   }
 };
 
-const problemJson = (status: number, title: string, detail: string) => ({
+const problemJson = (status: number, code: string, title: string, detail: string, errors?: FieldProblem[]) => ({
   statusCode: status,
   headers: { 'content-type': 'application/problem+json' },
-  body: JSON.stringify({ type: 'about:blank', title, status, detail }),
+  body: JSON.stringify(problemBody(status, code, title, detail, errors)),
 });
 
 /**
@@ -242,7 +243,7 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
         const reply = (result: ApiResult) => send(response, { ...result, headers: { ...cors, ...result.headers } });
         if (localOnly && !sameOrigin(request.headers.origin, request.headers.host)) {
           request.resume();
-          return reply(problemJson(403, 'Forbidden', 'The local-only routes answer no web page of another origin'));
+          return reply(problemJson(403, 'FORBIDDEN_ORIGIN', 'Forbidden', 'The local-only routes answer no web page of another origin'));
         }
         const body = await readBody(request, 64 * 1024);
         if (url.pathname.startsWith('/local/simulator/')) {
@@ -250,10 +251,12 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
           try {
             parsed = body ? JSON.parse(body) : {};
           } catch {
-            return reply(problemJson(400, 'Invalid request', 'The body is not valid JSON'));
+            return reply(
+              problemJson(400, 'INVALID_REQUEST', 'Invalid request', 'The body is not valid JSON', [{ path: '(body)', message: 'is not valid JSON' }]),
+            );
           }
           const result = await simulatorRoutes({ method: request.method ?? 'GET', path: url.pathname, body: parsed });
-          if (!result) return reply(problemJson(404, 'Not found', `No route ${url.pathname}`));
+          if (!result) return reply(problemJson(404, 'ROUTE_NOT_FOUND', 'Not found', `No route ${url.pathname}`));
           const isProblem = result.status >= 400;
           return reply({
             statusCode: result.status,
@@ -269,17 +272,9 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
             sub = undefined;
           }
           if (typeof sub !== 'string' || !/^[\w.@-]{1,128}$/.test(sub)) {
-            return reply({
-              statusCode: 400,
-              headers: { 'content-type': 'application/problem+json' },
-              body: JSON.stringify({
-                type: 'about:blank',
-                title: 'Invalid request',
-                status: 400,
-                detail: 'sub is required',
-                errors: [{ path: 'sub', message: 'must be 1-128 letters, digits or . _ @ -' }],
-              }),
-            });
+            return reply(
+              problemJson(400, 'INVALID_REQUEST', 'Invalid request', 'sub is required', [{ path: 'sub', message: 'must be 1-128 letters, digits or . _ @ -' }]),
+            );
           }
           return reply({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: await auth.issue(sub) }) });
         }
@@ -291,14 +286,14 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
         const claims = await auth.verify(request.headers.authorization);
         if (url.pathname.startsWith('/v1') && !claims) {
           return reply({
-            ...problemJson(401, 'Unauthorized', 'A valid bearer token is required'),
+            ...problemJson(401, 'UNAUTHORIZED', 'Unauthorized', 'A valid bearer token is required'),
             headers: { 'content-type': 'application/problem+json', 'www-authenticate': 'Bearer' },
           });
         }
         reply(await route(toApiGatewayEvent(request, body, claims)));
       })().catch((error: unknown) => {
         options.log.error('local server failed a request', { error });
-        if (!response.headersSent) send(response, problemJson(500, 'Internal error', 'Something went wrong'));
+        if (!response.headersSent) send(response, problemJson(500, 'INTERNAL_ERROR', 'Internal error', 'Something went wrong'));
       });
     });
     // Live events (`/v1/events`): the main table's stream, read while a client listens, as
@@ -321,7 +316,14 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
       await hub.close();
       await streamReader.stop();
     });
-    await new Promise<void>((resolve) => server.listen(options.port, '127.0.0.1', resolve));
+    // A port taken meanwhile (after main's check) rejects, so the caller says so in one line.
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
     stops.push(
       () =>
         new Promise<void>((resolve) => {
