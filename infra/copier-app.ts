@@ -126,7 +126,7 @@ export const buildCopierApp = (app: App, processEnv: NodeJS.ProcessEnv = process
   });
   const stateless = new StatelessStack(app, `${settings.stage}-mt-copier-stateless`, {
     env,
-    description: `${description}: functions, HTTP API, schedule`,
+    description: `${description}: functions, HTTP API, live events WebSocket API, schedule`,
     stage: settings.stage,
     stateful,
     sync: settings.sync,

@@ -23,8 +23,10 @@ export interface StatefulStackProps extends StackProps {
  * no user, account, credential or audit entry.
  */
 export class StatefulStack extends Stack {
-  /** Single table of the application (tenants, accounts, mappings, copies, snapshots). */
+  /** Single table of the application (tenants, accounts, mappings, copies, snapshots); its stream feeds the live events. */
   readonly table: dynamodb.Table;
+  /** The open live-event WebSocket connections, per tenant: ephemeral, each item expires with its connection. */
+  readonly connectionsTable: dynamodb.Table;
   /** Append-only audit log: functions may put and read entries, never change or delete them. */
   readonly auditTable: dynamodb.Table;
   /** Encrypts broker passwords; every use must carry an encryption context. */
@@ -46,6 +48,8 @@ export class StatefulStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       timeToLiveAttribute: 'expiresAt',
+      // Both images: the live events tell a change (a copy that finished, a protection that broke) from a rewrite.
+      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -65,6 +69,24 @@ export class StatefulStack extends Stack {
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+
+    this.connectionsTable = new dynamodb.Table(this, 'Connections', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // API Gateway closes a WebSocket connection after two hours; its item expires then.
+      timeToLiveAttribute: 'expiresAt',
+      // Nothing in it outlives a connection: a new table loses only connections a reconnect restores.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    NagSuppressions.addResourceSuppressions(this.connectionsTable, [
+      {
+        id: 'AwsSolutions-DDB3',
+        reason:
+          'Holds only the ids of open WebSocket connections, each gone within two hours (TTL); a restore would bring back closed connections. Nothing to recover: clients reconnect.',
+      },
+    ]);
 
     this.credentialsKey = new kms.Key(this, 'CredentialsKey', {
       description: 'Encrypts broker account passwords (encryption context: tenantId, accountId)',

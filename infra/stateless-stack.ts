@@ -19,12 +19,16 @@ import type { Construct } from 'constructs';
 import { CREDENTIAL_PURPOSE } from '../shared/ports/credential-cipher';
 import type { SyncSizing } from './sync-sizing';
 import { CopierFunction } from './constructs/copier-function';
+import { LiveEvents } from './constructs/live-events';
 import { Operations } from './constructs/operations';
 
 /** What the stateless stack uses from the stateful one. */
 export interface StatefulResources {
+  /** With its stream on: the live events read it. */
   readonly table: dynamodb.ITable;
   readonly auditTable: dynamodb.ITable;
+  /** The open live-event WebSocket connections. */
+  readonly connectionsTable: dynamodb.ITable;
   readonly credentialsKey: kms.IKey;
   readonly metaApiTokenSecret: secretsmanager.ISecret;
   readonly copyQueue: { readonly queue: sqs.IQueue; readonly deadLetterQueue: sqs.IQueue; readonly consumerTimeout: Duration };
@@ -101,6 +105,7 @@ export class StatelessStack extends Stack {
   readonly syncFunction: lambda.IFunction;
   readonly copyFunction: lambda.IFunction;
   readonly httpApi: apigwv2.HttpApi;
+  readonly liveEvents: LiveEvents;
   readonly operations: Operations;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
@@ -221,6 +226,14 @@ export class StatelessStack extends Stack {
 
     this.addSyncSchedule(sync.function, props.sync.shards);
     this.httpApi = this.addHttpApi(api.function, props);
+    this.liveEvents = new LiveEvents(this, 'LiveEvents', {
+      stage: props.stage,
+      table: stateful.table,
+      connectionsTable: stateful.connectionsTable,
+      userPool: stateful.userPool,
+      userPoolClient: stateful.userPoolClient,
+      environment,
+    });
     this.operations = new Operations(this, 'Operations', {
       stage: props.stage,
       functions: { api: api.function, sync: sync.function, copy: copy.function },
@@ -231,6 +244,8 @@ export class StatelessStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.httpApi.apiEndpoint });
+    // The frontend connects to `${EventsUrl}?token=<access token>`.
+    new CfnOutput(this, 'EventsUrl', { value: this.liveEvents.stage.url });
     new CfnOutput(this, 'DashboardName', { value: this.operations.dashboard.dashboardName });
     new CfnOutput(this, 'UserPoolId', { value: stateful.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: stateful.userPoolClient.userPoolClientId });

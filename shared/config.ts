@@ -46,6 +46,13 @@ const configSchema = z.object({
   MAX_ACCOUNTS_PER_TENANT: z.coerce.number().int().min(1).default(500),
   MAX_MAPPINGS_PER_TENANT: z.coerce.number().int().min(1).default(1000),
   MAX_SLAVES_PER_MASTER: z.coerce.number().int().min(1).default(500),
+  /** Live events in AWS: the table of open WebSocket connections (connect and events functions only). */
+  CONNECTIONS_TABLE_NAME: z.string().min(1).optional(),
+  /** Live events in AWS: the WebSocket API stage's management endpoint (`https://<api>.execute-api.<region>.amazonaws.com/<stage>`) the events function posts to. */
+  EVENTS_CALLBACK_URL: z.string().url().optional(),
+  /** Live events in AWS: the Cognito user pool and app client whose access tokens the `$connect` authorizer accepts. */
+  USER_POOL_ID: z.string().min(1).optional(),
+  USER_POOL_CLIENT_ID: z.string().min(1).optional(),
   /** Local runtime and tests only: endpoints of the emulators. Unset in AWS. */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
   SQS_ENDPOINT: z.string().url().optional(),

@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -16,7 +17,7 @@ import { startLocalKms, type RunningLocalKms } from '../../local/emulators/local
 import { copyClientId } from '../../shared/domain/copy-record';
 import { createTestTables, LOCAL_AWS, type TestTables } from '../support/dynamo';
 import { SecretsManagerStub } from '../support/fake-metaapi/secrets-manager-stub';
-import { aPosition, T0 } from '../support/fixtures';
+import { anAccount, aPosition, T0 } from '../support/fixtures';
 
 const run = promisify(execFile);
 
@@ -33,6 +34,10 @@ describe('the bundled functions', () => {
   let secrets: SecretsManagerStub;
   let sqs: SQSClient;
   let queueUrl: string;
+  /** The live events' connections table, and the stand-in of the WebSocket API's management endpoint (records each post). */
+  const connectionsTable = `bundles-connections-${randomUUID()}`;
+  let managementApi: Server;
+  const posted: { connectionId: string; body: string }[] = [];
   const functions = new Map<string, { bundle: string; environment: Record<string, string>; granted: Set<string> }>();
   /** The DynamoDB and KMS actions each function issued (`dynamodb:GetItem`), seen on the wire by recording proxies. */
   const issued = new Map<string, Set<string>>();
@@ -71,6 +76,30 @@ describe('the bundled functions', () => {
     secrets = await SecretsManagerStub.start();
     sqs = new SQSClient({ endpoint: inject('sqsEndpoint'), ...LOCAL_AWS });
     queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `bundles-${randomUUID()}.fifo`, Attributes: { FifoQueue: 'true' } }))).QueueUrl ?? '';
+    await tables.client.send(
+      new CreateTableCommand({
+        TableName: connectionsTable,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+    managementApi = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const connectionId = decodeURIComponent(/^\/@connections\/([^/?]+)$/.exec(request.url ?? '')?.[1] ?? '');
+        posted.push({ connectionId, body: Buffer.concat(chunks).toString('utf8') });
+        response.writeHead(request.method === 'POST' && connectionId ? 200 : 404).end();
+      });
+    });
+    await new Promise<void>((resolve) => managementApi.listen(0, '127.0.0.1', resolve));
     const keyId = await kms.createKey();
     const secretArn = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:metaapi-token-AbCdEf';
     secrets.secrets.set(secretArn, 'REPLACE_WITH_METAAPI_TOKEN');
@@ -82,6 +111,10 @@ describe('the bundled functions', () => {
       COPY_QUEUE_URL: queueUrl,
       KMS_KEY_ID: keyId,
       METAAPI_TOKEN_SECRET_ARN: secretArn,
+      CONNECTIONS_TABLE_NAME: connectionsTable,
+      EVENTS_CALLBACK_URL: `http://127.0.0.1:${(managementApi.address() as AddressInfo).port}`,
+      USER_POOL_ID: 'us-east-1_BundleTest',
+      USER_POOL_CLIENT_ID: 'bundle-client',
     };
     for (const [logicalId, resource] of Object.entries(template.Resources)) {
       if (resource.Type !== 'AWS::Lambda::Function') continue;
@@ -111,7 +144,9 @@ describe('the bundled functions', () => {
   }, 120_000);
 
   afterAll(async () => {
+    await tables?.client.send(new DeleteTableCommand({ TableName: connectionsTable })).catch(() => undefined);
     await tables?.drop();
+    managementApi?.close();
     await kms?.stop();
     await secrets?.stop();
     if (queueUrl) await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl })).catch(() => undefined);
@@ -176,8 +211,15 @@ describe('the bundled functions', () => {
     isBase64Encoded: false,
   });
 
-  it('synthesizes a bundle for each of the three functions', () => {
-    expect([...functions.keys()].map((id) => id.replace(/^.*?(Api|Sync|Copy)$/, '$1')).sort()).toEqual(['Api', 'Copy', 'Sync']);
+  it('synthesizes a bundle for each of the six functions', () => {
+    expect([...functions.keys()].map((id) => id.replace(/^.*?(Api|Sync|Copy)$/, '$1')).sort()).toEqual([
+      'Api',
+      'Copy',
+      'LiveEventsAuthorize',
+      'LiveEventsConnections',
+      'LiveEventsPublish',
+      'Sync',
+    ]);
   });
 
   it('the API bundle answers its routes: health, an account created (its password encrypted by KMS), the list', async () => {
@@ -256,6 +298,69 @@ describe('the bundled functions', () => {
     expect(record.Item?.reason?.S).toBe('MAPPING_REMOVED');
   }, 90_000);
 
+  it('the live events authorizer bundle refuses a connection whose token is not a JWT, with Unauthorized', async () => {
+    const refused = await invoke('LiveEventsAuthorize', {
+      type: 'REQUEST',
+      methodArn: 'arn:aws:execute-api:us-east-1:000000000000:api/v1/$connect',
+      headers: {},
+      queryStringParameters: { token: 'not-a-jwt' },
+      requestContext: { routeKey: '$connect', eventType: 'CONNECT', connectionId: 'c-0=' },
+    }).then(
+      () => undefined,
+      (error: { stderr?: string }) => error,
+    );
+    expect(refused?.stderr).toContain('Unauthorized');
+    expect(refused?.stderr).not.toContain('not-a-jwt');
+  }, 90_000);
+
+  const connectionEvent = (routeKey: '$connect' | '$disconnect') => ({
+    requestContext: {
+      routeKey,
+      eventType: routeKey === '$connect' ? 'CONNECT' : 'DISCONNECT',
+      connectionId: 'bundle-conn=',
+      authorizer: { tenantId: 'tenant-bundle' },
+    },
+    isBase64Encoded: false,
+  });
+  const connectionItem = () =>
+    tables.client.send(new GetItemCommand({ TableName: connectionsTable, Key: marshall({ pk: 'TENANT#tenant-bundle', sk: 'CONN#bundle-conn=' }) }));
+
+  it("the live events connections bundle keeps a connection under the authorizer's tenant on $connect", async () => {
+    expect(await invoke('LiveEventsConnections', connectionEvent('$connect'))).toEqual({ statusCode: 200 });
+    expect((await connectionItem()).Item?.expiresAt?.N).toBeDefined();
+  }, 90_000);
+
+  it("the live events bundle posts a stream batch's event to the tenant's connection through the management API", async () => {
+    const before = anAccount({ id: 'account-bundle', tenantId: 'tenant-bundle', status: 'connecting' });
+    const after = { ...before, status: 'connected', updatedAt: '2024-03-04T10:00:05.000Z' };
+    const keys = { pk: 'TENANT#tenant-bundle', sk: 'ACCOUNT#account-bundle', entity: 'account' };
+    const result = await invoke('LiveEventsPublish', {
+      Records: [
+        {
+          eventID: 'stream-1',
+          eventName: 'MODIFY',
+          eventSource: 'aws:dynamodb',
+          awsRegion: 'us-east-1',
+          dynamodb: {
+            SequenceNumber: '1',
+            StreamViewType: 'NEW_AND_OLD_IMAGES',
+            OldImage: marshall({ ...keys, ...before }),
+            NewImage: marshall({ ...keys, ...after }),
+          },
+        },
+      ],
+    });
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(posted.map((post) => post.connectionId)).toEqual(['bundle-conn=']);
+    expect(JSON.parse(posted[0]?.body ?? '{}')).toMatchObject({ type: 'account.updated', data: { id: 'account-bundle', status: 'connected', roles: [] } });
+    expect(posted[0]?.body).not.toContain('ciphertext-not-a-password');
+  }, 90_000);
+
+  it('the live events connections bundle forgets the connection on $disconnect', async () => {
+    expect(await invoke('LiveEventsConnections', connectionEvent('$disconnect'))).toEqual({ statusCode: 200 });
+    expect((await connectionItem()).Item).toBeUndefined();
+  }, 90_000);
+
   it('traces each invocation as in Lambda: its AWS SDK requests and its broker calls are subsegments sent to the X-Ray daemon', () => {
     const names = (name: string) => new Set((traced.get(name) ?? []).map((segment) => segment.name));
     // The API created an account: DynamoDB and KMS requests, and the broker's provisioning (refused: no MetaApi token yet).
@@ -267,12 +372,17 @@ describe('the bundled functions', () => {
   });
 
   it('issues no DynamoDB or KMS action its role does not grant (the least privilege of the template holds for what the code does)', () => {
-    expect([...issued.keys()].sort()).toEqual(['Api', 'Copy', 'Sync']);
+    expect([...issued.keys()].sort()).toEqual(['Api', 'Copy', 'LiveEventsAuthorize', 'LiveEventsConnections', 'LiveEventsPublish', 'Sync']);
+    // The connections function put and deleted its item; the events function read connections and mappings.
+    expect([...(issued.get('LiveEventsConnections') ?? [])].sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:PutItem']);
+    expect([...(issued.get('LiveEventsPublish') ?? [])]).toEqual(['dynamodb:Query']);
     // The API encrypted the new account's password; sync and copy have no KMS grant, and used none.
     expect(issued.get('Api')).toContain('kms:Encrypt');
     for (const [name, actions] of issued) {
       const granted = [...functions.entries()].find(([id]) => id.endsWith(name))?.[1].granted ?? new Set();
-      expect(actions.size, name).toBeGreaterThan(0);
+      // The authorizer reads no table: it verifies the token only.
+      if (name === 'LiveEventsAuthorize') expect(actions.size, name).toBe(0);
+      else expect(actions.size, name).toBeGreaterThan(0);
       expect(
         [...actions].filter((action) => !granted.has(action)),
         `${name} issued actions its role lacks`,

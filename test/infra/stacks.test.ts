@@ -65,6 +65,22 @@ const referencedIds = (value: Json): string[] => {
 
 const logicalIdOf = (construct: { node: { defaultChild?: unknown } }, stack: Stack): string => stack.getLogicalId(construct.node.defaultChild as CfnElement);
 
+/** The copy queue's event source mapping (the live events' stream has one of its own). */
+const copyQueueMapping = (template: Template): CfnResource => {
+  const queueIds = Object.keys(resources(stateful, 'AWS::SQS::Queue'));
+  const mappings = Object.values(resources(template, 'AWS::Lambda::EventSourceMapping')).filter((mapping) =>
+    referencedIds(mapping.Properties.EventSourceArn).some((id) => queueIds.includes(id)),
+  );
+  expect(mappings).toHaveLength(1);
+  return mappings[0]!;
+};
+
+/** The resources of one kind that belong to the HTTP API (the live events' WebSocket API has routes, an authorizer and a stage too). */
+const ofHttpApi = (type: string): Record<string, CfnResource> => {
+  const apiId = logicalIdOf(built.stateless.httpApi, built.stateless);
+  return Object.fromEntries(Object.entries(resources(stateless, type)).filter(([, resource]) => referencedIds(resource.Properties.ApiId).includes(apiId)));
+};
+
 const statementsByPolicy = (): [string, PolicyStatement[]][] =>
   Object.entries(resources(stateless, 'AWS::IAM::Policy')).map(([id, policy]) => [
     id,
@@ -73,7 +89,7 @@ const statementsByPolicy = (): [string, PolicyStatement[]][] =>
 
 describe('copy-signal queue', () => {
   it('has a visibility timeout of at least six times the timeout of the function that consumes it', () => {
-    const [, mapping] = only(resources(stateless, 'AWS::Lambda::EventSourceMapping'));
+    const mapping = copyQueueMapping(stateless);
     const [functionId] = referencedIds(mapping.Properties.FunctionName);
     const consumer = resources(stateless, 'AWS::Lambda::Function')[functionId!];
     const [queueId] = referencedIds(mapping.Properties.EventSourceArn);
@@ -88,7 +104,7 @@ describe('copy-signal queue', () => {
 
   it('moves a signal to a FIFO dead-letter queue after at least five receives', () => {
     const queues = resources(stateful, 'AWS::SQS::Queue');
-    const [, mapping] = only(resources(stateless, 'AWS::Lambda::EventSourceMapping'));
+    const mapping = copyQueueMapping(stateless);
     const queue = queues[referencedIds(mapping.Properties.EventSourceArn)[0]!];
     const redrive = queue?.Properties.RedrivePolicy as { maxReceiveCount: number; deadLetterTargetArn: Json };
     expect(redrive.maxReceiveCount).toBeGreaterThanOrEqual(5);
@@ -113,7 +129,7 @@ describe('copy-signal queue', () => {
   });
 
   it('reports partial batch failures so one poison signal fails alone', () => {
-    const [, mapping] = only(resources(stateless, 'AWS::Lambda::EventSourceMapping'));
+    const mapping = copyQueueMapping(stateless);
     expect(mapping.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
     expect(mapping.Properties.BatchSize).toBe(10);
   });
@@ -192,9 +208,11 @@ describe('data protection', () => {
     });
   });
 
-  it('enables point-in-time recovery and retention on both tables', () => {
-    const tables = Object.values(resources(stateful, 'AWS::DynamoDB::Table'));
-    expect(tables).toHaveLength(2);
+  it('enables point-in-time recovery and retention on both tables of user data', () => {
+    const all = resources(stateful, 'AWS::DynamoDB::Table');
+    // The third holds open WebSocket connections only (test/infra/live-events.test.ts).
+    expect(Object.keys(all)).toHaveLength(3);
+    const tables = [built.stateful.table, built.stateful.auditTable].map((table) => all[logicalIdOf(table, built.stateful)]!);
     for (const table of tables) {
       expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
       expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
@@ -236,10 +254,10 @@ describe('data protection', () => {
 });
 
 describe('HTTP API', () => {
-  const routes = Object.values(resources(stateless, 'AWS::ApiGatewayV2::Route')).map((route) => route.Properties);
+  const routes = Object.values(ofHttpApi('AWS::ApiGatewayV2::Route')).map((route) => route.Properties);
 
   it('guards every /v1 route with the Cognito JWT authorizer', () => {
-    const [authorizerId, authorizer] = only(resources(stateless, 'AWS::ApiGatewayV2::Authorizer'));
+    const [authorizerId, authorizer] = only(ofHttpApi('AWS::ApiGatewayV2::Authorizer'));
     expect(authorizer.Properties.AuthorizerType).toBe('JWT');
     const jwt = authorizer.Properties.JwtConfiguration as { Audience: Json; Issuer: Json };
     expect(referencedIds(jwt.Audience)).toEqual([logicalIdOf(built.stateful.userPoolClient, built.stateful)]);
@@ -275,7 +293,7 @@ describe('HTTP API', () => {
   });
 
   it('writes an access log line per request with the tenant, never the token', () => {
-    const [, stage] = only(resources(stateless, 'AWS::ApiGatewayV2::Stage'));
+    const [, stage] = only(ofHttpApi('AWS::ApiGatewayV2::Stage'));
     const settings = stage.Properties.AccessLogSettings as { DestinationArn: Json; Format: string };
     const format = JSON.parse(settings.Format) as Record<string, string>;
     expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', tenant: '$context.authorizer.claims.sub' });
@@ -284,7 +302,7 @@ describe('HTTP API', () => {
   });
 
   it('throttles the unauthenticated routes on their own, below the stage', () => {
-    const [, stage] = only(resources(stateless, 'AWS::ApiGatewayV2::Stage'));
+    const [, stage] = only(ofHttpApi('AWS::ApiGatewayV2::Stage'));
     expect(stage.Properties.RouteSettings).toEqual({
       'GET /health': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
       'GET /openapi.json': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
@@ -292,7 +310,7 @@ describe('HTTP API', () => {
   });
 
   it('throttles the default stage', () => {
-    const [, stage] = only(resources(stateless, 'AWS::ApiGatewayV2::Stage'));
+    const [, stage] = only(ofHttpApi('AWS::ApiGatewayV2::Stage'));
     expect(stage.Properties.StageName).toBe('$default');
     expect(stage.Properties.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 });
   });
@@ -302,16 +320,17 @@ describe('functions', () => {
   const functions = resources(stateless, 'AWS::Lambda::Function');
 
   it('run on arm64 and Node.js 22 with active tracing', () => {
-    expect(Object.keys(functions)).toHaveLength(3);
+    // api, sync, copy, and the live events' authorizer, connections and events functions.
+    expect(Object.keys(functions)).toHaveLength(6);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties.Architectures).toEqual(['arm64']);
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
       expect(typeof fn.Properties.Timeout).toBe('number');
     }
-    // The three functions' and the HTTP API's access logs.
+    // The six functions' and the HTTP API's access logs.
     const logGroups = Object.values(resources(stateless, 'AWS::Logs::LogGroup'));
-    expect(logGroups).toHaveLength(4);
+    expect(logGroups).toHaveLength(7);
     for (const logGroup of logGroups) expect(logGroup.Properties.RetentionInDays).toBe(30);
   });
 
@@ -333,11 +352,14 @@ describe('functions', () => {
 
   it('never grant update, delete or batch write on the audit table', () => {
     const auditId = logicalIdOf(built.stateful.auditTable, built.stateful);
-    const auditActionsByPolicy = statementsByPolicy().map(([, statements]) =>
-      statements
-        .filter((statement) => asArray(statement.Resource).some((resource) => referencedIds(resource).includes(auditId)))
-        .flatMap((statement) => asArray(statement.Action)),
-    );
+    const auditActionsByPolicy = statementsByPolicy()
+      .map(([, statements]) =>
+        statements
+          .filter((statement) => asArray(statement.Resource).some((resource) => referencedIds(resource).includes(auditId)))
+          .flatMap((statement) => asArray(statement.Action)),
+      )
+      .filter((actions) => actions.length > 0);
+    // api, sync and copy; the live events' functions never touch it.
     expect(auditActionsByPolicy).toHaveLength(3);
     for (const actions of auditActionsByPolicy) {
       expect(actions).toContain('dynamodb:PutItem');
@@ -443,7 +465,7 @@ describe('deployment settings', () => {
   });
 
   it('bounds the copy concurrency (50 unless told), and reserves API concurrency only when told', () => {
-    const mapping = (template: Template) => only(resources(template, 'AWS::Lambda::EventSourceMapping'))[1].Properties;
+    const mapping = (template: Template) => copyQueueMapping(template).Properties;
     expect(mapping(stateless).ScalingConfig).toEqual({ MaximumConcurrency: 50 });
     const api = (template: Template) =>
       Object.values(resources(template, 'AWS::Lambda::Function')).find(
