@@ -14,8 +14,17 @@ export interface DataDirLock {
   release(): void;
 }
 
+/** DATA_DIR is held by another runtime that still runs (in another process, `holderPid`, or in this one). */
 export class DataDirInUseError extends Error {
   override readonly name = 'DataDirInUseError';
+  constructor(
+    readonly dataDir: string,
+    readonly holderPid: number | undefined,
+  ) {
+    super(
+      `${dataDir} is in use by another mt-copier${holderPid === undefined ? ' in this process' : ` (pid ${holderPid})`}; stop it first, or set another DATA_DIR`,
+    );
+  }
 }
 
 const alive = (pid: number): boolean => {
@@ -50,7 +59,7 @@ const held = new Set<string>();
 export const lockDataDir = async (dataDir: string): Promise<DataDirLock> => {
   mkdirSync(dataDir, { recursive: true });
   const path = join(dataDir, 'runtime.lock');
-  if (held.has(path)) throw new DataDirInUseError(`${dataDir} is in use by another mt-copier in this process; stop it first, or set another DATA_DIR`);
+  if (held.has(path)) throw new DataDirInUseError(dataDir, undefined);
   const owner: LockOwner = { pid: process.pid, startedAt: new Date().toISOString() };
   for (let attempt = 0; ; attempt += 1) {
     try {
@@ -69,7 +78,7 @@ export const lockDataDir = async (dataDir: string): Promise<DataDirLock> => {
       holder = undefined; // torn or empty: its writer died while writing
     }
     if (holder && holder.pid !== process.pid && alive(holder.pid) && (commandLine(holder.pid) ?? 'node').includes('node')) {
-      throw new DataDirInUseError(`${dataDir} is in use by another mt-copier (pid ${holder.pid}); stop it first, or set another DATA_DIR`);
+      throw new DataDirInUseError(dataDir, holder.pid);
     }
     if (holder?.databasePid && alive(holder.databasePid) && commandLine(holder.databasePid)?.includes(dataDir)) {
       process.kill(holder.databasePid, 'SIGKILL');
