@@ -76,6 +76,7 @@ export const CREDENTIAL_CONTEXT_KEYS = ['tenantId', 'accountId'] as const;
 
 /** The main table's one global secondary index (infra/stateful-stack.ts). */
 const MAIN_TABLE_INDEX = 'gsi1';
+const COPIES_INDEX = 'gsi2';
 
 /**
  * The DynamoDB item actions each function's code issues on the main table, by store:
@@ -177,6 +178,8 @@ export class StatelessStack extends Stack {
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: actions.map((action) => `dynamodb:${action}`), resources: [stateful.table.tableArn] }));
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${stateful.table.tableArn}/index/${MAIN_TABLE_INDEX}`] }));
     }
+    // The tenant's copy timeline is read by the API alone.
+    api.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${stateful.table.tableArn}/index/${COPIES_INDEX}`] }));
     for (const fn of [api.function, sync.function, copy.function]) {
       fn.addToRolePolicy(
         new iam.PolicyStatement({

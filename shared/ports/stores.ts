@@ -147,9 +147,25 @@ export interface CopyStore {
   getLink(tenantId: string, mappingId: string, masterTicket: string): Promise<PositionLink | undefined>;
   listOpenLinks(tenantId: string, mappingId: string): Promise<PositionLink[]>;
   listByMapping(tenantId: string, mappingId: string, page: PageRequest): Promise<Page<CopyRecord>>;
+  /**
+   * Every copy of the tenant, newest first (by detection), narrowed by `filter`. A page holds at
+   * most `limit` records; it may hold fewer and still have a `nextCursor` when a filter leaves
+   * little of what was read.
+   */
+  list(tenantId: string, filter: CopyFilter, page: PageRequest): Promise<Page<CopyRecord>>;
   get(tenantId: string, mappingId: string, eventId: string): Promise<CopyRecord | undefined>;
   /** The record whose broker side effect carries `clientId` (one record per client id). */
   findByClientId(tenantId: string, clientId: string): Promise<CopyRecord | undefined>;
+}
+
+/** What a tenant's copies can be narrowed to; `from <= detectedAt < to`. */
+export interface CopyFilter {
+  status?: CopyRecord['status'];
+  /** Copies from or to this account (as master or as slave). */
+  accountId?: string;
+  mappingId?: string;
+  from?: string;
+  to?: string;
 }
 
 export interface AuditLog {

@@ -7,8 +7,16 @@ import {
   type Sizing,
   type SymbolRules,
 } from '../domain/copy-mapping';
-import { ConcurrentUpdateError, ConflictError, NotFoundError, QuotaExceededError, RuleViolationError, type TenantQuotas } from '../domain/errors';
-import type { AccountStore, AuditLog, CopyStore, MappingStore, Page, PageRequest } from '../ports/stores';
+import {
+  ConcurrentUpdateError,
+  ConflictError,
+  NotFoundError,
+  QuotaExceededError,
+  RuleViolationError,
+  ValidationError,
+  type TenantQuotas,
+} from '../domain/errors';
+import type { AccountStore, AuditLog, CopyFilter, CopyStore, MappingStore, Page, PageRequest } from '../ports/stores';
 import { toPublicCopyRecord, type PublicCopyRecord } from '../domain/copy-record';
 import { newId } from './manage-accounts';
 
@@ -160,5 +168,25 @@ export const deleteMapping = async (deps: MappingDependencies, tenantId: string,
 export const listCopies = async (deps: MappingDependencies, tenantId: string, mappingId: string, page: PageRequest): Promise<Page<PublicCopyRecord>> => {
   await getMapping(deps, tenantId, mappingId);
   const result = await deps.copies.listByMapping(tenantId, mappingId, page);
+  return { ...result, items: result.items.map(toPublicCopyRecord) };
+};
+
+/**
+ * Every copy of the tenant, newest first, narrowed by status, account (as master or slave),
+ * mapping and detection time `[from, to)`. A filter naming an id the tenant does not have
+ * finds nothing; it reveals nothing either.
+ */
+export const listTenantCopies = async (
+  deps: Pick<MappingDependencies, 'copies'>,
+  tenantId: string,
+  filter: CopyFilter,
+  page: PageRequest,
+): Promise<Page<PublicCopyRecord>> => {
+  if (filter.from !== undefined && filter.to !== undefined && Date.parse(filter.from) >= Date.parse(filter.to)) {
+    throw new ValidationError('Invalid query: from', [{ path: 'from', message: 'must be before to' }]);
+  }
+  // The sort key holds UTC instants with milliseconds: bounds are compared in that form.
+  const utc = (instant: string | undefined) => (instant === undefined ? undefined : new Date(instant).toISOString());
+  const result = await deps.copies.list(tenantId, { ...filter, from: utc(filter.from), to: utc(filter.to) }, page);
   return { ...result, items: result.items.map(toPublicCopyRecord) };
 };

@@ -237,6 +237,61 @@ export const storeContract = (name: string, stores: () => StoreSet) => {
       expect(await copies.findByClientId(tenant('elsewhere'), draft.clientId)).toBeUndefined();
       expect(await copies.listOpenLinks(tenantId, 'm-9')).toMatchObject([{ masterTicket: 'p-9', slaveTicket: 's-1' }]);
     });
+
+    it("lists a tenant's copies newest first, filtered by status, account, mapping and time, page by page", async () => {
+      const { copies } = stores();
+      const tenantId = tenant('timeline');
+      const at = (minute: number) => new Date(Date.parse(T0) + minute * 60_000).toISOString();
+      // Twelve copies over twelve minutes, on two mappings; every third one skipped.
+      const made = [];
+      for (let minute = 0; minute < 12; minute += 1) {
+        const onFirst = minute % 2 === 0;
+        const draft = aCopyRecord({
+          tenantId,
+          mappingId: onFirst ? 'm-a' : 'm-b',
+          masterAccountId: onFirst ? 'acc-1' : 'acc-2',
+          slaveAccountId: onFirst ? 'acc-2' : 'acc-3',
+          eventId: `positionOpened:p-${minute}:0`,
+          detectedAt: at(minute),
+        });
+        const claimed = await copies.claim(draft, { now: new Date(at(minute)), leaseMs: 1000 });
+        if (claimed.outcome !== 'claimed') throw new Error('not claimed');
+        if (minute % 3 === 0) await copies.finish({ ...claimed.record, ...done, status: 'skipped', reason: 'SYMBOL_FILTERED' });
+        else if (minute !== 11) await copies.finish({ ...claimed.record, ...done, status: 'placed' });
+        made.push(draft);
+      }
+      await copies.claim(aCopyRecord({ tenantId: tenant('other'), detectedAt: at(5) }), { now: new Date(T0), leaseMs: 1000 });
+      const all = async (filter: Parameters<typeof copies.list>[1], limit: number) => {
+        const ids: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await copies.list(tenantId, filter, { limit, cursor });
+          expect(page.items.length).toBeLessThanOrEqual(limit);
+          ids.push(...page.items.map((item) => item.id));
+          cursor = page.nextCursor;
+        } while (cursor);
+        return ids;
+      };
+      const newestFirst = [...made].reverse();
+      const ids = (records: typeof made) => records.map((record) => record.id);
+      expect(await all({}, 5)).toEqual(ids(newestFirst));
+      expect(await all({ status: 'skipped' }, 2)).toEqual(ids(newestFirst.filter((_r, i) => (11 - i) % 3 === 0)));
+      expect(await all({ status: 'pending' }, 50)).toEqual([made[11]!.id]);
+      // acc-2 is the first mapping's slave and the second's master: all of them.
+      expect(await all({ accountId: 'acc-2' }, 4)).toEqual(ids(newestFirst));
+      expect(await all({ accountId: 'acc-3' }, 4)).toEqual(ids(newestFirst.filter((record) => record.mappingId === 'm-b')));
+      expect(await all({ mappingId: 'm-a', status: 'placed' }, 3)).toEqual(
+        ids(newestFirst.filter((record, i) => record.mappingId === 'm-a' && (11 - i) % 3 !== 0 && 11 - i !== 11)),
+      );
+      // [from, to): minute 3 in, minute 6 out.
+      expect(await all({ from: at(3), to: at(6) }, 2)).toEqual(ids([made[5]!, made[4]!, made[3]!]));
+      expect(await all({ to: at(2) }, 5)).toEqual(ids([made[1]!, made[0]!]));
+      expect(await all({ from: at(10), status: 'pending' }, 5)).toEqual(ids([made[11]!]));
+      expect(await all({ accountId: 'nobody' }, 5)).toEqual([]);
+      // Records carry no storage attributes.
+      const [first] = (await copies.list(tenantId, {}, { limit: 1 })).items;
+      expect(Object.keys(first!).filter((key) => /^(pk|sk|gsi\d|entity|leaseUntil|workerEpoch)/.test(key))).toEqual([]);
+    });
   });
 
   describe(`${name}: books`, () => {

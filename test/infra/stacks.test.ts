@@ -220,7 +220,7 @@ describe('data protection', () => {
     }
   });
 
-  it('gives the main table a TTL attribute and the gsi1 index', () => {
+  it('gives the main table a TTL attribute, the gsi1 index and the tenant copy timeline gsi2', () => {
     const main = resources(stateful, 'AWS::DynamoDB::Table')[logicalIdOf(built.stateful.table, built.stateful)];
     expect(main?.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
     expect(main?.Properties.GlobalSecondaryIndexes).toEqual([
@@ -229,6 +229,14 @@ describe('data protection', () => {
         KeySchema: [
           { AttributeName: 'gsi1pk', KeyType: 'HASH' },
           { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+      {
+        IndexName: 'gsi2',
+        KeySchema: [
+          { AttributeName: 'gsi2pk', KeyType: 'HASH' },
+          { AttributeName: 'gsi2sk', KeyType: 'RANGE' },
         ],
         Projection: { ProjectionType: 'ALL' },
       },

@@ -21,6 +21,7 @@ import type {
   CopyContext,
   CopyContextLoader,
   CopyContextRequest,
+  CopyFilter,
   CopySignal,
   CopyStore,
   MappingGraph,
@@ -262,6 +263,23 @@ export class MemoryCopyStore implements CopyStore {
     await turn();
     const records = [...this.records.values()]
       .filter((r) => r.tenantId === tenantId && r.mappingId === mappingId)
+      .sort((a, b) => `${b.detectedAt}#${b.id}`.localeCompare(`${a.detectedAt}#${a.id}`))
+      .map(withoutLease);
+    return pageOf(records, page);
+  }
+
+  async list(tenantId: string, filter: CopyFilter, page: PageRequest): Promise<Page<CopyRecord>> {
+    await turn();
+    const records = [...this.records.values()]
+      .filter(
+        (r) =>
+          r.tenantId === tenantId &&
+          (filter.mappingId === undefined || r.mappingId === filter.mappingId) &&
+          (filter.status === undefined || r.status === filter.status) &&
+          (filter.accountId === undefined || r.masterAccountId === filter.accountId || r.slaveAccountId === filter.accountId) &&
+          (filter.from === undefined || r.detectedAt >= filter.from) &&
+          (filter.to === undefined || r.detectedAt < filter.to),
+      )
       .sort((a, b) => `${b.detectedAt}#${b.id}`.localeCompare(`${a.detectedAt}#${a.id}`))
       .map(withoutLease);
     return pageOf(records, page);

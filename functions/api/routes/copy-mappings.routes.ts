@@ -1,8 +1,8 @@
 import { toPublicMapping } from '../../../shared/domain/copy-mapping';
-import { createMapping, deleteMapping, getMapping, listCopies, listMappings, updateMapping } from '../../../shared/use-cases/manage-mappings';
+import { createMapping, deleteMapping, getMapping, listCopies, listMappings, listTenantCopies, updateMapping } from '../../../shared/use-cases/manage-mappings';
 import { defineRoute } from '../http';
 import { listQuery, pageOf } from '../schemas/common.schema';
-import { copyRecordSchema, createMappingBody, mappingSchema, updateMappingBody } from '../schemas/copy-mapping.schema';
+import { copiesQuery, copyRecordSchema, createMappingBody, mappingSchema, updateMappingBody } from '../schemas/copy-mapping.schema';
 
 export const copyMappingRoutes = [
   defineRoute({
@@ -84,5 +84,22 @@ export const copyMappingRoutes = [
     query: listQuery,
     response: { status: 200, schema: pageOf(copyRecordSchema), description: 'A page of copy records' },
     handle: async ({ runtime, tenantId, params, query }) => ({ status: 200, body: await listCopies(runtime, tenantId, params.id, query) }),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/v1/copies',
+    summary: 'Every copy of the tenant, newest first, filtered by status, account, mapping and time',
+    tag: 'Copy mappings',
+    auth: true,
+    query: copiesQuery,
+    response: {
+      status: 200,
+      schema: pageOf(copyRecordSchema),
+      description: 'A page of copy records; a page may hold fewer than `limit` and still have a `nextCursor` when the filters leave little',
+    },
+    handle: async ({ runtime, tenantId, query }) => {
+      const { limit, cursor, ...filter } = query;
+      return { status: 200, body: await listTenantCopies(runtime, tenantId, filter, { limit, cursor }) };
+    },
   }),
 ];

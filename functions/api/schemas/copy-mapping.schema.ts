@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { copyActions } from '../../../shared/domain/copy-record';
+import { idParam, listQuery, queryInstant } from './common.schema';
 
 const multiplier = z.number().finite().positive().max(100);
 const volume = z.number().finite().positive().max(1000);
@@ -113,3 +114,12 @@ export const copyRecordSchema = z
     latencyMs: z.number().optional(),
   })
   .meta({ id: 'CopyRecord' });
+
+/** `GET /v1/copies`: every filter optional; `from <= detectedAt < to`. */
+export const copiesQuery = listQuery.extend({
+  status: z.enum(['pending', 'placed', 'skipped', 'failed']).optional().describe('Only copies in this status'),
+  accountId: idParam.optional().describe('Only copies from or to this account (as master or as slave)'),
+  mappingId: idParam.optional().describe('Only copies of this mapping'),
+  from: queryInstant().optional().describe('Detected at or after this instant (ISO-8601 date-time, or a date: that day from 00:00 UTC)'),
+  to: queryInstant().optional().describe('Detected before this instant (ISO-8601 date-time, or a date: that day from 00:00 UTC)'),
+});

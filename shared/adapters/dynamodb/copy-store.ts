@@ -9,7 +9,7 @@ import {
 import { copyClientId, type CopyRecord, type FinalCopyRecord, type PendingCopyRecord } from '../../domain/copy-record';
 import { ConcurrentUpdateError } from '../../domain/errors';
 import type { PositionLink } from '../../domain/position-link';
-import type { AuditEntry, ClaimOptions, ClaimResult, CopyStore, Page, PageRequest } from '../../ports/stores';
+import type { AuditEntry, ClaimOptions, ClaimResult, CopyFilter, CopyStore, Page, PageRequest } from '../../ports/stores';
 import { auditItem } from './audit-log';
 import { decodeCursor, fromItem, isConditionFailure, page, queryAll, tenantKey, toItem, type TableRef } from './table';
 import { required } from '../../domain/required';
@@ -27,6 +27,12 @@ export const linkKey = (tenantId: string, mappingId: string, masterTicket: strin
 
 /** A mapping's copies, newest first; the tenant is part of the partition like everywhere else. */
 const timelineKey = (tenantId: string, mappingId: string) => `COPIES#${tenantId}#${mappingId}`;
+
+/** All of a tenant's copies, newest first (gsi2). */
+const tenantTimelineKey = (tenantId: string) => `COPIES#${tenantId}`;
+
+/** How many reads one page of a filtered list may take before it answers with what it found and a cursor. */
+const MAX_READS_PER_PAGE = 10;
 
 /** How long a closed position link is kept (DynamoDB TTL on `expiresAt`). */
 export const CLOSED_LINK_TTL_SECONDS = 7 * 24 * 3600;
@@ -70,6 +76,8 @@ export class DynamoCopyStore implements CopyStore {
       ...fixed,
       gsi1pk: timelineKey(record.tenantId, record.mappingId),
       gsi1sk: `${record.detectedAt}#${record.id}`,
+      gsi2pk: tenantTimelineKey(record.tenantId),
+      gsi2sk: `${record.detectedAt}#${record.id}`,
       entity: 'copy',
     };
     Object.entries(firstOnly).forEach(([field, value], index) => {
@@ -220,6 +228,62 @@ export class DynamoCopyStore implements CopyStore {
     );
     const items = (result.Items ?? []).map((item) => withoutLease(fromItem<StoredRecord>(item)));
     return page(items, result.LastEvaluatedKey);
+  }
+
+  async list(tenantId: string, filter: CopyFilter, request: PageRequest): Promise<Page<CopyRecord>> {
+    // One mapping's copies have their own timeline (gsi1); the rest are read from the tenant's (gsi2).
+    const [index, partitionAttribute, sortAttribute, partition] = filter.mappingId
+      ? (['gsi1', 'gsi1pk', 'gsi1sk', timelineKey(tenantId, filter.mappingId)] as const)
+      : (['gsi2', 'gsi2pk', 'gsi2sk', tenantTimelineKey(tenantId)] as const);
+    const names: Record<string, string> = { '#pk': partitionAttribute };
+    const values: Record<string, unknown> = { ':pk': partition };
+    let keyCondition = '#pk = :pk';
+    // `<detectedAt>#<id>` sorts by time: [from, to) is a range of the sort key (`to#...` sorts after `to`).
+    if (filter.from !== undefined || filter.to !== undefined) names['#sk'] = sortAttribute;
+    if (filter.from !== undefined) values[':from'] = filter.from;
+    if (filter.to !== undefined) values[':to'] = filter.to;
+    if (filter.from !== undefined && filter.to !== undefined) keyCondition += ' AND #sk BETWEEN :from AND :to';
+    else if (filter.from !== undefined) keyCondition += ' AND #sk >= :from';
+    else if (filter.to !== undefined) keyCondition += ' AND #sk < :to';
+    const filters: string[] = [];
+    if (filter.status) {
+      names['#status'] = 'status';
+      values[':status'] = filter.status;
+      filters.push('#status = :status');
+    }
+    if (filter.accountId) {
+      values[':account'] = filter.accountId;
+      filters.push('(masterAccountId = :account OR slaveAccountId = :account)');
+    }
+    let startKey = decodeCursor(request.cursor, {
+      partitionAttribute,
+      partitionValue: partition,
+      sortAttribute,
+      skPrefix: '',
+      tenantPk: tenantKey(tenantId),
+    });
+    const items: CopyRecord[] = [];
+    for (let read = 0; read < MAX_READS_PER_PAGE && items.length < request.limit; read += 1) {
+      // A filter applies after the limit: each read asks for what is still missing, so the
+      // last key read is exactly where the next page starts.
+      const result = await this.table.client.send(
+        new QueryCommand({
+          TableName: this.table.tableName,
+          IndexName: index,
+          KeyConditionExpression: keyCondition,
+          ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: toItem(values),
+          ScanIndexForward: false,
+          Limit: request.limit - items.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(result.Items ?? []).map((item) => withoutLease(fromItem<StoredRecord>(item))));
+      startKey = result.LastEvaluatedKey;
+      if (!startKey) break;
+    }
+    return page(items, startKey);
   }
 
   async get(tenantId: string, mappingId: string, eventId: string): Promise<CopyRecord | undefined> {

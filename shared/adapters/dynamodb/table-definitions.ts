@@ -1,5 +1,18 @@
 import { CreateTableCommand, DescribeTableCommand, UpdateTableCommand, UpdateTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
+/** The main table's indexes as the stateful stack declares them: sync shards and mapping timelines (gsi1), each tenant's copies (gsi2). */
+const MAIN_INDEXES = ['gsi1', 'gsi2'].map((name) => ({
+  IndexName: name,
+  KeySchema: [
+    { AttributeName: `${name}pk`, KeyType: 'HASH' as const },
+    { AttributeName: `${name}sk`, KeyType: 'RANGE' as const },
+  ],
+  Projection: { ProjectionType: 'ALL' as const },
+}));
+const MAIN_INDEX_ATTRIBUTES = MAIN_INDEXES.flatMap((index) =>
+  index.KeySchema.map((key) => ({ AttributeName: key.AttributeName, AttributeType: 'S' as const })),
+);
+
 /** The main table's stream, as the stateful stack declares it: the live events are read from it. */
 const MAIN_STREAM = { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } as const;
 
@@ -16,6 +29,13 @@ export const ensureTables = async (client: DynamoDBClient, names: { main: string
       if (name === names.main && !Table?.StreamSpecification?.StreamEnabled) {
         await client.send(new UpdateTableCommand({ TableName: name, StreamSpecification: MAIN_STREAM }));
       }
+      // ...and the indexes it lacks (one at a time, as DynamoDB creates them).
+      for (const index of name === names.main ? MAIN_INDEXES : []) {
+        if (Table?.GlobalSecondaryIndexes?.some((existing) => existing.IndexName === index.IndexName)) continue;
+        await client.send(
+          new UpdateTableCommand({ TableName: name, AttributeDefinitions: MAIN_INDEX_ATTRIBUTES, GlobalSecondaryIndexUpdates: [{ Create: index }] }),
+        );
+      }
       return true;
     } catch (error) {
       if (error instanceof Error && error.name === 'ResourceNotFoundException') return false;
@@ -28,26 +48,12 @@ export const ensureTables = async (client: DynamoDBClient, names: { main: string
         TableName: names.main,
         BillingMode: 'PAY_PER_REQUEST',
         StreamSpecification: MAIN_STREAM,
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-          { AttributeName: 'gsi1pk', AttributeType: 'S' },
-          { AttributeName: 'gsi1sk', AttributeType: 'S' },
-        ],
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }, ...MAIN_INDEX_ATTRIBUTES],
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: 'gsi1',
-            KeySchema: [
-              { AttributeName: 'gsi1pk', KeyType: 'HASH' },
-              { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'ALL' },
-          },
-        ],
+        GlobalSecondaryIndexes: MAIN_INDEXES,
       }),
     );
     await client.send(new UpdateTimeToLiveCommand({ TableName: names.main, TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } }));

@@ -37,7 +37,7 @@ export const toItem = (value: Record<string, unknown>): Record<string, Attribute
   marshall(value, { removeUndefinedValues: true, convertClassInstanceToMap: false });
 
 export const fromItem = <T>(item: Record<string, AttributeValue>): T => {
-  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, expiresAt: _e, entity: _n, ...rest } = unmarshall(item);
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, gsi2pk: _g3, gsi2sk: _g4, expiresAt: _e, entity: _n, ...rest } = unmarshall(item);
   return rest as T;
 };
 
