@@ -243,7 +243,7 @@ export const storeContract = (name: string, stores: () => StoreSet) => {
       const tenantId = tenant('timeline');
       const at = (minute: number) => new Date(Date.parse(T0) + minute * 60_000).toISOString();
       // Twelve copies over twelve minutes, on two mappings; every third one skipped.
-      const made = [];
+      const made: ReturnType<typeof aCopyRecord>[] = [];
       for (let minute = 0; minute < 12; minute += 1) {
         const onFirst = minute % 2 === 0;
         const draft = aCopyRecord({
