@@ -9,7 +9,7 @@ export const syncEventSchema = z.object({
   shards: z.number().int().min(1).default(1),
 });
 
-/** A book or account without changes is rewritten at most this often (fresh funds, bounded writes). */
+/** A book without changes is rewritten at most this often (its positions' profit); funds are written on change. */
 export const BOOK_REFRESH_MS = 60_000;
 
 /** A shard's lease outlives its owner's last renewal by this much (a dead owner's shard is free again after it). */
@@ -60,6 +60,7 @@ export const syncDependencies = (runtime: Runtime, bookCache: Map<string, Accoun
   },
   equityPointIntervalMs: runtime.config.EQUITY_POINT_INTERVAL_MS,
   historyState: new Map(),
+  accountState: new Map(),
 });
 
 /** The shard watch's dependencies: a sync pass's, a fresh book cache per invocation, and the shard leases. */

@@ -41,6 +41,11 @@ export interface SyncDependencies {
    */
   historyState?: Map<string, HistoryState>;
   /**
+   * What this process last wrote of each account's state (status, funds), so a pass writes
+   * only what changed: the account item in hand may be older than this process's own write.
+   */
+  accountState?: Map<string, WrittenAccountState>;
+  /**
    * The books this process last committed, so a warm sync loop polls a master without
    * reading its book back every time. Safe because every book write is conditional on the
    * version: a book moved on by another process fails the write and is read afresh.
@@ -65,9 +70,41 @@ export const signalsFor = (events: MasterEvent[], mappings: CopyMapping[], enque
       })),
   );
 
+/** An account's state as last written: what the API shows. */
+export type WrittenAccountState = Pick<Account, 'status' | 'statusDetail' | 'balance' | 'equity' | 'currency' | 'lastSyncAt'>;
+
 /**
- * Marks an account's connection state, writing only when its status changed or its funds
- * are due for a refresh.
+ * Equity moves with every tick of an open position: a change smaller than this share of the
+ * balance (0.01 %, one dollar on ten thousand) waits for the next that is not, so an account
+ * whose open positions barely move is not rewritten every pass.
+ */
+export const EQUITY_WRITE_FRACTION = 0.0001;
+
+/** `lastSyncAt` is rewritten at least this often while nothing changes: it tells the sync is alive. */
+export const LAST_SYNC_HEARTBEAT_MS = 5 * 60_000;
+
+/**
+ * Why the account's state must be written now, or undefined: written on change (status,
+ * balance, currency, equity beyond `EQUITY_WRITE_FRACTION` of the balance), not on a clock;
+ * an unchanged account only renews `lastSyncAt` every `LAST_SYNC_HEARTBEAT_MS`.
+ */
+export const accountStateChange = (written: WrittenAccountState, next: WrittenAccountState, now: Date): string | undefined => {
+  if (written.status !== next.status || written.statusDetail !== next.statusDetail) return 'status';
+  if (next.balance === undefined) return undefined;
+  if (written.balance !== next.balance || written.currency !== next.currency) return 'balance';
+  const equity = next.equity ?? next.balance;
+  const threshold = Math.max(0.01, Math.abs(next.balance) * EQUITY_WRITE_FRACTION);
+  // Money in cents: 10,001.00 - 10,000.00 is a dollar, whatever the binary fractions say.
+  const movedCents = written.equity === undefined ? Number.POSITIVE_INFINITY : Math.floor(Math.abs(equity - written.equity) * 100 + 1e-6);
+  if (movedCents >= Math.round(threshold * 100)) return 'equity';
+  if (!written.lastSyncAt || now.getTime() - Date.parse(written.lastSyncAt) >= LAST_SYNC_HEARTBEAT_MS) return 'heartbeat';
+  return undefined;
+};
+
+/**
+ * Marks an account's connection state and funds, writing only what changed (see
+ * `accountStateChange`): the API shows a balance at most one sync old, without a write per
+ * account per pass.
  */
 const recordAccountState = async (
   deps: SyncDependencies,
@@ -75,14 +112,22 @@ const recordAccountState = async (
   state: Pick<Account, 'status' | 'statusDetail'> & Partial<Pick<Account, 'balance' | 'equity' | 'currency' | 'equityPointAt'>>,
 ): Promise<void> => {
   const now = deps.now();
-  const statusChanged = account.status !== state.status || account.statusDetail !== state.statusDetail;
-  // Equity moves with every tick of an open position: funds are refreshed on a clock, not on change.
-  const stale = !account.lastSyncAt || now.getTime() - Date.parse(account.lastSyncAt) >= deps.bookRefreshMs;
-  if (!statusChanged && !stale && !state.equityPointAt) return;
+  const { equityPointAt, ...visible } = state;
+  const written: WrittenAccountState = deps.accountState?.get(account.id) ?? account;
+  const next: WrittenAccountState = { ...written, ...visible, ...(visible.balance !== undefined ? { lastSyncAt: now.toISOString() } : {}) };
+  if (!accountStateChange(written, next, now) && !equityPointAt) return;
   await deps.accounts.update(account.tenantId, account.id, {
     ...state,
     statusDetail: state.statusDetail,
-    ...(state.balance !== undefined ? { lastSyncAt: now.toISOString() } : {}),
+    ...(state.balance !== undefined ? { lastSyncAt: next.lastSyncAt } : {}),
+  });
+  deps.accountState?.set(account.id, {
+    status: next.status,
+    statusDetail: next.statusDetail,
+    balance: next.balance,
+    equity: next.equity,
+    currency: next.currency,
+    lastSyncAt: next.lastSyncAt,
   });
 };
 
