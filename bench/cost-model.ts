@@ -249,6 +249,15 @@ export interface FleetInputs {
 
 const HOURS_PER_MONTH = SECONDS_PER_MONTH / 3600;
 
+/**
+ * Account writes a month that reach the live events publisher (assumed): the 5-minute
+ * `lastSyncAt` renewal (8,640) and as many again for funds that moved.
+ */
+export const LIVE_EVENT_WRITES_PER_ACCOUNT_MONTH = 17_280;
+/** A dashboard connected to the live events (assumed): this many hours a day, one per this many accounts. */
+export const LIVE_DASHBOARD_HOURS_PER_DAY = 8;
+export const LIVE_ACCOUNTS_PER_DASHBOARD = 4;
+
 /** The shards of `shards` that hold at least one of `masters` masters (each master's shard is a hash of its id). */
 export const watchingShards = (masters: number, shards: number): number => shards * (1 - (1 - 1 / shards) ** masters);
 
@@ -278,7 +287,10 @@ export const fleetMonthlyCost = (fleet: Fleet, inputs: FleetInputs, prices: Pric
   const invocations = inputs.shards * minutes;
   // Bytes a month: an EMF line per watching pass (~350 B), two EMF lines and Lambda's three per copy
   // invocation (~1.1 KB), Lambda's three per sync invocation and per API request (~300 B, ~600 B with a line of its own).
-  const logBytes = passes * 350 + copies * 1100 + invocations * 300 + api * 600;
+  // Live events: the stream invokes the publisher for each finished copy and each account write
+  // (LIVE_EVENT_WRITES_PER_ACCOUNT_MONTH, assumed); each invocation asks the connections table once.
+  const liveEventInvocations = copies + fleet.accounts * LIVE_EVENT_WRITES_PER_ACCOUNT_MONTH;
+  const logBytes = passes * 350 + copies * 1100 + invocations * 300 + api * 600 + liveEventInvocations * 300;
   return bill([
     costLine(
       'Lambda',
@@ -304,6 +316,16 @@ export const fleetMonthlyCost = (fleet: Fleet, inputs: FleetInputs, prices: Pric
     ),
     costLine('accounts', `masters' own (polls, books, API)`, fleet.masters, 'accounts', inputs.masterOwnUsd),
     costLine('accounts', `slaves' own (polls, books, ${inputs.eventsPerMasterMonth} copies, API)`, slaves, 'accounts', inputs.slaveOwnUsd),
+    costLine('Lambda', 'live events publisher (256 MB, 30 ms an invocation)', liveEventInvocations * 0.03 * 0.25, 'GB-s', prices.lambda.gbSecondArm64Usd),
+    costLine('Lambda', 'live events publisher invocations', liveEventInvocations, 'requests', prices.lambda.requestUsd),
+    costLine('DynamoDB', 'live events: connections looked up', liveEventInvocations * 0.5, 'RRU', prices.dynamodb.readRequestUnitUsd),
+    costLine(
+      'API Gateway',
+      `live events WebSocket: a dashboard open ${LIVE_DASHBOARD_HOURS_PER_DAY} h a day per ${LIVE_ACCOUNTS_PER_DASHBOARD} accounts, every event sent`,
+      (Math.ceil(fleet.accounts / LIVE_ACCOUNTS_PER_DASHBOARD) * LIVE_DASHBOARD_HOURS_PER_DAY * 60 * 30.4 * 0.25 + liveEventInvocations) / 1e6,
+      'million units',
+      1,
+    ),
     costLine('KMS', 'customer managed key', inputs.kmsKeys, 'key-months', prices.kms.customerManagedKeyMonthUsd),
     costLine('Secrets Manager', 'secret (MetaApi token)', inputs.secrets, 'secret-months', prices.secretsManager.secretMonthUsd),
     costLine('Secrets Manager', 'GetSecretValue at cold starts', inputs.secretCallsPerMonth, 'calls', prices.secretsManager.apiCallUsd),

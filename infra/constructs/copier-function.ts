@@ -25,6 +25,8 @@ export interface CopierFunctionProps {
   readonly serviceName: string;
   /** @default 512 */
   readonly memorySize?: number;
+  /** @default ACTIVE: every invocation traced (X-Ray bills per trace) */
+  readonly tracing?: lambda.Tracing;
   /** Names and non-secret values only: secrets are fetched at run time from their ARN. */
   readonly environment?: Record<string, string>;
   readonly description?: string;
@@ -62,7 +64,7 @@ export class CopierFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout,
-      tracing: lambda.Tracing.ACTIVE,
+      tracing: props.tracing ?? lambda.Tracing.ACTIVE,
       logGroup: this.logGroup,
       retryAttempts: props.retryAttempts,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,

@@ -19,8 +19,12 @@ export const EVENTS_STAGE = 'v1';
 /** Stage throttling of the WebSocket API's routes (connects and disconnects), per second: a tenant connects rarely. */
 export const EVENTS_THROTTLE = { rateLimit: 10, burstLimit: 20 } as const;
 
-/** The main-table items whose changes can become live events (`entity`); the stream's filter lets only these invoke the events function. */
-export const LIVE_EVENT_ENTITIES = ['copy', 'account', 'protection'] as const;
+/** The new images that may be an event (see publishLiveEvents): a claim (pending) or a protection still ok never is. */
+export const LIVE_EVENT_FILTERS = [
+  { entity: { S: ['copy'] }, status: { S: [{ 'anything-but': ['pending'] }] } },
+  { entity: { S: ['account'] } },
+  { entity: { S: ['protection'] }, status: { M: { state: { S: ['breached'] } } } },
+];
 
 /**
  * How the events function reads the main table's stream. A batch that fails is split in
@@ -112,6 +116,10 @@ export class LiveEvents extends Construct {
       timeout: Duration.seconds(30),
       serviceName: 'mt-copier-events',
       description: "Posts live events from the main table's stream to the tenants' WebSocket connections",
+      // Off the money path and invoked for every account write: traced only when sampled upstream
+      // (X-Ray bills per trace), 256 MB (it posts JSON).
+      tracing: lambda.Tracing.PASS_THROUGH,
+      memorySize: 256,
       environment: { ...props.environment, CONNECTIONS_TABLE_NAME: connectionsTable.tableName, EVENTS_CALLBACK_URL: this.stage.callbackUrl },
     });
     // The role's policy comes before the mapping (the function depends on it): Lambda checks the stream permissions when the mapping is made.
@@ -129,8 +137,9 @@ export class LiveEvents extends Construct {
       retryAttempts: EVENTS_STREAM.retryAttempts,
       maxRecordAge: EVENTS_STREAM.maxRecordAge,
       reportBatchItemFailures: true,
-      // Deletes carry no new image and pass no filter: nothing is told of an item removed.
-      filters: [lambda.FilterCriteria.filter({ dynamodb: { NewImage: { entity: { S: lambda.FilterRule.or(...LIVE_EVENT_ENTITIES) } } } })],
+      // Only what can become an event invokes the function: a copy that is no longer pending, an
+      // account, a protection that is breached. Deletes carry no new image and pass no filter.
+      filters: LIVE_EVENT_FILTERS.map((pattern) => lambda.FilterCriteria.filter({ dynamodb: { NewImage: pattern } })),
     });
 
     // Connection items: the connect function writes and removes them; the events function lists them and forgets gone ones.

@@ -53,6 +53,7 @@ const plan: Record<string, Check> = {
     body: (ids) => ({ masterAccountId: ids.slave, slaveAccountId: ids.master, sizing: { mode: 'multiplier', multiplier: 1 } }),
   },
   'GET /v1/copy-mappings': { kind: 'list' },
+  'GET /v1/copies': { kind: 'list' },
   'GET /v1/copy-mappings/{id}': { kind: 'owned' },
   'PATCH /v1/copy-mappings/{id}': { kind: 'owned', body: () => ({ enabled: false }) },
   'DELETE /v1/copy-mappings/{id}': { kind: 'owned' },
@@ -145,7 +146,7 @@ describe('tenant isolation, route by route', () => {
 
   it("never lists another tenant's items", async () => {
     const lists = apiRoutes.filter((route) => plan[keyOf(route)]?.kind === 'list');
-    expect(lists.map(keyOf).sort()).toEqual(['GET /v1/accounts', 'GET /v1/audit-log', 'GET /v1/copy-mappings']);
+    expect(lists.map(keyOf).sort()).toEqual(['GET /v1/accounts', 'GET /v1/audit-log', 'GET /v1/copies', 'GET /v1/copy-mappings']);
     for (const route of lists) {
       const mine = await bob.get(`${route.path}?limit=100`);
       expect(mine.status).toBe(200);
@@ -163,10 +164,16 @@ describe('tenant isolation, route by route', () => {
       expect(mine.body.items.length, `${path} has bob's own items`).toBeGreaterThan(0);
       for (const id of [a.master, a.slave, a.mapping, a.position, a.order]) expect(mine.text, path).not.toContain(id);
     }
+    // A filter naming alice's ids finds nothing of hers.
+    for (const query of [`accountId=${a.master}`, `accountId=${a.slave}`, `mappingId=${a.mapping}`]) {
+      const filtered = await bob.get(`/v1/copies?${query}`);
+      expect(filtered.status, query).toBe(200);
+      expect(filtered.body.items, query).toEqual([]);
+    }
   });
 
   it("refuses a cursor from another tenant's list", async () => {
-    for (const path of ['/v1/accounts', '/v1/copy-mappings', '/v1/audit-log']) {
+    for (const path of ['/v1/accounts', '/v1/copy-mappings', '/v1/audit-log', '/v1/copies']) {
       const page = await alice.get(`${path}?limit=1`);
       expect(page.body.nextCursor, path).toEqual(expect.any(String));
       const stolen = await bob.get(`${path}?cursor=${page.body.nextCursor}`);

@@ -173,7 +173,11 @@ describe("the events function's stream", () => {
 
   it('invokes the function only for copies, accounts and protections (event filtering on the new image)', () => {
     const filters = (mappings[0]!.Properties.FilterCriteria as { Filters: { Pattern: string }[] }).Filters;
-    expect(filters.map((filter) => JSON.parse(filter.Pattern))).toEqual([{ dynamodb: { NewImage: { entity: { S: ['copy', 'account', 'protection'] } } } }]);
+    expect(filters.map((filter) => JSON.parse(filter.Pattern))).toEqual([
+      { dynamodb: { NewImage: { entity: { S: ['copy'] }, status: { S: [{ 'anything-but': ['pending'] }] } } } },
+      { dynamodb: { NewImage: { entity: { S: ['account'] } } } },
+      { dynamodb: { NewImage: { entity: { S: ['protection'] }, status: { M: { state: { S: ['breached'] } } } } } },
+    ]);
   });
 
   it('cannot be blocked by a bad record: bisected on error, two retries, records older than five minutes dropped, partial failures reported', () => {
