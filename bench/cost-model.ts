@@ -250,8 +250,9 @@ export interface FleetInputs {
 const HOURS_PER_MONTH = SECONDS_PER_MONTH / 3600;
 
 /**
- * Account writes a month that reach the live events publisher (assumed): the 5-minute
- * `lastSyncAt` renewal (8,640) and as many again for funds that moved.
+ * Account writes a month that reach the live events publisher (assumed): the 15-minute
+ * `lastSyncAt` renewal (2,880) and funds that moved, written at most once a minute, for an
+ * account holding positions a third of the time (14,400).
  */
 export const LIVE_EVENT_WRITES_PER_ACCOUNT_MONTH = 17_280;
 /** A dashboard connected to the live events (assumed): this many hours a day, one per this many accounts. */
@@ -321,8 +322,10 @@ export const fleetMonthlyCost = (fleet: Fleet, inputs: FleetInputs, prices: Pric
     costLine('DynamoDB', 'live events: connections looked up', liveEventInvocations * 0.5, 'RRU', prices.dynamodb.readRequestUnitUsd),
     costLine(
       'API Gateway',
-      `live events WebSocket: a dashboard open ${LIVE_DASHBOARD_HOURS_PER_DAY} h a day per ${LIVE_ACCOUNTS_PER_DASHBOARD} accounts, every event sent`,
-      (Math.ceil(fleet.accounts / LIVE_ACCOUNTS_PER_DASHBOARD) * LIVE_DASHBOARD_HOURS_PER_DAY * 60 * 30.4 * 0.25 + liveEventInvocations) / 1e6,
+      `live events WebSocket: a dashboard open ${LIVE_DASHBOARD_HOURS_PER_DAY} h a day per ${LIVE_ACCOUNTS_PER_DASHBOARD} accounts ($0.25 a million connection-minutes), sent what happens meanwhile ($1 a million messages)`,
+      (Math.ceil(fleet.accounts / LIVE_ACCOUNTS_PER_DASHBOARD) * LIVE_DASHBOARD_HOURS_PER_DAY * 60 * 30.4 * 0.25 +
+        (liveEventInvocations * LIVE_DASHBOARD_HOURS_PER_DAY) / 24) /
+        1e6,
       'million units',
       1,
     ),

@@ -74,30 +74,35 @@ export const signalsFor = (events: MasterEvent[], mappings: CopyMapping[], enque
 export type WrittenAccountState = Pick<Account, 'status' | 'statusDetail' | 'balance' | 'equity' | 'currency' | 'lastSyncAt'>;
 
 /**
- * Equity moves with every tick of an open position: a change smaller than this share of the
- * balance (0.01 %, one dollar on ten thousand) waits for the next that is not, so an account
- * whose open positions barely move is not rewritten every pass.
+ * Equity moves with every tick of an open position. A move of this share of the balance (0.1 %,
+ * ten dollars on ten thousand) is written at the pass that sees it; a smaller one waits until
+ * `EQUITY_DRIFT_WRITE_MS` after the last write, so an account whose positions drift is
+ * rewritten at most once a minute, as before, and an account that does not move is not.
  */
-export const EQUITY_WRITE_FRACTION = 0.0001;
+export const EQUITY_WRITE_FRACTION = 0.001;
+export const EQUITY_DRIFT_WRITE_MS = 60_000;
 
 /** `lastSyncAt` is rewritten at least this often while nothing changes: it tells the sync is alive. */
-export const LAST_SYNC_HEARTBEAT_MS = 5 * 60_000;
+export const LAST_SYNC_HEARTBEAT_MS = 15 * 60_000;
 
 /**
- * Why the account's state must be written now, or undefined: written on change (status,
- * balance, currency, equity beyond `EQUITY_WRITE_FRACTION` of the balance), not on a clock;
- * an unchanged account only renews `lastSyncAt` every `LAST_SYNC_HEARTBEAT_MS`.
+ * Why the account's state must be written now, or undefined. On change, not on a clock:
+ * status, balance and currency at once; equity at once past `EQUITY_WRITE_FRACTION` of the
+ * balance, a smaller move (a cent or more) once `EQUITY_DRIFT_WRITE_MS` passed; an unchanged
+ * account only renews `lastSyncAt` every `LAST_SYNC_HEARTBEAT_MS`. Never more writes than the
+ * rewrite a minute it replaces.
  */
 export const accountStateChange = (written: WrittenAccountState, next: WrittenAccountState, now: Date): string | undefined => {
   if (written.status !== next.status || written.statusDetail !== next.statusDetail) return 'status';
   if (next.balance === undefined) return undefined;
   if (written.balance !== next.balance || written.currency !== next.currency) return 'balance';
   const equity = next.equity ?? next.balance;
-  const threshold = Math.max(0.01, Math.abs(next.balance) * EQUITY_WRITE_FRACTION);
-  // Money in cents: 10,001.00 - 10,000.00 is a dollar, whatever the binary fractions say.
+  const sinceWrite = written.lastSyncAt ? now.getTime() - Date.parse(written.lastSyncAt) : Number.POSITIVE_INFINITY;
+  // Money in cents: 10,010.00 - 10,000.00 is ten dollars, whatever the binary fractions say.
   const movedCents = written.equity === undefined ? Number.POSITIVE_INFINITY : Math.floor(Math.abs(equity - written.equity) * 100 + 1e-6);
-  if (movedCents >= Math.round(threshold * 100)) return 'equity';
-  if (!written.lastSyncAt || now.getTime() - Date.parse(written.lastSyncAt) >= LAST_SYNC_HEARTBEAT_MS) return 'heartbeat';
+  if (movedCents >= Math.max(1, Math.round(Math.abs(next.balance) * EQUITY_WRITE_FRACTION * 100))) return 'equity';
+  if (movedCents >= 1 && sinceWrite >= EQUITY_DRIFT_WRITE_MS) return 'equity drift';
+  if (sinceWrite >= LAST_SYNC_HEARTBEAT_MS) return 'heartbeat';
   return undefined;
 };
 

@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { createKeyedTable } from '../../shared/adapters/dynamodb/table-definitions';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -110,20 +111,7 @@ describe('live events in AWS: the connection store on DynamoDB Local and API Gat
     dynamo = new DynamoDBClient({ endpoint: inject('dynamoDbEndpoint'), ...LOCAL_AWS });
     tableName = `connections-${randomUUID()}`;
     // As the stateful stack declares it: pk / sk strings, on demand.
-    await dynamo.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-      }),
-    );
+    await createKeyedTable(dynamo, tableName);
     api = await ManagementApiStandIn.start();
     management = new ApiGatewayManagementApiClient({ endpoint: api.endpoint, ...LOCAL_AWS });
   });

@@ -19,11 +19,14 @@ describe('account funds are written on change, not on a clock', () => {
     expect(accountStateChange(written, { ...written, currency: 'EUR' }, at(5))).toBe('balance');
   });
 
-  it('writes equity once it moved by 0.01 % of the balance, and not for less', () => {
-    expect(accountStateChange(written, { ...written, equity: 10_000.99 }, at(5))).toBeUndefined();
-    expect(accountStateChange(written, { ...written, equity: 9_999.01 }, at(5))).toBeUndefined();
-    expect(accountStateChange(written, { ...written, equity: 10_001 }, at(5))).toBe('equity');
-    expect(accountStateChange(written, { ...written, equity: 9_999 }, at(5))).toBe('equity');
+  it('writes equity at once when it moved 0.1 % of the balance, a smaller move a minute after the last write', () => {
+    expect(accountStateChange(written, { ...written, equity: 10_009.99 }, at(5))).toBeUndefined();
+    expect(accountStateChange(written, { ...written, equity: 9_990.01 }, at(5))).toBeUndefined();
+    expect(accountStateChange(written, { ...written, equity: 10_010 }, at(5))).toBe('equity');
+    expect(accountStateChange(written, { ...written, equity: 9_990 }, at(5))).toBe('equity');
+    expect(accountStateChange(written, { ...written, equity: 10_000.01 }, at(59))).toBeUndefined();
+    expect(accountStateChange(written, { ...written, equity: 10_000.01 }, at(60))).toBe('equity drift');
+    expect(accountStateChange(written, { ...written, equity: 10_000.009 }, at(60))).toBeUndefined();
     // A tiny account: a cent is the least that counts.
     const small = { ...written, balance: 10, equity: 10 };
     expect(accountStateChange(small, { ...small, equity: 10.009 }, at(5))).toBeUndefined();
@@ -67,7 +70,7 @@ describe('account funds are written on change, not on a clock', () => {
     };
     await pass(0);
     expect(updates).toBe(1);
-    for (let seconds = 5; seconds <= 60; seconds += 5) await pass(seconds);
+    for (let seconds = 5; seconds <= 600; seconds += 5) await pass(seconds);
     expect(updates).toBe(1);
 
     const { positionId } = market.traderTrade(master.id, { symbol: 'EURUSD', side: 'buy', volume: 1 });
@@ -76,10 +79,10 @@ describe('account funds are written on change, not on a clock', () => {
     market.closePosition(master.id, positionId!, {});
     const balance = market.getAccountInformation(master.id).balance;
     expect(balance).toBeGreaterThan(10_000);
-    await pass(65);
+    await pass(605);
     expect((await stores.accounts.get(master.tenantId, master.id))?.balance).toBe(balance);
     expect(updates).toBe(2);
-    await pass(70);
+    await pass(610);
     expect(updates).toBe(2);
   });
 });

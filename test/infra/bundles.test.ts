@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { CreateTableCommand, DeleteTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { createKeyedTable } from '../../shared/adapters/dynamodb/table-definitions';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { App } from 'aws-cdk-lib';
@@ -76,20 +77,7 @@ describe('the bundled functions', () => {
     secrets = await SecretsManagerStub.start();
     sqs = new SQSClient({ endpoint: inject('sqsEndpoint'), ...LOCAL_AWS });
     queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `bundles-${randomUUID()}.fifo`, Attributes: { FifoQueue: 'true' } }))).QueueUrl ?? '';
-    await tables.client.send(
-      new CreateTableCommand({
-        TableName: connectionsTable,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-      }),
-    );
+    await createKeyedTable(tables.client, connectionsTable);
     managementApi = createServer((request, response) => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));

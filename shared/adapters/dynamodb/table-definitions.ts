@@ -58,20 +58,23 @@ export const ensureTables = async (client: DynamoDBClient, names: { main: string
     );
     await client.send(new UpdateTimeToLiveCommand({ TableName: names.main, TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } }));
   }
-  if (!(await exists(names.audit))) {
-    await client.send(
-      new CreateTableCommand({
-        TableName: names.audit,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-      }),
-    );
-  }
+  if (!(await exists(names.audit))) await createKeyedTable(client, names.audit);
+};
+
+/** A table keyed `pk` / `sk` (strings), on demand, with nothing else: the audit and the live events connections tables. */
+export const createKeyedTable = async (client: DynamoDBClient, tableName: string): Promise<void> => {
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    }),
+  );
 };
