@@ -595,6 +595,30 @@ export interface components {
             minVolume?: number;
             maxVolume?: number;
             maxDelaySeconds: number;
+            /**
+             * @description Which of the master's sides are copied; the others are skipped SIDE_FILTERED
+             * @enum {string}
+             */
+            allowedSides?: "both" | "buy" | "sell";
+            /** @description Per master symbol: a volume multiplier, a volume cap, reverse */
+            symbolOverrides?: {
+                [key: string]: {
+                    /** @description Multiplies the volume the mapping's sizing gives, for this symbol */
+                    multiplier?: number;
+                    /** @description Caps this symbol's copies (with the mapping's maxVolume, the lower wins) */
+                    maxVolume?: number;
+                    /** @description Reverses this symbol's copies, or not, whatever the mapping says */
+                    reverse?: boolean;
+                };
+            };
+            maxPriceDeviationPips?: number;
+            maxStopLossPips?: number;
+            maxTradeRiskPercent?: number;
+            /**
+             * @description closeOnly: nothing new opens (CLOSE_ONLY); closes and changes of what is open still follow
+             * @enum {string}
+             */
+            mode?: "copy" | "closeOnly";
             /** @description Since when the mapping copies new master trades: its creation or its last re-enabling. Trades open before it are recorded as OPENED_BEFORE_MAPPING. */
             activeSince?: string;
             createdAt: string;
@@ -2558,6 +2582,33 @@ export interface operations {
                     minVolume?: number;
                     maxVolume?: number;
                     maxDelaySeconds?: number;
+                    /**
+                     * @description Which of the master's sides are copied; the others are skipped SIDE_FILTERED
+                     * @enum {string}
+                     */
+                    allowedSides?: "both" | "buy" | "sell";
+                    /** @description Per master symbol: a volume multiplier, a volume cap, reverse */
+                    symbolOverrides?: {
+                        [key: string]: {
+                            /** @description Multiplies the volume the mapping's sizing gives, for this symbol */
+                            multiplier?: number;
+                            /** @description Caps this symbol's copies (with the mapping's maxVolume, the lower wins) */
+                            maxVolume?: number;
+                            /** @description Reverses this symbol's copies, or not, whatever the mapping says */
+                            reverse?: boolean;
+                        };
+                    };
+                    /** @description A market open whose slave price is further than this from the master's fill is skipped PRICE_DEVIATION */
+                    maxPriceDeviationPips?: number;
+                    /** @description An open whose stop loss is further than this from its entry, or that has none, is skipped STOP_LOSS_TOO_WIDE */
+                    maxStopLossPips?: number;
+                    /** @description An open that would lose more than this share of the slave's equity at its stop loss, or that has none, is skipped TRADE_RISK_TOO_HIGH */
+                    maxTradeRiskPercent?: number;
+                    /**
+                     * @description closeOnly: nothing new opens (CLOSE_ONLY); closes and changes of what is open still follow
+                     * @enum {string}
+                     */
+                    mode?: "copy" | "closeOnly";
                     masterAccountId: string;
                     slaveAccountId: string;
                 };
@@ -2824,6 +2875,33 @@ export interface operations {
                     minVolume?: number;
                     maxVolume?: number;
                     maxDelaySeconds?: number;
+                    /**
+                     * @description Which of the master's sides are copied; the others are skipped SIDE_FILTERED
+                     * @enum {string}
+                     */
+                    allowedSides?: "both" | "buy" | "sell";
+                    /** @description Per master symbol: a volume multiplier, a volume cap, reverse */
+                    symbolOverrides?: {
+                        [key: string]: {
+                            /** @description Multiplies the volume the mapping's sizing gives, for this symbol */
+                            multiplier?: number;
+                            /** @description Caps this symbol's copies (with the mapping's maxVolume, the lower wins) */
+                            maxVolume?: number;
+                            /** @description Reverses this symbol's copies, or not, whatever the mapping says */
+                            reverse?: boolean;
+                        };
+                    };
+                    /** @description A market open whose slave price is further than this from the master's fill is skipped PRICE_DEVIATION */
+                    maxPriceDeviationPips?: number;
+                    /** @description An open whose stop loss is further than this from its entry, or that has none, is skipped STOP_LOSS_TOO_WIDE */
+                    maxStopLossPips?: number;
+                    /** @description An open that would lose more than this share of the slave's equity at its stop loss, or that has none, is skipped TRADE_RISK_TOO_HIGH */
+                    maxTradeRiskPercent?: number;
+                    /**
+                     * @description closeOnly: nothing new opens (CLOSE_ONLY); closes and changes of what is open still follow
+                     * @enum {string}
+                     */
+                    mode?: "copy" | "closeOnly";
                 };
             };
         };

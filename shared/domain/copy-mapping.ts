@@ -12,6 +12,16 @@ export interface SymbolRules {
   map?: Record<string, string>;
 }
 
+/** What one master symbol is copied with instead of the mapping's own settings. */
+export interface SymbolOverride {
+  /** Multiplies the volume the sizing gives, for this symbol. */
+  multiplier?: number;
+  /** Caps this symbol's copies (with the mapping's `maxVolume`, the lower wins). */
+  maxVolume?: number;
+  /** Reverses this symbol's copies, or not, whatever the mapping says. */
+  reverse?: boolean;
+}
+
 /** How one master account's trades are copied to one slave account. */
 export interface CopyMapping {
   id: string;
@@ -28,6 +38,18 @@ export interface CopyMapping {
   minVolume?: number;
   maxVolume?: number;
   maxDelaySeconds: number;
+  /** Which of the master's sides are copied (`SIDE_FILTERED` otherwise). @default both */
+  allowedSides?: 'both' | 'buy' | 'sell';
+  /** Per master symbol: multiplier, volume cap, reverse. */
+  symbolOverrides?: Record<string, SymbolOverride>;
+  /** A market open whose slave price is further than this from the master's fill is skipped (`PRICE_DEVIATION`). */
+  maxPriceDeviationPips?: number;
+  /** An open whose stop loss is further than this from its entry, or has none, is skipped (`STOP_LOSS_TOO_WIDE`). */
+  maxStopLossPips?: number;
+  /** An open that would lose more than this share of the slave's equity at its stop loss, or has none, is skipped (`TRADE_RISK_TOO_HIGH`). */
+  maxTradeRiskPercent?: number;
+  /** `closeOnly`: nothing new opens (`CLOSE_ONLY`); closes and changes of what is open follow. @default copy */
+  mode?: 'copy' | 'closeOnly';
   /**
    * Since when the mapping copies new trades: its creation, or the last time it was enabled
    * again. A master position or order opened before this is not copied; it is recorded once
@@ -66,6 +88,8 @@ export const mappingDefaults = {
   copyTakeProfit: true,
   copyPendingOrders: true,
   maxDelaySeconds: 60,
+  allowedSides: 'both',
+  mode: 'copy',
 } as const;
 
 /**

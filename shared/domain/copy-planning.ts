@@ -5,6 +5,7 @@ import type { PositionLink } from './position-link';
 import type { OrderType, Side, SymbolSpec, TradeOrder } from './trading';
 import { oppositeSide } from './trading';
 import { compareLots, fitVolume, floorToStep, lotsOf, subtractLots } from './volume';
+import { pipSize } from './pips';
 
 /** Stable reason codes of skips; failures from the broker are `BROKER_<code>`. */
 export type SkipReason =
@@ -29,7 +30,12 @@ export type SkipReason =
   | 'OPENED_BEFORE_MAPPING'
   | 'ALREADY_COPIED'
   | 'SIGNAL_MISMATCH'
-  | 'COPY_LOOP';
+  | 'COPY_LOOP'
+  | 'CLOSE_ONLY'
+  | 'SIDE_FILTERED'
+  | 'PRICE_DEVIATION'
+  | 'STOP_LOSS_TOO_WIDE'
+  | 'TRADE_RISK_TOO_HIGH';
 
 export type Skip = { kind: 'skip'; reason: SkipReason; detail?: string };
 const skip = (reason: SkipReason, detail?: string): Skip => ({ kind: 'skip', reason, detail });
@@ -118,6 +124,8 @@ export interface OpenContext {
   spec: SymbolSpec | undefined;
   slaveBalance?: number;
   slaveEquity?: number;
+  /** The slave's quote of `slaveSymbol`, read when the mapping limits the price deviation (market opens only). */
+  slaveQuote?: { bid: number; ask: number };
   /**
    * When this copy was first attempted. A signal is judged at its first attempt, so time it
    * spent waiting behind our own recovery (a retry, a claim taken over) never expires it.
@@ -137,11 +145,15 @@ export const openAge = (event: OpenEvent, firstAttemptAt: Date): number => {
   return (firstAttemptAt.getTime() - (Number.isNaN(opened) ? Date.parse(event.detectedAt) : opened)) / 1000;
 };
 
+const absolute = (value: Exact): Exact => (compare(value, ZERO) < 0 ? sub(ZERO, value) : value);
+const round1 = (value: Exact): number => Math.round(toNumber(value) * 10) / 10;
+
 /** Plans the slave's copy of a master open (market position or pending order). */
 export const planOpen = (event: OpenEvent, context: OpenContext): { kind: 'trade'; trade: SlaveTrade } | Skip => {
   const { mapping, spec } = context;
   const source = event.kind === 'orderPlaced' ? event.order : event.position;
   if (!mapping.enabled) return skip('MAPPING_DISABLED');
+  if (mapping.mode === 'closeOnly') return skip('CLOSE_ONLY', 'the mapping only closes what it opened');
   const openedAt = masterOpenTime(event);
   if (!openedWhileActive(mapping, openedAt)) {
     return skip('OPENED_BEFORE_MAPPING', `opened at ${openedAt}, before the mapping copied from ${activeSinceOf(mapping)}`);
@@ -149,11 +161,38 @@ export const planOpen = (event: OpenEvent, context: OpenContext): { kind: 'trade
   if (event.kind === 'orderPlaced' && !mapping.copyPendingOrders) return skip('PENDING_ORDERS_NOT_COPIED');
   const ageSeconds = openAge(event, context.firstAttemptAt);
   if (ageSeconds > mapping.maxDelaySeconds) return skip('SIGNAL_EXPIRED', `opened ${Math.round(ageSeconds)} s before the first attempt to copy it`);
+  const allowed = mapping.allowedSides ?? 'both';
+  if (allowed !== 'both' && source.side !== allowed) return skip('SIDE_FILTERED', `the mapping copies ${allowed} trades only`);
   if (!spec) return skip('SYMBOL_NOT_AT_BROKER', `${context.slaveSymbol} is not offered by the slave's broker`);
 
+  const override = mapping.symbolOverrides?.[source.symbol];
   const type: OrderType = event.kind === 'orderPlaced' ? event.order.type : 'market';
   const entryPrice = event.kind === 'orderPlaced' ? event.order.price : event.position.openPrice;
-  const direction = applyDirection({ side: source.side, type, stopLoss: source.stopLoss, takeProfit: source.takeProfit }, mapping);
+  const direction = applyDirection(
+    { side: source.side, type, stopLoss: source.stopLoss, takeProfit: source.takeProfit },
+    { ...mapping, reverse: override?.reverse ?? mapping.reverse },
+  );
+  const pip = pipSize(spec.digits);
+  if (mapping.maxPriceDeviationPips !== undefined && type === 'market') {
+    const quote = context.slaveQuote;
+    if (!quote) return skip('PRICE_DEVIATION', `no price for ${context.slaveSymbol} at the slave's broker to compare`);
+    const slavePrice = direction.side === 'buy' ? quote.ask : quote.bid;
+    const deviation = div(absolute(sub(slavePrice, entryPrice)), pip);
+    if (compare(deviation, mapping.maxPriceDeviationPips) > 0) {
+      return skip(
+        'PRICE_DEVIATION',
+        `the slave's price ${slavePrice} is ${round1(deviation)} pips from the master's ${entryPrice} (at most ${mapping.maxPriceDeviationPips})`,
+      );
+    }
+  }
+  const stopDistance = direction.stopLoss === undefined ? undefined : absolute(sub(entryPrice, direction.stopLoss));
+  if (mapping.maxStopLossPips !== undefined) {
+    if (!stopDistance) return skip('STOP_LOSS_TOO_WIDE', 'the trade has no stop loss');
+    const pips = div(stopDistance, pip);
+    if (compare(pips, mapping.maxStopLossPips) > 0) {
+      return skip('STOP_LOSS_TOO_WIDE', `the stop loss is ${round1(pips)} pips from the entry (at most ${mapping.maxStopLossPips})`);
+    }
+  }
   const raw = rawSlaveVolume(mapping.sizing, {
     masterVolume: source.volume,
     masterBalance: event.masterBalance,
@@ -166,8 +205,24 @@ export const planOpen = (event: OpenEvent, context: OpenContext): { kind: 'trade
     spec,
   });
   if (raw.kind === 'skip') return raw;
-  const fitted = fitVolume(raw.volume, spec, { maxVolume: mapping.maxVolume, minVolume: mapping.minVolume });
-  if (!fitted.ok) return skip(fitted.reason, `computed ${toNumber(raw.volume)} lots, minimum ${Math.max(spec.volumeMin, mapping.minVolume ?? 0)}`);
+  const scaled = override?.multiplier === undefined ? raw.volume : mul(raw.volume, override.multiplier);
+  const maxVolume = [mapping.maxVolume, override?.maxVolume]
+    .filter((cap): cap is number => cap !== undefined)
+    .reduce<number | undefined>((lowest, cap) => (lowest === undefined || cap < lowest ? cap : lowest), undefined);
+  const fitted = fitVolume(scaled, spec, { maxVolume, minVolume: mapping.minVolume });
+  if (!fitted.ok) return skip(fitted.reason, `computed ${toNumber(scaled)} lots, minimum ${Math.max(spec.volumeMin, mapping.minVolume ?? 0)}`);
+  if (mapping.maxTradeRiskPercent !== undefined) {
+    // What the slave loses at its stop loss, as a share of its equity, at the volume it would trade.
+    if (!stopDistance) return skip('TRADE_RISK_TOO_HIGH', 'the trade has no stop loss: its risk has no bound');
+    const { tickSize, tickValue } = spec;
+    if (!tickValue || !(tickSize > 0)) return skip('NO_TICK_VALUE', `no tick value for ${spec.symbol}`);
+    if (context.slaveEquity === undefined || context.slaveEquity <= 0) return skip('NO_BALANCE', "the risk limit needs the slave's equity");
+    const loss = mul(mul(div(stopDistance, tickSize), tickValue), fitted.volume);
+    const percent = div(mul(loss, 100), context.slaveEquity);
+    if (compare(percent, mapping.maxTradeRiskPercent) > 0) {
+      return skip('TRADE_RISK_TOO_HIGH', `${round1(percent)} % of the slave's equity at the stop loss (at most ${mapping.maxTradeRiskPercent} %)`);
+    }
+  }
   return {
     kind: 'trade',
     trade: {

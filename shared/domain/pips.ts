@@ -3,7 +3,7 @@
  * five-digit quote (EURUSD 1.08123: 0.0001), the second of a three-digit one (USDJPY 151.234:
  * 0.01); on a symbol quoted to 2 or 4 digits (or any other count), one unit of the last digit.
  */
-export const pipSize = (digits: number): number => (digits === 3 || digits === 5 ? 10 ** -(digits - 1) : 10 ** -digits);
+export const pipSize = (digits: number): number => 1 / 10 ** (digits === 3 || digits === 5 ? digits - 1 : digits);
 
 /**
  * How much worse than the master's price the slave was filled, in pips (negative: better),

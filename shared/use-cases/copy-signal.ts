@@ -337,10 +337,25 @@ const copyOpen = async (deps: CopyDependencies, port: BrokerPort, work: CopyWork
   }
   const spec = await deps.brokers.symbolSpec(slave, port, symbol.slaveSymbol);
   const needsFunds =
-    ['balanceRatio', 'equityRatio', 'riskPercent'].includes(mapping.sizing.mode) || (protection !== undefined && needsEquity(protection.rules));
-  const funds = needsFunds ? await port.getAccountInformation() : undefined;
+    ['balanceRatio', 'equityRatio', 'riskPercent'].includes(mapping.sizing.mode) ||
+    mapping.maxTradeRiskPercent !== undefined ||
+    (protection !== undefined && needsEquity(protection.rules));
+  // The slave's price is read only for a mapping that limits how far it may be from the master's fill.
+  const needsQuote = mapping.maxPriceDeviationPips !== undefined && event.kind === 'positionOpened';
+  const [funds, slaveQuote] = await Promise.all([
+    needsFunds ? port.getAccountInformation() : undefined,
+    needsQuote && spec ? port.getQuote(symbol.slaveSymbol) : undefined,
+  ]);
   const firstAttemptAt = new Date(record.startedAt ?? deps.now().toISOString());
-  const plan = planOpen(event, { mapping, slaveSymbol: symbol.slaveSymbol, spec, slaveBalance: funds?.balance, slaveEquity: funds?.equity, firstAttemptAt });
+  const plan = planOpen(event, {
+    mapping,
+    slaveSymbol: symbol.slaveSymbol,
+    spec,
+    slaveBalance: funds?.balance,
+    slaveEquity: funds?.equity,
+    slaveQuote,
+    firstAttemptAt,
+  });
   if (plan.kind === 'skip') return { status: 'skipped', reason: plan.reason, detail: plan.detail, slaveSymbol: symbol.slaveSymbol };
   let trade = plan.trade;
   if (protection && spec) {

@@ -3,10 +3,11 @@ import { pipSize, slippagePips } from '../../shared/domain/pips';
 
 describe('pips', () => {
   it('are the fourth decimal of a five-digit quote and the second of a three-digit one', () => {
-    expect(pipSize(5)).toBeCloseTo(0.0001, 12);
-    expect(pipSize(3)).toBeCloseTo(0.01, 12);
-    expect(pipSize(4)).toBeCloseTo(0.0001, 12);
-    expect(pipSize(2)).toBeCloseTo(0.01, 12);
+    // Exactly the decimal: limits in pips are compared at their boundary.
+    expect(pipSize(5)).toBe(0.0001);
+    expect(pipSize(3)).toBe(0.01);
+    expect(pipSize(4)).toBe(0.0001);
+    expect(pipSize(2)).toBe(0.01);
     expect(pipSize(0)).toBe(1);
   });
 

@@ -22,6 +22,16 @@ export const symbolRulesSchema = z
   })
   .strict();
 
+const pips = z.number().finite().positive().max(100_000);
+
+export const symbolOverrideSchema = z
+  .object({
+    multiplier: multiplier.optional().describe("Multiplies the volume the mapping's sizing gives, for this symbol"),
+    maxVolume: volume.optional().describe("Caps this symbol's copies (with the mapping's maxVolume, the lower wins)"),
+    reverse: z.boolean().optional().describe("Reverses this symbol's copies, or not, whatever the mapping says"),
+  })
+  .strict();
+
 const mappingFields = {
   enabled: z.boolean(),
   sizing: sizingSchema,
@@ -33,6 +43,20 @@ const mappingFields = {
   minVolume: volume,
   maxVolume: volume,
   maxDelaySeconds: z.number().int().min(1).max(86_400),
+  allowedSides: z.enum(['both', 'buy', 'sell']).describe("Which of the master's sides are copied; the others are skipped SIDE_FILTERED"),
+  symbolOverrides: z
+    .record(symbolName, symbolOverrideSchema)
+    .refine((overrides) => Object.keys(overrides).length <= 500, 'at most 500 symbols')
+    .describe('Per master symbol: a volume multiplier, a volume cap, reverse'),
+  maxPriceDeviationPips: pips.describe("A market open whose slave price is further than this from the master's fill is skipped PRICE_DEVIATION"),
+  maxStopLossPips: pips.describe('An open whose stop loss is further than this from its entry, or that has none, is skipped STOP_LOSS_TOO_WIDE'),
+  maxTradeRiskPercent: z
+    .number()
+    .finite()
+    .positive()
+    .max(100)
+    .describe("An open that would lose more than this share of the slave's equity at its stop loss, or that has none, is skipped TRADE_RISK_TOO_HIGH"),
+  mode: z.enum(['copy', 'closeOnly']).describe('closeOnly: nothing new opens (CLOSE_ONLY); closes and changes of what is open still follow'),
 };
 
 const volumeBounds = (value: { minVolume?: number; maxVolume?: number }) =>
@@ -68,6 +92,12 @@ export const mappingSchema = z
     minVolume: z.number().optional(),
     maxVolume: z.number().optional(),
     maxDelaySeconds: z.number(),
+    allowedSides: mappingFields.allowedSides.optional(),
+    symbolOverrides: mappingFields.symbolOverrides.optional(),
+    maxPriceDeviationPips: z.number().optional(),
+    maxStopLossPips: z.number().optional(),
+    maxTradeRiskPercent: z.number().optional(),
+    mode: mappingFields.mode.optional(),
     activeSince: z
       .string()
       .optional()

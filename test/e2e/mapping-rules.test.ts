@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalSystem } from '../../local/local-system';
+import { createSimulatedAccount } from '../support/api-capture';
+import { apiClient, eventually, startTestSystem, tokenFor } from '../support/local-api';
+
+type Copy = { action: string; status: string; reason?: string; reasonDetail?: string; symbol: string; slaveVolume?: number; side?: string };
+
+/**
+ * The mapping rules beyond CopyFactory's, end to end: one master copied to six slaves, each
+ * mapping with one rule, and the copies list saying what each rule did.
+ */
+describe('mapping rules through the local runtime', () => {
+  let system: LocalSystem;
+  let api: ReturnType<typeof apiClient>;
+  let master: string;
+  const mappings: Record<string, string> = {};
+
+  const copiesOf = (name: string, count: number) =>
+    eventually(async () => {
+      const { items } = (await api.get(`/v1/copy-mappings/${mappings[name]}/copies`)).body as { items: Copy[] };
+      if (items.some((item) => item.status === 'pending')) return undefined;
+      return items.length >= count ? items : undefined;
+    }, 10_000);
+
+  beforeAll(async () => {
+    system = await startTestSystem();
+    api = apiClient(system.url, await tokenFor(system.url, 'tenant-mapping-rules'));
+    master = await createSimulatedAccount(api, 'rules-master');
+    // The slave's broker quotes EURUSD.x ten pips above the master's EURUSD.
+    const euro = system.market.getQuote('EURUSD')!;
+    expect((await api.put('/local/simulator/symbols/EURUSD.x', { bid: euro.bid + 0.001, ask: euro.ask + 0.001 })).status).toBeLessThan(300);
+    const rules: Record<string, Record<string, unknown>> = {
+      buysOnly: { allowedSides: 'buy' },
+      closeOnly: { mode: 'closeOnly' },
+      goldTriple: { symbolOverrides: { XAUUSD: { multiplier: 3, maxVolume: 0.2, reverse: true } } },
+      tightStops: { maxStopLossPips: 30 },
+      farPrice: { maxPriceDeviationPips: 5, symbols: { map: { EURUSD: 'EURUSD.x' } } },
+      smallRisk: { maxTradeRiskPercent: 2 },
+    };
+    for (const [name, rule] of Object.entries(rules)) {
+      const slave = await createSimulatedAccount(api, `rules-${name}`);
+      const created = await api.post('/v1/copy-mappings', {
+        masterAccountId: master,
+        slaveAccountId: slave,
+        sizing: { mode: 'multiplier', multiplier: 1 },
+        ...rule,
+      });
+      expect(created.status, created.text).toBe(201);
+      expect(created.body).toMatchObject(rule);
+      mappings[name] = created.body.id;
+    }
+    await system.syncNow(true);
+  });
+
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  it('applies each rule to the same master trades, with a reason for every skip', async () => {
+    const euro = system.market.getQuote('EURUSD')!;
+    // A sell with a 50-pip stop: 1 lot risks 500 USD, 5 % of a 10,000 USD slave.
+    const sell = await api.post(`/local/simulator/accounts/${master}/trades`, { symbol: 'EURUSD', side: 'sell', volume: 1, stopLoss: euro.ask + 0.005 });
+    expect(sell.status, sell.text).toBe(201);
+    const gold = system.market.getQuote('XAUUSD')!;
+    await api.post(`/local/simulator/accounts/${master}/trades`, { symbol: 'XAUUSD', side: 'buy', volume: 0.1, stopLoss: gold.bid - 2 });
+
+    const [buysOnly, closeOnly, goldTriple, tightStops, farPrice, smallRisk] = await Promise.all(
+      ['buysOnly', 'closeOnly', 'goldTriple', 'tightStops', 'farPrice', 'smallRisk'].map((name) => copiesOf(name, 2)),
+    );
+    const bySymbol = (copies: Copy[], symbol: string) => copies.find((copy) => copy.symbol === symbol)!;
+    expect(bySymbol(buysOnly!, 'EURUSD')).toMatchObject({ status: 'skipped', reason: 'SIDE_FILTERED' });
+    expect(bySymbol(buysOnly!, 'XAUUSD')).toMatchObject({ status: 'placed', slaveVolume: 0.1 });
+    expect(closeOnly!.map((copy) => copy.reason)).toEqual(['CLOSE_ONLY', 'CLOSE_ONLY']);
+    // Gold: 0.1 x 3 = 0.3, capped at 0.2, and sold; EURUSD as the mapping says.
+    expect(bySymbol(goldTriple!, 'XAUUSD')).toMatchObject({ status: 'placed', slaveVolume: 0.2, side: 'sell' });
+    expect(bySymbol(goldTriple!, 'EURUSD')).toMatchObject({ status: 'placed', slaveVolume: 1, side: 'sell' });
+    // 50 pips on EURUSD is over 30; gold's stop 2.00 away is 200 pips (2 digits).
+    expect(bySymbol(tightStops!, 'EURUSD')).toMatchObject({ status: 'skipped', reason: 'STOP_LOSS_TOO_WIDE' });
+    expect(bySymbol(tightStops!, 'XAUUSD')).toMatchObject({ status: 'skipped', reason: 'STOP_LOSS_TOO_WIDE' });
+    expect(bySymbol(farPrice!, 'EURUSD')).toMatchObject({
+      status: 'skipped',
+      reason: 'PRICE_DEVIATION',
+      reasonDetail: expect.stringMatching(/pips from the master's/),
+    });
+    expect(bySymbol(farPrice!, 'XAUUSD')).toMatchObject({ status: 'placed' });
+    expect(bySymbol(smallRisk!, 'EURUSD')).toMatchObject({ status: 'skipped', reason: 'TRADE_RISK_TOO_HIGH' });
+    expect(bySymbol(smallRisk!, 'XAUUSD')).toMatchObject({ status: 'placed', slaveVolume: 0.1 });
+  });
+
+  it('lets a closeOnly mapping close what it opened before it was switched', async () => {
+    const slave = await createSimulatedAccount(api, 'rules-switched');
+    const created = await api.post('/v1/copy-mappings', { masterAccountId: master, slaveAccountId: slave, sizing: { mode: 'multiplier', multiplier: 1 } });
+    await system.syncNow(true);
+    const trade = await api.post(`/local/simulator/accounts/${master}/trades`, { symbol: 'GBPUSD', side: 'buy', volume: 0.1 });
+    await eventually(async () => ((await api.get(`/local/simulator/accounts/${slave}`)).body.positions.length === 1 ? true : undefined), 10_000);
+    expect((await api.patch(`/v1/copy-mappings/${created.body.id}`, { mode: 'closeOnly' })).status).toBe(200);
+    await api.post(`/local/simulator/accounts/${master}/trades`, { symbol: 'GBPUSD', side: 'sell', volume: 0.1 });
+    await api.post(`/local/simulator/accounts/${master}/positions/${trade.body.positionId}/close`, {});
+    await eventually(async () => ((await api.get(`/local/simulator/accounts/${slave}`)).body.positions.length === 0 ? true : undefined), 10_000);
+    // What the master held before this mapping started is recorded as such; the rest is the rule's.
+    const items = await eventually(async () => {
+      const listed = ((await api.get(`/v1/copy-mappings/${created.body.id}/copies`)).body as { items: Copy[] }).items.filter(
+        (copy) => copy.reason !== 'OPENED_BEFORE_MAPPING',
+      );
+      return listed.length === 3 && listed.every((copy) => copy.status !== 'pending') ? listed : undefined;
+    }, 10_000);
+    expect(items.map((copy) => `${copy.action}:${copy.status}:${copy.reason ?? ''}`).sort()).toEqual([
+      'close:placed:',
+      'open:placed:',
+      'open:skipped:CLOSE_ONLY',
+    ]);
+  });
+});
