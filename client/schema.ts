@@ -387,6 +387,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/copy-mappings/{id}/close-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Close every position and cancel every pending order this mapping opened on the slave */
+        post: operations["postV1CopyMappingsIdCloseAll"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3093,6 +3110,69 @@ export interface operations {
             };
             /** @description No or bad bearer token (code UNAUTHORIZED) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the tenant's rate limit (code RATE_LIMITED) */
+            429: {
+                headers: {
+                    /** @description Seconds until the current window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong (code INTERNAL_ERROR); the detail quotes a request id and nothing else */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postV1CopyMappingsIdCloseAll: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued: the slave's copies are closed through the copy path, each recorded as a copy. The mapping stays as it is (set mode closeOnly, or disable it, to open nothing new) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Closes and cancels queued; each becomes a copy record (close, cancelOrder) */
+                        closing: number;
+                    };
+                };
+            };
+            /** @description No or bad bearer token (code UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or another tenant's: never revealed (code NOT_FOUND) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

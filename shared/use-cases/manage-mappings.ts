@@ -16,7 +16,8 @@ import {
   ValidationError,
   type TenantQuotas,
 } from '../domain/errors';
-import type { AccountStore, AuditLog, CopyFilter, CopyStore, MappingStore, Page, PageRequest } from '../ports/stores';
+import type { AccountStore, AuditLog, CopyFilter, CopyStore, MappingStore, Page, PageRequest, SignalQueue } from '../ports/stores';
+import { closeSignalsFor } from './protect-slave';
 import { toPublicCopyRecord, type PublicCopyRecord } from '../domain/copy-record';
 import { newId } from './manage-accounts';
 
@@ -189,4 +190,32 @@ export const listTenantCopies = async (
   const utc = (instant: string | undefined) => (instant === undefined ? undefined : new Date(instant).toISOString());
   const result = await deps.copies.list(tenantId, { ...filter, from: utc(filter.from), to: utc(filter.to) }, page);
   return { ...result, items: result.items.map(toPublicCopyRecord) };
+};
+
+/**
+ * Closes every position and cancels every pending order this mapping opened on the slave:
+ * one signal per open copy, through the copy queue in the slave's FIFO group, so each is
+ * recorded as a copy (`close`, `cancelOrder`) and placed exactly once. The mapping itself is
+ * left as it is: switch it to `closeOnly` or disable it so that nothing new opens.
+ */
+export const closeAllOfMapping = async (
+  deps: Pick<MappingDependencies, 'mappings' | 'copies' | 'audit' | 'now'> & { queue: SignalQueue },
+  tenantId: string,
+  mappingId: string,
+): Promise<{ closing: number }> => {
+  const mapping = await getMapping(deps, tenantId, mappingId);
+  const links = await deps.copies.listOpenLinks(tenantId, mappingId);
+  const now = deps.now().toISOString();
+  const signals = closeSignalsFor(mapping, links, { cause: 'mapping', at: now, enqueuedAt: now });
+  if (signals.length > 0) await deps.queue.send(signals);
+  await deps.audit.append({
+    tenantId,
+    at: now,
+    actor: `user:${tenantId}`,
+    action: 'mapping.closeAll',
+    resourceType: 'mapping',
+    resourceId: mappingId,
+    details: { closing: signals.length, slaveAccountId: mapping.slaveAccountId },
+  });
+  return { closing: signals.length };
 };

@@ -1,4 +1,6 @@
 import type { Account } from '../domain/account';
+import type { CopyMapping } from '../domain/copy-mapping';
+import type { PositionLink } from '../domain/position-link';
 import type { MasterEvent } from '../domain/master-events';
 import type { AccountProtection } from '../domain/protection';
 import { markEquity } from '../domain/protection-rules';
@@ -25,29 +27,56 @@ export const closeAllCopies = async (deps: ProtectionDependencies, tenantId: str
   const mappings = (await deps.mappings.listAll(tenantId)).filter((mapping) => mapping.slaveAccountId === slaveAccountId);
   const signals: CopySignal[] = [];
   for (const mapping of mappings) {
-    for (const link of await deps.copies.listOpenLinks(tenantId, mapping.id)) {
-      const base = { tenantId, masterAccountId: mapping.masterAccountId, detectedAt: breachedAt };
-      const tracked = { symbol: link.slaveSymbol, side: link.side, volume: link.masterVolume, rev: link.appliedRev + 1, detectedAt: breachedAt };
-      const event: MasterEvent =
-        link.kind === 'position'
-          ? {
-              ...base,
-              id: `protectionClose:${link.masterTicket}:${breachedAt}`,
-              kind: 'positionClosed',
-              position: { ...tracked, id: link.masterTicket, openPrice: 0, openedAt: link.openedAt },
-            }
-          : {
-              ...base,
-              id: `protectionCancel:${link.masterTicket}:${breachedAt}`,
-              kind: 'orderCancelled',
-              order: { ...tracked, id: link.masterTicket, type: 'limit', price: 0, createdAt: link.openedAt },
-            };
-      signals.push({ tenantId, mappingId: mapping.id, masterAccountId: mapping.masterAccountId, slaveAccountId, event, enqueuedAt: deps.now().toISOString() });
-    }
+    const links = await deps.copies.listOpenLinks(tenantId, mapping.id);
+    signals.push(...closeSignalsFor(mapping, links, { cause: 'protection', at: breachedAt, enqueuedAt: deps.now().toISOString() }));
   }
   if (signals.length > 0) await deps.queue.send(signals);
   return signals.length;
 };
+
+/**
+ * A close of every open copy of a mapping (a cancel for a pending order), as the copy
+ * worker takes a master's close: through the slave's FIFO group, recorded, exactly once. The
+ * event ids carry the cause and its time: the same request never closes twice, a later one
+ * closes what is open then.
+ */
+export const closeSignalsFor = (
+  mapping: Pick<CopyMapping, 'id' | 'tenantId' | 'masterAccountId' | 'slaveAccountId'>,
+  links: readonly PositionLink[],
+  request: { cause: 'protection' | 'mapping'; at: string; enqueuedAt: string },
+): CopySignal[] =>
+  links.map((link) => {
+    const base = { tenantId: mapping.tenantId, masterAccountId: mapping.masterAccountId, detectedAt: request.at };
+    const tracked = {
+      symbol: link.masterSymbol ?? link.slaveSymbol,
+      side: link.side,
+      volume: link.masterVolume,
+      rev: link.appliedRev + 1,
+      detectedAt: request.at,
+    };
+    const event: MasterEvent =
+      link.kind === 'position'
+        ? {
+            ...base,
+            id: `${request.cause}Close:${link.masterTicket}:${request.at}`,
+            kind: 'positionClosed',
+            position: { ...tracked, id: link.masterTicket, openPrice: 0, openedAt: link.openedAt },
+          }
+        : {
+            ...base,
+            id: `${request.cause}Cancel:${link.masterTicket}:${request.at}`,
+            kind: 'orderCancelled',
+            order: { ...tracked, id: link.masterTicket, type: 'limit', price: 0, createdAt: link.openedAt },
+          };
+    return {
+      tenantId: mapping.tenantId,
+      mappingId: mapping.id,
+      masterAccountId: mapping.masterAccountId,
+      slaveAccountId: mapping.slaveAccountId,
+      event,
+      enqueuedAt: request.enqueuedAt,
+    };
+  });
 
 /**
  * Marks a slave's equity against its loss rules (on every slave sync and before every

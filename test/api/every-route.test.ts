@@ -179,10 +179,12 @@ describe('every route, answered as the OpenAPI document says', () => {
     await system.syncNow(true);
     await system.drain();
     await expectStatus(api.delete(`/v1/copy-mappings/${ids.mapping}`), 409);
+    await expectStatus(api.post('/v1/copy-mappings/map_nope/close-all'), 404);
     await api.post(`/local/simulator/accounts/${ids.master}/positions/${trade.body.positionId}/close`, {});
     await api.post(`/local/simulator/accounts/${ids.master}/positions/${ids.position}/close`, {});
     await system.syncNow(true);
     await system.drain();
+    await expectStatus(api.post(`/v1/copy-mappings/${ids.mapping}/close-all`), 202);
     await expectStatus(api.delete(`/v1/copy-mappings/${ids.mapping}`), 204);
     await expectStatus(api.delete('/v1/copy-mappings/map_nope'), 404);
     await expectStatus(api.delete(`/v1/accounts/${ids.spare}`), 204);

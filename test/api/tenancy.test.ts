@@ -58,6 +58,7 @@ const plan: Record<string, Check> = {
   'PATCH /v1/copy-mappings/{id}': { kind: 'owned', body: () => ({ enabled: false }) },
   'DELETE /v1/copy-mappings/{id}': { kind: 'owned' },
   'GET /v1/copy-mappings/{id}/copies': { kind: 'owned' },
+  'POST /v1/copy-mappings/{id}/close-all': { kind: 'owned' },
 };
 
 const keyOf = (route: Route) => `${route.method} ${route.path}`;

@@ -110,4 +110,32 @@ describe('mapping rules through the local runtime', () => {
       'open:skipped:CLOSE_ONLY',
     ]);
   });
+
+  it("closes everything a mapping opened with close-all, recorded as copies, and leaves the master's own trades alone", async () => {
+    const slave = await createSimulatedAccount(api, 'rules-close-all');
+    const created = await api.post('/v1/copy-mappings', { masterAccountId: master, slaveAccountId: slave, sizing: { mode: 'multiplier', multiplier: 1 } });
+    await system.syncNow(true);
+    const first = await api.post(`/local/simulator/accounts/${master}/trades`, { symbol: 'EURUSD', side: 'buy', volume: 0.1 });
+    const second = await api.post(`/local/simulator/accounts/${master}/trades`, { symbol: 'GBPUSD', side: 'sell', volume: 0.2 });
+    await eventually(async () => ((await api.get(`/local/simulator/accounts/${slave}`)).body.positions.length === 2 ? true : undefined), 10_000);
+    const masterBefore = (await api.get(`/local/simulator/accounts/${master}`)).body.positions.length;
+
+    const closing = await api.post(`/v1/copy-mappings/${created.body.id}/close-all`);
+    expect(closing.status).toBe(202);
+    expect(closing.body).toEqual({ closing: 2 });
+    await eventually(async () => ((await api.get(`/local/simulator/accounts/${slave}`)).body.positions.length === 0 ? true : undefined), 10_000);
+    expect((await api.get(`/local/simulator/accounts/${master}`)).body.positions).toHaveLength(masterBefore);
+    const closes = await eventually(async () => {
+      const { items } = (await api.get(`/v1/copies?mappingId=${created.body.id}&status=placed`)).body as { items: (Copy & { masterPositionId?: string })[] };
+      const done = items.filter((copy) => copy.action === 'close');
+      return done.length === 2 ? done : undefined;
+    }, 10_000);
+    expect(closes.map((copy) => copy.masterPositionId).sort()).toEqual([first.body.positionId, second.body.positionId].sort());
+    // Nothing is left to close; the master's later close of its own trade copies nothing more.
+    expect((await api.post(`/v1/copy-mappings/${created.body.id}/close-all`)).body).toEqual({ closing: 0 });
+    await api.post(`/local/simulator/accounts/${master}/positions/${first.body.positionId}/close`, {});
+    await system.syncNow(true);
+    await system.drain();
+    expect((await api.get(`/local/simulator/accounts/${slave}`)).body.positions).toEqual([]);
+  });
 });

@@ -1,5 +1,15 @@
 import { toPublicMapping } from '../../../shared/domain/copy-mapping';
-import { createMapping, deleteMapping, getMapping, listCopies, listMappings, listTenantCopies, updateMapping } from '../../../shared/use-cases/manage-mappings';
+import { z } from 'zod';
+import {
+  closeAllOfMapping,
+  createMapping,
+  deleteMapping,
+  getMapping,
+  listCopies,
+  listMappings,
+  listTenantCopies,
+  updateMapping,
+} from '../../../shared/use-cases/manage-mappings';
 import { defineRoute } from '../http';
 import { listQuery, pageOf } from '../schemas/common.schema';
 import { copiesQuery, copyRecordSchema, createMappingBody, mappingSchema, updateMappingBody } from '../schemas/copy-mapping.schema';
@@ -101,5 +111,19 @@ export const copyMappingRoutes = [
       const { limit, cursor, ...filter } = query;
       return { status: 200, body: await listTenantCopies(runtime, tenantId, filter, { limit, cursor }) };
     },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/v1/copy-mappings/{id}/close-all',
+    summary: 'Close every position and cancel every pending order this mapping opened on the slave',
+    tag: 'Copy mappings',
+    auth: true,
+    response: {
+      status: 202,
+      schema: z.object({ closing: z.number().int().describe('Closes and cancels queued; each becomes a copy record (close, cancelOrder)') }),
+      description:
+        "Queued: the slave's copies are closed through the copy path, each recorded as a copy. The mapping stays as it is (set mode closeOnly, or disable it, to open nothing new)",
+    },
+    handle: async ({ runtime, tenantId, params }) => ({ status: 202, body: await closeAllOfMapping(runtime, tenantId, params.id) }),
   }),
 ];
