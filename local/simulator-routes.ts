@@ -61,6 +61,7 @@ export const simulatorFaultsBodySchema = z
     rejectNext: nonNegativeInteger.optional(),
     code: z.enum(brokerErrorCodeList).optional(),
     timeoutAfterExecuteNext: nonNegativeInteger.optional(),
+    partialFillNext: nonNegativeInteger.optional(),
     latencyMs: nonNegativeInteger.max(60_000).optional(),
   })
   .strict();

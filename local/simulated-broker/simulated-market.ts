@@ -51,12 +51,15 @@ export interface SimulatedSymbolState {
  * Faults injected into the requests that reach an account through the broker port.
  * `rejectNext` trade requests fail with `code` without executing; after them,
  * `timeoutAfterExecuteNext` trade requests execute and then fail with `TIMEOUT`.
- * Every port request, reads included, first waits `latencyMs`.
+ * `partialFillNext` market orders fill half their volume (down to the step, at least the
+ * minimum), as a broker with too little liquidity does. Every port request, reads included,
+ * first waits `latencyMs`.
  */
 export interface SimulatorFaults {
   rejectNext: number;
   code: BrokerErrorCode;
   timeoutAfterExecuteNext: number;
+  partialFillNext: number;
   latencyMs: number;
 }
 
@@ -66,6 +69,7 @@ export interface SimulatorFaultsChange {
   /** The code of the rejections; `REQUOTE` when `rejectNext` is given without it. */
   code?: BrokerErrorCode;
   timeoutAfterExecuteNext?: number;
+  partialFillNext?: number;
   latencyMs?: number;
 }
 
@@ -137,7 +141,7 @@ const FIRST_TICKET = 100_001;
 const WALK_STEP_FRACTION = 1e-4;
 const VOLUME_EPSILON = 1e-7;
 
-const noFaults = (): SimulatorFaults => ({ rejectNext: 0, code: 'REQUOTE', timeoutAfterExecuteNext: 0, latencyMs: 0 });
+const noFaults = (): SimulatorFaults => ({ rejectNext: 0, code: 'REQUOTE', timeoutAfterExecuteNext: 0, partialFillNext: 0, latencyMs: 0 });
 
 /** Base and quote currency of a symbol named like a currency pair (`EURUSD`, `XAUUSD`, `EURUSD.m`). */
 const currencyPair = (symbol: string): { base: string; quote: string } | undefined => {
@@ -371,7 +375,18 @@ export class SimulatedMarket {
    * Prices and stops are rounded to the symbol's digits.
    */
   placeOrder(accountId: string, request: TradeRequest): TradeResult {
-    return this.executeOrder(accountId, request);
+    return this.executeOrder(accountId, { ...request, volume: this.takePartialFill(accountId, request) });
+  }
+
+  /** The volume a market order fills: half of it (to the step, at least the minimum) while `partialFillNext` lasts. */
+  private takePartialFill(accountId: string, request: TradeRequest): number {
+    const faults = this.requireAccount(accountId).faults;
+    const symbol = this.symbols.get(request.symbol);
+    if (!(faults.partialFillNext > 0) || request.type !== 'market' || !symbol) return request.volume;
+    faults.partialFillNext -= 1;
+    this.persist();
+    const steps = Math.floor(request.volume / 2 / symbol.volumeStep + VOLUME_EPSILON);
+    return Math.max(symbol.volumeMin, normalizeVolume(steps * symbol.volumeStep, symbol.volumeStep));
   }
 
   private executeOrder(accountId: string, request: Omit<TradeRequest, 'clientId'> & { clientId?: string }): TradeResult {
@@ -499,7 +514,7 @@ export class SimulatedMarket {
   setFaults(accountId: string, change: SimulatorFaultsChange): SimulatorFaults {
     const account = this.requireAccount(accountId);
     const problems: { path: string; message: string }[] = [];
-    for (const field of ['rejectNext', 'timeoutAfterExecuteNext', 'latencyMs'] as const) {
+    for (const field of ['rejectNext', 'timeoutAfterExecuteNext', 'partialFillNext', 'latencyMs'] as const) {
       const value = change[field];
       if (value !== undefined && !(Number.isInteger(value) && value >= 0)) {
         problems.push({ path: field, message: 'must be an integer >= 0' });
@@ -517,6 +532,7 @@ export class SimulatedMarket {
       faults.code = change.code;
     }
     if (change.timeoutAfterExecuteNext !== undefined) faults.timeoutAfterExecuteNext = change.timeoutAfterExecuteNext;
+    if (change.partialFillNext !== undefined) faults.partialFillNext = change.partialFillNext;
     if (change.latencyMs !== undefined) faults.latencyMs = change.latencyMs;
     this.persist();
     return { ...faults };

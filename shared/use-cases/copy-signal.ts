@@ -377,7 +377,9 @@ const copyOpen = async (deps: CopyDependencies, port: BrokerPort, work: CopyWork
   const kind = placed.type === 'market' ? 'position' : 'order';
   const ticket = kind === 'position' ? result.positionId : result.orderId;
   if (!ticket) throw new BrokerError('UNKNOWN', 'broker accepted the order but returned no ticket');
-  const opened = { ticket, kind, symbol: placed.symbol, side: placed.side, volume: placed.volume } as const;
+  // A market order the broker filled only in part holds what it got: later closes act on that.
+  const filled = placed.type === 'market' && result.volume !== undefined && result.volume > 0 ? result.volume : placed.volume;
+  const opened = { ticket, kind, symbol: placed.symbol, side: placed.side, volume: filled } as const;
   const slavePrice = placed.type === 'market' ? result.price : placed.price;
   const masterPrice = record.masterPrice;
   return {
@@ -385,7 +387,7 @@ const copyOpen = async (deps: CopyDependencies, port: BrokerPort, work: CopyWork
     result,
     slaveSymbol: placed.symbol,
     side: placed.side,
-    slaveVolume: placed.volume,
+    slaveVolume: filled,
     slavePrice,
     // A market fill against the master's: what the copy cost in price (a pending order has not filled yet).
     slippagePips:

@@ -138,4 +138,29 @@ describe('mapping rules through the local runtime', () => {
     await system.drain();
     expect((await api.get(`/local/simulator/accounts/${slave}`)).body.positions).toEqual([]);
   });
+
+  it('records the volume a partly filled slave order got, and closes in proportion to what is there', async () => {
+    const slave = await createSimulatedAccount(api, 'rules-partial-fill');
+    const created = await api.post('/v1/copy-mappings', { masterAccountId: master, slaveAccountId: slave, sizing: { mode: 'multiplier', multiplier: 1 } });
+    await system.syncNow(true);
+    expect((await api.post(`/local/simulator/accounts/${slave}/faults`, { partialFillNext: 1 })).status).toBeLessThan(300);
+    const trade = await api.post(`/local/simulator/accounts/${master}/trades`, { symbol: 'USDJPY', side: 'buy', volume: 0.4 });
+    const slavePosition = async (volume: number | undefined) =>
+      eventually(async () => {
+        const { positions } = (await api.get(`/local/simulator/accounts/${slave}`)).body as { positions: { symbol: string; volume: number }[] };
+        const yen = positions.find((position) => position.symbol === 'USDJPY');
+        return yen?.volume === volume ? true : undefined;
+      }, 10_000);
+    await slavePosition(0.2);
+    const open = await eventually(async () => {
+      const { items } = (await api.get(`/v1/copies?mappingId=${created.body.id}&status=placed`)).body as { items: Copy[] };
+      return items.find((copy) => copy.action === 'open' && copy.symbol === 'USDJPY');
+    }, 10_000);
+    expect(open).toMatchObject({ masterVolume: 0.4, slaveVolume: 0.2 });
+    // The master closes half: the slave closes half of the 0.2 it holds, not of the 0.4 it asked for.
+    await api.post(`/local/simulator/accounts/${master}/positions/${trade.body.positionId}/close`, { volume: 0.2 });
+    await slavePosition(0.1);
+    await api.post(`/local/simulator/accounts/${master}/positions/${trade.body.positionId}/close`, {});
+    await slavePosition(undefined);
+  });
 });

@@ -269,7 +269,7 @@ describe('simulator routes', () => {
     });
     expect(response).toEqual({
       status: 200,
-      body: { rejectNext: 2, code: 'NO_MONEY', timeoutAfterExecuteNext: 0, latencyMs: 5 },
+      body: { rejectNext: 2, code: 'NO_MONEY', timeoutAfterExecuteNext: 0, partialFillNext: 0, latencyMs: 5 },
     });
     expect(market.getFaults('acc-1').rejectNext).toBe(2);
   });

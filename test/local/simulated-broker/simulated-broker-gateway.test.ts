@@ -213,7 +213,20 @@ describe('SimulatedBrokerGateway faults', () => {
       rejectNext: 2,
       code: 'OFF_QUOTES',
       timeoutAfterExecuteNext: 1,
+      partialFillNext: 0,
     });
     expect(market.setFaults('a', { rejectNext: 1 }).code).toBe('REQUOTE');
+  });
+
+  it('fills the next market orders in part while partialFillNext lasts: half, to the step, at least the minimum', async () => {
+    const market = new SimulatedMarket();
+    market.openAccount('a');
+    const gateway = new SimulatedBrokerGateway(market);
+    const port = await gateway.connect(ref('a'));
+    market.setFaults('a', { partialFillNext: 2 });
+    expect(await port.placeOrder({ clientId: 'c1', symbol: 'EURUSD', side: 'buy', type: 'market', volume: 0.45 })).toMatchObject({ volume: 0.22 });
+    expect(await port.placeOrder({ clientId: 'c2', symbol: 'EURUSD', side: 'buy', type: 'market', volume: 0.01 })).toMatchObject({ volume: 0.01 });
+    expect(await port.placeOrder({ clientId: 'c3', symbol: 'EURUSD', side: 'buy', type: 'market', volume: 0.3 })).toMatchObject({ volume: 0.3 });
+    expect(market.getPositions('a').map((position) => position.volume)).toEqual([0.22, 0.01, 0.3]);
   });
 });

@@ -70,7 +70,7 @@ describe('SimulatedMarket persistence', () => {
     expect(after.getDeals('acc-1', '2000-01-01T00:00:00Z', farFuture)).toHaveLength(3);
     expect(after.getQuote('EURUSD')).toMatchObject({ bid: 1.0901, ask: 1.0902 });
     expect(after.getSymbolSpec('AUDUSD')).toEqual(before.getSymbolSpec('AUDUSD'));
-    expect(after.getFaults('acc-1')).toEqual({ rejectNext: 3, code: 'OFF_QUOTES', timeoutAfterExecuteNext: 0, latencyMs: 15 });
+    expect(after.getFaults('acc-1')).toEqual({ rejectNext: 3, code: 'OFF_QUOTES', timeoutAfterExecuteNext: 0, partialFillNext: 0, latencyMs: 15 });
     expect(after.findByClientId('acc-1', 'c-close').deals).toHaveLength(1);
 
     const highest = Math.max(
