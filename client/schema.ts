@@ -617,6 +617,12 @@ export interface components {
              * @enum {string}
              */
             allowedSides?: "both" | "buy" | "sell";
+            magic?: {
+                /** @description Only trades with these magic numbers (0: by hand) are copied */
+                include?: (number | string)[];
+                /** @description Trades with these magic numbers are not copied */
+                exclude?: (number | string)[];
+            };
             /** @description Per master symbol: a volume multiplier, a volume cap, reverse */
             symbolOverrides?: {
                 [key: string]: {
@@ -2599,6 +2605,13 @@ export interface operations {
                     minVolume?: number;
                     maxVolume?: number;
                     maxDelaySeconds?: number;
+                    /** @description The master's MetaTrader magic numbers copied; the others are skipped MAGIC_FILTERED */
+                    magic?: {
+                        /** @description Only trades with these magic numbers (0: by hand) are copied */
+                        include?: (number | string)[];
+                        /** @description Trades with these magic numbers are not copied */
+                        exclude?: (number | string)[];
+                    };
                     /**
                      * @description Which of the master's sides are copied; the others are skipped SIDE_FILTERED
                      * @enum {string}
@@ -2892,6 +2905,13 @@ export interface operations {
                     minVolume?: number;
                     maxVolume?: number;
                     maxDelaySeconds?: number;
+                    /** @description The master's MetaTrader magic numbers copied; the others are skipped MAGIC_FILTERED */
+                    magic?: {
+                        /** @description Only trades with these magic numbers (0: by hand) are copied */
+                        include?: (number | string)[];
+                        /** @description Trades with these magic numbers are not copied */
+                        exclude?: (number | string)[];
+                    };
                     /**
                      * @description Which of the master's sides are copied; the others are skipped SIDE_FILTERED
                      * @enum {string}

@@ -45,6 +45,12 @@ export const simulatorTradeBodySchema = z
     price: positive.optional(),
     stopLoss: positive.optional(),
     takeProfit: positive.optional(),
+    magic: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 53 - 1)
+      .optional(),
   })
   .strict()
   .refine((body) => body.type === undefined || body.type === 'market' || body.price !== undefined, {

@@ -125,7 +125,7 @@ export interface SimulatedAccountSnapshot extends AccountInformation {
 }
 
 /** A trade made in the trader's own terminal: no client id, no faults, no latency. */
-export type TerminalTrade = Omit<TradeOrder, 'type'> & { type?: OrderType; comment?: string };
+export type TerminalTrade = Omit<TradeOrder, 'type'> & { type?: OrderType; comment?: string; magic?: number };
 
 /** Symbols every new market starts with, at realistic prices. */
 export const defaultSymbols: readonly SymbolDefinition[] = [
@@ -389,7 +389,7 @@ export class SimulatedMarket {
     return Math.max(symbol.volumeMin, normalizeVolume(steps * symbol.volumeStep, symbol.volumeStep));
   }
 
-  private executeOrder(accountId: string, request: Omit<TradeRequest, 'clientId'> & { clientId?: string }): TradeResult {
+  private executeOrder(accountId: string, request: Omit<TradeRequest, 'clientId'> & { clientId?: string; magic?: number }): TradeResult {
     const account = this.requireAccount(accountId);
     const symbol = this.requireSymbol(request.symbol);
     const volume = this.validVolume(symbol, request.volume);
@@ -407,6 +407,7 @@ export class SimulatedMarket {
         stops,
         clientId: request.clientId,
         comment: request.comment,
+        magic: request.magic,
       });
       this.persist();
       return { positionId, price, volume };
@@ -432,6 +433,7 @@ export class SimulatedMarket {
       createdAt: this.timestamp(),
       comment: request.comment,
       clientId: request.clientId,
+      magic: request.magic,
     });
     account.orders.push(order);
     this.touch(account.id);
@@ -757,6 +759,7 @@ export class SimulatedMarket {
       stops: StopLevels;
       clientId: string | undefined;
       comment: string | undefined;
+      magic?: number | undefined;
     },
   ): string {
     this.touch(account.id);
@@ -774,6 +777,7 @@ export class SimulatedMarket {
         openedAt: time,
         comment: order.comment,
         clientId: order.clientId,
+        magic: order.magic,
       }),
     );
     account.deals.push(
@@ -852,6 +856,7 @@ export class SimulatedMarket {
           stops: { stopLoss: order.stopLoss ?? null, takeProfit: order.takeProfit ?? null },
           clientId: order.clientId,
           comment: order.comment,
+          magic: order.magic,
         });
       }
       for (const position of [...account.positions]) {

@@ -12,6 +12,29 @@ export interface SymbolRules {
   map?: Record<string, string>;
 }
 
+/** Magic numbers a mapping copies: each entry a number or an inclusive range `"from-to"`. */
+export interface MagicRules {
+  include?: (number | string)[];
+  exclude?: (number | string)[];
+}
+
+const inRule = (magic: number, rule: number | string): boolean => {
+  if (typeof rule === 'number') return magic === rule;
+  const [from, to] = rule.split('-').map(Number);
+  return from !== undefined && to !== undefined && magic >= from && magic <= to;
+};
+
+/**
+ * Whether a master trade's magic number passes the mapping's rules: in `include` (when it
+ * has entries) and not in `exclude`. A trade with no magic number is a trade made by hand,
+ * magic 0, as MetaTrader counts it.
+ */
+export const magicAllowed = (magic: number | undefined, rules: MagicRules | undefined): boolean => {
+  const value = magic ?? 0;
+  if (rules?.include && rules.include.length > 0 && !rules.include.some((rule) => inRule(value, rule))) return false;
+  return !rules?.exclude?.some((rule) => inRule(value, rule));
+};
+
 /** What one master symbol is copied with instead of the mapping's own settings. */
 export interface SymbolOverride {
   /** Multiplies the volume the sizing gives, for this symbol. */
@@ -40,6 +63,8 @@ export interface CopyMapping {
   maxDelaySeconds: number;
   /** Which of the master's sides are copied (`SIDE_FILTERED` otherwise). @default both */
   allowedSides?: 'both' | 'buy' | 'sell';
+  /** The master's magic numbers copied (`MAGIC_FILTERED` otherwise). */
+  magic?: MagicRules;
   /** Per master symbol: multiplier, volume cap, reverse. */
   symbolOverrides?: Record<string, SymbolOverride>;
   /** A market open whose slave price is further than this from the master's fill is skipped (`PRICE_DEVIATION`). */

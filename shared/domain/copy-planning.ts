@@ -1,4 +1,4 @@
-import { activeSinceOf, openedWhileActive, type CopyMapping, type Sizing, type SymbolRules } from './copy-mapping';
+import { activeSinceOf, magicAllowed, openedWhileActive, type CopyMapping, type Sizing, type SymbolRules } from './copy-mapping';
 import { compare, div, type Exact, mul, sub, toNumber, ZERO } from './exact';
 import type { OpenEvent } from './master-events';
 import type { PositionLink } from './position-link';
@@ -35,7 +35,8 @@ export type SkipReason =
   | 'SIDE_FILTERED'
   | 'PRICE_DEVIATION'
   | 'STOP_LOSS_TOO_WIDE'
-  | 'TRADE_RISK_TOO_HIGH';
+  | 'TRADE_RISK_TOO_HIGH'
+  | 'MAGIC_FILTERED';
 
 export type Skip = { kind: 'skip'; reason: SkipReason; detail?: string };
 const skip = (reason: SkipReason, detail?: string): Skip => ({ kind: 'skip', reason, detail });
@@ -163,6 +164,7 @@ export const planOpen = (event: OpenEvent, context: OpenContext): { kind: 'trade
   if (ageSeconds > mapping.maxDelaySeconds) return skip('SIGNAL_EXPIRED', `opened ${Math.round(ageSeconds)} s before the first attempt to copy it`);
   const allowed = mapping.allowedSides ?? 'both';
   if (allowed !== 'both' && source.side !== allowed) return skip('SIDE_FILTERED', `the mapping copies ${allowed} trades only`);
+  if (!magicAllowed(source.magic, mapping.magic)) return skip('MAGIC_FILTERED', `magic number ${source.magic ?? 0} is not copied`);
   if (!spec) return skip('SYMBOL_NOT_AT_BROKER', `${context.slaveSymbol} is not offered by the slave's broker`);
 
   const override = mapping.symbolOverrides?.[source.symbol];

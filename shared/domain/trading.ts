@@ -57,6 +57,8 @@ export interface Position {
   comment?: string;
   /** Client id the order that opened it carried, when it was placed by this system. */
   clientId?: string;
+  /** The MetaTrader magic number of the expert that opened it (0 or absent: by hand). */
+  magic?: number;
 }
 
 export interface PendingOrder {
@@ -71,6 +73,8 @@ export interface PendingOrder {
   createdAt: string;
   comment?: string;
   clientId?: string;
+  /** The MetaTrader magic number of the expert that placed it (0 or absent: by hand). */
+  magic?: number;
 }
 
 /** One executed deal of the account's history; entry "in" opens volume, "out" closes it. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { magicAllowed } from '../../shared/domain/copy-mapping';
 import { planOpen, type OpenContext } from '../../shared/domain/copy-planning';
 import type { OpenEvent } from '../../shared/domain/master-events';
 import type { Position, SymbolSpec } from '../../shared/domain/trading';
@@ -116,5 +117,32 @@ describe('mapping rules at their boundaries', () => {
       kind: 'skip',
       reason: 'TRADE_RISK_TOO_HIGH',
     });
+  });
+
+  it('copies the magic numbers the mapping includes, ranges inclusive, and none it excludes; a trade by hand is magic 0', () => {
+    const rules = { include: [7, '100-199'], exclude: ['150-150'] };
+    expect([undefined, 0, 7, 8, 99, 100, 149, 150, 151, 199, 200].map((magic) => magicAllowed(magic, rules))).toEqual([
+      false,
+      false,
+      true,
+      false,
+      false,
+      true,
+      true,
+      false,
+      true,
+      true,
+      false,
+    ]);
+    expect(magicAllowed(undefined, { exclude: [0] })).toBe(false);
+    expect(magicAllowed(12, { exclude: [0] })).toBe(true);
+    expect(magicAllowed(12, { include: [] })).toBe(true);
+    expect(magicAllowed(12, undefined)).toBe(true);
+    expect(planOpen(opened({ magic: 42 }), context({ magic: { include: ['1-41'] } }))).toMatchObject({
+      kind: 'skip',
+      reason: 'MAGIC_FILTERED',
+      detail: 'magic number 42 is not copied',
+    });
+    expect(outcome(planOpen(opened({ magic: 41 }), context({ magic: { include: ['1-41'] } })))).toBe('buy 0.1');
   });
 });

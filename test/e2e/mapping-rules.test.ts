@@ -163,4 +163,39 @@ describe('mapping rules through the local runtime', () => {
     await api.post(`/local/simulator/accounts/${master}/positions/${trade.body.positionId}/close`, {});
     await slavePosition(undefined);
   });
+
+  it("copies the expert's trades a mapping takes by magic number, and skips the others with MAGIC_FILTERED", async () => {
+    const slave = await createSimulatedAccount(api, 'rules-magic');
+    const created = await api.post('/v1/copy-mappings', {
+      masterAccountId: master,
+      slaveAccountId: slave,
+      sizing: { mode: 'multiplier', multiplier: 1 },
+      magic: { include: ['1000-1999'] },
+    });
+    expect(created.status, created.text).toBe(201);
+    await system.syncNow(true);
+    await api.post(`/local/simulator/accounts/${master}/trades`, { symbol: 'EURUSD', side: 'buy', volume: 0.1, magic: 1500 });
+    await api.post(`/local/simulator/accounts/${master}/trades`, { symbol: 'GBPUSD', side: 'buy', volume: 0.1, magic: 2000 });
+    await api.post(`/local/simulator/accounts/${master}/trades`, { symbol: 'USDJPY', side: 'buy', volume: 0.1 });
+    const copies = await eventually(async () => {
+      const { items } = (await api.get(`/v1/copies?mappingId=${created.body.id}`)).body as { items: (Copy & { masterPositionId?: string })[] };
+      const fresh = items.filter((copy) => copy.reason !== 'OPENED_BEFORE_MAPPING');
+      return fresh.length === 3 && fresh.every((copy) => copy.status !== 'pending') ? fresh : undefined;
+    }, 10_000);
+    expect(Object.fromEntries(copies.map((copy) => [copy.symbol, copy.reason ?? copy.status]))).toEqual({
+      EURUSD: 'placed',
+      GBPUSD: 'MAGIC_FILTERED',
+      USDJPY: 'MAGIC_FILTERED',
+    });
+    expect(
+      (
+        await api.post('/v1/copy-mappings', {
+          masterAccountId: master,
+          slaveAccountId: slave,
+          sizing: { mode: 'multiplier', multiplier: 1 },
+          magic: { include: ['9-1'] },
+        })
+      ).status,
+    ).toBe(400);
+  });
 });

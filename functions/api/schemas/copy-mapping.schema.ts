@@ -32,6 +32,29 @@ export const symbolOverrideSchema = z
   })
   .strict();
 
+/** A magic number, or an inclusive range of them `"from-to"`. */
+const magicRule = z.union([
+  z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 53 - 1),
+  z
+    .string()
+    .regex(/^\d{1,15}-\d{1,15}$/, 'must be a number or a range "from-to"')
+    .refine((range) => {
+      const [from, to] = range.split('-').map(Number);
+      return from !== undefined && to !== undefined && from <= to;
+    }, 'the range must not end before it starts'),
+]);
+
+export const magicRulesSchema = z
+  .object({
+    include: z.array(magicRule).max(100).optional().describe('Only trades with these magic numbers (0: by hand) are copied'),
+    exclude: z.array(magicRule).max(100).optional().describe('Trades with these magic numbers are not copied'),
+  })
+  .strict();
+
 const mappingFields = {
   enabled: z.boolean(),
   sizing: sizingSchema,
@@ -43,6 +66,7 @@ const mappingFields = {
   minVolume: volume,
   maxVolume: volume,
   maxDelaySeconds: z.number().int().min(1).max(86_400),
+  magic: magicRulesSchema.describe("The master's MetaTrader magic numbers copied; the others are skipped MAGIC_FILTERED"),
   allowedSides: z.enum(['both', 'buy', 'sell']).describe("Which of the master's sides are copied; the others are skipped SIDE_FILTERED"),
   symbolOverrides: z
     .record(symbolName, symbolOverrideSchema)
@@ -93,6 +117,7 @@ export const mappingSchema = z
     maxVolume: z.number().optional(),
     maxDelaySeconds: z.number(),
     allowedSides: mappingFields.allowedSides.optional(),
+    magic: magicRulesSchema.optional(),
     symbolOverrides: mappingFields.symbolOverrides.optional(),
     maxPriceDeviationPips: z.number().optional(),
     maxStopLossPips: z.number().optional(),

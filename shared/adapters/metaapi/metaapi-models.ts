@@ -17,6 +17,7 @@ export interface MetaApiPosition {
   profit?: number;
   comment?: string;
   clientId?: string;
+  magic?: number;
 }
 
 export interface MetaApiOrder {
@@ -32,6 +33,7 @@ export interface MetaApiOrder {
   takeProfit?: number;
   comment?: string;
   clientId?: string;
+  magic?: number;
 }
 
 export interface MetaApiDeal {
@@ -131,6 +133,7 @@ export const toPosition = (position: MetaApiPosition): Position | undefined => {
     openedAt: isoTime(position.time),
     comment: text(position.comment),
     clientId: text(position.clientId),
+    magic: position.magic,
   });
 };
 
@@ -151,6 +154,7 @@ export const toPendingOrder = (order: MetaApiOrder): PendingOrder | undefined =>
     createdAt: isoTime(order.time),
     comment: text(order.comment),
     clientId: text(order.clientId),
+    magic: order.magic,
   });
 };
 

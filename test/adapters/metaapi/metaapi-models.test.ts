@@ -16,6 +16,7 @@ describe("MetaApi's models onto the domain", () => {
         profit: -8.5,
         comment: '',
         clientId: 'mc0123456789abcdef0123',
+        magic: 1001,
       }),
     ).toEqual({
       id: '46214692',
@@ -27,6 +28,7 @@ describe("MetaApi's models onto the domain", () => {
       profit: -8.5,
       openedAt: '2020-04-15T02:45:06.521Z',
       clientId: 'mc0123456789abcdef0123',
+      magic: 1001,
     });
     expect(toPosition({ id: '1', type: 'POSITION_TYPE_BUY', symbol: 'EURUSD', time: '2024-05-01T10:00:00.000+02:00', openPrice: 1, volume: 1 })).toMatchObject({
       side: 'buy',
