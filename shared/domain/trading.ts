@@ -22,6 +22,8 @@ export interface SymbolSpec {
   volumeMax: number;
   /** Smallest price change. */
   tickSize: number;
+  /** The filling modes the broker allows for the symbol's market orders, where it says. */
+  fillingModes?: FillingMode[];
   /** Value of one tick for one lot, in the account currency, where the broker knows it. */
   tickValue?: number;
   /** Currency profit is computed in before conversion to the account currency. */
@@ -120,6 +122,10 @@ export interface HistoryTrade extends ClosedTrade {
 }
 
 /** What to trade: the order as every layer speaks of it, before any broker detail. */
+/** How a market order may fill: all or nothing (FOK), what is there now (IOC), the rest left waiting (RETURN). */
+export const fillingModes = ['FOK', 'IOC', 'RETURN'] as const;
+export type FillingMode = (typeof fillingModes)[number];
+
 export interface TradeOrder {
   symbol: string;
   side: Side;

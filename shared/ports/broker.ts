@@ -1,4 +1,4 @@
-import type { AccountInformation, Deal, PendingOrder, Position, Quote, StopLevels, SymbolSpec, TradeOrder } from '../domain/trading';
+import type { AccountInformation, Deal, FillingMode, PendingOrder, Position, Quote, StopLevels, SymbolSpec, TradeOrder } from '../domain/trading';
 import type { BrokerView } from '../domain/master-events';
 
 /**
@@ -9,6 +9,8 @@ import type { BrokerView } from '../domain/master-events';
 export interface TradeRequest extends TradeOrder {
   clientId: string;
   comment?: string;
+  /** The filling mode a market order asks for; the broker's default without. */
+  fillingMode?: FillingMode;
 }
 
 export interface TradeResult {

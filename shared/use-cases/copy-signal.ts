@@ -19,7 +19,19 @@ import { eventId, isOpen, linkTicketOf, masterVolumeOf, subjectOf, type EventOf,
 import { closedLink, filledLink, isOpenLink, modifiedLink, openedLink, partiallyClosedLink, type PositionLink } from '../domain/position-link';
 import { sumLots } from '../domain/volume';
 import { slippagePips } from '../domain/pips';
-import type { BrokerPort, ClientIdMatch, TradeResult } from '../ports/broker';
+import { fillingModes, type FillingMode, type SymbolSpec } from '../domain/trading';
+
+/**
+ * The filling modes a market order is sent with, in turn: first the broker's own choice (MetaApi
+ * picks among the symbol's modes, FOK first), then, after an `INVALID_FILL`, IOC and RETURN
+ * where the symbol allows them (all, when the broker does not say).
+ */
+const fillingModesToTry = (spec: SymbolSpec | undefined): (FillingMode | undefined)[] => {
+  const allowed = spec?.fillingModes;
+  const fallbacks = fillingModes.filter((mode) => mode !== 'FOK' && (!allowed || allowed.length === 0 || allowed.includes(mode)));
+  return [undefined, ...fallbacks];
+};
+import type { BrokerPort, ClientIdMatch, TradeRequest, TradeResult } from '../ports/broker';
 import type { Log } from '../ports/log';
 import type { MetricValue, Metrics } from '../ports/metrics';
 import type { AccountProtection } from '../domain/protection';
@@ -373,7 +385,7 @@ const copyOpen = async (deps: CopyDependencies, port: BrokerPort, work: CopyWork
     trade = { ...trade, volume: verdict.volume };
   }
   const placed = trade;
-  const result = await sender(deps, work.attempt)(() => port.placeOrder({ clientId: record.clientId, ...placed }));
+  const result = await placeWithFilling(sender(deps, work.attempt), port, { clientId: record.clientId, ...placed }, spec);
   const kind = placed.type === 'market' ? 'position' : 'order';
   const ticket = kind === 'position' ? result.positionId : result.orderId;
   if (!ticket) throw new BrokerError('UNKNOWN', 'broker accepted the order but returned no ticket');
@@ -398,6 +410,23 @@ const copyOpen = async (deps: CopyDependencies, port: BrokerPort, work: CopyWork
     takeProfit: placed.takeProfit,
     link: openedLink(event, mapping, opened, deps.now()),
   };
+};
+
+/**
+ * Places an order; a market order the broker refuses for its filling mode (`INVALID_FILL`: the
+ * order was not executed) is sent again with the next mode (FOK -> IOC -> RETURN, as the symbol
+ * allows), under the same client id. The last refusal ends the copy `BROKER_INVALID_FILL`.
+ */
+const placeWithFilling = async (send: Send, port: BrokerPort, request: TradeRequest, spec: SymbolSpec | undefined): Promise<TradeResult> => {
+  const modes = request.type === 'market' ? fillingModesToTry(spec) : [undefined];
+  for (const [index, mode] of modes.entries()) {
+    try {
+      return await send(() => port.placeOrder(mode ? { ...request, fillingMode: mode } : request));
+    } catch (error) {
+      if (!(isBrokerError(error) && error.code === 'INVALID_FILL' && index < modes.length - 1)) throw error;
+    }
+  }
+  throw new BrokerError('INVALID_FILL', 'no filling mode left to try');
 };
 
 const copyClose = async (

@@ -198,4 +198,24 @@ describe('mapping rules through the local runtime', () => {
       ).status,
     ).toBe(400);
   });
+
+  it('sends an order the broker refuses for its filling mode again with the next mode, and fails it BROKER_INVALID_FILL when none is left', async () => {
+    const slave = await createSimulatedAccount(api, 'rules-filling');
+    const created = await api.post('/v1/copy-mappings', { masterAccountId: master, slaveAccountId: slave, sizing: { mode: 'multiplier', multiplier: 1 } });
+    await system.syncNow(true);
+    const copyOf = (symbol: string) =>
+      eventually(async () => {
+        const { items } = (await api.get(`/v1/copies?mappingId=${created.body.id}`)).body as { items: Copy[] };
+        return items.find((copy) => copy.symbol === symbol && copy.action === 'open' && copy.status !== 'pending' && copy.reason !== 'OPENED_BEFORE_MAPPING');
+      }, 10_000);
+    // The broker's own choice is refused once: IOC is tried and fills.
+    await api.post(`/local/simulator/accounts/${slave}/faults`, { rejectNext: 1, code: 'INVALID_FILL' });
+    await api.post(`/local/simulator/accounts/${master}/trades`, { symbol: 'EURUSD', side: 'sell', volume: 0.1 });
+    expect(await copyOf('EURUSD')).toMatchObject({ status: 'placed', slaveVolume: 0.1 });
+    // Refused three times: the broker's choice, IOC and RETURN. Nothing is left; nothing is retried.
+    await api.post(`/local/simulator/accounts/${slave}/faults`, { rejectNext: 3, code: 'INVALID_FILL' });
+    await api.post(`/local/simulator/accounts/${master}/trades`, { symbol: 'GBPUSD', side: 'sell', volume: 0.1 });
+    expect(await copyOf('GBPUSD')).toMatchObject({ status: 'failed', reason: 'BROKER_INVALID_FILL' });
+    expect((await api.get(`/local/simulator/accounts/${slave}`)).body.positions.map((position: { symbol: string }) => position.symbol)).toEqual(['EURUSD']);
+  });
 });

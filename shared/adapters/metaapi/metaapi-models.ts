@@ -1,4 +1,15 @@
-import type { AccountInformation, Deal, PendingOrder, PendingOrderType, Position, Quote, Side, SymbolSpec } from '../../domain/trading';
+import {
+  fillingModes,
+  type AccountInformation,
+  type Deal,
+  type FillingMode,
+  type PendingOrder,
+  type PendingOrderType,
+  type Position,
+  type Quote,
+  type Side,
+  type SymbolSpec,
+} from '../../domain/trading';
 
 /**
  * MetaApi's models as they arrive over the websocket, with only the fields this adapter
@@ -61,6 +72,7 @@ export interface MetaApiSymbolSpecification {
   contractSize?: number;
   digits: number;
   profitCurrency?: string;
+  fillingModes?: string[];
 }
 
 export interface MetaApiSymbolPrice {
@@ -195,6 +207,7 @@ export const toSymbolSpec = (spec: MetaApiSymbolSpecification, price?: MetaApiSy
     tickSize: spec.tickSize,
     tickValue: level(price?.lossTickValue) ?? level(price?.profitTickValue),
     profitCurrency: text(spec.profitCurrency),
+    fillingModes: spec.fillingModes ? fillingModes.filter((mode) => spec.fillingModes?.includes(`SYMBOL_FILLING_${mode}`)) : undefined,
   });
 
 export const toQuote = (price: MetaApiSymbolPrice): Quote => ({
@@ -221,6 +234,16 @@ export const CLIENT_ID_AND_COMMENT_MAX = 26;
  * the comment cut to what is left of the 26 characters. Undefined when the client id alone is
  * too long.
  */
+/** MetaApi's trade options for a request: its labels and, when it asks for one, its filling mode. */
+export const tradeOptions = (
+  clientId: string,
+  comment: string | undefined,
+  fillingMode: FillingMode | undefined,
+): { clientId: string; comment?: string; fillingModes?: string[] } | undefined => {
+  const labels = tradeLabels(clientId, comment);
+  return labels && fillingMode ? { ...labels, fillingModes: [`ORDER_FILLING_${fillingMode}`] } : labels;
+};
+
 export const tradeLabels = (clientId: string, comment?: string): { clientId: string; comment?: string } | undefined => {
   if (clientId.length > CLIENT_ID_AND_COMMENT_MAX) return undefined;
   const room = CLIENT_ID_AND_COMMENT_MAX - clientId.length;

@@ -11,6 +11,7 @@ import {
   toQuote,
   toSymbolSpec,
   tradeLabels,
+  tradeOptions,
   type MetaApiAccountInformation,
   type MetaApiDeal,
   type MetaApiOrder,
@@ -98,7 +99,7 @@ export class MetaApiBrokerPort implements BrokerPort {
   }
 
   placeOrder(request: TradeRequest): Promise<TradeResult> {
-    const labels = tradeLabels(request.clientId, request.comment);
+    const labels = tradeOptions(request.clientId, request.comment, request.type === 'market' ? request.fillingMode : undefined);
     if (!labels) {
       return Promise.reject(new BrokerError('REJECTED', `client id ${request.clientId} is longer than MetaApi's 26 characters`));
     }

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { toAccountInformation, toDeal, toPendingOrder, toPosition, toQuote, toSymbolSpec, tradeLabels } from '../../../shared/adapters/metaapi/metaapi-models';
+import {
+  toAccountInformation,
+  toDeal,
+  toPendingOrder,
+  toPosition,
+  toQuote,
+  toSymbolSpec,
+  tradeLabels,
+  tradeOptions,
+} from '../../../shared/adapters/metaapi/metaapi-models';
 
 describe("MetaApi's models onto the domain", () => {
   it('maps a position: type to side, string id, UTC ISO open time, no level for 0 or absent', () => {
@@ -137,5 +146,13 @@ describe("MetaApi's models onto the domain", () => {
     expect(tradeLabels(clientId, 'copied from master')).toEqual({ clientId, comment: 'copi' });
     expect(tradeLabels('x'.repeat(26), 'more')).toEqual({ clientId: 'x'.repeat(26) });
     expect(tradeLabels('x'.repeat(27))).toBeUndefined();
+  });
+
+  it("asks MetaApi for a filling mode only when the request names one, and reads the symbol's allowed modes", () => {
+    expect(tradeOptions('mc0123456789abcdef0123', undefined, undefined)).toEqual({ clientId: 'mc0123456789abcdef0123' });
+    expect(tradeOptions('mc0123456789abcdef0123', undefined, 'IOC')).toEqual({ clientId: 'mc0123456789abcdef0123', fillingModes: ['ORDER_FILLING_IOC'] });
+    const spec = { symbol: 'EURUSD', tickSize: 0.00001, minVolume: 0.01, maxVolume: 100, volumeStep: 0.01, digits: 5 };
+    expect(toSymbolSpec({ ...spec, fillingModes: ['SYMBOL_FILLING_IOC', 'SYMBOL_FILLING_FOK'] }).fillingModes).toEqual(['FOK', 'IOC']);
+    expect(toSymbolSpec(spec).fillingModes).toBeUndefined();
   });
 });

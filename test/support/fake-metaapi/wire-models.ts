@@ -184,6 +184,7 @@ export const tradeResultCodes: Record<BrokerErrorCode, { stringCode: string; num
   INVALID_STOPS: { stringCode: 'TRADE_RETCODE_INVALID_STOPS', numericCode: 10016 },
   INVALID_VOLUME: { stringCode: 'TRADE_RETCODE_INVALID_VOLUME', numericCode: 10014 },
   INVALID_PRICE: { stringCode: 'TRADE_RETCODE_INVALID_PRICE', numericCode: 10015 },
+  INVALID_FILL: { stringCode: 'TRADE_RETCODE_INVALID_FILL', numericCode: 10030 },
   UNKNOWN_SYMBOL: { stringCode: 'ERR_MARKET_UNKNOWN_SYMBOL', numericCode: 4301 },
   POSITION_NOT_FOUND: { stringCode: 'ERR_TRADE_POSITION_NOT_FOUND', numericCode: 4753 },
   ORDER_NOT_FOUND: { stringCode: 'ERR_TRADE_ORDER_NOT_FOUND', numericCode: 4754 },
