@@ -563,8 +563,35 @@ export interface components {
                 to: string;
                 timeZone: string;
             };
+            lossLimits?: {
+                /** @enum {string} */
+                period: "day" | "week" | "month" | "total";
+                /**
+                 * @description The period's reference, taken at its first mark: the balance, the equity, or the higher of the two
+                 * @enum {string}
+                 */
+                basis: "balance" | "equity" | "higher";
+                /** @description The loss allowed, in percent of the reference (or of the initial capital with percentOf: initial) */
+                percent?: number;
+                /** @description The loss allowed, in the account's currency */
+                amount?: number;
+                /** @description When a day (and a week, a month) starts in timeZone; default 00:00 */
+                dayStartsAt?: string;
+                /** @description IANA time zone of dayStartsAt; default UTC */
+                timeZone?: string;
+                /**
+                 * @description What percent is of: the period's reference (default) or the initial capital
+                 * @enum {string}
+                 */
+                percentOf?: "start" | "initial";
+                /** @description total only: the reference trails the best balance at a day's start */
+                trailing?: boolean;
+            }[];
             /** @enum {string} */
-            onBreach: "stopCopying" | "closeAll";
+            preset?: "ftmo-2step" | "ftmo-1step" | "the5ers";
+            initialCapital?: number;
+            /** @enum {string} */
+            onBreach: "stopCopying" | "closeOnly" | "closeAll";
             /** @enum {string} */
             state: "ok" | "breached";
             breachedAt?: string;
@@ -2359,11 +2386,43 @@ export interface operations {
                         to: string;
                         timeZone: string;
                     };
+                    /** @description Loss limits by period; the equity may not reach reference - allowed */
+                    lossLimits?: {
+                        /** @enum {string} */
+                        period: "day" | "week" | "month" | "total";
+                        /**
+                         * @description The period's reference, taken at its first mark: the balance, the equity, or the higher of the two
+                         * @enum {string}
+                         */
+                        basis: "balance" | "equity" | "higher";
+                        /** @description The loss allowed, in percent of the reference (or of the initial capital with percentOf: initial) */
+                        percent?: number;
+                        /** @description The loss allowed, in the account's currency */
+                        amount?: number;
+                        /** @description When a day (and a week, a month) starts in timeZone; default 00:00 */
+                        dayStartsAt?: string;
+                        /** @description IANA time zone of dayStartsAt; default UTC */
+                        timeZone?: string;
+                        /**
+                         * @description What percent is of: the period's reference (default) or the initial capital
+                         * @enum {string}
+                         */
+                        percentOf?: "start" | "initial";
+                        /** @description total only: the reference trails the best balance at a day's start */
+                        trailing?: boolean;
+                    }[];
+                    /**
+                     * @description A prop firm's published rules, filled into lossLimits (not both)
+                     * @enum {string}
+                     */
+                    preset?: "ftmo-2step" | "ftmo-1step" | "the5ers";
+                    /** @description What percentOf: initial is of; default the balance at the first mark */
+                    initialCapital?: number;
                     /**
                      * @default stopCopying
                      * @enum {string}
                      */
-                    onBreach?: "stopCopying" | "closeAll";
+                    onBreach?: "stopCopying" | "closeOnly" | "closeAll";
                 };
             };
         };

@@ -3,6 +3,7 @@ import type { SkipReason } from './copy-planning';
 import type { SymbolSpec } from './trading';
 import { compare, min, sub } from './exact';
 import { fitVolume, lotsOf } from './volume';
+import { markLossLimits, type LossBreach } from './loss-limits';
 
 /** The calendar date ("YYYY-MM-DD") of an instant in a time zone. */
 export const dateIn = (at: Date, timeZone: string): string =>
@@ -29,7 +30,7 @@ export const withinTradingHours = (hours: TradingHours, at: Date): boolean => {
   return from < to ? now >= from && now < to : now >= from || now < to;
 };
 
-export type BreachReason = 'MAX_DAILY_LOSS' | 'MAX_DRAWDOWN';
+export type BreachReason = 'MAX_DAILY_LOSS' | 'MAX_DRAWDOWN' | 'LOSS_LIMIT';
 
 /**
  * Marks equity against the loss rules: rolls the day's starting equity over at midnight in
@@ -37,13 +38,39 @@ export type BreachReason = 'MAX_DAILY_LOSS' | 'MAX_DRAWDOWN';
  * a breach when the loss since the day's start or the drawdown from the peak reaches its
  * limit. A breached status stays breached until reset.
  */
-export const markEquity = (rules: ProtectionRules, status: ProtectionStatus, equity: number, at: Date): { status: ProtectionStatus; breach?: BreachReason } => {
+export const markEquity = (
+  rules: ProtectionRules,
+  status: ProtectionStatus,
+  equity: number,
+  at: Date,
+  balance?: number,
+): { status: ProtectionStatus; breach?: BreachReason } => {
   const timeZone = rules.tradingHours?.timeZone ?? 'UTC';
   const today = dateIn(at, timeZone);
   const dayStart = status.dayStart && status.dayStart.date === today ? status.dayStart : { date: today, equity };
   const peakEquity = Math.max(status.peakEquity ?? equity, equity);
-  const next: ProtectionStatus = { ...status, dayStart, peakEquity };
+  let next: ProtectionStatus = { ...status, dayStart, peakEquity };
+  // Loss limits by period need the balance too (their references are balances or equities).
+  let limitBreach: LossBreach | undefined;
+  if (rules.lossLimits && rules.lossLimits.length > 0 && balance !== undefined) {
+    const initialCapital = rules.initialCapital ?? status.initialCapital ?? balance;
+    const marked = markLossLimits(rules.lossLimits, status.lossLimits, { balance, equity, at }, initialCapital);
+    next = { ...next, lossLimits: marked.state, ...(rules.initialCapital === undefined ? { initialCapital } : {}) };
+    limitBreach = marked.breach;
+  }
   if (status.state === 'breached') return { status: next };
+  if (limitBreach) {
+    const { limit, floor } = limitBreach;
+    return {
+      status: {
+        ...next,
+        state: 'breached',
+        breachedAt: at.toISOString(),
+        reason: `LOSS_LIMIT_${limit.period.toUpperCase()}: equity ${equity} at or below ${floor}`,
+      },
+      breach: 'LOSS_LIMIT',
+    };
+  }
   const dailyLoss = dayStart.equity > 0 ? ((dayStart.equity - equity) / dayStart.equity) * 100 : 0;
   const drawdown = peakEquity > 0 ? ((peakEquity - equity) / peakEquity) * 100 : 0;
   let breach: BreachReason | undefined;
@@ -61,7 +88,8 @@ export const markEquity = (rules: ProtectionRules, status: ProtectionStatus, equ
   };
 };
 
-export const needsEquity = (rules: ProtectionRules): boolean => rules.maxDailyLossPercent !== undefined || rules.maxDrawdownPercent !== undefined;
+export const needsEquity = (rules: ProtectionRules): boolean =>
+  rules.maxDailyLossPercent !== undefined || rules.maxDrawdownPercent !== undefined || (rules.lossLimits?.length ?? 0) > 0;
 
 export const needsExposure = (rules: ProtectionRules): boolean => rules.maxOpenPositions !== undefined || rules.maxTotalVolume !== undefined;
 

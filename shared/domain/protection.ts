@@ -12,6 +12,8 @@ export interface TradingHours {
   timeZone: string;
 }
 
+import type { LossLimit, LossLimitsState, Preset } from './loss-limits';
+
 export interface ProtectionRules {
   maxDailyLossPercent?: number;
   maxDrawdownPercent?: number;
@@ -20,7 +22,16 @@ export interface ProtectionRules {
   maxTotalVolume?: number;
   allowedSymbols?: string[];
   tradingHours?: TradingHours;
-  onBreach: 'stopCopying' | 'closeAll';
+  /** Loss limits by period (see `shared/domain/loss-limits.ts`); a preset fills them from a prop firm's rules. */
+  lossLimits?: LossLimit[];
+  preset?: Preset;
+  /** The capital the limits stated in it are measured from; the balance at the first mark after the rules were set without it. */
+  initialCapital?: number;
+  /**
+   * What a breach does besides refusing new opens (closes are always mirrored): `closeAll`
+   * also closes every copied position; `stopCopying` and `closeOnly` leave them open.
+   */
+  onBreach: 'stopCopying' | 'closeOnly' | 'closeAll';
 }
 
 export interface ProtectionStatus {
@@ -31,6 +42,10 @@ export interface ProtectionStatus {
   dayStart?: { date: string; equity: number };
   /** Highest equity seen since the rules were set or reset (drawdown basis). */
   peakEquity?: number;
+  /** Each loss limit's period and reference. */
+  lossLimits?: LossLimitsState;
+  /** The initial capital the loss limits use, when the rules did not give one: the first balance marked. */
+  initialCapital?: number;
 }
 
 export interface AccountProtection {

@@ -371,7 +371,7 @@ const copyOpen = async (deps: CopyDependencies, port: BrokerPort, work: CopyWork
   if (plan.kind === 'skip') return { status: 'skipped', reason: plan.reason, detail: plan.detail, slaveSymbol: symbol.slaveSymbol };
   let trade = plan.trade;
   if (protection && spec) {
-    const current = funds && needsEquity(protection.rules) ? await markSlaveEquity(deps, slave, protection, funds.equity) : protection;
+    const current = funds && needsEquity(protection.rules) ? await markSlaveEquity(deps, slave, protection, funds.equity, funds.balance) : protection;
     const exposure = needsExposure(protection.rules) ? await port.getPositions() : undefined;
     const verdict = checkOpen(current.rules, current.status, {
       symbol: trade.symbol,

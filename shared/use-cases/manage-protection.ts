@@ -1,6 +1,7 @@
 import { defaultProtectionStatus, type AccountProtection, type ProtectionRules, type ProtectionStatus } from '../domain/protection';
 import type { AccountStore, AuditLog, ProtectionStore } from '../ports/stores';
 import { getAccount } from './manage-accounts';
+import { presetLossLimits } from '../domain/loss-limits';
 
 export interface ProtectionManagementDependencies {
   accounts: AccountStore;
@@ -39,6 +40,8 @@ export const putProtection = async (
   await getAccount(deps, tenantId, accountId);
   const before = await deps.protections.get(tenantId, accountId);
   const updatedAt = deps.now().toISOString();
+  // A preset is the firm's rules written out: what is enforced is the lossLimits it gives.
+  if (rules.preset) rules = { ...rules, lossLimits: presetLossLimits(rules.preset) };
   await deps.protections.put({ tenantId, accountId, rules, updatedAt });
   await deps.audit.append({
     tenantId,
@@ -61,7 +64,9 @@ export const resetProtection = async (deps: ProtectionManagementDependencies, te
   await getAccount(deps, tenantId, accountId);
   const before = await deps.protections.get(tenantId, accountId);
   if (!before) return unprotected;
-  await deps.protections.updateStatus(tenantId, accountId, defaultProtectionStatus);
+  // The initial capital is the account's start, not the breach's: it survives a reset.
+  const initialCapital = before.status.initialCapital;
+  await deps.protections.updateStatus(tenantId, accountId, { ...defaultProtectionStatus, ...(initialCapital !== undefined ? { initialCapital } : {}) });
   await deps.audit.append({
     tenantId,
     at: deps.now().toISOString(),

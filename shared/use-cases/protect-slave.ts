@@ -88,11 +88,16 @@ export const markSlaveEquity = async (
   account: Pick<Account, 'tenantId' | 'id'>,
   protection: AccountProtection,
   equity: number,
+  balance?: number,
 ): Promise<AccountProtection> => {
-  const marked = markEquity(protection.rules, protection.status, equity, deps.now());
+  const marked = markEquity(protection.rules, protection.status, equity, deps.now(), balance);
   const before = protection.status;
   const changed =
-    marked.breach !== undefined || before.dayStart?.date !== marked.status.dayStart?.date || (marked.status.peakEquity ?? 0) > (before.peakEquity ?? 0) + 1e-9;
+    marked.breach !== undefined ||
+    before.dayStart?.date !== marked.status.dayStart?.date ||
+    (marked.status.peakEquity ?? 0) > (before.peakEquity ?? 0) + 1e-9 ||
+    JSON.stringify(before.lossLimits) !== JSON.stringify(marked.status.lossLimits) ||
+    before.initialCapital !== marked.status.initialCapital;
   if (!changed) return protection;
   if (marked.breach) {
     deps.log.warn('protection breached', { tenantId: account.tenantId, accountId: account.id, reason: marked.status.reason });

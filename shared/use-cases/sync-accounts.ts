@@ -231,7 +231,7 @@ const syncOneAccount = async (deps: SyncDependencies, account: Account, masterMa
   if (!isMaster) {
     // Slaves' loss rules are marked on every sync of theirs (and before every open).
     const protection = await deps.protections.get(account.tenantId, account.id);
-    if (protection) await markSlaveEquity(deps, account, protection, view.account.equity);
+    if (protection) await markSlaveEquity(deps, account, protection, view.account.equity, view.account.balance);
   }
   const point = options.history && deps.tradeHistory ? await keepEquityPoint(deps, deps.tradeHistory, account, view.account) : undefined;
   await recordAccountState(deps, account, {

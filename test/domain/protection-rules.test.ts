@@ -120,3 +120,25 @@ describe('checks before an open', () => {
     );
   });
 });
+
+describe('loss limits among the protection rules', () => {
+  const rules = {
+    onBreach: 'stopCopying' as const,
+    lossLimits: [{ period: 'total' as const, basis: 'balance' as const, percent: 10, percentOf: 'initial' as const }],
+  };
+  const at = new Date('2026-12-02T10:00:00Z');
+
+  it('takes the initial capital from the first balance marked when the rules give none, and keeps it', () => {
+    const first = markEquity(rules, { state: 'ok' }, 20_000, at, 20_000);
+    expect(first.status.initialCapital).toBe(20_000);
+    expect(markEquity(rules, first.status, 18_001, at, 19_000).breach).toBeUndefined();
+    const breached = markEquity(rules, first.status, 18_000, at, 19_000);
+    expect(breached).toMatchObject({ breach: 'LOSS_LIMIT', status: { state: 'breached', reason: 'LOSS_LIMIT_TOTAL: equity 18000 at or below 18000' } });
+    // The rules' own initial capital wins over the first balance.
+    expect(markEquity({ ...rules, initialCapital: 25_000 }, { state: 'ok' }, 22_500, at, 22_500).breach).toBe('LOSS_LIMIT');
+  });
+
+  it('leaves the limits alone without a balance to mark them with', () => {
+    expect(markEquity(rules, { state: 'ok' }, 1, at).status.lossLimits).toBeUndefined();
+  });
+});

@@ -93,6 +93,42 @@ describe('copy rules against the local runtime', () => {
     expect((await copies(mappingId, 1))[0]).toMatchObject({ symbol: 'EURUSD', slaveSymbol: 'EURUSD.m', status: 'placed' });
   });
 
+  it('fills an ftmo-2step preset into loss limits and breaches at its daily line, closing nothing with closeOnly', async () => {
+    const { master, slave, mappingId } = await pair({ sizing: { mode: 'multiplier', multiplier: 1 } });
+    const put = await api.put(`/v1/accounts/${slave}/protection`, { preset: 'ftmo-2step', initialCapital: 10_000, onBreach: 'closeOnly' });
+    expect(put.status, put.text).toBe(200);
+    expect(put.body).toMatchObject({
+      preset: 'ftmo-2step',
+      onBreach: 'closeOnly',
+      lossLimits: [
+        { period: 'day', basis: 'balance', percent: 5, percentOf: 'initial', dayStartsAt: '00:00', timeZone: 'Europe/Prague' },
+        { period: 'total', basis: 'balance', percent: 10, percentOf: 'initial' },
+      ],
+    });
+    expect((await api.put(`/v1/accounts/${slave}/protection`, { preset: 'ftmo-2step', lossLimits: [] })).status).toBe(400);
+    await trade(master, { symbol: 'XAUUSD', side: 'buy', volume: 0.1 });
+    await slavePositions(slave, 1);
+    await system.syncNow(true); // the day's reference: the balance at its first mark (10,000)
+    // Gold falls 100 USD: 0.1 lot (10 oz) loses 1,000 USD, past the line at 10,000 - 500.
+    const gold = system.market.getQuote('XAUUSD')!;
+    await api.put('/local/simulator/symbols/XAUUSD', { bid: gold.bid - 100, ask: gold.ask - 100 });
+    await system.syncNow(true);
+    const protection = await eventually(async () => {
+      const { body } = await api.get(`/v1/accounts/${slave}/protection`);
+      return body.state === 'breached' ? body : undefined;
+    });
+    expect(protection.reason).toMatch(/^LOSS_LIMIT_DAY: equity [\d.]+ at or below 9500$/);
+    // closeOnly: the copied position stays; a new open is refused.
+    expect((await truth(slave)).positions).toHaveLength(1);
+    await trade(master, { symbol: 'EURUSD', side: 'buy', volume: 0.1 });
+    const skipped = await eventually(async () => {
+      const { items } = (await api.get(`/v1/copy-mappings/${mappingId}/copies`)).body;
+      return items.find((item: { reason?: string }) => item.reason === 'PROTECTION_BREACHED');
+    });
+    expect(skipped).toMatchObject({ action: 'open', symbol: 'EURUSD' });
+    await api.put('/local/simulator/symbols/XAUUSD', { bid: gold.bid, ask: gold.ask });
+  });
+
   it('stops new opens after a daily-loss breach, flattens the slave with closeAll, and resumes after reset', async () => {
     const { master, slave, mappingId } = await pair({ sizing: { mode: 'multiplier', multiplier: 1 } });
     const put = await api.put(`/v1/accounts/${slave}/protection`, { maxDailyLossPercent: 5, onBreach: 'closeAll' });

@@ -26,7 +26,25 @@ const tradingHours = z
   })
   .strict();
 
-const onBreach = z.enum(['stopCopying', 'closeAll']);
+const onBreach = z.enum(['stopCopying', 'closeOnly', 'closeAll']);
+
+const lossLimit = z
+  .object({
+    period: z.enum(['day', 'week', 'month', 'total']),
+    basis: z
+      .enum(['balance', 'equity', 'higher'])
+      .describe("The period's reference, taken at its first mark: the balance, the equity, or the higher of the two"),
+    percent: percent.optional().describe('The loss allowed, in percent of the reference (or of the initial capital with percentOf: initial)'),
+    amount: z.number().finite().positive().max(1e12).optional().describe("The loss allowed, in the account's currency"),
+    dayStartsAt: hhmm.optional().describe('When a day (and a week, a month) starts in timeZone; default 00:00'),
+    timeZone: timeZone.optional().describe('IANA time zone of dayStartsAt; default UTC'),
+    percentOf: z.enum(['start', 'initial']).optional().describe("What percent is of: the period's reference (default) or the initial capital"),
+    trailing: z.boolean().optional().describe("total only: the reference trails the best balance at a day's start"),
+  })
+  .strict()
+  .refine((limit) => (limit.percent === undefined) !== (limit.amount === undefined), { message: 'takes percent or amount, one of them', path: ['percent'] });
+
+const preset = z.enum(['ftmo-2step', 'ftmo-1step', 'the5ers']);
 
 /** The rules of a slave account; PUT replaces them all (a rule left out is removed). */
 export const protectionBody = z
@@ -38,9 +56,13 @@ export const protectionBody = z
     maxTotalVolume: lots.optional(),
     allowedSymbols: z.array(symbolName).max(500).optional(),
     tradingHours: tradingHours.optional(),
+    lossLimits: z.array(lossLimit).max(10).optional().describe('Loss limits by period; the equity may not reach reference - allowed'),
+    preset: preset.optional().describe("A prop firm's published rules, filled into lossLimits (not both)"),
+    initialCapital: z.number().finite().positive().max(1e12).optional().describe('What percentOf: initial is of; default the balance at the first mark'),
     onBreach: onBreach.default('stopCopying'),
   })
-  .strict();
+  .strict()
+  .refine((body) => !(body.preset && body.lossLimits), { message: 'a preset fills lossLimits: give one of them', path: ['preset'] });
 
 export const protectionSchema = z
   .object({
@@ -51,6 +73,9 @@ export const protectionSchema = z
     maxTotalVolume: z.number().optional(),
     allowedSymbols: z.array(z.string()).optional(),
     tradingHours: z.object({ from: z.string(), to: z.string(), timeZone: z.string() }).optional(),
+    lossLimits: z.array(lossLimit).optional(),
+    preset: preset.optional(),
+    initialCapital: z.number().optional(),
     onBreach,
     state: z.enum(['ok', 'breached']),
     breachedAt: z.string().optional(),
