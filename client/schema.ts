@@ -404,6 +404,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/replays": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** What-if: a master's closed trades in a window run through a proposed mapping and protection, touching no broker order */
+        post: operations["postV1Replays"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -711,6 +728,31 @@ export interface components {
             sentAt?: string;
             completedAt?: string;
             latencyMs?: number;
+        };
+        Replay: {
+            id: string;
+            trades: {
+                masterTradeId: string;
+                symbol: string;
+                /** @enum {string} */
+                side: "buy" | "sell";
+                masterVolume: number;
+                slaveVolume?: number;
+                openedAt: string;
+                closedAt: string;
+                profit?: number;
+                /** @description Why the copy would not have been made (a reason code) */
+                skipped?: string;
+            }[];
+            summary: {
+                copied: number;
+                skipped: {
+                    [key: string]: number;
+                };
+                profit: number;
+                maxDrawdownPercent: number;
+                endingBalance: number;
+            };
         };
     };
     responses: never;
@@ -3273,6 +3315,247 @@ export interface operations {
             /** @description Something went wrong (code INTERNAL_ERROR); the detail quotes a request id and nothing else */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postV1Replays: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    masterAccountId: string;
+                    /** @description Closed trades from this instant (inclusive) */
+                    from: string;
+                    /** @description to this one (exclusive); at most 366 days after from */
+                    to: string;
+                    /** @description The proposed mapping's settings (a mapping's body without its accounts) */
+                    mapping: {
+                        enabled?: boolean;
+                        sizing: {
+                            /** @constant */
+                            mode: "multiplier";
+                            multiplier: number;
+                        } | {
+                            /** @constant */
+                            mode: "fixedVolume";
+                            volume: number;
+                        } | {
+                            /** @constant */
+                            mode: "balanceRatio";
+                            multiplier?: number;
+                        } | {
+                            /** @constant */
+                            mode: "equityRatio";
+                            multiplier?: number;
+                        } | {
+                            /** @constant */
+                            mode: "riskPercent";
+                            percent: number;
+                        };
+                        symbols?: {
+                            include?: string[];
+                            exclude?: string[];
+                            map?: {
+                                [key: string]: string;
+                            };
+                        };
+                        reverse?: boolean;
+                        copyStopLoss?: boolean;
+                        copyTakeProfit?: boolean;
+                        copyPendingOrders?: boolean;
+                        minVolume?: number;
+                        maxVolume?: number;
+                        maxDelaySeconds?: number;
+                        /** @description The master's MetaTrader magic numbers copied; the others are skipped MAGIC_FILTERED */
+                        magic?: {
+                            /** @description Only trades with these magic numbers (0: by hand) are copied */
+                            include?: (number | string)[];
+                            /** @description Trades with these magic numbers are not copied */
+                            exclude?: (number | string)[];
+                        };
+                        /**
+                         * @description Which of the master's sides are copied; the others are skipped SIDE_FILTERED
+                         * @enum {string}
+                         */
+                        allowedSides?: "both" | "buy" | "sell";
+                        /** @description Per master symbol: a volume multiplier, a volume cap, reverse */
+                        symbolOverrides?: {
+                            [key: string]: {
+                                /** @description Multiplies the volume the mapping's sizing gives, for this symbol */
+                                multiplier?: number;
+                                /** @description Caps this symbol's copies (with the mapping's maxVolume, the lower wins) */
+                                maxVolume?: number;
+                                /** @description Reverses this symbol's copies, or not, whatever the mapping says */
+                                reverse?: boolean;
+                            };
+                        };
+                        /** @description A market open whose slave price is further than this from the master's fill is skipped PRICE_DEVIATION */
+                        maxPriceDeviationPips?: number;
+                        /** @description An open whose stop loss is further than this from its entry, or that has none, is skipped STOP_LOSS_TOO_WIDE */
+                        maxStopLossPips?: number;
+                        /** @description An open that would lose more than this share of the slave's equity at its stop loss, or that has none, is skipped TRADE_RISK_TOO_HIGH */
+                        maxTradeRiskPercent?: number;
+                        /**
+                         * @description closeOnly: nothing new opens (CLOSE_ONLY); closes and changes of what is open still follow
+                         * @enum {string}
+                         */
+                        mode?: "copy" | "closeOnly";
+                    };
+                    /** @description The slave's proposed protection */
+                    protection?: {
+                        maxDailyLossPercent?: number;
+                        maxDrawdownPercent?: number;
+                        maxOpenPositions?: number;
+                        maxVolumePerTrade?: number;
+                        maxTotalVolume?: number;
+                        allowedSymbols?: string[];
+                        tradingHours?: {
+                            /** @description Start, inclusive, in timeZone */
+                            from: string;
+                            /** @description End, exclusive, in timeZone; a window with from after to spans midnight */
+                            to: string;
+                            timeZone: string;
+                        };
+                        /** @description Loss limits by period; the equity may not reach reference - allowed */
+                        lossLimits?: {
+                            /** @enum {string} */
+                            period: "day" | "week" | "month" | "total";
+                            /**
+                             * @description The period's reference, taken at its first mark: the balance, the equity, or the higher of the two
+                             * @enum {string}
+                             */
+                            basis: "balance" | "equity" | "higher";
+                            /** @description The loss allowed, in percent of the reference (or of the initial capital with percentOf: initial) */
+                            percent?: number;
+                            /** @description The loss allowed, in the account's currency */
+                            amount?: number;
+                            /** @description When a day (and a week, a month) starts in timeZone; default 00:00 */
+                            dayStartsAt?: string;
+                            /** @description IANA time zone of dayStartsAt; default UTC */
+                            timeZone?: string;
+                            /**
+                             * @description What percent is of: the period's reference (default) or the initial capital
+                             * @enum {string}
+                             */
+                            percentOf?: "start" | "initial";
+                            /** @description total only: the reference trails the best balance at a day's start */
+                            trailing?: boolean;
+                        }[];
+                        /**
+                         * @description A prop firm's published rules, filled into lossLimits (not both)
+                         * @enum {string}
+                         */
+                        preset?: "ftmo-2step" | "ftmo-1step" | "the5ers";
+                        /** @description What percentOf: initial is of; default the balance at the first mark */
+                        initialCapital?: number;
+                        /**
+                         * @default stopCopying
+                         * @enum {string}
+                         */
+                        onBreach?: "stopCopying" | "closeOnly" | "closeAll";
+                    };
+                    slaveStartingBalance: number;
+                    /**
+                     * @description The slave platform the replay is for (informational)
+                     * @enum {string}
+                     */
+                    slavePlatform?: "mt4" | "mt5" | "simulated";
+                    /** @description The slave's own specs of its symbols (after renaming); the master broker's are read for the others */
+                    slaveSymbols?: {
+                        [key: string]: {
+                            digits: number;
+                            contractSize: number;
+                            volumeMin: number;
+                            volumeStep: number;
+                            volumeMax: number;
+                            tickSize: number;
+                            tickValue?: number;
+                        };
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Each master trade as the slave would have copied it (or why not), and the summary */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Replay"];
+                };
+            };
+            /** @description Invalid input (code INVALID_REQUEST): one entry in `errors` per bad field (unknown body fields, malformed JSON, tampered cursor) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or bad bearer token (code UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The master account does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB (code PAYLOAD_TOO_LARGE) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the tenant's rate limit (code RATE_LIMITED) */
+            429: {
+                headers: {
+                    /** @description Seconds until the current window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong (code INTERNAL_ERROR); the detail quotes a request id and nothing else */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The broker cannot be reached, did not answer in time, is busy, or its platform is not set up here (code `BROKER_<code>`: BROKER_CONNECTION, BROKER_TIMEOUT, BROKER_BUSY, BROKER_TOO_MANY_REQUESTS, BROKER_NOT_CONFIGURED); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -180,6 +180,10 @@ describe('every route, answered as the OpenAPI document says', () => {
     await system.drain();
     await expectStatus(api.delete(`/v1/copy-mappings/${ids.mapping}`), 409);
     await expectStatus(api.post('/v1/copy-mappings/map_nope/close-all'), 404);
+    const replay = { from: '2026-01-01', to: '2026-02-01', mapping: { sizing: { mode: 'multiplier', multiplier: 1 } }, slaveStartingBalance: 1000 };
+    await expectStatus(api.post('/v1/replays', { ...replay, masterAccountId: ids.spare }), 201);
+    await expectStatus(api.post('/v1/replays', { ...replay, masterAccountId: 'acc_nope' }), 404);
+    await expectStatus(api.post('/v1/replays', { ...replay, masterAccountId: ids.spare, slaveStartingBalance: 0 }), 400);
     await api.post(`/local/simulator/accounts/${ids.master}/positions/${trade.body.positionId}/close`, {});
     await api.post(`/local/simulator/accounts/${ids.master}/positions/${ids.position}/close`, {});
     await system.syncNow(true);

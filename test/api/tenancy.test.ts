@@ -59,6 +59,16 @@ const plan: Record<string, Check> = {
   'DELETE /v1/copy-mappings/{id}': { kind: 'owned' },
   'GET /v1/copy-mappings/{id}/copies': { kind: 'owned' },
   'POST /v1/copy-mappings/{id}/close-all': { kind: 'owned' },
+  'POST /v1/replays': {
+    kind: 'owned',
+    body: (ids) => ({
+      masterAccountId: ids.master,
+      from: '2026-01-01',
+      to: '2026-02-01',
+      mapping: { sizing: { mode: 'multiplier', multiplier: 1 } },
+      slaveStartingBalance: 1000,
+    }),
+  },
 };
 
 const keyOf = (route: Route) => `${route.method} ${route.path}`;

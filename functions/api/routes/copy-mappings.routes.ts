@@ -10,7 +10,9 @@ import {
   listTenantCopies,
   updateMapping,
 } from '../../../shared/use-cases/manage-mappings';
+import { runReplay } from '../../../shared/use-cases/run-replay';
 import { defineRoute } from '../http';
+import { replayBody, replaySchema } from '../schemas/replay.schema';
 import { listQuery, pageOf } from '../schemas/common.schema';
 import { copiesQuery, copyRecordSchema, createMappingBody, mappingSchema, updateMappingBody } from '../schemas/copy-mapping.schema';
 
@@ -125,5 +127,17 @@ export const copyMappingRoutes = [
         "Queued: the slave's copies are closed through the copy path, each recorded as a copy. The mapping stays as it is (set mode closeOnly, or disable it, to open nothing new)",
     },
     handle: async ({ runtime, tenantId, params }) => ({ status: 202, body: await closeAllOfMapping(runtime, tenantId, params.id) }),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/v1/replays',
+    reachesBroker: true,
+    summary: "What-if: a master's closed trades in a window run through a proposed mapping and protection, touching no broker order",
+    tag: 'Copy mappings',
+    auth: true,
+    body: replayBody,
+    response: { status: 201, schema: replaySchema, description: 'Each master trade as the slave would have copied it (or why not), and the summary' },
+    problems: [{ status: 404, description: 'The master account does not exist' }],
+    handle: async ({ runtime, tenantId, body }) => ({ status: 201, body: await runReplay(runtime, tenantId, body) }),
   }),
 ];

@@ -90,6 +90,9 @@ const boundsProblem = { message: 'must not be above maxVolume', path: ['minVolum
 /** Every setting of a mapping is optional in a change; a new mapping needs its accounts and sizing. */
 const mappingSettings = z.object(mappingFields).partial();
 
+/** A proposed mapping's settings, as a replay takes them: a mapping's body without its accounts. */
+export const proposedMappingBody = mappingSettings.extend({ sizing: mappingFields.sizing }).strict().refine(volumeBounds, boundsProblem);
+
 export const createMappingBody = mappingSettings
   .extend({
     masterAccountId: z.string().min(1).max(64),
