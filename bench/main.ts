@@ -1,3 +1,4 @@
+import { runReplayBench, type ReplayBenchResult } from './scenarios/replay';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -39,6 +40,7 @@ Prints a table; writes .bench/latest.json, .bench/bench-<time>.json and .bench/l
   --seed <n>                     seed of the master's trading script (7)
   --recovery-rounds <n>          times the runtime is killed mid-burst and restarted (2; 0 skips)
   --metaapi-masters <n>          masters of each mode of the MetaApi detection phase (100; 0 skips)
+  --replay-trades <n>            closed trades of the year the what-if replay phase replays (7300; 0 skips)
   --metaapi-s <n>                seconds streaming and polling are measured side by side (65: one reconcile read in it)
   --footprint-masters <list>     master streams of the sync footprint runs, each in a process of its own (1,100; 0 skips)
   --help`;
@@ -63,6 +65,7 @@ const parse = () => {
       'metaapi-masters': { type: 'string', default: '100' },
       'metaapi-s': { type: 'string', default: '65' },
       'footprint-masters': { type: 'string', default: '1,100' },
+      'replay-trades': { type: 'string', default: '7300' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -101,6 +104,7 @@ const parse = () => {
     recoveryRounds: number('recovery-rounds', 0),
     metaApiMasters: number('metaapi-masters', 0),
     metaApiSeconds: number('metaapi-s', 5),
+    replayTrades: number('replay-trades', 0),
   };
 };
 
@@ -126,7 +130,11 @@ const main = async (): Promise<number> => {
   const started = Date.now();
   const loadBefore = loadavg()[0]!;
   const progress = new Progress(
-    3 + (settings.metaApiMasters > 0 ? 1 : 0) + (settings.footprintMasters.length > 0 ? 1 : 0) + (settings.recoveryRounds > 0 ? 1 : 0),
+    3 +
+      (settings.metaApiMasters > 0 ? 1 : 0) +
+      (settings.footprintMasters.length > 0 ? 1 : 0) +
+      (settings.recoveryRounds > 0 ? 1 : 0) +
+      (settings.replayTrades > 0 ? 1 : 0),
   );
   let phase = 3;
   let stack: BenchStack | undefined;
@@ -160,6 +168,7 @@ const main = async (): Promise<number> => {
   let recovery: RecoveryResult | undefined;
   let metaApi: MetaApiDetectionResult | undefined;
   let footprint: SyncFootprintResult | undefined;
+  let replay: ReplayBenchResult | undefined;
   stack = await startBenchStack({ chunkBytes: US_EAST_1_PRICES.sqs.chunkBytes });
   try {
     progress.note(`DynamoDB Local and fauxqs started (data under ${stack.dataDir})`);
@@ -231,6 +240,10 @@ const main = async (): Promise<number> => {
       );
       footprint = await runSyncFootprint(stack, { masters: settings.footprintMasters, seconds: 15, tradesPerSecond: 5 }, progress);
     }
+    if (settings.replayTrades > 0) {
+      progress.phase((phase += 1), `what-if replay of a year of an active master (${settings.replayTrades} closed trades)`);
+      replay = await runReplayBench(stack, { trades: settings.replayTrades }, progress);
+    }
     if (settings.recoveryRounds > 0) {
       progress.phase((phase += 1), `recovery: the runtime killed mid-burst and restarted, ${settings.recoveryRounds} times (separate processes)`);
       recovery = await runRecovery(
@@ -269,7 +282,7 @@ const main = async (): Promise<number> => {
     sqsIdleReceivesPerMonth: 5 * 3 * 60 * 24 * 30,
   };
   const costs = buildCostReport(counts, assumptions, US_EAST_1_PRICES);
-  const targets = evaluateTargets(oneToOne, fanOut, counts, costs, recovery, metaApi, footprint);
+  const targets = evaluateTargets(oneToOne, fanOut, counts, costs, recovery, metaApi, footprint, replay);
   const loadAfter = loadavg()[0]!;
   const seconds = (Date.now() - started) / 1000;
   const header = [
@@ -297,6 +310,7 @@ const main = async (): Promise<number> => {
     recovery,
     metaApi,
     footprint,
+    replay,
     targets,
     prices: US_EAST_1_PRICES,
     engineLog: { warnings: stack.log.warnings, errors: stack.log.errors, samples: stack.log.samples },

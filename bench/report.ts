@@ -1,3 +1,4 @@
+import type { ReplayBenchResult } from './scenarios/replay';
 import { cpus } from 'node:os';
 import {
   accountMonthlyCost,
@@ -233,6 +234,7 @@ export const evaluateTargets = (
   recovery?: RecoveryResult,
   metaApi?: MetaApiDetectionResult,
   footprint?: SyncFootprintResult,
+  replay?: ReplayBenchResult,
 ): Target[] => {
   const targets: Target[] = [];
   const upTo = (name: string, limit: number, value: number, unit: string, format: (v: number) => string) =>
@@ -303,6 +305,7 @@ export const evaluateTargets = (
       (v) => v.toFixed(0),
     );
   }
+  if (replay) upTo(`what-if replay of a year of an active master (${replay.trades} trades)`, 10, replay.replayMs / 1000, ' s', (v) => v.toFixed(2));
   return targets;
 };
 
