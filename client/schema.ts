@@ -733,6 +733,8 @@ export interface components {
             id: string;
             trades: {
                 masterTradeId: string;
+                /** @description The master position the trade closed (all or part of) */
+                masterPositionId: string;
                 symbol: string;
                 /** @enum {string} */
                 side: "buy" | "sell";

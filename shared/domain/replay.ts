@@ -10,6 +10,8 @@ import { compareLots, subtractLots } from './volume';
 /** One master closed trade as the replay copied it (or why it did not). */
 export interface ReplayTrade {
   masterTradeId: string;
+  /** The master position the trade closed (all or part of). */
+  masterPositionId: string;
   symbol: string;
   side: 'buy' | 'sell';
   masterVolume: number;
@@ -185,6 +187,7 @@ export const replay = (input: ReplayInput): { trades: ReplayTrade[]; summary: Re
     const close = step.close;
     const base = {
       masterTradeId: close.id,
+      masterPositionId: close.positionId,
       symbol: close.symbol,
       side: close.side,
       masterVolume: close.volume,

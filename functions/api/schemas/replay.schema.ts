@@ -37,6 +37,7 @@ export const replayBody = z
 
 export const replayTradeSchema = z.object({
   masterTradeId: z.string(),
+  masterPositionId: z.string().describe('The master position the trade closed (all or part of)'),
   symbol: z.string(),
   side: z.enum(['buy', 'sell']),
   masterVolume: z.number(),
