@@ -26,7 +26,8 @@ export const runReplayBench = async (stack: BenchStack, options: { trades: numbe
     const tenantId = 'bench-replay';
     const master = await simulatedAccount(runtime, tenantId, 'replay-master');
     const to = Date.now();
-    const from = to - 365 * DAY_MS;
+    // A year of trades in a window of at most 366 days, a day of margin on each side.
+    const from = to - 364 * DAY_MS;
     const symbols = ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD'];
     const trades: HistoryTrade[] = Array.from({ length: options.trades }, (_, index) => {
       const opened = from + Math.floor(((index + 0.5) * (to - from)) / options.trades);
