@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { platforms } from '../../../shared/domain/account';
-import { idParam } from './common.schema';
+import { idParam, queryInstant } from './common.schema';
 import { proposedMappingBody } from './copy-mapping.schema';
 import { protectionBody } from './protection.schema';
 
-/** A date-time (with `Z` or an offset), or a date: that day from 00:00 UTC. */
-const instant = z.union([z.iso.datetime({ offset: true }), z.iso.date().transform((day) => `${day}T00:00:00.000Z`)]);
+/** A date-time (with `Z` or an offset), or a date: that day from 00:00 UTC (as in queries). */
+const instant = queryInstant();
 
 const slaveSymbolSpec = z
   .object({
