@@ -50,37 +50,43 @@ const symbols = ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD'];
  * partially closes or closes a position, so copies keep flowing without anyone typing.
  */
 export const startDemoTrader = (system: LocalSystem, masterAccountId: string, everyMs = 3000, random = Math.random): (() => void) => {
-  const { market } = system;
-  const pick = <T>(items: readonly T[]): T => required(items[Math.floor(random() * items.length)], 'an item to pick');
-  const act = () => {
-    try {
-      const positions = market.getPositions(masterAccountId);
-      const roll = random();
-      if (positions.length === 0 || (positions.length < 3 && roll < 0.5)) {
-        const symbol = pick(symbols);
-        const side: Side = random() < 0.5 ? 'buy' : 'sell';
-        const volume = Number((0.1 * (1 + Math.floor(random() * 5))).toFixed(2));
-        market.traderTrade(masterAccountId, { symbol, side, volume: symbol === 'XAUUSD' ? 0.1 : volume });
-        return;
-      }
-      const position = pick(positions);
-      if (roll < 0.65) {
-        const quote = required(market.getQuote(position.symbol), `a quote of ${position.symbol}`);
-        const distance = (quote.ask - quote.bid) * 40;
-        const stopLoss = position.side === 'buy' ? quote.bid - distance : quote.ask + distance;
-        market.traderModify(masterAccountId, position.id, {
-          stopLoss: Number(stopLoss.toFixed(required(market.getSymbolSpec(position.symbol), `the spec of ${position.symbol}`).digits)),
-        });
-      } else if (roll < 0.8 && position.volume >= 0.2) {
-        market.traderClose(masterAccountId, position.id, Number((position.volume / 2).toFixed(1)));
-      } else {
-        market.traderClose(masterAccountId, position.id);
-      }
-    } catch {
-      // A rejected demo trade (e.g. a stop too close after a price jump) is simply not made.
-    }
-  };
+  const act = () => demoTraderStep(system, masterAccountId, random);
   act();
   const timer = setInterval(act, everyMs);
   return () => clearInterval(timer);
+};
+
+/**
+ * One move of the demo trader: opens, moves a stop, partially closes or closes. A move the
+ * market refuses (e.g. a stop too close after a price jump) is simply not made.
+ */
+export const demoTraderStep = (system: LocalSystem, masterAccountId: string, random: () => number = Math.random): void => {
+  const { market } = system;
+  const pick = <T>(items: readonly T[]): T => required(items[Math.floor(random() * items.length)], 'an item to pick');
+  try {
+    const positions = market.getPositions(masterAccountId);
+    const roll = random();
+    if (positions.length === 0 || (positions.length < 3 && roll < 0.5)) {
+      const symbol = pick(symbols);
+      const side: Side = random() < 0.5 ? 'buy' : 'sell';
+      const volume = Number((0.1 * (1 + Math.floor(random() * 5))).toFixed(2));
+      market.traderTrade(masterAccountId, { symbol, side, volume: symbol === 'XAUUSD' ? 0.1 : volume });
+      return;
+    }
+    const position = pick(positions);
+    if (roll < 0.65) {
+      const quote = required(market.getQuote(position.symbol), `a quote of ${position.symbol}`);
+      const distance = (quote.ask - quote.bid) * 40;
+      const stopLoss = position.side === 'buy' ? quote.bid - distance : quote.ask + distance;
+      market.traderModify(masterAccountId, position.id, {
+        stopLoss: Number(stopLoss.toFixed(required(market.getSymbolSpec(position.symbol), `the spec of ${position.symbol}`).digits)),
+      });
+    } else if (roll < 0.8 && position.volume >= 0.2) {
+      market.traderClose(masterAccountId, position.id, Number((position.volume / 2).toFixed(1)));
+    } else {
+      market.traderClose(masterAccountId, position.id);
+    }
+  } catch {
+    // A rejected demo trade is simply not made.
+  }
 };
