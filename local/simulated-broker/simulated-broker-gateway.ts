@@ -1,6 +1,16 @@
 import { BrokerError } from '../../shared/domain/broker-errors';
 import type { AccountInformation, Deal, PendingOrder, Position, Quote, StopLevels, SymbolSpec } from '../../shared/domain/trading';
-import type { BrokerAccountRef, BrokerGateway, BrokerPort, ClientIdMatch, ProvisionResult, TradeRequest, TradeResult } from '../../shared/ports/broker';
+import {
+  type AccountCapabilities,
+  type BrokerAccountRef,
+  type BrokerGateway,
+  type BrokerPort,
+  type ClientIdMatch,
+  hedgingLots,
+  type ProvisionResult,
+  type TradeRequest,
+  type TradeResult,
+} from '../../shared/ports/broker';
 import type { SimulatedMarket } from './simulated-market';
 
 export interface SimulatedBrokerGatewayOptions {
@@ -127,11 +137,16 @@ class SimulatedBrokerPort implements BrokerPort {
     });
   }
 
-  modifyOrder(orderId: string, change: { price: number } & StopLevels): Promise<void> {
+  modifyOrder(orderId: string, change: { price: number } & StopLevels): Promise<{ orderId: string }> {
     return this.trade(() => {
       const current = this.market.getPendingOrders(this.accountId).find((order) => order.id === orderId);
-      return this.market.modifyOrder(this.accountId, orderId, { price: change.price, ...keepUnset(change, current) });
+      this.market.modifyOrder(this.accountId, orderId, { price: change.price, ...keepUnset(change, current) });
+      return { orderId };
     });
+  }
+
+  async getCapabilities(): Promise<AccountCapabilities> {
+    return hedgingLots;
   }
 
   closePosition(positionId: string, options: { volume?: number; clientId?: string }): Promise<TradeResult> {

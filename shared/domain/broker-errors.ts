@@ -16,6 +16,8 @@ export const brokerErrorCodes = {
   BROKER_BUSY: 'retry',
   TIMEOUT: 'reconcile',
   CONNECTION: 'reconcile',
+  /** The broker already has an order with this client id: an earlier attempt got through. */
+  DUPLICATE_CLIENT_ID: 'reconcile',
   MARKET_CLOSED: 'defer',
   NO_MONEY: 'terminal',
   TRADING_DISABLED: 'terminal',
@@ -24,6 +26,8 @@ export const brokerErrorCodes = {
   INVALID_VOLUME: 'terminal',
   INVALID_PRICE: 'terminal',
   INVALID_FILL: 'terminal',
+  /** A US (FIFO) account refuses to close a position while an older one of the symbol is open. */
+  FIFO_VIOLATION: 'terminal',
   UNKNOWN_SYMBOL: 'terminal',
   POSITION_NOT_FOUND: 'terminal',
   ORDER_NOT_FOUND: 'terminal',
@@ -75,6 +79,7 @@ const BROKER_CODES_IN_WORDS: Record<BrokerErrorCode, string> = {
   BROKER_BUSY: 'The broker is busy; try again shortly',
   TIMEOUT: 'The broker did not answer in time; try again shortly (a trade is looked up before it is sent again)',
   CONNECTION: 'The broker cannot be reached right now; try again shortly',
+  DUPLICATE_CLIENT_ID: 'The broker already has this order (an earlier attempt got through); it is looked up, not sent again',
   MARKET_CLOSED: 'The market of this symbol is closed',
   NO_MONEY: 'The account has not enough free margin for this order',
   TRADING_DISABLED: 'Trading is disabled on this account',
@@ -83,6 +88,7 @@ const BROKER_CODES_IN_WORDS: Record<BrokerErrorCode, string> = {
   INVALID_VOLUME: "The volume is outside the symbol's minimum, maximum or step",
   INVALID_PRICE: 'The price of the pending order is not valid for its type',
   INVALID_FILL: "The broker does not fill this symbol's orders with the filling mode asked for",
+  FIFO_VIOLATION: 'The account closes positions oldest first (FIFO): an older position of this symbol is open',
   UNKNOWN_SYMBOL: 'The broker does not offer this symbol on this account',
   POSITION_NOT_FOUND: 'The position does not exist at the broker (it may be closed)',
   ORDER_NOT_FOUND: 'The order does not exist at the broker (it may be filled or cancelled)',

@@ -29,10 +29,35 @@ export interface ClientIdMatch {
 }
 
 /**
+ * What one account at its broker allows, as the broker says (not per platform: an MT5 account
+ * may be hedging or netting, an OANDA account hedging or not, FIFO in the US).
+ */
+export interface AccountCapabilities {
+  /** Several positions of one symbol, also of opposite sides, can be open at once. */
+  hedging: boolean;
+  /** One position per symbol: an order on the other side reduces or reverses it. */
+  netting: boolean;
+  /** Positions of a symbol must be closed oldest first (US rules). */
+  fifo: boolean;
+  /** What `volume` counts: lots (MetaTrader) or units of the base asset (OANDA). */
+  units: 'lots' | 'units';
+  /**
+   * A close carries the request's client id, so `findByClientId` finds a close whose outcome
+   * was unknown. Where it does not (OANDA), a close is recognised by what it did.
+   */
+  closeClientId: boolean;
+}
+
+/** The capabilities of a MetaTrader-like hedging account in lots: the simulator's and MetaApi's default. */
+export const hedgingLots: AccountCapabilities = { hedging: true, netting: false, fifo: false, units: 'lots', closeClientId: true };
+
+/**
  * One connected trading account at a broker. Every method either succeeds or throws a
  * `BrokerError` whose class tells the caller whether to retry, reconcile, defer or stop.
  */
 export interface BrokerPort {
+  /** What the account allows; read once per connection. */
+  getCapabilities(): Promise<AccountCapabilities>;
   getAccountInformation(): Promise<AccountInformation>;
   getPositions(): Promise<Position[]>;
   getPendingOrders(): Promise<PendingOrder[]>;
@@ -44,7 +69,11 @@ export interface BrokerPort {
   placeOrder(request: TradeRequest): Promise<TradeResult>;
   /** Sets the given stop levels; `null` removes a level, `undefined` keeps it. */
   modifyPosition(positionId: string, stops: StopLevels): Promise<void>;
-  modifyOrder(orderId: string, change: { price: number } & StopLevels): Promise<void>;
+  /**
+   * Moves a pending order and sets its stops. Returns the id the order has afterwards: a
+   * broker that replaces an order (OANDA) gives it a new one.
+   */
+  modifyOrder(orderId: string, change: { price: number } & StopLevels): Promise<{ orderId: string }>;
   /** Closes all of a position, or `volume` of it. */
   closePosition(positionId: string, options: { volume?: number; clientId?: string }): Promise<TradeResult>;
   cancelOrder(orderId: string): Promise<void>;

@@ -129,6 +129,7 @@ const hangsAfterPlacing = (market: ConstructorParameters<typeof SimulatedBrokerG
 };
 
 const bind = (port: BrokerPort): BrokerPort => ({
+  getCapabilities: () => port.getCapabilities(),
   getAccountInformation: () => port.getAccountInformation(),
   getPositions: () => port.getPositions(),
   getPendingOrders: () => port.getPendingOrders(),

@@ -1,3 +1,4 @@
+import { type AccountCapabilities, hedgingLots } from '../../ports/broker';
 import {
   fillingModes,
   type AccountInformation,
@@ -91,7 +92,15 @@ export interface MetaApiAccountInformation {
   freeMargin: number;
   currency: string;
   leverage: number;
+  /** MT5: ACCOUNT_MARGIN_MODE_RETAIL_HEDGING, ..._RETAIL_NETTING or ..._EXCHANGE; MT4 hedges. */
+  marginMode?: string;
 }
+
+/** An MT5 account in netting or exchange mode holds one position per symbol; every other account hedges. */
+export const toCapabilities = (information: Pick<MetaApiAccountInformation, 'marginMode'>): AccountCapabilities => {
+  const netting = information.marginMode === 'ACCOUNT_MARGIN_MODE_RETAIL_NETTING' || information.marginMode === 'ACCOUNT_MARGIN_MODE_EXCHANGE';
+  return { ...hedgingLots, hedging: !netting, netting };
+};
 
 /** Times in UTC ISO-8601, whatever the SDK handed over (a Date or an ISO string). */
 export const isoTime = (time: Date | string | undefined): string => new Date(time ?? 0).toISOString();

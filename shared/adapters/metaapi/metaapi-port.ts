@@ -1,10 +1,11 @@
 import { BrokerError } from '../../domain/broker-errors';
 import type { AccountInformation, Deal, PendingOrder, Position, Quote, StopLevels, SymbolSpec } from '../../domain/trading';
-import type { BrokerPort, ClientIdMatch, TradeRequest, TradeResult } from '../../ports/broker';
+import type { AccountCapabilities, BrokerPort, ClientIdMatch, TradeRequest, TradeResult } from '../../ports/broker';
 import { withDeadline } from '../../domain/deadline';
 import { meansConnectionLost, toBrokerError, type ErrorContext } from './metaapi-errors';
 import {
   toAccountInformation,
+  toCapabilities,
   toDeal,
   toPendingOrder,
   toPosition,
@@ -56,6 +57,10 @@ export class MetaApiBrokerPort implements BrokerPort {
     private readonly connection: RpcConnection,
     private readonly settings: MetaApiPortSettings,
   ) {}
+
+  getCapabilities(): Promise<AccountCapabilities> {
+    return this.read('getAccountInformation', async () => toCapabilities((await this.connection.getAccountInformation()) as MetaApiAccountInformation));
+  }
 
   getAccountInformation(): Promise<AccountInformation> {
     return this.read('getAccountInformation', async () => toAccountInformation((await this.connection.getAccountInformation()) as MetaApiAccountInformation));
@@ -144,7 +149,7 @@ export class MetaApiBrokerPort implements BrokerPort {
   }
 
   /** Moves the order's price; a level left `undefined` keeps its current value. */
-  modifyOrder(orderId: string, change: { price: number } & StopLevels): Promise<void> {
+  modifyOrder(orderId: string, change: { price: number } & StopLevels): Promise<{ orderId: string }> {
     return this.trade('modifyOrder', { ticket: 'order' }, async () => {
       let { stopLoss, takeProfit } = change;
       if (stopLoss === undefined || takeProfit === undefined) {
@@ -154,6 +159,8 @@ export class MetaApiBrokerPort implements BrokerPort {
         if (takeProfit === undefined) takeProfit = current.takeProfit;
       }
       await this.connection.modifyOrder(orderId, change.price, levelToSend(stopLoss), levelToSend(takeProfit));
+      // MetaTrader keeps an order's ticket when it is modified.
+      return { orderId };
     });
   }
 

@@ -1,4 +1,14 @@
-import type { AccountStream, BrokerAccountRef, BrokerGateway, BrokerPort, ClientIdMatch, ProvisionResult, TradeRequest, TradeResult } from '../../ports/broker';
+import type {
+  AccountCapabilities,
+  AccountStream,
+  BrokerAccountRef,
+  BrokerGateway,
+  BrokerPort,
+  ClientIdMatch,
+  ProvisionResult,
+  TradeRequest,
+  TradeResult,
+} from '../../ports/broker';
 import type { SpanAnnotations, Tracing } from '../../ports/tracing';
 import type { AccountInformation, Deal, PendingOrder, Position, Quote, StopLevels, SymbolSpec } from '../../domain/trading';
 
@@ -40,7 +50,10 @@ class TracedBrokerPort implements BrokerPort {
   modifyPosition(positionId: string, stops: StopLevels): Promise<void> {
     return this.span('modifyPosition', () => this.port.modifyPosition(positionId, stops), { positionId });
   }
-  modifyOrder(orderId: string, change: { price: number } & StopLevels): Promise<void> {
+  getCapabilities(): Promise<AccountCapabilities> {
+    return this.port.getCapabilities();
+  }
+  modifyOrder(orderId: string, change: { price: number } & StopLevels): Promise<{ orderId: string }> {
     return this.span('modifyOrder', () => this.port.modifyOrder(orderId, change), { orderId });
   }
   closePosition(positionId: string, options: { volume?: number; clientId?: string }): Promise<TradeResult> {
