@@ -442,13 +442,16 @@ export interface components {
         };
         Platform: {
             /** @enum {string} */
-            id: "mt4" | "mt5" | "simulated";
+            id: "mt4" | "mt5" | "simulated" | "oanda";
             name: string;
             capabilities: {
                 pendingOrders: boolean;
                 partialClose: boolean;
                 clientId: boolean;
                 hedging: boolean;
+                netting: boolean;
+                /** @enum {string} */
+                units: "lots" | "units";
             };
         };
         AuditEntry: {
@@ -486,7 +489,7 @@ export interface components {
             id: string;
             name: string;
             /** @enum {string} */
-            platform: "mt4" | "mt5" | "simulated";
+            platform: "mt4" | "mt5" | "simulated" | "oanda";
             login: string;
             server: string;
             /** @enum {string} */
@@ -641,6 +644,10 @@ export interface components {
                 /** @constant */
                 mode: "riskPercent";
                 percent: number;
+            } | {
+                /** @constant */
+                mode: "notional";
+                multiplier?: number;
             };
             symbols?: {
                 include?: string[];
@@ -1108,9 +1115,12 @@ export interface operations {
                 "application/json": {
                     name: string;
                     /** @enum {string} */
-                    platform: "mt4" | "mt5" | "simulated";
+                    platform: "mt4" | "mt5" | "simulated" | "oanda";
+                    /** @description The trading login; for `oanda`, the v20 account id */
                     login: string;
+                    /** @description The trading password; for `oanda`, the API token */
                     password: string;
+                    /** @description The broker server; for `oanda`, `practice` or `live` */
                     server: string;
                 };
             };
@@ -2693,6 +2703,10 @@ export interface operations {
                         /** @constant */
                         mode: "riskPercent";
                         percent: number;
+                    } | {
+                        /** @constant */
+                        mode: "notional";
+                        multiplier?: number;
                     };
                     symbols?: {
                         include?: string[];
@@ -2802,7 +2816,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Master equals slave, the mapping would close a cycle (also when two requests race), or a limit is reached (MAX_MAPPINGS_PER_TENANT, MAX_SLAVES_PER_MASTER) */
+            /** @description Master equals slave, the mapping would close a cycle (also when two requests race), a limit is reached (MAX_MAPPINGS_PER_TENANT, MAX_SLAVES_PER_MASTER), or the sizing scales lots into units (SIZING_ACROSS_UNITS: use notional) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2993,6 +3007,10 @@ export interface operations {
                         /** @constant */
                         mode: "riskPercent";
                         percent: number;
+                    } | {
+                        /** @constant */
+                        mode: "notional";
+                        multiplier?: number;
                     };
                     symbols?: {
                         include?: string[];
@@ -3084,6 +3102,15 @@ export interface operations {
             };
             /** @description The body is larger than 64 KiB (code PAYLOAD_TOO_LARGE) */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The sizing scales lots into units between the two accounts (SIZING_ACROSS_UNITS: use notional) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3363,6 +3390,10 @@ export interface operations {
                             /** @constant */
                             mode: "riskPercent";
                             percent: number;
+                        } | {
+                            /** @constant */
+                            mode: "notional";
+                            multiplier?: number;
                         };
                         symbols?: {
                             include?: string[];
@@ -3468,10 +3499,10 @@ export interface operations {
                     };
                     slaveStartingBalance: number;
                     /**
-                     * @description The slave platform the replay is for (informational)
+                     * @description The slave's platform: symbols are named as it names them (`EUR_USD` on OANDA) unless the mapping renames them
                      * @enum {string}
                      */
-                    slavePlatform?: "mt4" | "mt5" | "simulated";
+                    slavePlatform?: "mt4" | "mt5" | "simulated" | "oanda";
                     /** @description The slave's own specs of its symbols (after renaming); the master broker's are read for the others */
                     slaveSymbols?: {
                         [key: string]: {

@@ -40,6 +40,7 @@ export interface CopyBatchDependencies {
 export const copyBatchDependencies = (runtime: Runtime): CopyBatchDependencies => ({
   copy: {
     copyContext: runtime.copyContext,
+    accounts: runtime.accounts,
     mappings: runtime.mappings,
     copies: runtime.copies,
     protections: runtime.protections,

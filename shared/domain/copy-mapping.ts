@@ -3,7 +3,12 @@ export type Sizing =
   | { mode: 'fixedVolume'; volume: number }
   | { mode: 'balanceRatio'; multiplier?: number }
   | { mode: 'equityRatio'; multiplier?: number }
-  | { mode: 'riskPercent'; percent: number };
+  | { mode: 'riskPercent'; percent: number }
+  /**
+   * The master's notional (volume x the master symbol's contract size) times the multiplier,
+   * in the slave's own volume: across platforms (lots to OANDA units) this is the one that is right.
+   */
+  | { mode: 'notional'; multiplier?: number };
 
 export interface SymbolRules {
   include?: string[];

@@ -36,18 +36,41 @@ export type SkipReason =
   | 'PRICE_DEVIATION'
   | 'STOP_LOSS_TOO_WIDE'
   | 'TRADE_RISK_TOO_HIGH'
-  | 'MAGIC_FILTERED';
+  | 'MAGIC_FILTERED'
+  | 'NO_CONTRACT_SIZE';
 
 export type Skip = { kind: 'skip'; reason: SkipReason; detail?: string };
 const skip = (reason: SkipReason, detail?: string): Skip => ({ kind: 'skip', reason, detail });
 
-/** Applies include/exclude and renaming: the slave symbol, or why the trade is not copied. */
-export const resolveSlaveSymbol = (masterSymbol: string, rules: SymbolRules | undefined): { kind: 'symbol'; slaveSymbol: string } | Skip => {
+/**
+ * The name a symbol has on the slave's platform when the mapping does not rename it: OANDA
+ * writes pairs and metals `EUR_USD`, MetaTrader `EURUSD`. Any other name is kept as it is.
+ */
+export const platformSymbol = (symbol: string, slavePlatform: string | undefined): string => {
+  if (slavePlatform === 'oanda') {
+    const pair = /^([A-Z]{3})([A-Z]{3})$/.exec(symbol);
+    return pair ? `${pair[1]}_${pair[2]}` : symbol;
+  }
+  if (slavePlatform === undefined) return symbol;
+  const pair = /^([A-Z]{3})_([A-Z]{3})$/.exec(symbol);
+  return pair ? `${pair[1]}${pair[2]}` : symbol;
+};
+
+/**
+ * Applies include/exclude and renaming: the slave symbol, or why the trade is not copied. The
+ * lists and the map name master symbols; a symbol the map does not rename gets the slave
+ * platform's name for it (`EURUSD` <-> `EUR_USD` between MetaTrader and OANDA).
+ */
+export const resolveSlaveSymbol = (
+  masterSymbol: string,
+  rules: SymbolRules | undefined,
+  slavePlatform?: string,
+): { kind: 'symbol'; slaveSymbol: string } | Skip => {
   if (rules?.include && rules.include.length > 0 && !rules.include.includes(masterSymbol)) {
     return skip('SYMBOL_FILTERED', `${masterSymbol} is not in the include list`);
   }
   if (rules?.exclude?.includes(masterSymbol)) return skip('SYMBOL_FILTERED', `${masterSymbol} is excluded`);
-  return { kind: 'symbol', slaveSymbol: rules?.map?.[masterSymbol] ?? masterSymbol };
+  return { kind: 'symbol', slaveSymbol: rules?.map?.[masterSymbol] ?? platformSymbol(masterSymbol, slavePlatform) };
 };
 
 export interface SizingInput {
@@ -60,6 +83,8 @@ export interface SizingInput {
   entryPrice?: number;
   stopLoss?: number;
   spec: SymbolSpec;
+  /** The master symbol's contract size (units of the base in one of the master's volume), for notional sizing. */
+  masterContractSize?: number;
 }
 
 /** The raw (unrounded) slave volume a sizing rule asks for, in exact lots. */
@@ -70,6 +95,12 @@ export const rawSlaveVolume = (sizing: Sizing, input: SizingInput): { kind: 'vol
       return { kind: 'volume', volume: mul(masterVolume, sizing.multiplier) };
     case 'fixedVolume':
       return { kind: 'volume', volume: lotsOf(sizing.volume) };
+    case 'notional': {
+      const master = input.masterContractSize;
+      const slave = input.spec.contractSize;
+      if (!master || !(master > 0) || !(slave > 0)) return skip('NO_CONTRACT_SIZE', `notional sizing needs both symbols' contract sizes`);
+      return { kind: 'volume', volume: mul(div(mul(masterVolume, master), slave), sizing.multiplier ?? 1) };
+    }
     case 'balanceRatio':
     case 'equityRatio': {
       const [master, slave] = sizing.mode === 'balanceRatio' ? [input.masterBalance, input.slaveBalance] : [input.masterEquity, input.slaveEquity];
@@ -125,6 +156,8 @@ export interface OpenContext {
   spec: SymbolSpec | undefined;
   slaveBalance?: number;
   slaveEquity?: number;
+  /** The master symbol's contract size, read for notional sizing. */
+  masterContractSize?: number;
   /** The slave's quote of `slaveSymbol`, read when the mapping limits the price deviation (market opens only). */
   slaveQuote?: { bid: number; ask: number };
   /**
@@ -205,6 +238,7 @@ export const planOpen = (event: OpenEvent, context: OpenContext): { kind: 'trade
     // Risk is measured on the slave's own stop; without a copied stop there is no risk basis.
     stopLoss: direction.stopLoss,
     spec,
+    masterContractSize: context.masterContractSize,
   });
   if (raw.kind === 'skip') return raw;
   const scaled = override?.multiplier === undefined ? raw.volume : mul(raw.volume, override.multiplier);

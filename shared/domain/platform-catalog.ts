@@ -8,8 +8,12 @@ export interface PlatformCapabilities {
   partialClose: boolean;
   /** Orders carry a client id, so an order whose outcome is unknown can be found again. */
   clientId: boolean;
-  /** Several positions of one symbol, also of opposite sides, can be open at once. */
+  /** Several positions of one symbol, also of opposite sides, can be open at once (on accounts that allow it). */
   hedging: boolean;
+  /** Accounts that hold one position per symbol exist on the platform (MT5 netting, OANDA without hedging). */
+  netting: boolean;
+  /** What volumes count: lots (MetaTrader) or units of the base asset (OANDA). */
+  units: 'lots' | 'units';
 }
 
 export interface PlatformDescription {
@@ -20,10 +24,16 @@ export interface PlatformDescription {
 
 /**
  * Every platform an account can be connected on. MT5 accounts may be netting or hedging at
- * the broker; the platform supports hedging, so it is listed as such.
+ * the broker, OANDA accounts hedging or not (US accounts: FIFO, no hedging); what one account
+ * allows is read from the broker when it is connected.
  */
 export const platformCatalog: readonly PlatformDescription[] = [
-  { id: 'mt4', name: 'MetaTrader 4', capabilities: { pendingOrders: true, partialClose: true, clientId: true, hedging: true } },
-  { id: 'mt5', name: 'MetaTrader 5', capabilities: { pendingOrders: true, partialClose: true, clientId: true, hedging: true } },
-  { id: 'simulated', name: 'Simulated broker', capabilities: { pendingOrders: true, partialClose: true, clientId: true, hedging: true } },
+  { id: 'mt4', name: 'MetaTrader 4', capabilities: { pendingOrders: true, partialClose: true, clientId: true, hedging: true, netting: false, units: 'lots' } },
+  { id: 'mt5', name: 'MetaTrader 5', capabilities: { pendingOrders: true, partialClose: true, clientId: true, hedging: true, netting: true, units: 'lots' } },
+  {
+    id: 'simulated',
+    name: 'Simulated broker',
+    capabilities: { pendingOrders: true, partialClose: true, clientId: true, hedging: true, netting: false, units: 'lots' },
+  },
+  { id: 'oanda', name: 'OANDA (v20)', capabilities: { pendingOrders: true, partialClose: true, clientId: true, hedging: true, netting: true, units: 'units' } },
 ];

@@ -40,6 +40,10 @@ export interface ReplayInput {
   specOf: (slaveSymbol: string) => SymbolSpec | undefined;
   /** The master's balance now: its balance at any earlier moment is this less what it made since. */
   masterBalanceNow?: number;
+  /** The slave's platform: names symbols as it does (`EUR_USD` on OANDA) unless the mapping renames them. */
+  slavePlatform?: string;
+  /** The master's contract size of a master symbol, for notional sizing. */
+  masterContractSizeOf?: (masterSymbol: string) => number | undefined;
 }
 
 /** A master position as its closed trades tell it: opened once, closed in one or more parts. */
@@ -115,7 +119,7 @@ export const replay = (input: ReplayInput): { trades: ReplayTrade[]; summary: Re
   for (const step of steps) {
     const { position } = step;
     if (!step.close) {
-      const symbol = resolveSlaveSymbol(position.symbol, mapping.symbols);
+      const symbol = resolveSlaveSymbol(position.symbol, mapping.symbols, input.slavePlatform);
       if (symbol.kind === 'skip') {
         skippedPositions.set(position.id, symbol.reason);
         continue;
@@ -145,6 +149,7 @@ export const replay = (input: ReplayInput): { trades: ReplayTrade[]; summary: Re
         mapping,
         slaveSymbol: symbol.slaveSymbol,
         spec,
+        masterContractSize: input.masterContractSizeOf?.(position.symbol),
         slaveBalance: balance,
         slaveEquity: balance,
         // The slave fills at the master's price: no deviation, no expiry.

@@ -17,9 +17,9 @@ import {
 import { loopOnOriginPath, MAX_ORIGIN_HOPS } from '../domain/copy-origin';
 import { eventId, isOpen, linkTicketOf, masterVolumeOf, subjectOf, type EventOf, type MasterEvent, type OpenEvent } from '../domain/master-events';
 import { closedLink, filledLink, isOpenLink, modifiedLink, openedLink, partiallyClosedLink, type PositionLink } from '../domain/position-link';
-import { sumLots } from '../domain/volume';
+import { compareLots, subtractLots, sumLots } from '../domain/volume';
 import { slippagePips } from '../domain/pips';
-import { fillingModes, type FillingMode, type SymbolSpec } from '../domain/trading';
+import { type Deal, fillingModes, type FillingMode, oppositeSide, type SymbolSpec } from '../domain/trading';
 
 /**
  * The filling modes a market order is sent with, in turn: first the broker's own choice (MetaApi
@@ -36,13 +36,25 @@ import type { Log } from '../ports/log';
 import type { MetricValue, Metrics } from '../ports/metrics';
 import type { AccountProtection } from '../domain/protection';
 import { checkOpen, needsEquity, needsExposure } from '../domain/protection-rules';
-import type { AuditEntry, CopyContextLoader, CopySignal, CopyStore, CopyWorkerIdentity, MappingStore, ProtectionStore, SignalQueue } from '../ports/stores';
+import type {
+  AccountStore,
+  AuditEntry,
+  CopyContextLoader,
+  CopySignal,
+  CopyStore,
+  CopyWorkerIdentity,
+  MappingStore,
+  ProtectionStore,
+  SignalQueue,
+} from '../ports/stores';
 import { DeadlineExceededError, withDeadline } from '../domain/deadline';
 import type { BrokerDirectory } from './broker-directory';
 import { markSlaveEquity } from './protect-slave';
 
 export interface CopyDependencies {
   copyContext: CopyContextLoader;
+  /** The master's account, read for notional sizing only (its symbol's contract size, at its broker). */
+  accounts?: Pick<AccountStore, 'get'>;
   mappings: MappingStore;
   copies: CopyStore;
   protections: ProtectionStore;
@@ -257,7 +269,7 @@ const secondsUntil = (at: number | undefined, now: Date, fallback: number): numb
  */
 const atBroker = async (deps: CopyDependencies, work: CopyWork, resumed: boolean): Promise<Outcome> => {
   const port = await deps.brokers.connect(work.slave);
-  const earlier = resumed ? await port.findByClientId(work.record.clientId) : undefined;
+  const earlier = resumed ? await lookUp(port, work, deps.now()) : undefined;
   if (earlier && hasEffect(earlier)) return recovered(work, earlier, deps.now());
   try {
     return await execute(deps, port, work);
@@ -265,10 +277,37 @@ const atBroker = async (deps: CopyDependencies, work: CopyWork, resumed: boolean
     // Outcome unknown (timeout, lost connection): look once right away; if the broker
     // shows nothing yet, the record stays pending and the next delivery looks again.
     if (!isBrokerError(error) || error.errorClass !== 'reconcile') throw error;
-    const after = await port.findByClientId(work.record.clientId);
+    const after = await lookUp(port, work, deps.now());
     if (!hasEffect(after)) throw error;
     return recovered(work, after, deps.now());
   }
+};
+
+/**
+ * What an earlier attempt of this copy left at the broker: what carries its client id, and for
+ * a close on a broker whose closes carry none (OANDA), what the close did. The link knows what
+ * the slave position held before it; less now is the earlier attempt's close, which must not be
+ * sent again (a partial close sent twice takes twice).
+ */
+const lookUp = async (port: BrokerPort, work: CopyWork, now: Date): Promise<ClientIdMatch> => {
+  const match = await port.findByClientId(work.record.clientId);
+  const { link, event } = work;
+  if (hasEffect(match) || (event.kind !== 'positionClosed' && event.kind !== 'positionPartiallyClosed')) return match;
+  if (!isOpenLink(link) || link.kind !== 'position' || (await port.getCapabilities()).closeClientId) return match;
+  const left = (await port.getPositions()).find((position) => position.id === link.slaveTicket)?.volume ?? 0;
+  if (compareLots(left, link.slaveVolume) >= 0) return match;
+  const closed: Deal = {
+    id: `closed-by-effect:${work.record.clientId}`,
+    positionId: link.slaveTicket,
+    symbol: link.slaveSymbol,
+    side: oppositeSide(link.side),
+    entry: 'out',
+    volume: subtractLots(link.slaveVolume, left),
+    price: 0,
+    profit: 0,
+    time: now.toISOString(),
+  };
+  return { ...match, deals: [closed] };
 };
 
 const hasEffect = (match: ClientIdMatch): boolean => match.positions.length + match.orders.length + match.deals.length > 0;
@@ -293,10 +332,18 @@ const recovered = ({ event, mapping, link }: CopyWork, match: ClientIdMatch, now
   if (!link) return { status: 'placed', result, link: undefined };
   switch (event.kind) {
     case 'positionClosed':
+      return { status: 'placed', result, slaveSymbol: link.slaveSymbol, side: link.side, slaveVolume: link.slaveVolume, link: closedLink(link, event, now) };
     case 'orderCancelled':
       return { status: 'placed', result, link: closedLink(link, event, now) };
     case 'positionPartiallyClosed':
-      return { status: 'placed', result, link: partiallyClosedLink(link, event, deal?.volume ?? 0, now) };
+      return {
+        status: 'placed',
+        result,
+        slaveSymbol: link.slaveSymbol,
+        side: link.side,
+        ...(deal ? { slaveVolume: deal.volume } : {}),
+        link: partiallyClosedLink(link, event, deal?.volume ?? 0, now),
+      };
     default:
       return { status: 'placed', result, link: modifiedLink(link, event) };
   }
@@ -338,11 +385,23 @@ const sender =
   };
 type Send = ReturnType<typeof sender>;
 
+/**
+ * The master symbol's contract size, at the master's broker (its spec is cached like the
+ * slave's). Undefined when the master account is gone or its broker does not offer the symbol:
+ * the open is then skipped NO_CONTRACT_SIZE; a broker that cannot be reached defers it.
+ */
+const masterContractSizeOf = async (deps: CopyDependencies, event: OpenEvent): Promise<number | undefined> => {
+  const master = await deps.accounts?.get(event.tenantId, event.masterAccountId);
+  if (!master) return undefined;
+  const port = await deps.brokers.connect(master);
+  return (await deps.brokers.symbolSpec(master, port, subjectOf(event).symbol))?.contractSize;
+};
+
 const copyOpen = async (deps: CopyDependencies, port: BrokerPort, work: CopyWork, event: OpenEvent): Promise<Outcome> => {
   const { mapping, slave, link, record, protection } = work;
   if (isOpenLink(link))
     return { status: 'skipped', reason: 'ALREADY_COPIED', detail: `the slave already holds ${link.slaveTicket} for it`, slaveSymbol: link.slaveSymbol };
-  const symbol = resolveSlaveSymbol(subjectOf(event).symbol, mapping.symbols);
+  const symbol = resolveSlaveSymbol(subjectOf(event).symbol, mapping.symbols, slave.platform);
   if (symbol.kind === 'skip') return { status: 'skipped', reason: symbol.reason, detail: symbol.detail };
   if (protection?.status.state === 'breached') {
     return { status: 'skipped', reason: 'PROTECTION_BREACHED', detail: protection.status.reason, slaveSymbol: symbol.slaveSymbol };
@@ -359,10 +418,12 @@ const copyOpen = async (deps: CopyDependencies, port: BrokerPort, work: CopyWork
     needsQuote && spec ? port.getQuote(symbol.slaveSymbol) : undefined,
   ]);
   const firstAttemptAt = new Date(record.startedAt ?? deps.now().toISOString());
+  const masterContractSize = mapping.sizing.mode === 'notional' && spec ? await masterContractSizeOf(deps, event) : undefined;
   const plan = planOpen(event, {
     mapping,
     slaveSymbol: symbol.slaveSymbol,
     spec,
+    masterContractSize,
     slaveBalance: funds?.balance,
     slaveEquity: funds?.equity,
     slaveQuote,
@@ -508,7 +569,9 @@ const copyModification = async (
     stopLoss: mapping.copyStopLoss ? (stops.stopLoss ?? null) : undefined,
     takeProfit: mapping.copyTakeProfit ? (stops.takeProfit ?? null) : undefined,
   };
-  if (event.kind === 'orderModified') await send(() => port.modifyOrder(link.slaveTicket, { price: event.order.price, ...levels }));
+  // A broker that replaces an order to move it (OANDA) gives it a new id: the link follows it.
+  let slaveTicket = link.slaveTicket;
+  if (event.kind === 'orderModified') slaveTicket = (await send(() => port.modifyOrder(link.slaveTicket, { price: event.order.price, ...levels }))).orderId;
   else await send(() => port.modifyPosition(link.slaveTicket, levels));
   return {
     status: 'placed',
@@ -519,7 +582,7 @@ const copyModification = async (
     // The levels the copy set (a level removed, or left as it was, is not shown).
     stopLoss: levels.stopLoss ?? undefined,
     takeProfit: levels.takeProfit ?? undefined,
-    link: modifiedLink(link, event),
+    link: { ...modifiedLink(link, event), slaveTicket },
   };
 };
 

@@ -1,8 +1,8 @@
 import { describeBrokerError, isBrokerError } from '../domain/broker-errors';
 import { randomUUID } from 'node:crypto';
-import { toPublicAccount, type Account, type Platform } from '../domain/account';
+import { serverProblem, toPublicAccount, type Account, type Platform } from '../domain/account';
 import { rolesOf, type AccountView } from '../domain/live-events';
-import { ConcurrentUpdateError, ConflictError, NotFoundError, type TenantQuotas } from '../domain/errors';
+import { ConcurrentUpdateError, ConflictError, NotFoundError, ValidationError, type TenantQuotas } from '../domain/errors';
 import type { CredentialCipher } from '../ports/credential-cipher';
 import type { Log } from '../ports/log';
 import type { AccountStore, AuditLog, DemoTradeStore, MappingStore, Page, PageRequest, ProtectionStore } from '../ports/stores';
@@ -159,6 +159,8 @@ export const updateAccount = async (
   change: { name?: string; password?: string; server?: string },
 ): Promise<AccountView> => {
   const account = await getAccount(deps, tenantId, accountId);
+  const problem = change.server === undefined ? undefined : serverProblem(account.platform, change.server);
+  if (problem) throw new ValidationError('invalid request', [{ path: 'server', message: problem }]);
   // A move to another server re-provisions with the stored password: decrypt it before
   // anything is written, so a credential that does not decrypt leaves the account unchanged.
   const password = change.password ?? (change.server ? await deps.cipher.decrypt(account.encryptedPassword, { tenantId, accountId }) : undefined);

@@ -20,6 +20,7 @@ import type { AccountStore, AuditLog, CopyFilter, CopyStore, MappingStore, Page,
 import { closeSignalsFor } from './protect-slave';
 import { toPublicCopyRecord, type PublicCopyRecord } from '../domain/copy-record';
 import { newId } from './manage-accounts';
+import { platformCatalog } from '../domain/platform-catalog';
 
 export interface MappingDependencies {
   accounts: AccountStore;
@@ -56,6 +57,25 @@ const GRAPH_ATTEMPTS = 8;
  * write is conditional on the version of the graph the checks read, so of two racing
  * requests (A->B and B->A) one lands and the other is checked again and refused.
  */
+/** Sizings that scale the master's volume as a number: lots times a factor are not units. */
+const scalesVolume: readonly Sizing['mode'][] = ['multiplier', 'balanceRatio', 'equityRatio'];
+
+/**
+ * Between platforms that count volume differently (MetaTrader lots, OANDA units), a sizing
+ * that scales the master's number would trade 0.1 units for 0.1 lots: refused (422), naming
+ * notional sizing, which converts through the contract sizes. Fixed volumes are the slave's
+ * own, and risk sizing works from the slave's stop and tick value: both stay allowed.
+ */
+const requireSizingAcrossUnits = (sizing: Sizing, masterPlatform: string, slavePlatform: string): void => {
+  const unitsOf = (platform: string) => platformCatalog.find((candidate) => candidate.id === platform)?.capabilities.units ?? 'lots';
+  if (unitsOf(masterPlatform) === unitsOf(slavePlatform) || !scalesVolume.includes(sizing.mode)) return;
+  throw new RuleViolationError(
+    `A ${masterPlatform} master counts volume in ${unitsOf(masterPlatform)} and a ${slavePlatform} slave in ${unitsOf(slavePlatform)}: use notional sizing`,
+    [{ path: 'sizing.mode', message: `must be notional, fixedVolume or riskPercent between ${unitsOf(masterPlatform)} and ${unitsOf(slavePlatform)}` }],
+    'SIZING_ACROSS_UNITS',
+  );
+};
+
 export const createMapping = async (deps: MappingDependencies, tenantId: string, input: NewMapping): Promise<PublicCopyMapping> => {
   if (input.masterAccountId === input.slaveAccountId) {
     throw new RuleViolationError(
@@ -70,6 +90,7 @@ export const createMapping = async (deps: MappingDependencies, tenantId: string,
     const [master, slave] = await Promise.all([deps.accounts.get(tenantId, input.masterAccountId), deps.accounts.get(tenantId, input.slaveAccountId)]);
     if (!master) throw new NotFoundError('master account');
     if (!slave) throw new NotFoundError('slave account');
+    requireSizingAcrossUnits(input.sizing, master.platform, slave.platform);
     const twin = graph.mappings.find((m) => m.masterAccountId === input.masterAccountId && m.slaveAccountId === input.slaveAccountId);
     if (twin) throw new ConflictError(`Mapping ${twin.id} already copies this master to this slave; change that one instead`, 'MAPPING_EXISTS');
     // Counted on the graph the create is conditional on: two creates at once cannot both take the last place.
@@ -125,6 +146,10 @@ export const updateMapping = async (
   change: Omit<Partial<NewMapping>, 'masterAccountId' | 'slaveAccountId'>,
 ): Promise<PublicCopyMapping> => {
   const before = await getMapping(deps, tenantId, mappingId);
+  if (change.sizing) {
+    const [master, slave] = await Promise.all([deps.accounts.get(tenantId, before.masterAccountId), deps.accounts.get(tenantId, before.slaveAccountId)]);
+    if (master && slave) requireSizingAcrossUnits(change.sizing, master.platform, slave.platform);
+  }
   const now = deps.now().toISOString();
   // Enabled again: it copies what opens from now on; what opened while it was off is recorded as such.
   const after = await deps.mappings.update(tenantId, mappingId, { ...change, updatedAt: now }, { enabledAt: now });

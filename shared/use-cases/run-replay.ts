@@ -30,6 +30,8 @@ export interface ReplayRequest {
   slaveStartingBalance: number;
   /** The slave's own symbol specs; the master broker's where not given. */
   slaveSymbols?: Record<string, Omit<SymbolSpec, 'symbol'>>;
+  /** The slave's platform, for its symbol names. */
+  slavePlatform?: string;
 }
 
 /**
@@ -65,13 +67,17 @@ export const runReplay = async (
     updatedAt: range.from,
   };
   const given = request.slaveSymbols ?? {};
-  const wanted = [...new Set(trades.map((trade) => resolveSlaveSymbol(trade.symbol, mapping.symbols)))].flatMap((symbol) =>
+  const wanted = [...new Set(trades.map((trade) => resolveSlaveSymbol(trade.symbol, mapping.symbols, request.slavePlatform)))].flatMap((symbol) =>
     symbol.kind === 'symbol' && !given[symbol.slaveSymbol] ? [symbol.slaveSymbol] : [],
   );
   const specs = new Map<string, SymbolSpec | undefined>(Object.entries(given).map(([symbol, spec]) => [symbol, { ...spec, symbol }]));
-  if (wanted.length > 0) {
+  // Notional sizing needs the master's own contract sizes, read at the master's broker.
+  const masterSymbols = mapping.sizing.mode === 'notional' ? [...new Set(trades.map((trade) => trade.symbol))] : [];
+  const masterSpecs = new Map<string, SymbolSpec | undefined>();
+  if (wanted.length > 0 || masterSymbols.length > 0) {
     const port = await deps.brokers.connect(master);
     for (const symbol of [...new Set(wanted)]) specs.set(symbol, await deps.brokers.symbolSpec(master, port, symbol));
+    for (const symbol of masterSymbols) masterSpecs.set(symbol, await deps.brokers.symbolSpec(master, port, symbol));
   }
   const protection = request.protection?.preset ? { ...request.protection, lossLimits: presetLossLimits(request.protection.preset) } : request.protection;
   const result = replay({
@@ -81,6 +87,8 @@ export const runReplay = async (
     slaveStartingBalance: request.slaveStartingBalance,
     specOf: (symbol) => specs.get(symbol),
     masterBalanceNow: master.balance,
+    slavePlatform: request.slavePlatform,
+    masterContractSizeOf: (symbol) => masterSpecs.get(symbol)?.contractSize,
   });
   return { id: newId('rpl'), ...result };
 };

@@ -35,9 +35,19 @@ describe('trading through the API on a simulated account', () => {
       expect(platform).toEqual({
         id: expect.any(String),
         name: expect.any(String),
-        capabilities: { pendingOrders: expect.any(Boolean), partialClose: expect.any(Boolean), clientId: expect.any(Boolean), hedging: expect.any(Boolean) },
+        capabilities: {
+          pendingOrders: expect.any(Boolean),
+          partialClose: expect.any(Boolean),
+          clientId: expect.any(Boolean),
+          hedging: expect.any(Boolean),
+          netting: expect.any(Boolean),
+          units: expect.stringMatching(/^(lots|units)$/),
+        },
       });
     }
+    // OANDA counts units, and its accounts may net (hedging off) or hedge.
+    const oanda = response.body.items.find((platform: { id: string }) => platform.id === 'oanda');
+    expect(oanda.capabilities).toMatchObject({ units: 'units', netting: true, hedging: true, clientId: true });
   });
 
   it('places a market order under a fresh api client id and returns the position', async () => {

@@ -81,6 +81,13 @@ describe('what users expect the API to refuse', () => {
     expect(paths(response)).toContain(field);
   });
 
+  it('refuses an OANDA account on a server other than practice or live, naming server', async () => {
+    const created = await api.post('/v1/accounts', { name: 'o', platform: 'oanda', login: '101-004-1-001', password: 'token', server: 'OANDA-Demo' });
+    expect(created.status).toBe(400);
+    expect(paths(created)).toEqual(['server']);
+    expect(created.body.errors[0].message).toContain('practice');
+  });
+
   it('refuses a negative trade volume and a protection percent over 100 naming the field', async () => {
     const trade = await api.post(`/v1/accounts/${a}/orders`, { symbol: 'EURUSD', side: 'buy', volume: -1 });
     expect(trade.status).toBe(400);

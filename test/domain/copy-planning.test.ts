@@ -17,6 +17,31 @@ describe('rawSlaveVolume', () => {
     expect(volumeOf(rawSlaveVolume({ mode: 'multiplier', multiplier: 2.5 }, input({ masterVolume: 0.4 })))).toBeCloseTo(1, 12);
   });
 
+  describe('notional mode', () => {
+    const oandaSpec = { ...eurusdSpec(), symbol: 'EUR_USD', contractSize: 1, volumeMin: 1, volumeStep: 1, volumeMax: 100_000_000 };
+    it("turns the master's lots into the slave's units through both contract sizes", () => {
+      expect(volumeOf(rawSlaveVolume({ mode: 'notional' }, input({ masterVolume: 0.1, masterContractSize: 100_000, spec: oandaSpec })))).toBe(10_000);
+      expect(volumeOf(rawSlaveVolume({ mode: 'notional', multiplier: 1.5 }, input({ masterVolume: 0.07, masterContractSize: 100_000, spec: oandaSpec })))).toBe(
+        10_500,
+      );
+    });
+    it("turns units into lots the other way, and gold's 100-ounce lot into ounces", () => {
+      expect(volumeOf(rawSlaveVolume({ mode: 'notional' }, input({ masterVolume: 12_345, masterContractSize: 1, spec: eurusdSpec() })))).toBe(0.12345);
+      const goldLots = { ...eurusdSpec(), symbol: 'XAUUSD', contractSize: 100 };
+      expect(volumeOf(rawSlaveVolume({ mode: 'notional' }, input({ masterVolume: 250, masterContractSize: 1, spec: goldLots })))).toBe(2.5);
+    });
+    it('is exact where floats are not: 0.3 lots of 100,000 is 30,000 units, not 29,999.999...', () => {
+      expect(volumeOf(rawSlaveVolume({ mode: 'notional' }, input({ masterVolume: 0.3, masterContractSize: 100_000, spec: oandaSpec })))).toBe(30_000);
+    });
+    it("skips NO_CONTRACT_SIZE without the master's contract size", () => {
+      expect(rawSlaveVolume({ mode: 'notional' }, input({ spec: oandaSpec }))).toMatchObject({ kind: 'skip', reason: 'NO_CONTRACT_SIZE' });
+      expect(rawSlaveVolume({ mode: 'notional' }, input({ masterContractSize: 0, spec: oandaSpec }))).toMatchObject({
+        kind: 'skip',
+        reason: 'NO_CONTRACT_SIZE',
+      });
+    });
+  });
+
   it('ignores the master volume in fixedVolume mode', () => {
     expect(volumeOf(rawSlaveVolume({ mode: 'fixedVolume', volume: 0.07 }, input({ masterVolume: 3 })))).toBe(0.07);
   });
@@ -123,6 +148,22 @@ describe('resolveSlaveSymbol', () => {
     const rules = { include: ['EURUSD'], map: { EURUSD: 'EURUSD.m' } };
     expect(resolveSlaveSymbol('EURUSD', rules)).toEqual({ kind: 'symbol', slaveSymbol: 'EURUSD.m' });
     expect(resolveSlaveSymbol('GBPUSD', { map: { EURUSD: 'EURUSD.m' } })).toEqual({ kind: 'symbol', slaveSymbol: 'GBPUSD' });
+  });
+});
+
+describe("the slave platform's names", () => {
+  it('names pairs and metals as OANDA does on an OANDA slave, and as MetaTrader does on the others', () => {
+    expect(resolveSlaveSymbol('EURUSD', undefined, 'oanda')).toEqual({ kind: 'symbol', slaveSymbol: 'EUR_USD' });
+    expect(resolveSlaveSymbol('XAUUSD', undefined, 'oanda')).toEqual({ kind: 'symbol', slaveSymbol: 'XAU_USD' });
+    expect(resolveSlaveSymbol('EUR_USD', undefined, 'mt5')).toEqual({ kind: 'symbol', slaveSymbol: 'EURUSD' });
+    expect(resolveSlaveSymbol('EUR_USD', undefined, 'oanda')).toEqual({ kind: 'symbol', slaveSymbol: 'EUR_USD' });
+    expect(resolveSlaveSymbol('EURUSD', undefined, 'mt4')).toEqual({ kind: 'symbol', slaveSymbol: 'EURUSD' });
+  });
+  it('keeps names that are not a pair, and lets the mapping rename over the default', () => {
+    expect(resolveSlaveSymbol('EURUSD.m', undefined, 'oanda')).toEqual({ kind: 'symbol', slaveSymbol: 'EURUSD.m' });
+    expect(resolveSlaveSymbol('US30', undefined, 'oanda')).toEqual({ kind: 'symbol', slaveSymbol: 'US30' });
+    expect(resolveSlaveSymbol('US30', { map: { US30: 'US30_USD' } }, 'oanda')).toEqual({ kind: 'symbol', slaveSymbol: 'US30_USD' });
+    expect(resolveSlaveSymbol('EURUSD', { map: { EURUSD: 'EUR_USD_X' } }, 'oanda')).toEqual({ kind: 'symbol', slaveSymbol: 'EUR_USD_X' });
   });
 });
 

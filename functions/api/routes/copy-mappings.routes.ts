@@ -34,7 +34,7 @@ export const copyMappingRoutes = [
       {
         status: 422,
         description:
-          'Master equals slave, the mapping would close a cycle (also when two requests race), or a limit is reached (MAX_MAPPINGS_PER_TENANT, MAX_SLAVES_PER_MASTER)',
+          'Master equals slave, the mapping would close a cycle (also when two requests race), a limit is reached (MAX_MAPPINGS_PER_TENANT, MAX_SLAVES_PER_MASTER), or the sizing scales lots into units (SIZING_ACROSS_UNITS: use notional)',
       },
     ],
     handle: async ({ runtime, tenantId, body }) => ({ status: 201, body: await createMapping(runtime, tenantId, body) }),
@@ -66,6 +66,7 @@ export const copyMappingRoutes = [
     auth: true,
     body: updateMappingBody,
     response: { status: 200, schema: mappingSchema, description: 'The mapping after the change' },
+    problems: [{ status: 422, description: 'The sizing scales lots into units between the two accounts (SIZING_ACROSS_UNITS: use notional)' }],
     handle: async ({ runtime, tenantId, params, body }) => ({ status: 200, body: await updateMapping(runtime, tenantId, params.id, body) }),
   }),
   defineRoute({

@@ -1,15 +1,19 @@
 import { z } from 'zod';
-import { accountStatuses, platforms } from '../../../shared/domain/account';
+import { accountStatuses, platforms, serverProblem } from '../../../shared/domain/account';
 
 export const createAccountBody = z
   .object({
     name: z.string().trim().min(1).max(100),
     platform: z.enum(platforms),
-    login: z.string().trim().min(1).max(64),
-    password: z.string().min(1).max(256),
-    server: z.string().trim().min(1).max(128),
+    login: z.string().trim().min(1).max(64).describe('The trading login; for `oanda`, the v20 account id'),
+    password: z.string().min(1).max(256).describe('The trading password; for `oanda`, the API token'),
+    server: z.string().trim().min(1).max(128).describe('The broker server; for `oanda`, `practice` or `live`'),
   })
-  .strict();
+  .strict()
+  .superRefine((body, context) => {
+    const problem = serverProblem(body.platform, body.server);
+    if (problem) context.addIssue({ code: 'custom', path: ['server'], message: problem });
+  });
 
 export const updateAccountBody = z
   .object({

@@ -3,7 +3,8 @@ import { copyActions } from '../../../shared/domain/copy-record';
 import { idParam, listQuery, queryInstant } from './common.schema';
 
 const multiplier = z.number().finite().positive().max(100);
-const volume = z.number().finite().positive().max(1000);
+/** Lots on MetaTrader, units on OANDA (a million units is ten lots of FX). */
+const volume = z.number().finite().positive().max(100_000_000);
 const symbolName = z.string().trim().min(1).max(32);
 
 export const sizingSchema = z.discriminatedUnion('mode', [
@@ -12,6 +13,10 @@ export const sizingSchema = z.discriminatedUnion('mode', [
   z.object({ mode: z.literal('balanceRatio'), multiplier: multiplier.optional() }).strict(),
   z.object({ mode: z.literal('equityRatio'), multiplier: multiplier.optional() }).strict(),
   z.object({ mode: z.literal('riskPercent'), percent: z.number().finite().positive().max(100) }).strict(),
+  z
+    .object({ mode: z.literal('notional'), multiplier: multiplier.optional() })
+    .strict()
+    .describe("The master's volume x its symbol's contract size x multiplier, in the slave's own volume (lots to OANDA units)"),
 ]);
 
 export const symbolRulesSchema = z

@@ -10,6 +10,8 @@ export const platformSchema = z
       partialClose: z.boolean(),
       clientId: z.boolean(),
       hedging: z.boolean(),
+      netting: z.boolean(),
+      units: z.enum(['lots', 'units']),
     }),
   })
   .meta({ id: 'Platform' });

@@ -27,7 +27,10 @@ export const replayBody = z
     mapping: proposedMappingBody.describe("The proposed mapping's settings (a mapping's body without its accounts)"),
     protection: protectionBody.optional().describe("The slave's proposed protection"),
     slaveStartingBalance: z.number().finite().positive().max(1e12),
-    slavePlatform: z.enum(platforms).optional().describe('The slave platform the replay is for (informational)'),
+    slavePlatform: z
+      .enum(platforms)
+      .optional()
+      .describe("The slave's platform: symbols are named as it names them (`EUR_USD` on OANDA) unless the mapping renames them"),
     slaveSymbols: z
       .record(z.string().trim().min(1).max(32), slaveSymbolSpec)
       .optional()
