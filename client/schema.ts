@@ -704,7 +704,7 @@ export interface components {
             masterAccountId: string;
             slaveAccountId: string;
             /** @enum {string} */
-            action: "open" | "modify" | "partialClose" | "close" | "placeOrder" | "cancelOrder";
+            action: "open" | "modify" | "partialClose" | "addOn" | "close" | "placeOrder" | "cancelOrder";
             /** @enum {string} */
             status: "pending" | "placed" | "skipped" | "failed";
             reason?: string;

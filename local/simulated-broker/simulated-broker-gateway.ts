@@ -146,7 +146,8 @@ class SimulatedBrokerPort implements BrokerPort {
   }
 
   async getCapabilities(): Promise<AccountCapabilities> {
-    return hedgingLots;
+    const netting = this.market.isNetting(this.accountId);
+    return { ...hedgingLots, hedging: !netting, netting };
   }
 
   closePosition(positionId: string, options: { volume?: number; clientId?: string }): Promise<TradeResult> {

@@ -81,6 +81,12 @@ export type SimulatedPositionState = Omit<Position, 'profit'>;
 
 export interface SimulatedAccountState {
   id: string;
+  /**
+   * One position per symbol (MT5 netting, OANDA without hedging): an order on the position's side
+   * adds to it under its id; one on the other side reduces it, closes it, or reverses it (the
+   * old position closed, the rest opened as a new one). Absent: hedging, as MT4.
+   */
+  netting?: boolean;
   balance: number;
   leverage: number;
   currency: string;
@@ -113,6 +119,8 @@ export interface SimulatedMarketOptions {
 }
 
 export interface OpenAccountOptions {
+  /** One position per symbol (see `SimulatedAccountState.netting`); hedging without. */
+  netting?: boolean;
   balance?: number;
   leverage?: number;
   currency?: string;
@@ -143,9 +151,9 @@ const VOLUME_EPSILON = 1e-7;
 
 const noFaults = (): SimulatorFaults => ({ rejectNext: 0, code: 'REQUOTE', timeoutAfterExecuteNext: 0, partialFillNext: 0, latencyMs: 0 });
 
-/** Base and quote currency of a symbol named like a currency pair (`EURUSD`, `XAUUSD`, `EURUSD.m`). */
+/** Base and quote currency of a symbol named like a currency pair (`EURUSD`, `XAUUSD`, `EURUSD.m`, OANDA's `EUR_USD`). */
 const currencyPair = (symbol: string): { base: string; quote: string } | undefined => {
-  const match = /^([A-Z]{3})([A-Z]{3})/.exec(symbol.toUpperCase());
+  const match = /^([A-Z]{3})_?([A-Z]{3})/.exec(symbol.toUpperCase());
   return match?.[1] && match[2] ? { base: match[1], quote: match[2] } : undefined;
 };
 
@@ -291,6 +299,7 @@ export class SimulatedMarket {
     }
     this.accounts.set(accountId, {
       id: accountId,
+      ...(options.netting ? { netting: true } : {}),
       balance: money(balance),
       leverage,
       currency: options.currency ?? 'USD',
@@ -510,6 +519,27 @@ export class SimulatedMarket {
     return this.markedPosition(account, position);
   }
 
+  /**
+   * The margin `volume` of `symbol` opened on `side` would take now, in the account currency:
+   * what a trade request checks against the free margin (and what such a position holds).
+   */
+  requiredMargin(accountId: string, symbol: string, side: Side, volume: number): number {
+    const account = this.requireAccount(accountId);
+    const state = this.requireSymbol(symbol);
+    return this.marginFor(account, state, volume, openingPrice(state, side));
+  }
+
+  /**
+   * Hands out the next ticket of the market's one increasing sequence, for a gateway that
+   * numbers its own records (an OANDA transaction, a dependent order) among the market's
+   * orders, positions and deals, so no number is ever used twice.
+   */
+  takeTicket(): string {
+    const ticket = this.issueTicket();
+    this.persist();
+    return ticket;
+  }
+
   // ---- faults --------------------------------------------------------------------------
 
   /** Changes the faults of an account: fields given replace the current ones, fields omitted stay. */
@@ -695,7 +725,7 @@ export class SimulatedMarket {
 
   /**
    * How many units of `to` one unit of `from` is worth, through the USD rates of the defined
-   * symbols (`XXXUSD` or `USDXXX`, at mid price). Undefined when no such symbol exists.
+   * symbols (`XXX_USD` or `USD_XXX` as OANDA names them, else `XXXUSD` or `USDXXX`, at mid price). Undefined when no such symbol exists.
    */
   private rate(from: string, to: string): number | undefined {
     if (from === to) return 1;
@@ -706,9 +736,9 @@ export class SimulatedMarket {
 
   private usdValueOf(currency: string): number | undefined {
     if (currency === 'USD') return 1;
-    const direct = this.symbols.get(`${currency}USD`);
+    const direct = this.symbols.get(`${currency}_USD`) ?? this.symbols.get(`${currency}USD`);
     if (direct) return mid(direct);
-    const inverse = this.symbols.get(`USD${currency}`);
+    const inverse = this.symbols.get(`USD_${currency}`) ?? this.symbols.get(`USD${currency}`);
     if (inverse) return 1 / mid(inverse);
     return undefined;
   }
@@ -749,7 +779,76 @@ export class SimulatedMarket {
     }
   }
 
+  /** Whether the account holds one position per symbol. */
+  isNetting(accountId: string): boolean {
+    return this.requireAccount(accountId).netting === true;
+  }
+
+  /** Makes an account netting or hedging; only while it holds no position (a broker sets it when the account is opened). */
+  setNetting(accountId: string, netting: boolean): void {
+    const account = this.requireAccount(accountId);
+    if (account.positions.length > 0) throw new ValidationError('The account holds positions', [{ path: 'netting', message: 'can change only while flat' }]);
+    if (netting) account.netting = true;
+    else delete account.netting;
+    this.persist();
+  }
+
   private openPosition(
+    account: SimulatedAccountState,
+    symbol: SimulatedSymbolState,
+    order: {
+      orderId: string;
+      side: Side;
+      volume: number;
+      stops: StopLevels;
+      clientId: string | undefined;
+      comment: string | undefined;
+      magic?: number | undefined;
+    },
+  ): string {
+    const held = account.netting ? account.positions.find((position) => position.symbol === symbol.symbol) : undefined;
+    if (!held) return this.openNewPosition(account, symbol, order);
+    if (held.side === order.side) return this.addToPosition(account, held, symbol, order);
+    // The other side: reduce; what is left over opens the other way under the order's ticket.
+    const closing = Math.min(held.volume, order.volume);
+    this.closeVolume(account, held, symbol, closing, order.clientId);
+    const rest = normalizeVolume(order.volume - closing, symbol.volumeStep);
+    return rest > 0 ? this.openNewPosition(account, symbol, { ...order, volume: rest }) : held.id;
+  }
+
+  /** A netting account's order on its position's side: the volume grows, the price averages, the id stays. */
+  private addToPosition(
+    account: SimulatedAccountState,
+    position: SimulatedPositionState,
+    symbol: SimulatedSymbolState,
+    order: { orderId: string; volume: number; stops: StopLevels; clientId: string | undefined },
+  ): string {
+    this.touch(account.id);
+    const price = openingPrice(symbol, position.side);
+    const volume = normalizeVolume(position.volume + order.volume, symbol.volumeStep);
+    position.openPrice = roundTo((position.openPrice * position.volume + price * order.volume) / volume, symbol.digits);
+    position.volume = volume;
+    // The order's stops, where it has them, become the position's (as MetaTrader's netting does).
+    if (order.stops.stopLoss != null || order.stops.takeProfit != null) setStops(position, order.stops);
+    account.deals.push(
+      withoutUndefined({
+        id: this.issueTicket(),
+        positionId: position.id,
+        orderId: order.orderId,
+        symbol: symbol.symbol,
+        side: position.side,
+        entry: 'in' as const,
+        volume: order.volume,
+        price,
+        profit: 0,
+        time: this.timestamp(),
+        clientId: order.clientId,
+      }),
+    );
+    return position.id;
+  }
+
+  private openNewPosition(
     account: SimulatedAccountState,
     symbol: SimulatedSymbolState,
     order: {

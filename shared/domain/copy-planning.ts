@@ -37,7 +37,8 @@ export type SkipReason =
   | 'STOP_LOSS_TOO_WIDE'
   | 'TRADE_RISK_TOO_HIGH'
   | 'MAGIC_FILTERED'
-  | 'NO_CONTRACT_SIZE';
+  | 'NO_CONTRACT_SIZE'
+  | 'ADD_ON_NOT_SUPPORTED';
 
 export type Skip = { kind: 'skip'; reason: SkipReason; detail?: string };
 const skip = (reason: SkipReason, detail?: string): Skip => ({ kind: 'skip', reason, detail });
@@ -296,4 +297,43 @@ export const planPartialClose = (
   const closing = compareLots(volume, spec.volumeMin) < 0 ? spec.volumeMin : volume;
   if (compareLots(subtractLots(link.slaveVolume, closing), spec.volumeMin) < 0) return { kind: 'close', volume: link.slaveVolume, full: true };
   return { kind: 'close', volume: closing, full: false };
+};
+
+/**
+ * The slave's share of a master add-on (a netting position that grew by `added`): the
+ * mapping's sizing applied to the added volume, as an open would be, the symbol's override
+ * with it, and the volume caps held on the slave's whole position (an add-on never takes the
+ * copy past `maxVolume`). Filters that decided the open (sides, magic, symbols) decided it.
+ */
+export const planAddOn = (
+  link: { masterSymbol?: string; slaveVolume: number },
+  event: { masterBalance?: number; masterEquity?: number; position: { volume: number; openPrice: number; stopLoss?: number } },
+  added: number,
+  context: Pick<OpenContext, 'mapping' | 'masterContractSize' | 'slaveBalance' | 'slaveEquity'> & { spec: SymbolSpec },
+): { kind: 'volume'; volume: number } | Skip => {
+  const { mapping, spec } = context;
+  if (!mapping.enabled) return skip('MAPPING_DISABLED');
+  if (mapping.mode === 'closeOnly') return skip('CLOSE_ONLY', 'the mapping only closes what it opened');
+  const override = link.masterSymbol === undefined ? undefined : mapping.symbolOverrides?.[link.masterSymbol];
+  const raw = rawSlaveVolume(mapping.sizing, {
+    masterVolume: added,
+    masterBalance: event.masterBalance,
+    masterEquity: event.masterEquity,
+    slaveBalance: context.slaveBalance,
+    slaveEquity: context.slaveEquity,
+    entryPrice: event.position.openPrice,
+    stopLoss: event.position.stopLoss,
+    spec,
+    masterContractSize: context.masterContractSize,
+  });
+  if (raw.kind === 'skip') return raw;
+  const scaled = override?.multiplier === undefined ? raw.volume : mul(raw.volume, override.multiplier);
+  const cap = [mapping.maxVolume, override?.maxVolume]
+    .filter((value): value is number => value !== undefined)
+    .reduce<number | undefined>((lowest, value) => (lowest === undefined || value < lowest ? value : lowest), undefined);
+  const room = cap === undefined ? undefined : subtractLots(cap, link.slaveVolume);
+  if (room !== undefined && room <= 0) return skip('MAX_VOLUME_PER_TRADE', `the copy already holds ${link.slaveVolume}, the mapping's cap`);
+  const fitted = fitVolume(scaled, spec, room === undefined ? {} : { maxVolume: room });
+  if (!fitted.ok) return skip(fitted.reason, `the add-on's share is ${toNumber(scaled)}, minimum ${spec.volumeMin}`);
+  return { kind: 'volume', volume: fitted.volume };
 };

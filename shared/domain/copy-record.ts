@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 
 /** The actions of the API contract; a pending order's change is a `modify` too. */
-export const copyActions = ['open', 'modify', 'partialClose', 'close', 'placeOrder', 'cancelOrder'] as const;
+/** `addOn`: a netting master position grew, and the slave's copy grows with it. */
+export const copyActions = ['open', 'modify', 'partialClose', 'addOn', 'close', 'placeOrder', 'cancelOrder'] as const;
 export type CopyAction = (typeof copyActions)[number];
 export type CopyStatus = 'pending' | 'placed' | 'skipped' | 'failed';
 

@@ -6,6 +6,7 @@ export type MasterEventKind =
   | 'positionOpened'
   | 'positionModified'
   | 'positionPartiallyClosed'
+  | 'positionIncreased'
   | 'positionClosed'
   | 'orderPlaced'
   | 'orderModified'
@@ -32,6 +33,8 @@ interface EventBase {
 export type MasterEvent =
   | PositionEvent<'positionOpened' | 'positionModified' | 'positionClosed'>
   | (PositionEvent<'positionPartiallyClosed'> & { /** Volume before the partial close. */ previousVolume: number })
+  /** A netting account's position grew under its id (an add-on): copied as one order of the added volume. */
+  | (PositionEvent<'positionIncreased'> & { /** Volume before the add-on. */ previousVolume: number })
   | OrderEvent<'orderPlaced' | 'orderModified' | 'orderCancelled'>
   | (OrderEvent<'orderFilled'> & { /** The position the order became. */ position: TrackedPosition });
 
@@ -56,7 +59,11 @@ export const isOpen = (event: MasterEvent): event is OpenEvent => event.kind ===
  * it kept), exact in lots; otherwise the position's or order's volume.
  */
 export const masterVolumeOf = (event: MasterEvent): number =>
-  event.kind === 'positionPartiallyClosed' ? subtractLots(event.previousVolume, event.position.volume) : subjectOf(event).volume;
+  event.kind === 'positionPartiallyClosed'
+    ? subtractLots(event.previousVolume, event.position.volume)
+    : event.kind === 'positionIncreased'
+      ? subtractLots(event.position.volume, event.previousVolume)
+      : subjectOf(event).volume;
 
 export interface BrokerView {
   positions: Position[];
@@ -80,8 +87,9 @@ export const endEventId = (kind: 'positionClosed' | 'orderCancelled' | 'orderFil
  * the events between them. The first sync of an account (no book yet) records a baseline
  * and emits nothing: positions that existed before are not copied.
  *
- * Within one diff, closes come before partial closes, modifications, opens and orders, so a
- * slave processing events in order never holds more exposure than the master had.
+ * Within one diff, closes come before partial closes, modifications, add-ons (a netting
+ * position that grew), opens and orders, so a slave processing events in order never holds
+ * more exposure than the master had.
  */
 export const diffBook = (
   previous: AccountBook | undefined,
@@ -116,6 +124,7 @@ export const diffBook = (
 
   const closes: MasterEvent[] = [];
   const partials: MasterEvent[] = [];
+  const addOns: MasterEvent[] = [];
   const modifies: MasterEvent[] = [];
   const opens: MasterEvent[] = [];
   const orderEvents: MasterEvent[] = [];
@@ -161,6 +170,15 @@ export const diffBook = (
         position: { ...position, rev, detectedAt: last.detectedAt },
         previousVolume: last.volume,
       });
+    } else if (compareLots(position.volume, last.volume) > 0) {
+      rev += 1;
+      addOns.push({
+        ...base,
+        id: eventId('positionIncreased', position.id, rev),
+        kind: 'positionIncreased',
+        position: { ...position, rev, detectedAt: last.detectedAt },
+        previousVolume: last.volume,
+      });
     }
     if (!sameNumber(position.stopLoss, last.stopLoss) || !sameNumber(position.takeProfit, last.takeProfit)) {
       rev += 1;
@@ -194,7 +212,8 @@ export const diffBook = (
     if (changed) orderEvents.push({ ...base, id: eventId('orderModified', order.id, rev), kind: 'orderModified', order: tracked });
   }
 
-  return { book, events: [...closes, ...partials, ...modifies, ...opens, ...orderEvents] };
+  // Add-ons after what reduces exposure, with the opens: a slave never holds more than the master did.
+  return { book, events: [...closes, ...partials, ...modifies, ...addOns, ...opens, ...orderEvents] };
 };
 
 /**

@@ -57,6 +57,7 @@ const masterEvent = z.discriminatedUnion('kind', [
   positionEvent('positionModified'),
   positionEvent('positionClosed'),
   positionEvent('positionPartiallyClosed').extend({ previousVolume: z.number().positive() }),
+  positionEvent('positionIncreased').extend({ previousVolume: z.number().positive() }),
   orderEvent('orderPlaced'),
   orderEvent('orderModified'),
   orderEvent('orderCancelled'),

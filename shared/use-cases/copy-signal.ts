@@ -1,7 +1,7 @@
 import type { Account } from '../domain/account';
 import { BrokerError, isBrokerError } from '../domain/broker-errors';
 import type { CopyMapping } from '../domain/copy-mapping';
-import { applyDirection, planOpen, planPartialClose, resolveSlaveSymbol, type SkipReason } from '../domain/copy-planning';
+import { applyDirection, planAddOn, planOpen, planPartialClose, resolveSlaveSymbol, type SkipReason } from '../domain/copy-planning';
 import {
   copyClientId,
   copyRecordId,
@@ -100,6 +100,7 @@ const actionOf: Record<MasterEvent['kind'], CopyAction> = {
   positionOpened: 'open',
   positionModified: 'modify',
   positionPartiallyClosed: 'partialClose',
+  positionIncreased: 'addOn',
   positionClosed: 'close',
   orderPlaced: 'placeOrder',
   orderModified: 'modify',
@@ -335,6 +336,23 @@ const recovered = ({ event, mapping, link }: CopyWork, match: ClientIdMatch, now
       return { status: 'placed', result, slaveSymbol: link.slaveSymbol, side: link.side, slaveVolume: link.slaveVolume, link: closedLink(link, event, now) };
     case 'orderCancelled':
       return { status: 'placed', result, link: closedLink(link, event, now) };
+    case 'positionIncreased': {
+      // The add-on's deal carries its client id; the position keeps the open's.
+      const added = deal?.entry === 'in' ? deal.volume : 0;
+      return {
+        status: 'placed',
+        result: { ...result, positionId: link.slaveTicket },
+        slaveSymbol: link.slaveSymbol,
+        side: link.side,
+        slaveVolume: added,
+        link: {
+          ...link,
+          appliedRev: Math.max(event.position.rev, link.appliedRev),
+          masterVolume: event.position.volume,
+          slaveVolume: sumLots([link.slaveVolume, added]),
+        },
+      };
+    }
     case 'positionPartiallyClosed':
       return {
         status: 'placed',
@@ -366,6 +384,8 @@ const execute = (deps: CopyDependencies, port: BrokerPort, work: CopyWork): Prom
       return copyClose(deps, port, work, link, event, send);
     case 'positionPartiallyClosed':
       return copyPartialClose(deps, port, work, link, event, send);
+    case 'positionIncreased':
+      return copyAddOn(deps, port, work, link, event, send);
     case 'orderCancelled':
       return copyCancel(deps, port, work, link, event, send);
     case 'positionModified':
@@ -390,7 +410,7 @@ type Send = ReturnType<typeof sender>;
  * slave's). Undefined when the master account is gone or its broker does not offer the symbol:
  * the open is then skipped NO_CONTRACT_SIZE; a broker that cannot be reached defers it.
  */
-const masterContractSizeOf = async (deps: CopyDependencies, event: OpenEvent): Promise<number | undefined> => {
+const masterContractSizeOf = async (deps: CopyDependencies, event: OpenEvent | EventOf<'positionIncreased'>): Promise<number | undefined> => {
   const master = await deps.accounts?.get(event.tenantId, event.masterAccountId);
   if (!master) return undefined;
   const port = await deps.brokers.connect(master);
@@ -509,6 +529,74 @@ const copyClose = async (
     slaveVolume: link.slaveVolume,
     slavePrice: closed.price,
     link: after,
+  };
+};
+
+/**
+ * A netting master position grew: the slave's copy grows by the sized share of what was added,
+ * one market order on the copy's side that the slave's netting broker adds to the same position.
+ * A slave that would keep it as a position of its own (hedging, OANDA's trades) is not sent it:
+ * the skip says so (the copy keeps its volume, and closes still follow the master's share).
+ */
+const copyAddOn = async (
+  deps: CopyDependencies,
+  port: BrokerPort,
+  work: CopyWork,
+  link: PositionLink,
+  event: EventOf<'positionIncreased'>,
+  send: Send,
+): Promise<Outcome> => {
+  const { mapping, slave, protection, record } = work;
+  if (link.kind !== 'position') return { status: 'skipped', reason: 'NOT_COPIED', detail: 'the copy is a pending order', slaveSymbol: link.slaveSymbol };
+  if (!(await port.getCapabilities()).netting) {
+    return {
+      status: 'skipped',
+      reason: 'ADD_ON_NOT_SUPPORTED',
+      detail: "the slave's account keeps every order as a position of its own: an add-on is copied to netting accounts only",
+      slaveSymbol: link.slaveSymbol,
+    };
+  }
+  const spec = await deps.brokers.symbolSpec(slave, port, link.slaveSymbol);
+  if (!spec) return { status: 'skipped', reason: 'SYMBOL_NOT_AT_BROKER', slaveSymbol: link.slaveSymbol };
+  const needsFunds =
+    ['balanceRatio', 'equityRatio', 'riskPercent'].includes(mapping.sizing.mode) || (protection !== undefined && needsEquity(protection.rules));
+  const funds = needsFunds ? await port.getAccountInformation() : undefined;
+  const masterContractSize = mapping.sizing.mode === 'notional' ? await masterContractSizeOf(deps, event) : undefined;
+  const plan = planAddOn(link, event, masterVolumeOf(event), { mapping, spec, masterContractSize, slaveBalance: funds?.balance, slaveEquity: funds?.equity });
+  if (plan.kind === 'skip') return { status: 'skipped', reason: plan.reason, detail: plan.detail, slaveSymbol: link.slaveSymbol };
+  let volume = plan.volume;
+  if (protection) {
+    const current = funds && needsEquity(protection.rules) ? await markSlaveEquity(deps, slave, protection, funds.equity, funds.balance) : protection;
+    const exposure = needsExposure(protection.rules) ? await port.getPositions() : undefined;
+    // The add-on opens no position of its own on a netting account: only volume counts.
+    const verdict = checkOpen(current.rules, current.status, {
+      symbol: link.slaveSymbol,
+      volume,
+      at: deps.now(),
+      spec,
+      openVolume: exposure ? sumLots(exposure.map((position) => position.volume)) : undefined,
+    });
+    if (verdict.kind === 'skip') return { status: 'skipped', reason: verdict.reason, detail: verdict.detail, slaveSymbol: link.slaveSymbol };
+    volume = verdict.volume;
+  }
+  const result = await placeWithFilling(send, port, { clientId: record.clientId, symbol: link.slaveSymbol, side: link.side, type: 'market', volume }, spec);
+  const filled = result.volume !== undefined && result.volume > 0 ? result.volume : volume;
+  if (result.positionId !== undefined && result.positionId !== link.slaveTicket) {
+    throw new BrokerError('UNKNOWN', `the add-on opened position ${result.positionId} instead of adding to ${link.slaveTicket}`);
+  }
+  return {
+    status: 'placed',
+    result,
+    slaveSymbol: link.slaveSymbol,
+    side: link.side,
+    slaveVolume: filled,
+    slavePrice: result.price,
+    link: {
+      ...link,
+      appliedRev: Math.max(event.position.rev, link.appliedRev),
+      masterVolume: event.position.volume,
+      slaveVolume: sumLots([link.slaveVolume, filled]),
+    },
   };
 };
 

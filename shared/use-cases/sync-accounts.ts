@@ -54,7 +54,7 @@ export interface SyncDependencies {
 }
 
 /** Events that start something new go to enabled mappings only; the rest to every mapping, so a disabled mapping still closes what it opened. */
-const opensSomething = (event: MasterEvent): boolean => event.kind === 'positionOpened' || event.kind === 'orderPlaced';
+const opensSomething = (event: MasterEvent): boolean => event.kind === 'positionOpened' || event.kind === 'orderPlaced' || event.kind === 'positionIncreased';
 
 export const signalsFor = (events: MasterEvent[], mappings: CopyMapping[], enqueuedAt: string): CopySignal[] =>
   events.flatMap((event) =>

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyDirection, planOpen, planPartialClose, rawSlaveVolume, resolveSlaveSymbol, type SizingInput } from '../../shared/domain/copy-planning';
+import { applyDirection, planAddOn, planOpen, planPartialClose, rawSlaveVolume, resolveSlaveSymbol, type SizingInput } from '../../shared/domain/copy-planning';
 import { toNumber } from '../../shared/domain/exact';
 import type { EventOf, OpenEvent } from '../../shared/domain/master-events';
 import { aMapping, anOrder, aPosition, eurusdSpec, T0 } from '../support/fixtures';
@@ -148,6 +148,42 @@ describe('resolveSlaveSymbol', () => {
     const rules = { include: ['EURUSD'], map: { EURUSD: 'EURUSD.m' } };
     expect(resolveSlaveSymbol('EURUSD', rules)).toEqual({ kind: 'symbol', slaveSymbol: 'EURUSD.m' });
     expect(resolveSlaveSymbol('GBPUSD', { map: { EURUSD: 'EURUSD.m' } })).toEqual({ kind: 'symbol', slaveSymbol: 'GBPUSD' });
+  });
+});
+
+describe('planAddOn', () => {
+  const spec = eurusdSpec();
+  const event = { position: { volume: 0.15, openPrice: 1.085 } };
+  it("sizes the added volume as the mapping sizes an open, rounded down to the slave's step", () => {
+    expect(planAddOn({ slaveVolume: 0.2 }, event, 0.05, { mapping: aMapping({ sizing: { mode: 'multiplier', multiplier: 2 } }), spec })).toEqual({
+      kind: 'volume',
+      volume: 0.1,
+    });
+    expect(planAddOn({ slaveVolume: 0.2 }, event, 0.05, { mapping: aMapping({ sizing: { mode: 'multiplier', multiplier: 0.3 } }), spec })).toEqual({
+      kind: 'volume',
+      volume: 0.01,
+    });
+    expect(planAddOn({ slaveVolume: 0.2 }, event, 0.01, { mapping: aMapping({ sizing: { mode: 'multiplier', multiplier: 0.5 } }), spec })).toMatchObject({
+      kind: 'skip',
+      reason: 'VOLUME_BELOW_MIN',
+    });
+  });
+  it("holds the mapping's cap on the copy's whole volume", () => {
+    const mapping = aMapping({ sizing: { mode: 'multiplier', multiplier: 2 }, maxVolume: 0.25 });
+    expect(planAddOn({ slaveVolume: 0.2 }, event, 0.05, { mapping, spec })).toEqual({ kind: 'volume', volume: 0.05 });
+    expect(planAddOn({ slaveVolume: 0.25 }, event, 0.05, { mapping, spec })).toMatchObject({ kind: 'skip', reason: 'MAX_VOLUME_PER_TRADE' });
+  });
+  it('applies the symbol override of the master symbol, and adds nothing on a disabled or close-only mapping', () => {
+    const mapping = aMapping({ sizing: { mode: 'multiplier', multiplier: 1 }, symbolOverrides: { EURUSD: { multiplier: 3 } } });
+    expect(planAddOn({ masterSymbol: 'EURUSD', slaveVolume: 0.1 }, event, 0.05, { mapping, spec })).toEqual({ kind: 'volume', volume: 0.15 });
+    expect(planAddOn({ slaveVolume: 0.1 }, event, 0.05, { mapping: { ...mapping, enabled: false }, spec })).toMatchObject({
+      kind: 'skip',
+      reason: 'MAPPING_DISABLED',
+    });
+    expect(planAddOn({ slaveVolume: 0.1 }, event, 0.05, { mapping: { ...mapping, mode: 'closeOnly' }, spec })).toMatchObject({
+      kind: 'skip',
+      reason: 'CLOSE_ONLY',
+    });
   });
 });
 

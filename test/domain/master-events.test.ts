@@ -71,6 +71,21 @@ describe('diffBook', () => {
     expect(diffBook(before, view([aPosition({ id: 'p-1', stopLoss: 1.09 + 1e-12, profit: 12 })]), at(1)).events).toEqual([]);
   });
 
+  it('emits positionIncreased (an add-on) with the previous volume when a position grows, after what reduces exposure', () => {
+    const before = baseline([aPosition({ id: 'p-1', volume: 0.1 }), aPosition({ id: 'p-2', volume: 0.5 })]);
+    const { events, book } = diffBook(before, view([aPosition({ id: 'p-1', volume: 0.15 }), aPosition({ id: 'p-2', volume: 0.2 })]), at(1));
+    expect(kindsAndIds(events)).toEqual([
+      ['positionPartiallyClosed', 'positionPartiallyClosed:p-2:1'],
+      ['positionIncreased', 'positionIncreased:p-1:1'],
+    ]);
+    expect(events[1]).toMatchObject({ previousVolume: 0.1, position: { volume: 0.15, rev: 1 } });
+    // Seen again, nothing more; grown again, the next revision.
+    expect(diffBook(book, view([aPosition({ id: 'p-1', volume: 0.15 }), aPosition({ id: 'p-2', volume: 0.2 })]), at(2)).events).toEqual([]);
+    expect(kindsAndIds(diffBook(book, view([aPosition({ id: 'p-1', volume: 0.3 }), aPosition({ id: 'p-2', volume: 0.2 })]), at(2)).events)).toEqual([
+      ['positionIncreased', 'positionIncreased:p-1:2'],
+    ]);
+  });
+
   it('emits positionPartiallyClosed with the previous volume when the volume decreases', () => {
     const before = baseline([aPosition({ id: 'p-1', volume: 1 })]);
     const { events } = diffBook(before, view([aPosition({ id: 'p-1', volume: 0.6 })]), at(1));

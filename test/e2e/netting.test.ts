@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalSystem } from '../../local/local-system';
+import { createSimulatedAccount } from '../support/api-capture';
+import { apiClient, eventually, startTestSystem, tokenFor } from '../support/local-api';
+
+type Copy = { action: string; status: string; reason?: string; slaveVolume?: number; masterPositionId?: string };
+
+/**
+ * Netting accounts (MT5 netting, one position per symbol) through the local runtime: a master
+ * position that grows is an add-on, copied as one order the slave's netting broker adds to the
+ * copy; one that shrinks is a partial close; one that reverses is a close and an open.
+ */
+describe('a netting master', () => {
+  let system: LocalSystem;
+  let api: ReturnType<typeof apiClient>;
+  let master: string;
+  let nettingSlave: string;
+  let hedgingSlave: string;
+  let toNetting: string;
+  let toHedging: string;
+
+  const sync = async () => {
+    await system.syncNow(true);
+    await system.drain();
+  };
+  const copies = async (mappingId: string): Promise<Copy[]> => (await api.get(`/v1/copies?mappingId=${mappingId}&limit=50`)).body.items;
+  const slavePositions = (account: string) => system.market.getPositions(account);
+
+  beforeAll(async () => {
+    system = await startTestSystem({ manualSync: true });
+    api = apiClient(system.url, await tokenFor(system.url, 'tenant-netting'));
+    master = await createSimulatedAccount(api, 'netting-master');
+    nettingSlave = await createSimulatedAccount(api, 'netting-slave');
+    hedgingSlave = await createSimulatedAccount(api, 'hedging-slave');
+    system.market.setNetting(master, true);
+    system.market.setNetting(nettingSlave, true);
+    toNetting = (await api.post('/v1/copy-mappings', { masterAccountId: master, slaveAccountId: nettingSlave, sizing: { mode: 'multiplier', multiplier: 2 } }))
+      .body.id;
+    toHedging = (await api.post('/v1/copy-mappings', { masterAccountId: master, slaveAccountId: hedgingSlave, sizing: { mode: 'multiplier', multiplier: 1 } }))
+      .body.id;
+    await sync();
+  });
+
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  it('copies 0.10 then an add-on of 0.05 as 0.30 on a netting slave at x2, one position', async () => {
+    const opened = system.market.traderTrade(master, { symbol: 'EURUSD', side: 'buy', volume: 0.1 });
+    await sync();
+    system.market.traderTrade(master, { symbol: 'EURUSD', side: 'buy', volume: 0.05 });
+    expect(system.market.getPositions(master)).toEqual([expect.objectContaining({ id: opened.positionId, volume: 0.15 })]);
+    await sync();
+    await eventually(async () => (slavePositions(nettingSlave)[0]?.volume === 0.3 ? true : undefined), 10_000);
+    expect(slavePositions(nettingSlave)).toHaveLength(1);
+    const records = await copies(toNetting);
+    expect(records.map((copy) => [copy.action, copy.status, copy.slaveVolume])).toEqual([
+      ['addOn', 'placed', 0.1],
+      ['open', 'placed', 0.2],
+    ]);
+  });
+
+  it('records the add-on on a hedging slave as not supported, never as a silent gap, and its copy keeps following closes', async () => {
+    const records = await copies(toHedging);
+    expect(records[0]).toMatchObject({ action: 'addOn', status: 'skipped', reason: 'ADD_ON_NOT_SUPPORTED' });
+    expect(slavePositions(hedgingSlave).map((position) => position.volume)).toEqual([0.1]);
+  });
+
+  it('copies a shrink as a partial close, and a reversal as a close and an open', async () => {
+    system.market.traderTrade(master, { symbol: 'EURUSD', side: 'sell', volume: 0.05 });
+    await sync();
+    await eventually(async () => (slavePositions(nettingSlave)[0]?.volume === 0.2 ? true : undefined), 10_000);
+
+    // 0.10 long, then a sell of 0.25: the long closes, a short of 0.15 opens under a new id.
+    system.market.traderTrade(master, { symbol: 'EURUSD', side: 'sell', volume: 0.25 });
+    const [short] = system.market.getPositions(master);
+    expect(short).toMatchObject({ side: 'sell', volume: 0.15 });
+    await sync();
+    await eventually(async () => {
+      const [copy] = slavePositions(nettingSlave);
+      return copy?.side === 'sell' && copy.volume === 0.3 && slavePositions(nettingSlave).length === 1 ? true : undefined;
+    }, 10_000);
+    const records = await copies(toNetting);
+    expect(records.slice(0, 3).map((copy) => [copy.action, copy.status, copy.slaveVolume])).toEqual([
+      ['open', 'placed', 0.3],
+      ['close', 'placed', 0.2],
+      ['partialClose', 'placed', 0.1],
+    ]);
+    expect(records[0]!.masterPositionId).toBe(short!.id);
+  });
+});
