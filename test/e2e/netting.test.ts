@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalSystem } from '../../local/local-system';
 import { createSimulatedAccount } from '../support/api-capture';
+import { fakeCloudOptions } from '../support/fake-metaapi/cloud-options';
+import { FakeMetaApi } from '../support/fake-metaapi/fake-metaapi';
 import { apiClient, eventually, startTestSystem, tokenFor } from '../support/local-api';
 
 type Copy = { action: string; status: string; reason?: string; slaveVolume?: number; masterPositionId?: string };
@@ -87,5 +89,53 @@ describe('a netting master', () => {
       ['partialClose', 'placed', 0.1],
     ]);
     expect(records[0]!.masterPositionId).toBe(short!.id);
+  });
+});
+
+/** The same through MetaApi: MT5 netting accounts (their margin mode says so) with the real SDK against the fake MetaApi. */
+describe('an MT5 netting master through MetaApi', () => {
+  const SERVER = 'FakeBroker-Netting';
+  let fake: FakeMetaApi;
+  let system: LocalSystem;
+  let api: ReturnType<typeof apiClient>;
+
+  beforeAll(async () => {
+    fake = await FakeMetaApi.start();
+    fake.addBrokerAccount({ server: SERVER, login: '8101', password: 'master-secret', netting: true });
+    fake.addBrokerAccount({ server: SERVER, login: '8102', password: 'slave-secret', netting: true });
+    const { token, ...metaApiOptions } = fakeCloudOptions(fake);
+    system = await startTestSystem({ manualSync: true, metaApiToken: token, metaApiOptions });
+    api = apiClient(system.url, await tokenFor(system.url, 'tenant-mt5-netting'));
+  });
+
+  afterAll(async () => {
+    await system?.stop();
+    await fake?.stop();
+  });
+
+  it('puts 0.10 then +0.05 on the master as 0.15 on the slave, one position', async () => {
+    const master = (await api.post('/v1/accounts', { name: 'M', platform: 'mt5', login: '8101', password: 'master-secret', server: SERVER })).body.id;
+    const slave = (await api.post('/v1/accounts', { name: 'S', platform: 'mt5', login: '8102', password: 'slave-secret', server: SERVER })).body.id;
+    const mapping = await api.post('/v1/copy-mappings', { masterAccountId: master, slaveAccountId: slave, sizing: { mode: 'multiplier', multiplier: 1 } });
+    expect(mapping.status).toBe(201);
+    const sync = async () => {
+      await system.syncNow(true);
+      await system.drain();
+    };
+    await sync();
+    const masterAtBroker = FakeMetaApi.brokerAccountId(SERVER, '8101');
+    const slaveAtBroker = FakeMetaApi.brokerAccountId(SERVER, '8102');
+    fake.market.traderTrade(masterAtBroker, { symbol: 'GBPUSD', side: 'sell', volume: 0.1 });
+    await sync();
+    await eventually(async () => (fake.market.getPositions(slaveAtBroker)[0]?.volume === 0.1 ? true : undefined), 10_000);
+    fake.market.traderTrade(masterAtBroker, { symbol: 'GBPUSD', side: 'sell', volume: 0.05 });
+    await sync();
+    await eventually(async () => (fake.market.getPositions(slaveAtBroker)[0]?.volume === 0.15 ? true : undefined), 10_000);
+    expect(fake.market.getPositions(slaveAtBroker)).toEqual([expect.objectContaining({ side: 'sell', volume: 0.15 })]);
+    const actions = (await api.get(`/v1/copies?mappingId=${mapping.body.id}`)).body.items.map((copy: Copy) => [copy.action, copy.status, copy.slaveVolume]);
+    expect(actions).toEqual([
+      ['addOn', 'placed', 0.05],
+      ['open', 'placed', 0.1],
+    ]);
   });
 });

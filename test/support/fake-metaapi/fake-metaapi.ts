@@ -31,6 +31,8 @@ export interface BrokerAccountSetup {
   login: string;
   password: string;
   balance?: number;
+  /** An MT5 netting account (one position per symbol); hedging without. */
+  netting?: boolean;
 }
 
 /** What a fake MetaApi answers instead of executing a request. */
@@ -223,7 +225,7 @@ export class FakeMetaApi {
     this.servers.add(setup.server);
     this.brokerPasswords.set(id, setup.password);
     if (!this.market.hasAccount(id)) {
-      this.market.openAccount(id, { balance: setup.balance ?? 10_000, leverage: 100 });
+      this.market.openAccount(id, { balance: setup.balance ?? 10_000, leverage: 100, netting: setup.netting === true });
       this.deposits.set(id, { id: `${Date.now()}0`, amount: setup.balance ?? 10_000, time: new Date(Date.now() - 60_000).toISOString() });
     }
     return id;
@@ -872,7 +874,7 @@ export class FakeMetaApi {
       credit: 0,
       tradeAllowed: true,
       investorMode: false,
-      marginMode: 'ACCOUNT_MARGIN_MODE_RETAIL_HEDGING',
+      marginMode: this.market.isNetting(this.marketAccountOf(account._id)) ? 'ACCOUNT_MARGIN_MODE_RETAIL_NETTING' : 'ACCOUNT_MARGIN_MODE_RETAIL_HEDGING',
       type: 'ACCOUNT_TRADE_MODE_DEMO',
       currencyDigits: 2,
       marginLevel: information.margin > 0 ? (information.equity / information.margin) * 100 : undefined,
