@@ -3,6 +3,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loggerFor, powertoolsLog } from '../shared/adapters/logging/powertools-log';
 import { MetaApiCloud, metaApiTimeoutsFor } from '../shared/adapters/metaapi/metaapi-cloud';
 import { metaApiGateways } from '../shared/adapters/metaapi/metaapi-gateway';
+import { oandaHosts } from '../shared/adapters/oanda/oanda-gateway';
 import { cachedMetaApiToken, type MetaApiTokenLookup } from '../shared/adapters/metaapi/metaapi-token-secret';
 import { emfMetrics } from '../shared/adapters/metrics/emf-metrics';
 import { tracerFor, xrayTracing } from '../shared/adapters/tracing/xray-tracing';
@@ -62,7 +63,11 @@ const build = async (service: string): Promise<Runtime> => {
   // EMF lines on stdout: CloudWatch Logs makes them metrics, with no API call on the way.
   const metrics = emfMetrics({ service: `mt-copier-${service}`, write: (line) => process.stdout.write(`${line}\n`) });
   const tracing = xrayTracing(tracerFor(service));
-  container = { runtime: createRuntime(settings, { log: powertoolsLog(service, loggerFor(service)), metrics, tracing, gateways }), token: lookup.token, cloud };
+  container = {
+    runtime: createRuntime(settings, { log: powertoolsLog(service, loggerFor(service)), metrics, tracing, gateways, oandaHosts }),
+    token: lookup.token,
+    cloud,
+  };
   if (previous) {
     // A new token (put in, or rotated): the old client's connections close; one invocation at a time runs in a container.
     container.runtime.log.info('MetaApi token changed: broker gateways rebuilt', { hadToken: previous.token !== undefined });

@@ -16,6 +16,7 @@ import { ensureTables } from '../shared/adapters/dynamodb/table-definitions';
 import { emfMetrics } from '../shared/adapters/metrics/emf-metrics';
 import { MetaApiCloud, type MetaApiCloudOptions } from '../shared/adapters/metaapi/metaapi-cloud';
 import { metaApiGateways } from '../shared/adapters/metaapi/metaapi-gateway';
+import { oandaHosts, type OandaEnvironment, type OandaHost } from '../shared/adapters/oanda/oanda-gateway';
 import { SimulatedBrokerGateway } from './simulated-broker/simulated-broker-gateway';
 import { SimulatedMarket } from './simulated-broker/simulated-market';
 import { fileSimulatorStateStore } from './simulated-broker/simulator-state-file';
@@ -85,6 +86,8 @@ export interface LocalSystemOptions {
   metricsWrite?: (line: string) => void;
   /** Further MetaApi client options (tests point the SDK at a fake MetaApi with them). */
   metaApiOptions?: Omit<MetaApiCloudOptions, 'token'>;
+  /** Where OANDA accounts are reached: OANDA's own hosts unless a test points them at its fake. */
+  oandaHosts?: Record<OandaEnvironment, OandaHost>;
 }
 
 export interface LocalSystem {
@@ -219,6 +222,7 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
               mt5: new UnavailableGateway('mt5', 'no MetaApi token is configured (set METAAPI_TOKEN)'),
             }),
       },
+      oandaHosts: options.oandaHosts ?? oandaHosts,
       onCopyFinished: (record) => options.onCopyFinished?.(record, runtime),
       // One runtime per DATA_DIR (the lock): any claim of a runtime started before this one
       // belongs to a dead process, and is taken over at once instead of after its lease.

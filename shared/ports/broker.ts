@@ -35,7 +35,11 @@ export interface ClientIdMatch {
 export interface AccountCapabilities {
   /** Several positions of one symbol, also of opposite sides, can be open at once. */
   hedging: boolean;
-  /** One position per symbol: an order on the other side reduces or reverses it. */
+  /**
+   * One position per symbol: an order on its side adds to it under its id, one on the other
+   * side reduces or reverses it (MT5 netting). OANDA without hedging is not this: every order
+   * opens a trade (a position of the port) of its own; it is `fifo`.
+   */
   netting: boolean;
   /** Positions of a symbol must be closed oldest first (US rules). */
   fifo: boolean;

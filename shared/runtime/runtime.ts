@@ -17,7 +17,9 @@ import { KmsCredentialCipher } from '../adapters/kms/kms-credential-cipher';
 import { SqsSignalQueue } from '../adapters/sqs/sqs-signal-queue';
 import type { Config } from '../config';
 import type { FinalCopyRecord } from '../domain/copy-record';
-import type { BrokerGateway } from '../ports/broker';
+import type { BrokerAccountRef, BrokerGateway } from '../ports/broker';
+import { BrokerError } from '../domain/broker-errors';
+import { OandaGateway, type OandaEnvironment, type OandaHost } from '../adapters/oanda/oanda-gateway';
 import type { CredentialCipher } from '../ports/credential-cipher';
 import type { IdempotencyStore } from '../ports/idempotency';
 import type { TenantQuotas } from '../domain/errors';
@@ -76,6 +78,12 @@ export interface Runtime {
 
 export interface RuntimeOptions {
   gateways: Record<string, BrokerGateway>;
+  /**
+   * OANDA's hosts (its own, or a fake's in tests): the `oanda` platform's gateway is built with
+   * them, reaching each account with its own token, decrypted from the account for the
+   * connection that needs it. Without: `oanda` accounts cannot connect (NOT_CONFIGURED).
+   */
+  oandaHosts?: Record<OandaEnvironment, OandaHost>;
   log: Log;
   /** @default noMetrics */
   metrics?: Metrics;
@@ -88,20 +96,37 @@ export interface RuntimeOptions {
   copyWorker?: CopyWorkerIdentity;
 }
 
+/**
+ * A broker token (OANDA's, kept as the account's password) decrypted for the connection that
+ * needs it: bound to the account's tenant and id like every password, never kept in clear.
+ */
+const tokenOf =
+  (accounts: Pick<AccountStore, 'get'>, cipher: CredentialCipher) =>
+  async (ref: BrokerAccountRef): Promise<string> => {
+    const account = await accounts.get(ref.tenantId, ref.accountId);
+    if (!account) throw new BrokerError('AUTH_FAILED', 'the account no longer exists');
+    return cipher.decrypt(account.encryptedPassword, { tenantId: ref.tenantId, accountId: ref.accountId });
+  };
+
 export const createRuntime = (config: Config, options: RuntimeOptions): Runtime => {
   const common = { region: config.AWS_REGION, ...(options.credentials ? { credentials: options.credentials } : {}) };
   const tracing = options.tracing ?? noTracing;
   const dynamo = tracing.awsClient(new DynamoDBClient({ ...common, ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}) }));
   const sqs = tracing.awsClient(new SQSClient({ ...common, ...(config.SQS_ENDPOINT ? { endpoint: config.SQS_ENDPOINT } : {}) }));
   const kms = tracing.awsClient(new KMSClient({ ...common, ...(config.KMS_ENDPOINT ? { endpoint: config.KMS_ENDPOINT } : {}) }));
-  const gateways = Object.fromEntries(Object.entries(options.gateways).map(([platform, gateway]) => [platform, tracedGateway(gateway, tracing)]));
   const main = { client: dynamo, tableName: config.TABLE_NAME };
+  const accounts = new DynamoAccountStore(main);
+  const cipher = new KmsCredentialCipher({ client: kms, keyId: config.KMS_KEY_ID });
+  const oanda = options.oandaHosts ? { oanda: new OandaGateway({ hosts: options.oandaHosts, tokenFor: tokenOf(accounts, cipher) }) } : {};
+  const gateways = Object.fromEntries(
+    Object.entries({ ...oanda, ...options.gateways }).map(([platform, gateway]) => [platform, tracedGateway(gateway, tracing)]),
+  );
   const auditTable = { client: dynamo, tableName: config.AUDIT_TABLE_NAME };
   const queue = new SqsSignalQueue(sqs, config.COPY_QUEUE_URL);
   return {
     config,
     clients: { dynamo, sqs, kms },
-    accounts: new DynamoAccountStore(main),
+    accounts,
     mappings: new DynamoMappingStore(main),
     books: new DynamoBookStore(main),
     protections: new DynamoProtectionStore(main),
@@ -115,7 +140,7 @@ export const createRuntime = (config: Config, options: RuntimeOptions): Runtime 
     shardLeases: new DynamoShardLeaseStore(main),
     queue,
     deliveries: queue,
-    cipher: new KmsCredentialCipher({ client: kms, keyId: config.KMS_KEY_ID }),
+    cipher,
     brokers: new BrokerDirectory(gateways),
     log: keyedLog(options.log),
     metrics: options.metrics ?? noMetrics,

@@ -82,13 +82,14 @@ describe('a netting master', () => {
       const [copy] = slavePositions(nettingSlave);
       return copy?.side === 'sell' && copy.volume === 0.3 && slavePositions(nettingSlave).length === 1 ? true : undefined;
     }, 10_000);
-    const records = await copies(toNetting);
-    expect(records.slice(0, 3).map((copy) => [copy.action, copy.status, copy.slaveVolume])).toEqual([
-      ['open', 'placed', 0.3],
+    // The close and the open were detected in one pass (the list orders them by detection, then as it may).
+    const records = (await copies(toNetting)).slice(0, 3);
+    expect(records.map((copy) => [copy.action, copy.status, copy.slaveVolume]).sort()).toEqual([
       ['close', 'placed', 0.2],
+      ['open', 'placed', 0.3],
       ['partialClose', 'placed', 0.1],
     ]);
-    expect(records[0]!.masterPositionId).toBe(short!.id);
+    expect(records.find((copy) => copy.action === 'open')!.masterPositionId).toBe(short!.id);
   });
 });
 
