@@ -76,6 +76,17 @@ export interface SimulatorFaultsChange {
 /** The fault the next trade request of an account meets; consuming it counts it down. */
 export type TradeFault = { kind: 'reject'; code: BrokerErrorCode } | { kind: 'timeoutAfterExecute' };
 
+/** An order as it opens (or, on a netting account, adds to) a position. */
+interface OpeningOrder {
+  orderId: string;
+  side: Side;
+  volume: number;
+  stops: StopLevels;
+  clientId: string | undefined;
+  comment: string | undefined;
+  magic?: number | undefined;
+}
+
 /** A stored position: a `Position` without the floating profit, which is marked on read. */
 export type SimulatedPositionState = Omit<Position, 'profit'>;
 
@@ -796,15 +807,7 @@ export class SimulatedMarket {
   private openPosition(
     account: SimulatedAccountState,
     symbol: SimulatedSymbolState,
-    order: {
-      orderId: string;
-      side: Side;
-      volume: number;
-      stops: StopLevels;
-      clientId: string | undefined;
-      comment: string | undefined;
-      magic?: number | undefined;
-    },
+    order: OpeningOrder,
   ): string {
     const held = account.netting ? account.positions.find((position) => position.symbol === symbol.symbol) : undefined;
     if (!held) return this.openNewPosition(account, symbol, order);
@@ -851,15 +854,7 @@ export class SimulatedMarket {
   private openNewPosition(
     account: SimulatedAccountState,
     symbol: SimulatedSymbolState,
-    order: {
-      orderId: string;
-      side: Side;
-      volume: number;
-      stops: StopLevels;
-      clientId: string | undefined;
-      comment: string | undefined;
-      magic?: number | undefined;
-    },
+    order: OpeningOrder,
   ): string {
     this.touch(account.id);
     const price = openingPrice(symbol, order.side);

@@ -242,10 +242,7 @@ export const planOpen = (event: OpenEvent, context: OpenContext): { kind: 'trade
     masterContractSize: context.masterContractSize,
   });
   if (raw.kind === 'skip') return raw;
-  const scaled = override?.multiplier === undefined ? raw.volume : mul(raw.volume, override.multiplier);
-  const maxVolume = [mapping.maxVolume, override?.maxVolume]
-    .filter((cap): cap is number => cap !== undefined)
-    .reduce<number | undefined>((lowest, cap) => (lowest === undefined || cap < lowest ? cap : lowest), undefined);
+  const { scaled, cap: maxVolume } = withOverride(raw.volume, mapping, override);
   const fitted = fitVolume(scaled, spec, { maxVolume, minVolume: mapping.minVolume });
   if (!fitted.ok) return skip(fitted.reason, `computed ${toNumber(scaled)} lots, minimum ${Math.max(spec.volumeMin, mapping.minVolume ?? 0)}`);
   if (mapping.maxTradeRiskPercent !== undefined) {
@@ -299,6 +296,18 @@ export const planPartialClose = (
   return { kind: 'close', volume: closing, full: false };
 };
 
+/** A sized volume with the symbol's override multiplier on it, and the lower of the mapping's and the override's caps. */
+const withOverride = (
+  volume: Exact,
+  mapping: Pick<CopyMapping, 'maxVolume'>,
+  override: { multiplier?: number; maxVolume?: number } | undefined,
+): { scaled: Exact; cap: number | undefined } => ({
+  scaled: override?.multiplier === undefined ? volume : mul(volume, override.multiplier),
+  cap: [mapping.maxVolume, override?.maxVolume]
+    .filter((value): value is number => value !== undefined)
+    .reduce<number | undefined>((lowest, value) => (lowest === undefined || value < lowest ? value : lowest), undefined),
+});
+
 /**
  * The slave's share of a master add-on (a netting position that grew by `added`): the
  * mapping's sizing applied to the added volume, as an open would be, the symbol's override
@@ -327,10 +336,7 @@ export const planAddOn = (
     masterContractSize: context.masterContractSize,
   });
   if (raw.kind === 'skip') return raw;
-  const scaled = override?.multiplier === undefined ? raw.volume : mul(raw.volume, override.multiplier);
-  const cap = [mapping.maxVolume, override?.maxVolume]
-    .filter((value): value is number => value !== undefined)
-    .reduce<number | undefined>((lowest, value) => (lowest === undefined || value < lowest ? value : lowest), undefined);
+  const { scaled, cap } = withOverride(raw.volume, mapping, override);
   const room = cap === undefined ? undefined : subtractLots(cap, link.slaveVolume);
   if (room !== undefined && room <= 0) return skip('MAX_VOLUME_PER_TRADE', `the copy already holds ${link.slaveVolume}, the mapping's cap`);
   const fitted = fitVolume(scaled, spec, room === undefined ? {} : { maxVolume: room });

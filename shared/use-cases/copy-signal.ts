@@ -467,7 +467,8 @@ const copyOpen = async (deps: CopyDependencies, port: BrokerPort, work: CopyWork
   }
   const placed = trade;
   const result = await placeWithFilling(sender(deps, work.attempt), port, { clientId: record.clientId, ...placed }, spec);
-  const kind = placed.type === 'market' ? 'position' : 'order';
+  // A pending order a broker filled on arrival (OANDA fills a marketable limit at once) is a position.
+  const kind = placed.type === 'market' || (result.orderId === undefined && result.positionId !== undefined) ? 'position' : 'order';
   const ticket = kind === 'position' ? result.positionId : result.orderId;
   if (!ticket) throw new BrokerError('UNKNOWN', 'broker accepted the order but returned no ticket');
   // A market order the broker filled only in part holds what it got: later closes act on that.

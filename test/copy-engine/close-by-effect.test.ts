@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalSystem } from '../../local/local-system';
-import { SimulatedBrokerGateway } from '../../local/simulated-broker/simulated-broker-gateway';
 import type { SimulatedMarket } from '../../local/simulated-broker/simulated-market';
 import { eventId, type MasterEvent } from '../../shared/domain/master-events';
 import type { Position } from '../../shared/domain/trading';
@@ -10,28 +9,17 @@ import { BrokerDirectory } from '../../shared/use-cases/broker-directory';
 import { copySignal } from '../../shared/use-cases/copy-signal';
 import { copyFixture } from '../support/copy-fixture';
 import { startTestSystem } from '../support/local-api';
+import { wrappedGateway } from '../support/wrapped-gateway';
 
 /**
  * A broker whose closes carry no client id (OANDA closes a trade by its id alone): the
  * simulator's port, with the client id of every close dropped and the capability said.
  */
-const closesWithoutClientId = (market: SimulatedMarket): BrokerGateway => {
-  const gateway = new SimulatedBrokerGateway(market);
-  return {
-    platform: 'simulated',
-    provision: (ref, password) => gateway.provision(ref, password),
-    updatePassword: (ref, password) => gateway.updatePassword(ref, password),
-    deprovision: (ref) => gateway.deprovision(ref),
-    connect: async (ref) => {
-      const port = await gateway.connect(ref);
-      return Object.assign(Object.create(port) as typeof port, {
-        getCapabilities: async () => ({ ...(await port.getCapabilities()), closeClientId: false }),
-        closePosition: (positionId: string, options: { volume?: number; clientId?: string }) =>
-          port.closePosition(positionId, options.volume === undefined ? {} : { volume: options.volume }),
-      });
-    },
-  };
-};
+const closesWithoutClientId = (market: SimulatedMarket): BrokerGateway =>
+  wrappedGateway(market, (port) => ({
+    getCapabilities: async () => ({ ...(await port.getCapabilities()), closeClientId: false }),
+    closePosition: (positionId, options) => port.closePosition(positionId, options.volume === undefined ? {} : { volume: options.volume }),
+  }));
 
 describe('closes on a broker whose closes carry no client id', () => {
   let system: LocalSystem;

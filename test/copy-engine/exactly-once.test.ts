@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalSystem } from '../../local/local-system';
-import type { BrokerGateway, BrokerPort } from '../../shared/ports/broker';
+import type { BrokerGateway } from '../../shared/ports/broker';
 import { BrokerDirectory } from '../../shared/use-cases/broker-directory';
 import { CopyRetryLaterError, copySignal } from '../../shared/use-cases/copy-signal';
-import { SimulatedBrokerGateway } from '../../local/simulated-broker/simulated-broker-gateway';
+import type { SimulatedMarket } from '../../local/simulated-broker/simulated-market';
 import { copyFixture } from '../support/copy-fixture';
 import { startTestSystem } from '../support/local-api';
+import { wrappedGateway } from '../support/wrapped-gateway';
 
 describe('exactly-once copying', () => {
   let system: LocalSystem;
@@ -108,41 +109,13 @@ describe('exactly-once copying', () => {
 });
 
 /** A broker whose order executes and whose answer never comes back: its worker is as good as dead. */
-const hangsAfterPlacing = (market: ConstructorParameters<typeof SimulatedBrokerGateway>[0]): BrokerGateway => {
-  const gateway = new SimulatedBrokerGateway(market);
-  return {
-    platform: 'simulated',
-    provision: (ref, password) => gateway.provision(ref, password),
-    updatePassword: (ref, password) => gateway.updatePassword(ref, password),
-    deprovision: (ref) => gateway.deprovision(ref),
-    connect: async (ref) => {
-      const port = await gateway.connect(ref);
-      return {
-        ...bind(port),
-        placeOrder: async (request) => {
-          await port.placeOrder(request);
-          return new Promise(() => {});
-        },
-      };
+const hangsAfterPlacing = (market: SimulatedMarket): BrokerGateway =>
+  wrappedGateway(market, (port) => ({
+    placeOrder: async (request) => {
+      await port.placeOrder(request);
+      return new Promise(() => {});
     },
-  };
-};
-
-const bind = (port: BrokerPort): BrokerPort => ({
-  getCapabilities: () => port.getCapabilities(),
-  getAccountInformation: () => port.getAccountInformation(),
-  getPositions: () => port.getPositions(),
-  getPendingOrders: () => port.getPendingOrders(),
-  getDeals: (from, to) => port.getDeals(from, to),
-  getSymbolSpec: (symbol) => port.getSymbolSpec(symbol),
-  getQuote: (symbol) => port.getQuote(symbol),
-  placeOrder: (request) => port.placeOrder(request),
-  modifyPosition: (id, stops) => port.modifyPosition(id, stops),
-  modifyOrder: (id, change) => port.modifyOrder(id, change),
-  closePosition: (id, options) => port.closePosition(id, options),
-  cancelOrder: (id) => port.cancelOrder(id),
-  findByClientId: (clientId) => port.findByClientId(clientId),
-});
+  }));
 
 const waitFor = async (condition: () => boolean, timeoutMs = 5000) => {
   const deadline = Date.now() + timeoutMs;

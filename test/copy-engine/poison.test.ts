@@ -3,11 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyBatchDependencies, processCopyBatch, START_SIGNAL_MIN_REMAINING_MS } from '../../functions/copy/copy-worker';
 import type { LocalSystem } from '../../local/local-system';
 import { copyFixture } from '../support/copy-fixture';
-import { SimulatedBrokerGateway } from '../../local/simulated-broker/simulated-broker-gateway';
 import { BrokerDirectory } from '../../shared/use-cases/broker-directory';
-import type { BrokerGateway } from '../../shared/ports/broker';
 import { startTestSystem } from '../support/local-api';
 import { sqsRecord } from '../support/sqs-record';
+import { wrappedGateway } from '../support/wrapped-gateway';
 
 describe('poison copy signals', () => {
   let system: LocalSystem;
@@ -51,24 +50,14 @@ describe('poison copy signals', () => {
     // worker that took the batch one signal after another would wait here forever.
     let secondPlaced!: () => void;
     const secondArrived = new Promise<void>((resolve) => (secondPlaced = resolve));
-    const simulated = new SimulatedBrokerGateway(system.market);
-    const gateway: BrokerGateway = {
-      platform: 'simulated',
-      provision: (ref, password) => simulated.provision(ref, password),
-      updatePassword: (ref, password) => simulated.updatePassword(ref, password),
-      deprovision: (ref) => simulated.deprovision(ref),
-      connect: async (ref) => {
-        const port = await simulated.connect(ref);
-        return Object.assign(Object.create(port) as typeof port, {
-          placeOrder: async (request: Parameters<typeof port.placeOrder>[0]) => {
-            if (ref.accountId === first.slave.id) await secondArrived;
-            const result = await port.placeOrder(request);
-            if (ref.accountId === second.slave.id) secondPlaced();
-            return result;
-          },
-        });
+    const gateway = wrappedGateway(system.market, (port, ref) => ({
+      placeOrder: async (request) => {
+        if (ref.accountId === first.slave.id) await secondArrived;
+        const result = await port.placeOrder(request);
+        if (ref.accountId === second.slave.id) secondPlaced();
+        return result;
       },
-    };
+    }));
     const runtime = { ...system.runtime, brokers: new BrokerDirectory({ simulated: gateway }) };
     const result = await processCopyBatch(copyBatchDependencies(runtime), {
       Records: [
