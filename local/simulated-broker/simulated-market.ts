@@ -804,11 +804,7 @@ export class SimulatedMarket {
     this.persist();
   }
 
-  private openPosition(
-    account: SimulatedAccountState,
-    symbol: SimulatedSymbolState,
-    order: OpeningOrder,
-  ): string {
+  private openPosition(account: SimulatedAccountState, symbol: SimulatedSymbolState, order: OpeningOrder): string {
     const held = account.netting ? account.positions.find((position) => position.symbol === symbol.symbol) : undefined;
     if (!held) return this.openNewPosition(account, symbol, order);
     if (held.side === order.side) return this.addToPosition(account, held, symbol, order);
@@ -851,11 +847,7 @@ export class SimulatedMarket {
     return position.id;
   }
 
-  private openNewPosition(
-    account: SimulatedAccountState,
-    symbol: SimulatedSymbolState,
-    order: OpeningOrder,
-  ): string {
+  private openNewPosition(account: SimulatedAccountState, symbol: SimulatedSymbolState, order: OpeningOrder): string {
     this.touch(account.id);
     const price = openingPrice(symbol, order.side);
     const time = this.timestamp();

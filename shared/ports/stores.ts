@@ -146,6 +146,13 @@ export interface CopyStore {
   release(record: PendingCopyRecord): Promise<void>;
   getLink(tenantId: string, mappingId: string, masterTicket: string): Promise<PositionLink | undefined>;
   listOpenLinks(tenantId: string, mappingId: string): Promise<PositionLink[]>;
+  /**
+   * Two open links of one slave exchange their slave tickets, atomically: each only if it is
+   * still open and still holds the ticket it was read with (ConcurrentUpdateError otherwise).
+   * A FIFO account closes its oldest trade first: the copy that must close takes the oldest
+   * trade and the oldest's copy takes its trade (see `copy-signal.ts`, `fifoTarget`).
+   */
+  swapSlaveTickets(a: PositionLink, b: PositionLink): Promise<void>;
   listByMapping(tenantId: string, mappingId: string, page: PageRequest): Promise<Page<CopyRecord>>;
   /**
    * Every copy of the tenant, newest first (by detection), narrowed by `filter`. A page holds at

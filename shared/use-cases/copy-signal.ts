@@ -19,7 +19,7 @@ import { eventId, isOpen, linkTicketOf, masterVolumeOf, subjectOf, type EventOf,
 import { closedLink, filledLink, isOpenLink, modifiedLink, openedLink, partiallyClosedLink, type PositionLink } from '../domain/position-link';
 import { compareLots, subtractLots, sumLots } from '../domain/volume';
 import { slippagePips } from '../domain/pips';
-import { type Deal, fillingModes, type FillingMode, oppositeSide, type SymbolSpec } from '../domain/trading';
+import { type Deal, fillingModes, type FillingMode, oppositeSide, type Position, type Side, type StopLevels, type SymbolSpec } from '../domain/trading';
 
 /**
  * The filling modes a market order is sent with, in turn: first the broker's own choice (MetaApi
@@ -519,6 +519,7 @@ const copyClose = async (
   event: EventOf<'positionClosed'>,
   send: Send,
 ): Promise<Outcome> => {
+  link = await fifoTarget(deps, port, work, link, send);
   const closed = await alreadyGone(() => send(() => port.closePosition(link.slaveTicket, { clientId: work.record.clientId })), 'POSITION_NOT_FOUND');
   const after = closedLink(link, event, deps.now());
   if (!closed) return { status: 'skipped', reason: 'ALREADY_CLOSED', slaveSymbol: link.slaveSymbol, link: after };
@@ -601,6 +602,80 @@ const copyAddOn = async (
   };
 };
 
+/** Oldest first: by open time, then by ticket (a broker's tickets grow). */
+const byAge = (a: Position, b: Position): number => a.openedAt.localeCompare(b.openedAt) || a.id.length - b.id.length || a.id.localeCompare(b.id);
+
+/**
+ * On a FIFO account (US rules: a symbol's trades close oldest first) the trade a close is for
+ * may stand behind older ones of the symbol. When the oldest is another copy's of the same
+ * volume, the two copies exchange trades: this copy's trade first takes the oldest's stops (its
+ * new owner keeps its levels), then the links swap tickets in one transaction, and this copy
+ * closes the oldest. Each step can be done again: a retry after a crash finds the link swapped
+ * (it closes the oldest, now its own) or not yet (it swaps again). Where no such copy stands in
+ * front (a trade of the trader's own, or one of another volume), the close fails
+ * FIFO_VIOLATION, recorded, and nothing is closed. After a partial close the copy keeps the
+ * trade: its levels are set to the copy's own (`keepLevels`), also when a retry finds the swap
+ * already made.
+ */
+const fifoTarget = async (
+  deps: CopyDependencies,
+  port: BrokerPort,
+  work: CopyWork,
+  link: PositionLink,
+  send: Send,
+  keepLevels?: StopLevels,
+): Promise<PositionLink> => {
+  if (link.kind !== 'position' || !(await port.getCapabilities()).fifo) return link;
+  const trades = (await port.getPositions()).filter((position) => position.symbol === link.slaveSymbol).sort(byAge);
+  const mine = trades.find((position) => position.id === link.slaveTicket);
+  const oldest = trades[0];
+  if (!mine || !oldest) return link;
+  if (oldest.id === mine.id) {
+    if (keepLevels && !sameLevels(mine, keepLevels)) await send(() => port.modifyPosition(mine.id, keepLevels));
+    return link;
+  }
+  const owner = await linkOfSlaveTicket(deps, work, oldest.id);
+  if (!owner || compareLots(oldest.volume, mine.volume) !== 0) {
+    throw new BrokerError(
+      'FIFO_VIOLATION',
+      `${link.slaveSymbol} ${oldest.id} (${oldest.volume}) is older than this copy's ${mine.id} (${mine.volume}) and must close first; it is ${
+        owner ? 'the copy of another trade, of another volume' : 'not a copy'
+      }`,
+    );
+  }
+  await send(() => port.modifyPosition(mine.id, { stopLoss: oldest.stopLoss ?? null, takeProfit: oldest.takeProfit ?? null }));
+  await deps.copies.swapSlaveTickets(link, owner);
+  deps.log.info('FIFO: copies exchanged trades', { slaveAccountId: work.slave.id, closing: oldest.id, kept: mine.id, for: owner.masterTicket });
+  if (keepLevels && !sameLevels(oldest, keepLevels)) await send(() => port.modifyPosition(oldest.id, keepLevels));
+  return { ...link, slaveTicket: oldest.id };
+};
+
+/** Whether a trade's levels are those asked (a level left undefined is not asked). */
+const sameLevels = (trade: Pick<Position, 'stopLoss' | 'takeProfit'>, levels: StopLevels): boolean =>
+  (levels.stopLoss === undefined || (levels.stopLoss ?? undefined) === trade.stopLoss) &&
+  (levels.takeProfit === undefined || (levels.takeProfit ?? undefined) === trade.takeProfit);
+
+/** The stop levels a copy of `source` has on the slave under the mapping: null removes, undefined leaves the slave's own. */
+const copiedLevels = (mapping: CopyMapping, source: { side: Side; stopLoss?: number; takeProfit?: number }): StopLevels => {
+  const stops = applyDirection({ side: source.side, type: 'market', stopLoss: source.stopLoss, takeProfit: source.takeProfit }, mapping);
+  return {
+    stopLoss: mapping.copyStopLoss ? (stops.stopLoss ?? null) : undefined,
+    takeProfit: mapping.copyTakeProfit ? (stops.takeProfit ?? null) : undefined,
+  };
+};
+
+/** The open link of any mapping into this slave that holds `slaveTicket`. */
+const linkOfSlaveTicket = async (deps: CopyDependencies, work: CopyWork, slaveTicket: string): Promise<PositionLink | undefined> => {
+  const mappings = (await deps.mappings.listAll(work.slave.tenantId)).filter((mapping) => mapping.slaveAccountId === work.slave.id);
+  for (const mapping of mappings) {
+    const found = (await deps.copies.listOpenLinks(work.slave.tenantId, mapping.id)).find(
+      (candidate) => candidate.kind === 'position' && candidate.slaveTicket === slaveTicket,
+    );
+    if (found) return found;
+  }
+  return undefined;
+};
+
 const copyPartialClose = async (
   deps: CopyDependencies,
   port: BrokerPort,
@@ -614,6 +689,7 @@ const copyPartialClose = async (
   const plan = planPartialClose(link, event.previousVolume, event.position.volume, spec);
   if (plan.kind === 'skip') return { status: 'skipped', reason: plan.reason, detail: plan.detail, slaveSymbol: link.slaveSymbol };
   const options = plan.full ? { clientId: work.record.clientId } : { clientId: work.record.clientId, volume: plan.volume };
+  link = await fifoTarget(deps, port, work, link, send, plan.full ? undefined : copiedLevels(work.mapping, event.position));
   const closed = await alreadyGone(() => send(() => port.closePosition(link.slaveTicket, options)), 'POSITION_NOT_FOUND');
   if (!closed) return { status: 'skipped', reason: 'ALREADY_CLOSED', slaveSymbol: link.slaveSymbol, link: closedLink(link, event, deps.now()) };
   return {
@@ -652,12 +728,7 @@ const copyModification = async (
   event: EventOf<'positionModified' | 'orderModified'>,
   send: Send,
 ): Promise<Outcome> => {
-  const source = subjectOf(event);
-  const stops = applyDirection({ side: source.side, type: 'market', stopLoss: source.stopLoss, takeProfit: source.takeProfit }, mapping);
-  const levels = {
-    stopLoss: mapping.copyStopLoss ? (stops.stopLoss ?? null) : undefined,
-    takeProfit: mapping.copyTakeProfit ? (stops.takeProfit ?? null) : undefined,
-  };
+  const levels = copiedLevels(mapping, subjectOf(event));
   // A broker that replaces an order to move it (OANDA) gives it a new id: the link follows it.
   let slaveTicket = link.slaveTicket;
   if (event.kind === 'orderModified') slaveTicket = (await send(() => port.modifyOrder(link.slaveTicket, { price: event.order.price, ...levels }))).orderId;

@@ -238,6 +238,28 @@ export const storeContract = (name: string, stores: () => StoreSet) => {
       expect(await copies.listOpenLinks(tenantId, 'm-9')).toMatchObject([{ masterTicket: 'p-9', slaveTicket: 's-1' }]);
     });
 
+    it('swaps the slave tickets of two open links at once, and refuses when either moved on', async () => {
+      const { copies } = stores();
+      const tenantId = tenant('swap');
+      const put = async (masterTicket: string, slaveTicket: string) => {
+        const draft = aCopyRecord({ tenantId, mappingId: 'm-s', eventId: `positionOpened:${masterTicket}:0` });
+        const claimed = await copies.claim(draft, { now: new Date(T0), leaseMs: 1000 });
+        if (claimed.outcome !== 'claimed') throw new Error('not claimed');
+        const link = aLink({ tenantId, mappingId: 'm-s', masterTicket, slaveTicket });
+        await copies.finish({ ...claimed.record, ...done, status: 'placed', slavePositionId: slaveTicket }, { link });
+        return link;
+      };
+      const older = await put('p-1', 's-1');
+      const newer = await put('p-2', 's-2');
+      await copies.swapSlaveTickets(newer, older);
+      expect(await copies.getLink(tenantId, 'm-s', 'p-1')).toMatchObject({ slaveTicket: 's-2' });
+      expect(await copies.getLink(tenantId, 'm-s', 'p-2')).toMatchObject({ slaveTicket: 's-1' });
+      // Read before the swap: both stale now, nothing changes.
+      await expect(copies.swapSlaveTickets(newer, older)).rejects.toBeInstanceOf(ConcurrentUpdateError);
+      expect(await copies.getLink(tenantId, 'm-s', 'p-1')).toMatchObject({ slaveTicket: 's-2' });
+      expect(await copies.getLink(tenantId, 'm-s', 'p-2')).toMatchObject({ slaveTicket: 's-1' });
+    });
+
     it("lists a tenant's copies newest first, filtered by status, account, mapping and time, page by page", async () => {
       const { copies } = stores();
       const tenantId = tenant('timeline');

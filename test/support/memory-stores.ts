@@ -254,6 +254,17 @@ export class MemoryCopyStore implements CopyStore {
     return link ? clone(link) : undefined;
   }
 
+  async swapSlaveTickets(a: PositionLink, b: PositionLink): Promise<void> {
+    await turn();
+    const first = this.links.get(key(a.tenantId, a.mappingId, a.masterTicket));
+    const second = this.links.get(key(b.tenantId, b.mappingId, b.masterTicket));
+    const current = (stored: PositionLink | undefined, read: PositionLink) =>
+      stored !== undefined && !stored.closedAt && stored.slaveTicket === read.slaveTicket;
+    if (!current(first, a) || !current(second, b)) throw new ConcurrentUpdateError(`the links of ${a.slaveTicket} and ${b.slaveTicket} moved on`);
+    first!.slaveTicket = b.slaveTicket;
+    second!.slaveTicket = a.slaveTicket;
+  }
+
   async listOpenLinks(tenantId: string, mappingId: string): Promise<PositionLink[]> {
     await turn();
     return [...this.links.values()].filter((l) => l.tenantId === tenantId && l.mappingId === mappingId && !l.closedAt).map(clone);

@@ -198,6 +198,25 @@ export class DynamoCopyStore implements CopyStore {
     return Item ? fromItem<PositionLink>(Item) : undefined;
   }
 
+  async swapSlaveTickets(a: PositionLink, b: PositionLink): Promise<void> {
+    const swap = (link: PositionLink, to: string): TransactWriteItem => ({
+      Update: {
+        TableName: this.table.tableName,
+        Key: toItem(linkKey(link.tenantId, link.mappingId, link.masterTicket)),
+        UpdateExpression: 'SET #ticket = :to',
+        ConditionExpression: '#ticket = :from AND attribute_not_exists(closedAt)',
+        ExpressionAttributeNames: { '#ticket': 'slaveTicket' },
+        ExpressionAttributeValues: toItem({ ':from': link.slaveTicket, ':to': to }),
+      },
+    });
+    try {
+      await this.table.client.send(new TransactWriteItemsCommand({ TransactItems: [swap(a, b.slaveTicket), swap(b, a.slaveTicket)] }));
+    } catch (error) {
+      if (isConditionFailure(error)) throw new ConcurrentUpdateError(`the links of ${a.slaveTicket} and ${b.slaveTicket} moved on`);
+      throw error;
+    }
+  }
+
   async listOpenLinks(tenantId: string, mappingId: string): Promise<PositionLink[]> {
     const items = await queryAll(this.table, {
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',

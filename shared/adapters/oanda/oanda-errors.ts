@@ -175,9 +175,10 @@ const notFoundCode = (subject: OandaRequestContext['subject']): BrokerErrorCode 
 /**
  * Classifies a non-2xx answer. 401 and 403 are a token OANDA refuses (for this account); 404 is
  * the trade, order or account the path names, unless OANDA gives a reason; 429 is throttling
- * with its `Retry-After`; 503 is a busy broker. Any other 5xx leaves a trade request's outcome
- * unknown (a gateway in front of OANDA may have passed it on), so it is `TIMEOUT` there and
- * `BROKER_BUSY` on a read.
+ * with its `Retry-After`. Any 5xx, 503 included, leaves a trade request's outcome unknown (a
+ * gateway or balancer in front of OANDA may have passed it on before it answered, and a trade
+ * close carries no client id that would stop a second one), so it is `TIMEOUT` (reconcile)
+ * there and `BROKER_BUSY` (a busy broker) on a read.
  */
 export const httpError = (status: number, body: unknown, retryAfter: string | null | undefined, context: OandaRequestContext, now: number): BrokerError => {
   const reason = reasonOf(body);
@@ -187,7 +188,6 @@ export const httpError = (status: number, body: unknown, retryAfter: string | nu
   if (status === 401) return new BrokerError('AUTH_FAILED', `OANDA refused the access token: ${message}`);
   if (status === 403) return new BrokerError('AUTH_FAILED', `the access token does not allow this on the OANDA account: ${message}`);
   if (status === 429) return new BrokerError('TOO_MANY_REQUESTS', message, { retryAfterMs: retryAfterMs(retryAfter, now) });
-  if (status === 503) return new BrokerError('BROKER_BUSY', message);
   if (status >= 500) return new BrokerError(context.kind === 'trade' ? 'TIMEOUT' : 'BROKER_BUSY', message);
   if (reason && oandaReasonCodes[reason]) return new BrokerError(codeOfReason(reason), message);
   if (status === 404) {

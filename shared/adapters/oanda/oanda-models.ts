@@ -527,21 +527,31 @@ const onFill = (price: number, precision: number): OandaOnFillDetails => ({ pric
 
 /**
  * The `order` of POST /orders for a trade request: a MARKET order filled or killed (or
- * immediate-or-cancel, when asked), a LIMIT or STOP order good till cancelled. The client id
- * goes on the order and on the trade it opens, so both can be fetched as `@<clientId>`.
+ * immediate-or-cancel, when asked), a LIMIT or STOP order good till cancelled.
+ *
+ * Every order is `OPEN_ONLY` (`OrderPositionFill`): its fill only opens a trade, never reduces or
+ * closes another (a copy must never close another copy's or the trader's trade; DEFAULT is
+ * REDUCE_FIRST on an account without hedging).
+ *
+ * The client id goes on the trade the order opens (`tradeClientExtensions`), fetched as
+ * `/trades/@<clientId>`. A MARKET order does not carry it itself: OANDA keeps a client order id
+ * on every order, cancelled ones included, so a market order it accepted and cancelled at once
+ * (MARKET_HALTED, BOUNDS_VIOLATION, ...) would make every later attempt a CLIENT_ORDER_ID_ALREADY_EXISTS.
+ * A LIMIT or STOP order carries it as well (`clientExtensions`), to be found while it is pending.
  */
 export const orderRequest = (request: TradeRequest, instrument: OandaInstrument): Record<string, unknown> => {
   const precision = instrument.displayPrecision;
+  const market = request.type === 'market';
   const common = withoutUndefined({
     instrument: instrument.name,
     units: signedUnits(request.side, request.volume, instrument.tradeUnitsPrecision),
-    positionFill: 'DEFAULT',
-    clientExtensions: extensions(request.clientId, request.comment),
+    positionFill: 'OPEN_ONLY',
+    clientExtensions: market ? undefined : extensions(request.clientId, request.comment),
     tradeClientExtensions: extensions(request.clientId, request.comment),
     stopLossOnFill: request.stopLoss === undefined ? undefined : onFill(request.stopLoss, precision),
     takeProfitOnFill: request.takeProfit === undefined ? undefined : onFill(request.takeProfit, precision),
   });
-  if (request.type === 'market') return { type: 'MARKET', timeInForce: request.fillingMode ?? 'FOK', ...common };
+  if (market) return { type: 'MARKET', timeInForce: request.fillingMode ?? 'FOK', ...common };
   return {
     type: request.type === 'limit' ? 'LIMIT' : 'STOP',
     price: formatPrice(request.price ?? 0, precision),

@@ -1,4 +1,4 @@
-import { BrokerError } from '../../domain/broker-errors';
+import { BrokerError, isBrokerError } from '../../domain/broker-errors';
 import type { AccountInformation, Deal, PendingOrder, Position, Quote, StopLevels, SymbolSpec } from '../../domain/trading';
 import type { AccountCapabilities, AccountView, BrokerPort, ClientIdMatch, TradeRequest, TradeResult } from '../../ports/broker';
 import { pathOfPage, type OandaClient } from './oanda-client';
@@ -8,6 +8,7 @@ import {
   decimal,
   dependentOrdersRequest,
   fitsUnitsPrecision,
+  formatPrice,
   formatUnits,
   homeConversionFactor,
   openingDeal,
@@ -58,6 +59,9 @@ type DependentOrdersAnswer = Record<string, OandaTransaction | undefined>;
 
 /** Most pages of transactions one query follows, so a misbehaving server cannot loop it. */
 const MAX_PAGES = 100;
+
+/** Most replacements followed from an order to its live replacement. */
+const MAX_REPLACEMENTS = 20;
 
 const pathId = (id: string): string => encodeURIComponent(id);
 
@@ -181,15 +185,27 @@ export class OandaBrokerPort implements BrokerPort {
     if (request.type === 'market' && request.fillingMode && !oandaFillingModes.includes(request.fillingMode)) {
       throw new BrokerError('INVALID_FILL', `OANDA fills a market order FOK or IOC, not ${request.fillingMode}`);
     }
-    const answer = await this.client.post<OrderAnswer>('/orders', { order: orderRequest(request, instrument) });
+    await Promise.all([
+      this.refuseAgainstOpenTrades(request.symbol, request.side),
+      request.type === 'market' ? undefined : this.refuseMarketable(request.symbol, request.side, request.type, request.price ?? 0),
+    ]);
+    let answer: OrderAnswer;
+    try {
+      answer = await this.client.post<OrderAnswer>('/orders', { order: orderRequest(request, instrument) });
+    } catch (error) {
+      if (request.type !== 'market' && isBrokerError(error) && error.code === 'DUPLICATE_CLIENT_ID') await this.refuseBurntClientId(request.clientId, error);
+      throw error;
+    }
     const fill = answer.orderFillTransaction;
     const orderId = answer.orderCreateTransaction?.id ?? fill?.orderID;
     if (fill) {
-      // A fill on a netting account may close other trades first: what it opened is the result.
+      // An OPEN_ONLY fill only opens: the trade it opened is the result.
       const opened = fill.tradeOpened;
       return withoutUndefined({
         positionId: opened?.tradeID,
-        orderId,
+        // A limit or stop order that filled at once (the market reached it after the price was read)
+        // is executed: a position, no pending order to track.
+        orderId: request.type === 'market' ? orderId : undefined,
         price: decimal(opened?.price) ?? decimal(fill.price),
         volume: opened ? Math.abs(decimal(opened.units) ?? 0) : undefined,
       });
@@ -226,22 +242,34 @@ export class OandaBrokerPort implements BrokerPort {
    * Replaces the pending order with one at the new price (OANDA cancels it and creates the
    * replacement under a new id, which is returned). Units, type, client extensions and the
    * levels left undefined are those of the current order, read first.
+   *
+   * An order already replaced (CANCELLED with `replacedByOrderID`: an earlier modify whose answer
+   * was lost) is followed to its live replacement, which is returned as it is when it already
+   * has the asked price and levels, and replaced otherwise. A new price the market has already
+   * reached is refused (`INVALID_PRICE`, nothing sent), as when placing. Should the replacement
+   * fill at once nevertheless (the market moved after the price was read: `orderFillTransaction`
+   * in the answer), its id is returned all the same: that order is then FILLED, not pending, and
+   * the trade it opened carries the client id (found by `findByClientId`).
    */
   async modifyOrder(orderId: string, change: { price: number } & StopLevels): Promise<{ orderId: string }> {
-    const { order } = await this.client.get<{ order: OandaOrder }>(`/orders/${pathId(orderId)}`, { kind: 'read', subject: 'order' });
+    const { order, followed } = await this.liveOrder(orderId);
     if (!pendingOrderTypes.includes(order.type) || (order.state !== undefined && order.state !== 'PENDING') || !order.instrument) {
-      throw new BrokerError('ORDER_NOT_FOUND', `order ${orderId} is not a pending order (${order.type} ${order.state ?? ''})`.trim());
+      const via = order.id !== orderId ? ` (replaced by order ${order.id})` : '';
+      throw new BrokerError('ORDER_NOT_FOUND', `order ${orderId}${via} is not a pending order (${order.type} ${order.state ?? ''})`.trim());
     }
     const instrument = await this.instrumentFor(order.instrument);
+    if (followed && hasLevels(order, change, instrument.displayPrecision)) return { orderId: order.id };
+    const side = (decimal(order.units) ?? 0) < 0 ? 'sell' : 'buy';
+    await this.refuseMarketable(order.instrument, side, order.type === 'LIMIT' ? 'limit' : 'stop', change.price);
     const answer = await this.client.put<OrderAnswer>(
-      `/orders/${pathId(orderId)}`,
+      `/orders/${pathId(order.id)}`,
       { order: replacementOrder(order, change, instrument.displayPrecision) },
       { subject: 'order' },
     );
     const replacing = answer.replacingOrderCancelTransaction;
-    if (replacing) throw refusal(replacing.reason ?? 'ORDER_CANCELLED', `the replacement of order ${orderId}`);
-    const replacedBy = answer.orderCreateTransaction?.id ?? answer.orderCancelTransaction?.replacedByOrderID;
-    if (!replacedBy) throw new BrokerError('TIMEOUT', `OANDA replaced order ${orderId} without naming the replacement`);
+    if (replacing) throw refusal(replacing.reason ?? 'ORDER_CANCELLED', `the replacement of order ${order.id}`);
+    const replacedBy = answer.orderCreateTransaction?.id ?? answer.orderCancelTransaction?.replacedByOrderID ?? answer.orderFillTransaction?.orderID;
+    if (!replacedBy) throw new BrokerError('TIMEOUT', `OANDA replaced order ${order.id} without naming the replacement`);
     return { orderId: replacedBy };
   }
 
@@ -269,15 +297,27 @@ export class OandaBrokerPort implements BrokerPort {
     });
   }
 
+  /**
+   * Cancels the pending order. One already replaced (an earlier modify whose answer was lost) is
+   * followed to its live replacement, which is cancelled.
+   */
   async cancelOrder(orderId: string): Promise<void> {
-    await this.client.put<unknown>(`/orders/${pathId(orderId)}/cancel`, undefined, { subject: 'order' });
+    try {
+      await this.client.put<unknown>(`/orders/${pathId(orderId)}/cancel`, undefined, { subject: 'order' });
+    } catch (error) {
+      if (!(isBrokerError(error) && error.code === 'ORDER_NOT_FOUND')) throw error;
+      const live = await orNothing(this.liveOrder(orderId));
+      if (!live?.followed || live.order.state !== 'PENDING') throw error;
+      await this.client.put<unknown>(`/orders/${pathId(live.order.id)}/cancel`, undefined, { subject: 'order' });
+    }
   }
 
   /**
-   * What a request with this client id left: the trade it opened (`/trades/@id`: a position
-   * while open) and its opening deal, the pending order it placed (`/orders/@id`), and when that
-   * order was filled, the deals of its fill (a netting fill closes or reduces other trades). A
-   * client id nothing carries finds nothing.
+   * What a request with this client id left: the trade it opened (`/trades/@id`, open or closed:
+   * a position while open) with its opening deal, and the LIMIT or STOP order it placed while
+   * pending (`/orders/@id`). A market order carries no client order id (see `orderRequest`): its
+   * copy is found by its trade alone. Only the deal that opened the copy's trade is reported,
+   * never deals of other trades. A client id nothing carries finds nothing.
    */
   async findByClientId(clientId: string): Promise<ClientIdMatch> {
     const specifier = `@${encodeURIComponent(clientId)}`;
@@ -285,11 +325,15 @@ export class OandaBrokerPort implements BrokerPort {
       orNothing(this.client.get<{ trade?: OandaTrade }>(`/trades/${specifier}`, { kind: 'read', subject: 'position' }).then((answer) => answer.trade)),
       orNothing(this.client.get<{ order?: OandaOrder }>(`/orders/${specifier}`, { kind: 'read', subject: 'order' }).then((answer) => answer.order)),
     ]);
-    const fill = order?.fillingTransactionID ? await this.transaction(order.fillingTransactionID) : undefined;
-    const deals = fill ? toDeals(fill) : [];
-    if (trade && !deals.some((deal) => deal.entry === 'in' && deal.positionId === trade.id)) deals.push(openingDeal(trade));
+    const deals: Deal[] = [];
+    if (trade) {
+      // A v20 trade's id is that of the ORDER_FILL that opened it.
+      const fill = await this.transaction(trade.id);
+      const opening = (fill ? toDeals(fill) : []).filter((deal) => deal.entry === 'in' && deal.positionId === trade.id);
+      deals.push(...(opening.length > 0 ? opening : [openingDeal(trade)]));
+    }
     const position = trade ? toPosition(trade) : undefined;
-    const pending = order && order.state === 'PENDING' ? toPendingOrder(order) : undefined;
+    const pending = order && order.state === 'PENDING' && pendingOrderTypes.includes(order.type) ? toPendingOrder(order) : undefined;
     return { positions: position ? [position] : [], orders: pending ? [pending] : [], deals };
   }
 
@@ -307,9 +351,13 @@ export class OandaBrokerPort implements BrokerPort {
         this.client.get<{ orders?: OandaOrder[]; lastTransactionID?: string }>('/pendingOrders'),
         this.client.get<{ account: OandaAccountSummary; lastTransactionID?: string }>('/summary'),
       ]);
-      const lastTransactionID = summary.lastTransactionID ?? summary.account.lastTransactionID;
-      const consistent = trades.lastTransactionID === orders.lastTransactionID && orders.lastTransactionID === lastTransactionID;
+      const summaryID = summary.lastTransactionID ?? summary.account.lastTransactionID;
+      const consistent = trades.lastTransactionID === orders.lastTransactionID && orders.lastTransactionID === summaryID;
       if (!consistent && attempt < 3) continue;
+      // Reads that still disagree are stamped with the oldest transaction any of them is as of
+      // (none when one does not say): the view is not current, and the next heartbeat, which names
+      // a later transaction, reads the account again.
+      const lastTransactionID = consistent ? summaryID : oldestTransactionID([trades.lastTransactionID, orders.lastTransactionID, summaryID]);
       const byId = new Map((orders.orders ?? []).map((order) => [order.id, order]));
       return {
         view: {
@@ -330,7 +378,75 @@ export class OandaBrokerPort implements BrokerPort {
     return { account: toAccountInformation(answer.account), lastTransactionID: answer.lastTransactionID ?? answer.account.lastTransactionID };
   }
 
+  // ---- checks before a trade request ------------------------------------------------------------
+
+  /**
+   * On an account without hedging, a fill on the other side of the instrument's open trades would
+   * close them (DEFAULT fills reduce first there; OPEN_ONLY cannot fill): refused, nothing sent, so
+   * a copy never closes another copy's or the trader's trade.
+   */
+  private async refuseAgainstOpenTrades(symbol: string, side: 'buy' | 'sell'): Promise<void> {
+    if ((await this.summary()).hedgingEnabled === true) return;
+    const { trades } = await this.client.get<{ trades?: OandaTrade[] }>('/openTrades');
+    const sign = side === 'buy' ? 1 : -1;
+    const against = (trades ?? []).filter((trade) => trade.instrument === symbol && Math.sign(decimal(trade.currentUnits) ?? 0) === -sign);
+    if (against.length > 0) {
+      throw new BrokerError(
+        'REJECTED',
+        `the OANDA account does not hedge: a ${side} order against the open trades of ${symbol} (${against.map((trade) => trade.id).join(', ')}) would close them; nothing was sent`,
+      );
+    }
+  }
+
+  /**
+   * A limit or stop order the market has already reached would fill at once (a buy limit at or
+   * above the ask, a sell limit at or below the bid, a buy stop at or below the ask, a sell stop
+   * at or above the bid): refused, nothing sent, as MetaTrader brokers refuse it.
+   */
+  private async refuseMarketable(symbol: string, side: 'buy' | 'sell', type: 'limit' | 'stop', price: number): Promise<void> {
+    const { prices } = await this.pricing([symbol], false);
+    const found = prices?.find((candidate) => candidate.instrument === symbol);
+    const quote = found ? toQuote(found) : undefined;
+    if (!quote) throw new BrokerError('OFF_QUOTES', `OANDA gave no price of ${symbol} to check the ${type} order against`);
+    const reached = type === 'limit' ? (side === 'buy' ? price >= quote.ask : price <= quote.bid) : side === 'buy' ? price <= quote.ask : price >= quote.bid;
+    if (reached) {
+      throw new BrokerError(
+        'INVALID_PRICE',
+        `a ${side} ${type} at ${price} is already reached by the market (bid ${quote.bid}, ask ${quote.ask}): it would fill at once`,
+      );
+    }
+  }
+
+  /**
+   * A client order id OANDA says is taken: when it is on an order OANDA cancelled unfilled, the
+   * earlier attempt had no effect and reconciling would find nothing, so it is refused for good
+   * (`REJECTED`) instead of being reported as an attempt that got through.
+   */
+  private async refuseBurntClientId(clientId: string, duplicate: BrokerError): Promise<void> {
+    const found = await orNothing(
+      this.client.get<{ order?: OandaOrder }>(`/orders/@${encodeURIComponent(clientId)}`, { kind: 'read', subject: 'order' }).then((answer) => answer.order),
+    ).catch(() => undefined);
+    if (found?.state === 'CANCELLED' && !found.fillingTransactionID && !found.replacedByOrderID) {
+      throw new BrokerError(
+        'REJECTED',
+        `client id ${clientId} is taken by OANDA order ${found.id}, which was cancelled unfilled: nothing was placed, and OANDA refuses the id again`,
+        { cause: duplicate },
+      );
+    }
+  }
+
   // ---- reads ----------------------------------------------------------------------------------
+
+  /** The order, or where it was replaced (CANCELLED, `replacedByOrderID`), the last order of its chain of replacements. */
+  private async liveOrder(orderId: string): Promise<{ order: OandaOrder; followed: boolean }> {
+    let { order } = await this.client.get<{ order: OandaOrder }>(`/orders/${pathId(orderId)}`, { kind: 'read', subject: 'order' });
+    let followed = false;
+    for (let hop = 0; hop < MAX_REPLACEMENTS && order.state === 'CANCELLED' && order.replacedByOrderID; hop += 1) {
+      ({ order } = await this.client.get<{ order: OandaOrder }>(`/orders/${pathId(order.replacedByOrderID)}`, { kind: 'read', subject: 'order' }));
+      followed = true;
+    }
+    return { order, followed };
+  }
 
   private async summary(): Promise<OandaAccountSummary> {
     return (await this.client.get<{ account: OandaAccountSummary }>('/summary')).account;
@@ -375,6 +491,25 @@ export class OandaBrokerPort implements BrokerPort {
     return instrument;
   }
 }
+
+/** Whether the order already has the price and the levels the change asks for (a level left undefined is any). */
+const hasLevels = (order: OandaOrder, change: { price: number } & StopLevels, precision: number): boolean => {
+  const same = (value: string | undefined, wanted: number) => decimal(value) === decimal(formatPrice(wanted, precision));
+  const level = (wanted: number | null | undefined, details: { price?: string } | undefined) =>
+    wanted === undefined || (wanted === null ? details === undefined : same(details?.price, wanted));
+  return same(order.price, change.price) && level(change.stopLoss, order.stopLossOnFill) && level(change.takeProfit, order.takeProfitOnFill);
+};
+
+/** The smallest of transaction ids (decimal integers), undefined when one is missing or not a number. */
+const oldestTransactionID = (ids: (string | undefined)[]): string | undefined => {
+  let oldest: bigint | undefined;
+  for (const id of ids) {
+    if (id === undefined || !/^\d+$/.test(id)) return undefined;
+    const value = BigInt(id);
+    if (oldest === undefined || value < oldest) oldest = value;
+  }
+  return oldest?.toString();
+};
 
 /** The answer, or undefined when the trade, order or transaction asked for does not exist. */
 const orNothing = async <T>(request: Promise<T>): Promise<T | undefined> => {

@@ -293,7 +293,7 @@ describe("OANDA v20's models onto the domain", () => {
     expect(fitsUnitsPrecision(0.1 + 0.2, 1)).toBe(true);
   });
 
-  it('builds the order of a trade request: signed units, client id on the order and its trade, levels at the precision', () => {
+  it('builds the order of a trade request: OPEN_ONLY, signed units, client id on the trade (and on a pending order), levels at the precision', () => {
     expect(
       orderRequest(
         { clientId: 'ct-1', comment: 'copy', symbol: 'EUR_USD', side: 'sell', type: 'market', volume: 2500, stopLoss: 1.0900000000000001, takeProfit: 1.08 },
@@ -304,8 +304,7 @@ describe("OANDA v20's models onto the domain", () => {
       timeInForce: 'FOK',
       instrument: 'EUR_USD',
       units: '-2500',
-      positionFill: 'DEFAULT',
-      clientExtensions: { id: 'ct-1', comment: 'copy' },
+      positionFill: 'OPEN_ONLY',
       tradeClientExtensions: { id: 'ct-1', comment: 'copy' },
       stopLossOnFill: { price: '1.09000', timeInForce: 'GTC' },
       takeProfitOnFill: { price: '1.08000', timeInForce: 'GTC' },
@@ -320,7 +319,7 @@ describe("OANDA v20's models onto the domain", () => {
       timeInForce: 'GTC',
       instrument: 'EUR_USD',
       units: '100',
-      positionFill: 'DEFAULT',
+      positionFill: 'OPEN_ONLY',
       clientExtensions: { id: 'ct-3' },
       tradeClientExtensions: { id: 'ct-3' },
     });
@@ -425,7 +424,10 @@ describe("OANDA's refusals onto the domain's codes", () => {
     expect(httpError(404, {}, null, read, 0)).toMatchObject({ code: 'AUTH_FAILED' });
     expect(httpError(404, { errorCode: 'TRADE_DOESNT_EXIST' }, null, trade, 0)).toMatchObject({ code: 'POSITION_NOT_FOUND' });
     expect(httpError(429, {}, '2', read, 0)).toMatchObject({ code: 'TOO_MANY_REQUESTS', errorClass: 'retry', retryAfterMs: 2000 });
-    expect(httpError(503, {}, null, trade, 0)).toMatchObject({ code: 'BROKER_BUSY', errorClass: 'retry' });
+    // A 503 on a trade request may come from a gateway that passed the request on: its outcome is unknown.
+    expect(httpError(503, {}, null, trade, 0)).toMatchObject({ code: 'TIMEOUT', errorClass: 'reconcile' });
+    expect(httpError(503, {}, null, read, 0)).toMatchObject({ code: 'BROKER_BUSY', errorClass: 'retry' });
+    expect(httpError(500, {}, null, trade, 0)).toMatchObject({ code: 'TIMEOUT', errorClass: 'reconcile' });
     expect(httpError(500, {}, null, read, 0)).toMatchObject({ code: 'BROKER_BUSY' });
     expect(httpError(502, {}, null, trade, 0)).toMatchObject({ code: 'TIMEOUT', errorClass: 'reconcile' });
     expect(retryAfterMs('Thu, 02 May 2024 09:15:05 GMT', Date.parse('2024-05-02T09:15:03Z'))).toBe(2000);

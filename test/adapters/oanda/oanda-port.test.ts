@@ -1,6 +1,8 @@
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OandaClient } from '../../../shared/adapters/oanda/oanda-client';
 import { OandaGateway } from '../../../shared/adapters/oanda/oanda-gateway';
+import { OandaBrokerPort } from '../../../shared/adapters/oanda/oanda-port';
 import { BrokerError } from '../../../shared/domain/broker-errors';
 import type { BrokerAccountRef, BrokerPort } from '../../../shared/ports/broker';
 import { FakeOanda } from '../../support/fake-oanda/fake-oanda';
@@ -120,7 +122,7 @@ describe('the OANDA v20 adapter against the fake OANDA server', () => {
     expect(login).toMatch(/^\d+-\d+-\d+-\d+$/);
   });
 
-  it('answers 429 with TOO_MANY_REQUESTS and the wait OANDA asks for, 503 with BROKER_BUSY', async () => {
+  it('answers 429 with TOO_MANY_REQUESTS and the wait OANDA asks for, 503 with BROKER_BUSY on a read and TIMEOUT on a trade request', async () => {
     fake.setFaults({ rateLimitNext: 1 });
     const throttled = await failed(shared.port.getPositions());
     expect(throttled).toMatchObject({ code: 'TOO_MANY_REQUESTS', errorClass: 'retry' });
@@ -129,6 +131,31 @@ describe('the OANDA v20 adapter against the fake OANDA server', () => {
     fake.setFaults({ unavailableNext: 1 });
     expect(await failed(shared.port.getPendingOrders())).toMatchObject({ code: 'BROKER_BUSY', errorClass: 'retry' });
     expect(await shared.port.getPendingOrders()).toEqual(expect.any(Array));
+    // A gateway may have passed the close on before it answered 503, and a close has no client id: reconcile, never resend blindly.
+    const { positionId } = await shared.port.placeOrder({ clientId: clientId(), symbol: 'EUR_USD', side: 'buy', type: 'market', volume: 1000 });
+    fake.setFaults({ unavailableNext: 1 });
+    expect(await failed(shared.port.closePosition(positionId!, {}))).toMatchObject({ code: 'TIMEOUT', errorClass: 'reconcile' });
+    expect(await shared.port.closePosition(positionId!, {})).toMatchObject({ positionId, volume: 1000 });
+  });
+
+  it('places a market order again after OANDA cancelled the first attempt (no client order id left behind), found by its trade', async () => {
+    const { login, port } = await account();
+    const id = clientId();
+    fake.market.setFaults(fake.marketAccountId(login), { rejectNext: 1, code: 'MARKET_CLOSED' });
+    const halted = await failed(port.placeOrder({ clientId: id, symbol: 'EUR_USD', side: 'buy', type: 'market', volume: 1000 }));
+    expect(halted).toMatchObject({ code: 'MARKET_CLOSED' });
+    expect(halted.message).toContain('MARKET_HALTED');
+    expect(await port.findByClientId(id)).toEqual({ positions: [], orders: [], deals: [] });
+    const placed = await port.placeOrder({ clientId: id, symbol: 'EUR_USD', side: 'buy', type: 'market', volume: 1000 });
+    expect(placed.positionId).toEqual(expect.any(String));
+    const found = await port.findByClientId(id);
+    expect(found.positions).toEqual([expect.objectContaining({ id: placed.positionId, clientId: id, volume: 1000 })]);
+    expect(found.deals).toEqual([expect.objectContaining({ positionId: placed.positionId, entry: 'in', volume: 1000, clientId: id })]);
+    // Closed, the copy is still found by its trade, with its opening deal only.
+    await port.closePosition(placed.positionId!, {});
+    const closed = await port.findByClientId(id);
+    expect(closed.positions).toEqual([]);
+    expect(closed.deals).toEqual([expect.objectContaining({ positionId: placed.positionId, entry: 'in', volume: 1000 })]);
   });
 
   it('fails a trade whose answer is dropped with TIMEOUT, and findByClientId shows the trade it opened', async () => {
@@ -147,6 +174,18 @@ describe('the OANDA v20 adapter against the fake OANDA server', () => {
     const again = await failed(shared.port.placeOrder({ clientId: id, symbol: 'EUR_USD', side: 'buy', type: 'market', volume: 1000 }));
     expect(again).toMatchObject({ code: 'DUPLICATE_CLIENT_ID', errorClass: 'reconcile' });
     expect((await shared.port.findByClientId(id)).positions.map((position) => position.id)).toEqual([first.positionId]);
+  });
+
+  it('refuses for good a limit order whose client id OANDA keeps on an order it cancelled unfilled (no effect to reconcile)', async () => {
+    const id = clientId();
+    const quote = (await shared.port.getQuote('EUR_USD'))!;
+    const price = Number((quote.bid - 0.02).toFixed(5));
+    const placed = await shared.port.placeOrder({ clientId: id, symbol: 'EUR_USD', side: 'buy', type: 'limit', volume: 1000, price });
+    await shared.port.cancelOrder(placed.orderId!);
+    const again = await failed(shared.port.placeOrder({ clientId: id, symbol: 'EUR_USD', side: 'buy', type: 'limit', volume: 1000, price }));
+    expect(again).toMatchObject({ code: 'REJECTED', errorClass: 'terminal' });
+    expect(again.message).toContain('cancelled unfilled');
+    expect(await shared.port.findByClientId(id)).toEqual({ positions: [], orders: [], deals: [] });
   });
 
   it('replaces a pending order when it is modified: a new id, the same client id and units, the old id gone', async () => {
@@ -175,8 +214,28 @@ describe('the OANDA v20 adapter against the fake OANDA server', () => {
     expect(moved!.stopLoss).toBeCloseTo(price - 0.01, 5);
     expect(moved!.takeProfit).toBeCloseTo(price + 0.02, 5);
     expect((await shared.port.findByClientId(id)).orders.map((order) => order.id)).toEqual([orderId]);
-    expect(await failed(shared.port.modifyOrder(placed.orderId!, { price }))).toMatchObject({ code: 'ORDER_NOT_FOUND' });
-    await shared.port.cancelOrder(orderId);
+  });
+
+  it('follows a replaced order to its live replacement when a modify is retried or the order cancelled by its old id', async () => {
+    const id = clientId();
+    const quote = (await shared.port.getQuote('EUR_USD'))!;
+    const price = Number((quote.bid - 0.02).toFixed(5));
+    const placed = await shared.port.placeOrder({ clientId: id, symbol: 'EUR_USD', side: 'buy', type: 'limit', volume: 1000, price });
+    const moved = Number((price - 0.001).toFixed(5));
+    // The first modify went through, its answer was lost: the retry with the old id finds the replacement as asked.
+    const first = await shared.port.modifyOrder(placed.orderId!, { price: moved });
+    expect(await shared.port.modifyOrder(placed.orderId!, { price: moved })).toEqual(first);
+    expect((await shared.port.getPendingOrders()).filter((order) => order.clientId === id).map((order) => order.id)).toEqual([first.orderId]);
+    // Asked for another price by the old id, the live replacement is replaced.
+    const again = await shared.port.modifyOrder(placed.orderId!, { price: Number((price - 0.002).toFixed(5)) });
+    expect(again.orderId).not.toBe(first.orderId);
+    const pending = (await shared.port.getPendingOrders()).filter((order) => order.clientId === id);
+    expect(pending.map((order) => order.id)).toEqual([again.orderId]);
+    expect(pending[0]!.price).toBeCloseTo(price - 0.002, 5);
+    // Cancelled by its first id, the live replacement is cancelled.
+    await shared.port.cancelOrder(placed.orderId!);
+    expect((await shared.port.getPendingOrders()).filter((order) => order.clientId === id)).toEqual([]);
+    expect(await failed(shared.port.cancelOrder(placed.orderId!))).toMatchObject({ code: 'ORDER_NOT_FOUND' });
   });
 
   it('on a FIFO account refuses to close a newer trade while an older one is open (FIFO_VIOLATION), and closes oldest first', async () => {
@@ -191,19 +250,72 @@ describe('the OANDA v20 adapter against the fake OANDA server', () => {
     expect(await port.closePosition(newer.positionId!, {})).toMatchObject({ positionId: newer.positionId, volume: 2000 });
   });
 
-  it('on a netting account reports what a fill opened, and finds the trades an opposite order reduced by its client id', async () => {
-    const { port } = await account({ hedging: false });
-    const from = new Date(Date.now() - 1_000).toISOString();
+  it('on an account without hedging sends OPEN_ONLY orders and refuses one against the open trades before sending it', async () => {
+    const { token, login, port } = await account({ hedging: false });
     const long = await port.placeOrder({ clientId: clientId(), symbol: 'EUR_USD', side: 'buy', type: 'market', volume: 3000 });
-    const reduceId = clientId();
-    const reduced = await port.placeOrder({ clientId: reduceId, symbol: 'EUR_USD', side: 'sell', type: 'market', volume: 1000 });
-    expect(reduced.positionId).toBeUndefined();
-    expect((await port.getPositions()).map((position) => [position.id, position.side, position.volume])).toEqual([[long.positionId, 'buy', 2000]]);
-    const found = await port.findByClientId(reduceId);
-    expect(found.positions).toEqual([]);
-    expect(found.deals).toEqual([expect.objectContaining({ positionId: long.positionId, entry: 'out', side: 'sell', volume: 1000, clientId: reduceId })]);
-    const deals = await port.getDeals(from, new Date(Date.now() + 60_000).toISOString());
-    expect(deals.filter((deal) => deal.positionId === long.positionId).map((deal) => `${deal.entry}:${deal.volume}`)).toEqual(['in:3000', 'out:1000']);
+    const orders = fake.requestCount(/\/orders$/);
+    const error = await failed(port.placeOrder({ clientId: clientId(), symbol: 'EUR_USD', side: 'sell', type: 'market', volume: 1000 }));
+    expect(error).toMatchObject({ code: 'REJECTED', errorClass: 'terminal' });
+    expect(error.message).toMatch(/does not hedge.*open trades of EUR_USD.*would close them/);
+    const quote = (await port.getQuote('EUR_USD'))!;
+    const limit = port.placeOrder({
+      clientId: clientId(),
+      symbol: 'EUR_USD',
+      side: 'sell',
+      type: 'limit',
+      volume: 1000,
+      price: Number((quote.ask + 0.02).toFixed(5)),
+    });
+    expect(await failed(limit)).toMatchObject({ code: 'REJECTED' });
+    expect(fake.requestCount(/\/orders$/)).toBe(orders);
+    // Other instruments and the same side are placed, and open trades of their own.
+    const more = await port.placeOrder({ clientId: clientId(), symbol: 'EUR_USD', side: 'buy', type: 'market', volume: 500 });
+    expect(more.positionId).not.toBe(long.positionId);
+    expect((await port.getPositions()).map((position) => [position.id, position.volume]).sort()).toEqual(
+      [
+        [long.positionId, 3000],
+        [more.positionId, 500],
+      ].sort(),
+    );
+    // A copy an older adapter placed with DEFAULT (reducing the long first) reports only the deal of the trade it opened.
+    const legacyId = clientId();
+    const legacy = await fetch(`${fake.url}/v3/accounts/${login}/orders`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        order: {
+          type: 'MARKET',
+          instrument: 'EUR_USD',
+          units: '-4000',
+          positionFill: 'DEFAULT',
+          clientExtensions: { id: legacyId },
+          tradeClientExtensions: { id: legacyId },
+        },
+      }),
+    });
+    const fill = ((await legacy.json()) as { orderFillTransaction: { tradeOpened: { tradeID: string } } }).orderFillTransaction;
+    const found = await port.findByClientId(legacyId);
+    expect(found.deals).toEqual([
+      expect.objectContaining({ positionId: fill.tradeOpened.tradeID, entry: 'in', side: 'sell', volume: 500, clientId: legacyId }),
+    ]);
+  });
+
+  it('refuses a limit or stop order the market has already reached before sending it (INVALID_PRICE)', async () => {
+    const quote = (await shared.port.getQuote('EUR_USD'))!;
+    const orders = fake.requestCount(/\/orders$/);
+    const cases = [
+      { side: 'buy', type: 'limit', price: quote.ask },
+      { side: 'sell', type: 'limit', price: quote.bid - 0.001 },
+      { side: 'buy', type: 'stop', price: quote.ask - 0.001 },
+      { side: 'sell', type: 'stop', price: quote.bid },
+    ] as const;
+    for (const { side, type, price } of cases) {
+      const error = await failed(
+        shared.port.placeOrder({ clientId: clientId(), symbol: 'EUR_USD', side, type, volume: 1000, price: Number(price.toFixed(5)) }),
+      );
+      expect(error).toMatchObject({ code: 'INVALID_PRICE', errorClass: 'terminal' });
+    }
+    expect(fake.requestCount(/\/orders$/)).toBe(orders);
   });
 
   it('refuses units finer than the instrument allows before sending anything, and a close larger than the trade', async () => {
@@ -225,5 +337,59 @@ describe('the OANDA v20 adapter against the fake OANDA server', () => {
     expect(await failed(shared.port.modifyOrder('999999999', { price: 1 }))).toMatchObject({ code: 'ORDER_NOT_FOUND' });
     expect(await shared.port.findByClientId('never-sent-anywhere')).toEqual({ positions: [], orders: [], deals: [] });
     expect(await shared.port.getQuote('NOSUCH_XXX')).toBeUndefined();
+  });
+});
+
+describe('the OANDA v20 adapter against a stubbed client', () => {
+  it('reports a limit order that filled at once (the market moved after the price was read) as a position, without an order id', async () => {
+    const client = {
+      get: async (path: string) => {
+        if (path === '/instruments')
+          return { instruments: [{ name: 'EUR_USD', type: 'CURRENCY', displayPrecision: 5, tradeUnitsPrecision: 0, pipLocation: -4, marginRate: '0.02' }] };
+        if (path === '/summary') return { account: { id: '1', currency: 'USD', hedgingEnabled: true } };
+        return {
+          prices: [
+            {
+              instrument: 'EUR_USD',
+              tradeable: true,
+              bids: [{ price: '1.10000', liquidity: 1e6 }],
+              asks: [{ price: '1.10010', liquidity: 1e6 }],
+              time: '2026-03-02T10:00:00.000000000Z',
+            },
+          ],
+        };
+      },
+      post: async () => ({
+        orderCreateTransaction: { id: '10', type: 'LIMIT_ORDER' },
+        orderFillTransaction: {
+          id: '11',
+          type: 'ORDER_FILL',
+          orderID: '10',
+          instrument: 'EUR_USD',
+          units: '1000',
+          price: '1.09990',
+          tradeOpened: { tradeID: '11', units: '1000', price: '1.09990' },
+        },
+      }),
+    } as unknown as OandaClient;
+    const result = await new OandaBrokerPort(client).placeOrder({ clientId: 'c-1', symbol: 'EUR_USD', side: 'buy', type: 'limit', volume: 1000, price: 1.1 });
+    expect(result).toEqual({ positionId: '11', price: 1.0999, volume: 1000 });
+  });
+
+  it('stamps reads that stay inconsistent with the oldest transaction among them, so the next heartbeat reads again', async () => {
+    let read = 0;
+    const summary = { id: '1', currency: 'USD', balance: '100', NAV: '100', marginUsed: '0', marginAvailable: '100', marginRate: '0.02' };
+    const client = {
+      get: async (path: string) => {
+        read += 1;
+        if (path === '/openTrades') return { trades: [], lastTransactionID: String(40 + read) };
+        if (path === '/pendingOrders') return { orders: [], lastTransactionID: String(30 + read) };
+        return { account: { ...summary, lastTransactionID: String(50 + read) }, lastTransactionID: String(50 + read) };
+      },
+    } as unknown as OandaClient;
+    const snapshot = await new OandaBrokerPort(client).snapshot();
+    expect(read).toBe(9);
+    // The last round read trades as of 47, orders as of 38 and the summary as of 59.
+    expect(snapshot.lastTransactionID).toBe('38');
   });
 });

@@ -321,6 +321,29 @@ describe('FakeOanda', () => {
       expect((await call('GET', account('/summary', netting))).body.account.hedgingEnabled).toBe(false);
     });
 
+    it('on an account without hedging, an OPEN_ONLY order against the open trades is rejected (ORDER_FILL_POSITION_ACTION_INVALID), never reduces', async () => {
+      const netting = fake.addAccount({ token: TOKEN, hedging: false });
+      const long = (await order({ units: '100' }, netting)).body.orderFillTransaction.tradeOpened.tradeID;
+      const against = await order({ units: '-40', positionFill: 'OPEN_ONLY' }, netting);
+      expect(against.status).toBe(400);
+      expect(against.body.orderRejectTransaction).toMatchObject({
+        type: 'MARKET_ORDER_REJECT',
+        positionFill: 'OPEN_ONLY',
+        rejectReason: 'ORDER_FILL_POSITION_ACTION_INVALID',
+      });
+      const marketable = await call('POST', account('/orders', netting), {
+        order: { type: 'LIMIT', instrument: 'EUR_USD', units: '-40', price: '0.50000', positionFill: 'OPEN_ONLY' },
+      });
+      expect(marketable.status).toBe(400);
+      expect(marketable.body.orderRejectTransaction.rejectReason).toBe('ORDER_FILL_POSITION_ACTION_INVALID');
+      const open = (await call('GET', account('/openTrades', netting))).body.trades;
+      expect(open.map((trade: any) => [trade.id, trade.currentUnits])).toEqual([[long, '100']]);
+      // On the same side OPEN_ONLY opens a trade of its own.
+      const more = await order({ units: '30', positionFill: 'OPEN_ONLY' }, netting);
+      expect(more.body.orderFillTransaction.tradeOpened).toMatchObject({ units: '30' });
+      expect(more.body.orderFillTransaction.tradesClosed).toBeUndefined();
+    });
+
     it('on a FIFO account, closing a trade while an older one of the instrument is open is cancelled with FIFO_VIOLATION', async () => {
       const us = fake.addAccount({ token: TOKEN, fifo: true });
       const older = (await order({ units: '100' }, us)).body.orderFillTransaction.tradeOpened.tradeID;

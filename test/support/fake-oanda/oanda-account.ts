@@ -660,7 +660,11 @@ export class OandaAccount {
     if (timeInForce === 'GTD' && gtdTime && Date.parse(gtdTime) <= this.now().getTime()) throw reject('TIME_IN_FORCE_GTD_TIMESTAMP_IN_PAST');
     const clientExtensions = clientExtensionsOf(request.clientExtensions);
     const clientId = clientExtensions?.id;
-    if (clientId !== undefined && [...this.orders.values()].some((order) => order.clientExtensions?.id === clientId && order !== replacing)) {
+    // A replacement carries the client id of the order it replaces, and of that order's predecessors.
+    const chain = new Set<OrderRecord>();
+    for (let order = replacing; order && !chain.has(order); order = order.replacesOrderID ? this.orders.get(order.replacesOrderID) : undefined)
+      chain.add(order);
+    if (clientId !== undefined && [...this.orders.values()].some((order) => order.clientExtensions?.id === clientId && !chain.has(order))) {
       throw reject('CLIENT_ORDER_ID_ALREADY_EXISTS');
     }
     if (request.trailingStopLossOnFill !== undefined) throw reject('TRAILING_STOP_LOSS_ORDERS_NOT_SUPPORTED');
@@ -689,6 +693,7 @@ export class OandaAccount {
     if (type === 'MARKET' && positionFill === 'REDUCE_ONLY' && this.opposite(instrument, units).length === 0) {
       throw reject('ORDER_FILL_POSITION_ACTION_INVALID', 'REDUCE_ONLY, and there is nothing to reduce');
     }
+    if (type === 'MARKET' && this.cannotOpenOnly(positionFill, instrument, units)) throw this.openOnlyRefusal();
     return compact({
       type,
       instrument,
@@ -715,11 +720,32 @@ export class OandaAccount {
   /**
    * Whether a fill reduces the opposite trades before it opens: DEFAULT reduces first on an
    * account without hedging (netting, US FIFO) and only opens on one with hedging;
-   * REDUCE_FIRST and REDUCE_ONLY always reduce; OPEN_ONLY opens beside the opposite trades
-   * where hedging allows it and reduces elsewhere (such an account cannot hold both sides).
+   * REDUCE_FIRST and REDUCE_ONLY always reduce; OPEN_ONLY never reduces (`OrderPositionFill`:
+   * "only allow Positions to be opened or extended"): it opens beside the opposite trades where
+   * hedging allows it and cannot fill elsewhere (see `cannotOpenOnly`).
    */
   private reducesFirst(positionFill: string): boolean {
+    if (positionFill === 'OPEN_ONLY') return false;
     return positionFill === 'REDUCE_FIRST' || positionFill === 'REDUCE_ONLY' || !this.hedging;
+  }
+
+  /** An OPEN_ONLY fill on an account without hedging against open trades on the other side: it could only reduce them. */
+  private cannotOpenOnly(positionFill: string | undefined, instrument: string, units: number): boolean {
+    return positionFill === 'OPEN_ONLY' && !this.hedging && this.opposite(instrument, units).length > 0;
+  }
+
+  /**
+   * How such an order is refused: the v20 document names no reason for it in so many words, so
+   * the fake rejects it (400, `...ORDER_REJECT`) with the `TransactionRejectReason`
+   * ORDER_FILL_POSITION_ACTION_INVALID (the order's position fill action cannot be carried out),
+   * the reason it already gives a REDUCE_ONLY order with nothing to reduce. No
+   * `OrderCancelReason` fits (none speaks of the position fill).
+   */
+  private openOnlyRefusal(): Refused {
+    return reject(
+      'ORDER_FILL_POSITION_ACTION_INVALID',
+      'OPEN_ONLY, and the account does not hedge: the fill could only reduce the open trades on the other side',
+    );
   }
 
   /** The stop loss level of an on-fill detail: its price, or the fill price less / plus its distance. */
@@ -862,6 +888,8 @@ export class OandaAccount {
           }
         : {};
     if (reachedAlready) {
+      if (this.cannotOpenOnly(order.positionFill, order.instrument, order.units))
+        return this.rejectOrder(batch, this.requestOf(order), this.openOnlyRefusal(), replacing);
       if (replacing) this.market.cancelOrder(this.marketAccountId, replacing.id);
       const cancelled = cancelReplaced();
       const created = this.createEntry(batch, order, this.market.takeTicket(), { replacesOrderID: replacing?.id });

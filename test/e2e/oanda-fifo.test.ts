@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalSystem } from '../../local/local-system';
+import { FakeOanda } from '../support/fake-oanda/fake-oanda';
+import { apiClient, eventually, startTestSystem, tokenFor } from '../support/local-api';
+
+type Copy = { action: string; status: string; reason?: string; masterPositionId?: string };
+
+/**
+ * A US-style OANDA slave: no hedging, trades of an instrument close oldest first (FIFO), and
+ * OANDA refuses a close out of that order. The master closes its newer position first; the
+ * engine closes the slave's oldest trade instead (another copy's, of the same volume) and the
+ * two copies exchange trades, so each master position still has its own on the slave.
+ */
+describe('a FIFO slave', () => {
+  let oanda: FakeOanda;
+  let system: LocalSystem;
+  let api: ReturnType<typeof apiClient>;
+  let masterMarket: string;
+  let slaveMarket: string;
+  let mappingId: string;
+
+  const sync = async () => {
+    await system.syncNow(true);
+    await system.drain();
+  };
+  const slaveTrades = () => oanda.market.getPositions(slaveMarket);
+  const copies = async (): Promise<Copy[]> => (await api.get(`/v1/copies?mappingId=${mappingId}&limit=50`)).body.items;
+
+  beforeAll(async () => {
+    oanda = await FakeOanda.start();
+    const hosts = { practice: { rest: oanda.url, stream: oanda.url }, live: { rest: oanda.url, stream: oanda.url } };
+    system = await startTestSystem({ manualSync: true, oandaHosts: hosts });
+    api = apiClient(system.url, await tokenFor(system.url, 'tenant-fifo'));
+    const masterId = oanda.addAccount({ token: 'master-token', hedging: true });
+    const slaveId = oanda.addAccount({ token: 'slave-token', hedging: false, fifo: true, balance: 100_000 });
+    masterMarket = oanda.marketAccountId(masterId);
+    slaveMarket = oanda.marketAccountId(slaveId);
+    const master = await api.post('/v1/accounts', { name: 'master', platform: 'oanda', login: masterId, password: 'master-token', server: 'practice' });
+    const slave = await api.post('/v1/accounts', { name: 'US slave', platform: 'oanda', login: slaveId, password: 'slave-token', server: 'live' });
+    expect([master.body.status, slave.body.status]).toEqual(['connected', 'connected']);
+    mappingId = (
+      await api.post('/v1/copy-mappings', { masterAccountId: master.body.id, slaveAccountId: slave.body.id, sizing: { mode: 'multiplier', multiplier: 1 } })
+    ).body.id;
+    await sync();
+  });
+
+  afterAll(async () => {
+    await system?.stop();
+    await oanda?.stop();
+  });
+
+  it('closes the oldest trade when the master closes its newer position first, and the last close flattens the slave', async () => {
+    const older = oanda.market.traderTrade(masterMarket, { symbol: 'EUR_USD', side: 'buy', volume: 1_000, stopLoss: 1.07 });
+    await sync();
+    const newer = oanda.market.traderTrade(masterMarket, { symbol: 'EUR_USD', side: 'buy', volume: 1_000, stopLoss: 1.06 });
+    await sync();
+    await eventually(async () => (slaveTrades().length === 2 ? true : undefined), 10_000);
+    const [oldestTrade, newerTrade] = slaveTrades();
+    expect([oldestTrade!.stopLoss, newerTrade!.stopLoss]).toEqual([1.07, 1.06]);
+
+    // The master closes its newer position: OANDA would refuse closing the newer trade.
+    oanda.market.closePosition(masterMarket, newer.positionId!, {});
+    await sync();
+    await eventually(async () => (slaveTrades().length === 1 ? true : undefined), 10_000);
+    // The oldest trade went; the one left is the older master position's copy now, with its stop.
+    expect(slaveTrades()).toEqual([expect.objectContaining({ id: newerTrade!.id, volume: 1_000, stopLoss: 1.07 })]);
+    const closeOfNewer = (await copies()).find((copy) => copy.action === 'close' && copy.masterPositionId === newer.positionId);
+    expect(closeOfNewer).toMatchObject({ status: 'placed' });
+
+    oanda.market.closePosition(masterMarket, older.positionId!, {});
+    await sync();
+    await eventually(async () => (slaveTrades().length === 0 ? true : undefined), 10_000);
+    const closes = (await copies()).filter((copy) => copy.action === 'close');
+    expect(closes.map((copy) => copy.status)).toEqual(['placed', 'placed']);
+  });
+
+  it('refuses, recorded FIFO_VIOLATION, to close out of order when the older trade is of another volume, and closes nothing', async () => {
+    const small = oanda.market.traderTrade(masterMarket, { symbol: 'GBP_USD', side: 'sell', volume: 1_000 });
+    await sync();
+    const large = oanda.market.traderTrade(masterMarket, { symbol: 'GBP_USD', side: 'sell', volume: 2_000 });
+    await sync();
+    await eventually(async () => (slaveTrades().length === 2 ? true : undefined), 10_000);
+    oanda.market.closePosition(masterMarket, large.positionId!, {});
+    await sync();
+    const failed = await eventually(async () =>
+      (await copies()).find((copy) => copy.action === 'close' && copy.masterPositionId === large.positionId && copy.status !== 'pending'),
+    );
+    expect(failed).toMatchObject({ status: 'failed', reason: 'BROKER_FIFO_VIOLATION' });
+    expect(
+      slaveTrades()
+        .map((trade) => trade.volume)
+        .sort(),
+    ).toEqual([1_000, 2_000]);
+    // The older one closes as usual.
+    oanda.market.closePosition(masterMarket, small.positionId!, {});
+    await sync();
+    await eventually(async () => (slaveTrades().length === 1 ? true : undefined), 10_000);
+  });
+});
