@@ -85,6 +85,13 @@ describe('copying between MetaTrader (MetaApi) and OANDA', () => {
     const open = (await api.get(`/v1/copies?mappingId=${mapping.body.id}&limit=10`)).body.items.find((copy: { action: string }) => copy.action === 'open');
     expect(open).toMatchObject({ status: 'placed', masterVolume: 0.1, slaveVolume: 10_000, slaveSymbol: 'EUR_USD', masterPositionId: opened.positionId });
 
+    // The master moves its stop: the OANDA trade's stop loss order follows, the take profit stays.
+    const movedStop = Number((stopLoss + 0.002).toFixed(5));
+    metaApi.market.traderModify(mt5AtBroker(), opened.positionId!, { stopLoss: movedStop });
+    await sync();
+    await eventually(async () => (oandaTrades()[0]?.stopLoss === movedStop ? true : undefined), 10_000);
+    expect(oandaTrades()[0]).toMatchObject({ takeProfit });
+
     metaApi.market.traderClose(mt5AtBroker(), opened.positionId!, 0.04);
     await sync();
     await eventually(async () => (oandaTrades()[0]?.volume === 6_000 ? true : undefined), 10_000);
@@ -98,6 +105,7 @@ describe('copying between MetaTrader (MetaApi) and OANDA', () => {
     expect(actions).toEqual([
       ['close', 'placed', 6_000],
       ['partialClose', 'placed', 4_000],
+      ['modify', 'placed', undefined],
       ['open', 'placed', 10_000],
     ]);
     await api.delete(`/v1/copy-mappings/${mapping.body.id}`);
