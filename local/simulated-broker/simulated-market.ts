@@ -79,6 +79,8 @@ export type TradeFault = { kind: 'reject'; code: BrokerErrorCode } | { kind: 'ti
 /** An order as it opens (or, on a netting account, adds to) a position. */
 interface OpeningOrder {
   orderId: string;
+  /** The position's id when it is not the order's: a netting position reversed keeps its own (as MT5's identifier). */
+  positionId?: string;
   side: Side;
   volume: number;
   stops: StopLevels;
@@ -812,7 +814,7 @@ export class SimulatedMarket {
     const closing = Math.min(held.volume, order.volume);
     this.closeVolume(account, held, symbol, closing, order.clientId);
     const rest = normalizeVolume(order.volume - closing, symbol.volumeStep);
-    return rest > 0 ? this.openNewPosition(account, symbol, { ...order, volume: rest }) : held.id;
+    return rest > 0 ? this.openNewPosition(account, symbol, { ...order, volume: rest, positionId: held.id }) : held.id;
   }
 
   /** A netting account's order on its position's side: the volume grows, the price averages, the id stays. */
@@ -851,9 +853,10 @@ export class SimulatedMarket {
     this.touch(account.id);
     const price = openingPrice(symbol, order.side);
     const time = this.timestamp();
+    const positionId = order.positionId ?? order.orderId;
     account.positions.push(
       withoutUndefined({
-        id: order.orderId,
+        id: positionId,
         symbol: symbol.symbol,
         side: order.side,
         volume: order.volume,
@@ -869,7 +872,7 @@ export class SimulatedMarket {
     account.deals.push(
       withoutUndefined({
         id: this.issueTicket(),
-        positionId: order.orderId,
+        positionId,
         orderId: order.orderId,
         symbol: symbol.symbol,
         side: order.side,
@@ -881,7 +884,7 @@ export class SimulatedMarket {
         clientId: order.clientId,
       }),
     );
-    return order.orderId;
+    return positionId;
   }
 
   private closeVolume(

@@ -309,37 +309,29 @@ const withOverride = (
 });
 
 /**
- * The slave's share of a master add-on (a netting position that grew by `added`): the
- * mapping's sizing applied to the added volume, as an open would be, the symbol's override
- * with it, and the volume caps held on the slave's whole position (an add-on never takes the
- * copy past `maxVolume`). Filters that decided the open (sides, magic, symbols) decided it.
+ * The slave's share of a master add-on (a netting position that grew from `previousVolume` by
+ * `added`): the copy's own ratio to the master (what the sizing, the override and the rounding
+ * gave it) applied to what was added, so the copy grows as the master did whatever the sizing
+ * (a fixed volume is not added again, a risk size not taken anew). Rounded down to the slave's
+ * step, within the mapping's caps on the copy's whole volume. Filters that decided the open
+ * (sides, magic, symbols) decided it.
  */
 export const planAddOn = (
   link: { masterSymbol?: string; slaveVolume: number },
-  event: { masterBalance?: number; masterEquity?: number; position: { volume: number; openPrice: number; stopLoss?: number } },
+  previousVolume: number,
   added: number,
-  context: Pick<OpenContext, 'mapping' | 'masterContractSize' | 'slaveBalance' | 'slaveEquity'> & { spec: SymbolSpec },
+  context: { mapping: CopyMapping; spec: SymbolSpec },
 ): { kind: 'volume'; volume: number } | Skip => {
   const { mapping, spec } = context;
   if (!mapping.enabled) return skip('MAPPING_DISABLED');
   if (mapping.mode === 'closeOnly') return skip('CLOSE_ONLY', 'the mapping only closes what it opened');
+  if (!(previousVolume > 0)) return skip('NOT_COPIED', 'the master position had no volume before');
+  const share = div(mul(lotsOf(link.slaveVolume), lotsOf(added)), lotsOf(previousVolume));
   const override = link.masterSymbol === undefined ? undefined : mapping.symbolOverrides?.[link.masterSymbol];
-  const raw = rawSlaveVolume(mapping.sizing, {
-    masterVolume: added,
-    masterBalance: event.masterBalance,
-    masterEquity: event.masterEquity,
-    slaveBalance: context.slaveBalance,
-    slaveEquity: context.slaveEquity,
-    entryPrice: event.position.openPrice,
-    stopLoss: event.position.stopLoss,
-    spec,
-    masterContractSize: context.masterContractSize,
-  });
-  if (raw.kind === 'skip') return raw;
-  const { scaled, cap } = withOverride(raw.volume, mapping, override);
+  const { cap } = withOverride(share, mapping, override);
   const room = cap === undefined ? undefined : subtractLots(cap, link.slaveVolume);
   if (room !== undefined && room <= 0) return skip('MAX_VOLUME_PER_TRADE', `the copy already holds ${link.slaveVolume}, the mapping's cap`);
-  const fitted = fitVolume(scaled, spec, room === undefined ? {} : { maxVolume: room });
-  if (!fitted.ok) return skip(fitted.reason, `the add-on's share is ${toNumber(scaled)}, minimum ${spec.volumeMin}`);
+  const fitted = fitVolume(share, spec, room === undefined ? {} : { maxVolume: room });
+  if (!fitted.ok) return skip(fitted.reason, `the add-on's share is ${toNumber(share)}, minimum ${spec.volumeMin}`);
   return { kind: 'volume', volume: fitted.volume };
 };

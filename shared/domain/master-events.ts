@@ -160,6 +160,17 @@ export const diffBook = (
       }
       continue;
     }
+    if (position.side !== last.side) {
+      // A netting position that reversed under its id (MT5 keeps the identifier): the old side is
+      // closed and the new one opened. Both ids carry the revision, so a later reversal or the
+      // final close of the same ticket is an event of its own; the open counts from now.
+      const rev = last.rev + 1;
+      closes.push({ ...base, id: eventId('positionClosed', position.id, rev), kind: 'positionClosed', position: { ...last, rev } });
+      const reopened: TrackedPosition = { ...position, rev: rev + 1, detectedAt, openedAt: detectedAt };
+      book.positions.push(reopened);
+      opens.push({ ...base, id: eventId('positionOpened', position.id, rev + 1), kind: 'positionOpened', position: reopened });
+      continue;
+    }
     let rev = last.rev;
     if (compareLots(position.volume, last.volume) < 0) {
       rev += 1;

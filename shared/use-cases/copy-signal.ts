@@ -337,20 +337,16 @@ const recovered = ({ event, mapping, link }: CopyWork, match: ClientIdMatch, now
     case 'orderCancelled':
       return { status: 'placed', result, link: closedLink(link, event, now) };
     case 'positionIncreased': {
-      // The add-on's deal carries its client id; the position keeps the open's.
+      // The add-on's deal carries its client id (the position keeps the open's), and the position it went to.
       const added = deal?.entry === 'in' ? deal.volume : 0;
+      const into = deal?.positionId ?? link.slaveTicket;
       return {
         status: 'placed',
-        result: { ...result, positionId: link.slaveTicket },
+        result: { ...result, positionId: into },
         slaveSymbol: link.slaveSymbol,
         side: link.side,
         slaveVolume: added,
-        link: {
-          ...link,
-          appliedRev: Math.max(event.position.rev, link.appliedRev),
-          masterVolume: event.position.volume,
-          slaveVolume: sumLots([link.slaveVolume, added]),
-        },
+        link: addedLink(link, event, into, added),
       };
     }
     case 'positionPartiallyClosed':
@@ -410,11 +406,19 @@ type Send = ReturnType<typeof sender>;
  * slave's). Undefined when the master account is gone or its broker does not offer the symbol:
  * the open is then skipped NO_CONTRACT_SIZE; a broker that cannot be reached defers it.
  */
-const masterContractSizeOf = async (deps: CopyDependencies, event: OpenEvent | EventOf<'positionIncreased'>): Promise<number | undefined> => {
+const masterContractSizeOf = async (deps: CopyDependencies, event: OpenEvent): Promise<number | undefined> => {
   const master = await deps.accounts?.get(event.tenantId, event.masterAccountId);
   if (!master) return undefined;
-  const port = await deps.brokers.connect(master);
-  return (await deps.brokers.symbolSpec(master, port, subjectOf(event).symbol))?.contractSize;
+  try {
+    const port = await deps.brokers.connect(master);
+    return (await deps.brokers.symbolSpec(master, port, subjectOf(event).symbol))?.contractSize;
+  } catch (error) {
+    // The master's broker, not the slave's: its refusal is no slave's BROKER_* failure.
+    if (!isBrokerError(error)) throw error;
+    if (error.errorClass === 'terminal') return undefined;
+    deps.brokers.forget(master.id);
+    throw new CopyRetryLaterError(`the master's broker did not give the contract size of ${subjectOf(event).symbol} (${error.code})`, 10, { cause: error });
+  }
 };
 
 const copyOpen = async (deps: CopyDependencies, port: BrokerPort, work: CopyWork, event: OpenEvent): Promise<Outcome> => {
@@ -558,34 +562,38 @@ const copyAddOn = async (
       slaveSymbol: link.slaveSymbol,
     };
   }
+  // The copy may be gone (its own stop, closed by hand): an order now would open a position nobody follows.
+  const positions = await port.getPositions();
+  const copy = positions.find((position) => position.id === link.slaveTicket);
+  if (!copy)
+    return {
+      status: 'skipped',
+      reason: 'ALREADY_CLOSED',
+      detail: `the copy ${link.slaveTicket} is no longer open`,
+      slaveSymbol: link.slaveSymbol,
+      link: closedLink(link, event, deps.now()),
+    };
   const spec = await deps.brokers.symbolSpec(slave, port, link.slaveSymbol);
   if (!spec) return { status: 'skipped', reason: 'SYMBOL_NOT_AT_BROKER', slaveSymbol: link.slaveSymbol };
-  const needsFunds =
-    ['balanceRatio', 'equityRatio', 'riskPercent'].includes(mapping.sizing.mode) || (protection !== undefined && needsEquity(protection.rules));
-  const funds = needsFunds ? await port.getAccountInformation() : undefined;
-  const masterContractSize = mapping.sizing.mode === 'notional' ? await masterContractSizeOf(deps, event) : undefined;
-  const plan = planAddOn(link, event, masterVolumeOf(event), { mapping, spec, masterContractSize, slaveBalance: funds?.balance, slaveEquity: funds?.equity });
+  const plan = planAddOn(link, event.previousVolume, masterVolumeOf(event), { mapping, spec });
   if (plan.kind === 'skip') return { status: 'skipped', reason: plan.reason, detail: plan.detail, slaveSymbol: link.slaveSymbol };
   let volume = plan.volume;
   if (protection) {
-    const current = funds && needsEquity(protection.rules) ? await markSlaveEquity(deps, slave, protection, funds.equity, funds.balance) : protection;
-    const exposure = needsExposure(protection.rules) ? await port.getPositions() : undefined;
+    const funds = needsEquity(protection.rules) ? await port.getAccountInformation() : undefined;
+    const current = funds ? await markSlaveEquity(deps, slave, protection, funds.equity, funds.balance) : protection;
     // The add-on opens no position of its own on a netting account: only volume counts.
     const verdict = checkOpen(current.rules, current.status, {
       symbol: link.slaveSymbol,
       volume,
       at: deps.now(),
       spec,
-      openVolume: exposure ? sumLots(exposure.map((position) => position.volume)) : undefined,
+      openVolume: needsExposure(protection.rules) ? sumLots(positions.map((position) => position.volume)) : undefined,
     });
     if (verdict.kind === 'skip') return { status: 'skipped', reason: verdict.reason, detail: verdict.detail, slaveSymbol: link.slaveSymbol };
     volume = verdict.volume;
   }
   const result = await placeWithFilling(send, port, { clientId: record.clientId, symbol: link.slaveSymbol, side: link.side, type: 'market', volume }, spec);
   const filled = result.volume !== undefined && result.volume > 0 ? result.volume : volume;
-  if (result.positionId !== undefined && result.positionId !== link.slaveTicket) {
-    throw new BrokerError('UNKNOWN', `the add-on opened position ${result.positionId} instead of adding to ${link.slaveTicket}`);
-  }
   return {
     status: 'placed',
     result,
@@ -593,13 +601,19 @@ const copyAddOn = async (
     side: link.side,
     slaveVolume: filled,
     slavePrice: result.price,
-    link: {
-      ...link,
-      appliedRev: Math.max(event.position.rev, link.appliedRev),
-      masterVolume: event.position.volume,
-      slaveVolume: sumLots([link.slaveVolume, filled]),
-    },
+    link: addedLink(link, event, result.positionId, filled),
   };
+};
+
+/**
+ * The copy's link after an add-on of `added`: it grows where the broker added to the copy. An
+ * add-on the broker kept as a position of its own (the copy closed meanwhile) becomes the copy,
+ * so nothing on the slave is left without a link.
+ */
+const addedLink = (link: PositionLink, event: EventOf<'positionIncreased'>, positionId: string | undefined, added: number): PositionLink => {
+  const applied = { ...link, appliedRev: Math.max(event.position.rev, link.appliedRev), masterVolume: event.position.volume };
+  if (positionId !== undefined && positionId !== link.slaveTicket) return { ...applied, slaveTicket: positionId, slaveVolume: added };
+  return { ...applied, slaveVolume: sumLots([link.slaveVolume, added]) };
 };
 
 /** Oldest first: by open time, then by ticket (a broker's tickets grow). */
@@ -630,8 +644,18 @@ const fifoTarget = async (
   const mine = trades.find((position) => position.id === link.slaveTicket);
   const oldest = trades[0];
   if (!mine || !oldest) return link;
+  // Stops are set as well as can be: a level refused must not stop the close that cuts exposure.
+  const setLevels = async (trade: Position, levels: StopLevels): Promise<void> => {
+    if (sameLevels(trade, levels)) return;
+    try {
+      await send(() => port.modifyPosition(trade.id, levels));
+    } catch (error) {
+      if (!isBrokerError(error)) throw error;
+      deps.log.warn('FIFO: stops of a trade not moved', { slaveAccountId: work.slave.id, positionId: trade.id, code: error.code });
+    }
+  };
   if (oldest.id === mine.id) {
-    if (keepLevels && !sameLevels(mine, keepLevels)) await send(() => port.modifyPosition(mine.id, keepLevels));
+    if (keepLevels) await setLevels(mine, keepLevels);
     return link;
   }
   const owner = await linkOfSlaveTicket(deps, work, oldest.id);
@@ -643,11 +667,19 @@ const fifoTarget = async (
       }`,
     );
   }
-  await send(() => port.modifyPosition(mine.id, { stopLoss: oldest.stopLoss ?? null, takeProfit: oldest.takeProfit ?? null }));
+  // After a partial close this copy keeps the oldest trade: with its own levels, where the mapping leaves a level alone the one it had.
+  const kept = keepLevels && {
+    stopLoss: keepLevels.stopLoss === undefined ? (mine.stopLoss ?? null) : keepLevels.stopLoss,
+    takeProfit: keepLevels.takeProfit === undefined ? (mine.takeProfit ?? null) : keepLevels.takeProfit,
+  };
+  await setLevels(mine, { stopLoss: oldest.stopLoss ?? null, takeProfit: oldest.takeProfit ?? null });
   await deps.copies.swapSlaveTickets(link, owner);
   deps.log.info('FIFO: copies exchanged trades', { slaveAccountId: work.slave.id, closing: oldest.id, kept: mine.id, for: owner.masterTicket });
-  if (keepLevels && !sameLevels(oldest, keepLevels)) await send(() => port.modifyPosition(oldest.id, keepLevels));
-  return { ...link, slaveTicket: oldest.id };
+  const swapped = { ...link, slaveTicket: oldest.id };
+  // A lookup after an unknown outcome must look at the trade this copy now holds.
+  work.link = swapped;
+  if (kept) await setLevels(oldest, kept);
+  return swapped;
 };
 
 /** Whether a trade's levels are those asked (a level left undefined is not asked). */
@@ -655,9 +687,16 @@ const sameLevels = (trade: Pick<Position, 'stopLoss' | 'takeProfit'>, levels: St
   (levels.stopLoss === undefined || (levels.stopLoss ?? undefined) === trade.stopLoss) &&
   (levels.takeProfit === undefined || (levels.takeProfit ?? undefined) === trade.takeProfit);
 
-/** The stop levels a copy of `source` has on the slave under the mapping: null removes, undefined leaves the slave's own. */
-const copiedLevels = (mapping: CopyMapping, source: { side: Side; stopLoss?: number; takeProfit?: number }): StopLevels => {
-  const stops = applyDirection({ side: source.side, type: 'market', stopLoss: source.stopLoss, takeProfit: source.takeProfit }, mapping);
+/**
+ * The stop levels a copy of `source` has on the slave under the mapping: null removes, undefined
+ * leaves the slave's own. The copy is reversed when its side is not the master's (the mapping's
+ * `reverse` or the symbol's override, as the open decided it).
+ */
+const copiedLevels = (mapping: CopyMapping, source: { side: Side; stopLoss?: number; takeProfit?: number }, link: Pick<PositionLink, 'side'>): StopLevels => {
+  const stops = applyDirection(
+    { side: source.side, type: 'market', stopLoss: source.stopLoss, takeProfit: source.takeProfit },
+    { ...mapping, reverse: link.side !== source.side },
+  );
   return {
     stopLoss: mapping.copyStopLoss ? (stops.stopLoss ?? null) : undefined,
     takeProfit: mapping.copyTakeProfit ? (stops.takeProfit ?? null) : undefined,
@@ -689,7 +728,7 @@ const copyPartialClose = async (
   const plan = planPartialClose(link, event.previousVolume, event.position.volume, spec);
   if (plan.kind === 'skip') return { status: 'skipped', reason: plan.reason, detail: plan.detail, slaveSymbol: link.slaveSymbol };
   const options = plan.full ? { clientId: work.record.clientId } : { clientId: work.record.clientId, volume: plan.volume };
-  link = await fifoTarget(deps, port, work, link, send, plan.full ? undefined : copiedLevels(work.mapping, event.position));
+  link = await fifoTarget(deps, port, work, link, send, plan.full ? undefined : copiedLevels(work.mapping, event.position, link));
   const closed = await alreadyGone(() => send(() => port.closePosition(link.slaveTicket, options)), 'POSITION_NOT_FOUND');
   if (!closed) return { status: 'skipped', reason: 'ALREADY_CLOSED', slaveSymbol: link.slaveSymbol, link: closedLink(link, event, deps.now()) };
   return {
@@ -728,7 +767,7 @@ const copyModification = async (
   event: EventOf<'positionModified' | 'orderModified'>,
   send: Send,
 ): Promise<Outcome> => {
-  const levels = copiedLevels(mapping, subjectOf(event));
+  const levels = copiedLevels(mapping, subjectOf(event), link);
   // A broker that replaces an order to move it (OANDA) gives it a new id: the link follows it.
   let slaveTicket = link.slaveTicket;
   if (event.kind === 'orderModified') slaveTicket = (await send(() => port.modifyOrder(link.slaveTicket, { price: event.order.price, ...levels }))).orderId;

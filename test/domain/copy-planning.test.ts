@@ -153,34 +153,31 @@ describe('resolveSlaveSymbol', () => {
 
 describe('planAddOn', () => {
   const spec = eurusdSpec();
-  const event = { position: { volume: 0.15, openPrice: 1.085 } };
-  it("sizes the added volume as the mapping sizes an open, rounded down to the slave's step", () => {
-    expect(planAddOn({ slaveVolume: 0.2 }, event, 0.05, { mapping: aMapping({ sizing: { mode: 'multiplier', multiplier: 2 } }), spec })).toEqual({
-      kind: 'volume',
-      volume: 0.1,
-    });
-    expect(planAddOn({ slaveVolume: 0.2 }, event, 0.05, { mapping: aMapping({ sizing: { mode: 'multiplier', multiplier: 0.3 } }), spec })).toEqual({
-      kind: 'volume',
-      volume: 0.01,
-    });
-    expect(planAddOn({ slaveVolume: 0.2 }, event, 0.01, { mapping: aMapping({ sizing: { mode: 'multiplier', multiplier: 0.5 } }), spec })).toMatchObject({
-      kind: 'skip',
-      reason: 'VOLUME_BELOW_MIN',
-    });
+  const mapping = aMapping({ sizing: { mode: 'multiplier', multiplier: 2 } });
+  it("grows the copy by its own ratio to the master, rounded down to the slave's step", () => {
+    // 0.10 copied as 0.20: an add-on of 0.05 is 0.10 more.
+    expect(planAddOn({ slaveVolume: 0.2 }, 0.1, 0.05, { mapping, spec })).toEqual({ kind: 'volume', volume: 0.1 });
+    // 0.30 copied as 0.10 (x1/3, rounded): 0.07 more is 0.0233.. -> 0.02.
+    expect(planAddOn({ slaveVolume: 0.1 }, 0.3, 0.07, { mapping, spec })).toEqual({ kind: 'volume', volume: 0.02 });
+    expect(planAddOn({ slaveVolume: 0.1 }, 1, 0.05, { mapping, spec })).toMatchObject({ kind: 'skip', reason: 'VOLUME_BELOW_MIN' });
   });
-  it("holds the mapping's cap on the copy's whole volume", () => {
-    const mapping = aMapping({ sizing: { mode: 'multiplier', multiplier: 2 }, maxVolume: 0.25 });
-    expect(planAddOn({ slaveVolume: 0.2 }, event, 0.05, { mapping, spec })).toEqual({ kind: 'volume', volume: 0.05 });
-    expect(planAddOn({ slaveVolume: 0.25 }, event, 0.05, { mapping, spec })).toMatchObject({ kind: 'skip', reason: 'MAX_VOLUME_PER_TRADE' });
+  it('adds no fixed volume again and takes no risk size anew: a fixed 1.00 copy of 0.10 grows by 0.50 for 0.05', () => {
+    const fixed = aMapping({ sizing: { mode: 'fixedVolume', volume: 1 } });
+    expect(planAddOn({ slaveVolume: 1 }, 0.1, 0.05, { mapping: fixed, spec })).toEqual({ kind: 'volume', volume: 0.5 });
   });
-  it('applies the symbol override of the master symbol, and adds nothing on a disabled or close-only mapping', () => {
-    const mapping = aMapping({ sizing: { mode: 'multiplier', multiplier: 1 }, symbolOverrides: { EURUSD: { multiplier: 3 } } });
-    expect(planAddOn({ masterSymbol: 'EURUSD', slaveVolume: 0.1 }, event, 0.05, { mapping, spec })).toEqual({ kind: 'volume', volume: 0.15 });
-    expect(planAddOn({ slaveVolume: 0.1 }, event, 0.05, { mapping: { ...mapping, enabled: false }, spec })).toMatchObject({
+  it("holds the mapping's and the symbol's caps on the copy's whole volume", () => {
+    const capped = aMapping({ sizing: { mode: 'multiplier', multiplier: 2 }, maxVolume: 0.25 });
+    expect(planAddOn({ slaveVolume: 0.2 }, 0.1, 0.05, { mapping: capped, spec })).toEqual({ kind: 'volume', volume: 0.05 });
+    expect(planAddOn({ slaveVolume: 0.25 }, 0.1, 0.05, { mapping: capped, spec })).toMatchObject({ kind: 'skip', reason: 'MAX_VOLUME_PER_TRADE' });
+    const overridden = aMapping({ sizing: { mode: 'multiplier', multiplier: 2 }, symbolOverrides: { EURUSD: { maxVolume: 0.22 } } });
+    expect(planAddOn({ masterSymbol: 'EURUSD', slaveVolume: 0.2 }, 0.1, 0.05, { mapping: overridden, spec })).toEqual({ kind: 'volume', volume: 0.02 });
+  });
+  it('adds nothing on a disabled or close-only mapping', () => {
+    expect(planAddOn({ slaveVolume: 0.1 }, 0.1, 0.05, { mapping: { ...mapping, enabled: false }, spec })).toMatchObject({
       kind: 'skip',
       reason: 'MAPPING_DISABLED',
     });
-    expect(planAddOn({ slaveVolume: 0.1 }, event, 0.05, { mapping: { ...mapping, mode: 'closeOnly' }, spec })).toMatchObject({
+    expect(planAddOn({ slaveVolume: 0.1 }, 0.1, 0.05, { mapping: { ...mapping, mode: 'closeOnly' }, spec })).toMatchObject({
       kind: 'skip',
       reason: 'CLOSE_ONLY',
     });

@@ -86,6 +86,24 @@ describe('diffBook', () => {
     ]);
   });
 
+  it('emits a close and an open when a netting position reverses under its id, each of its revision, the open counted from now', () => {
+    const before = baseline([aPosition({ id: 'p-1', side: 'buy', volume: 1, openedAt: '2024-03-04T09:00:00.000Z' })]);
+    const { events, book } = diffBook(before, view([aPosition({ id: 'p-1', side: 'sell', volume: 0.4, openedAt: '2024-03-04T09:00:00.000Z' })]), at(1));
+    expect(kindsAndIds(events)).toEqual([
+      ['positionClosed', 'positionClosed:p-1:1'],
+      ['positionOpened', 'positionOpened:p-1:2'],
+    ]);
+    expect(events[0]).toMatchObject({ position: { side: 'buy', volume: 1 } });
+    expect(events[1]).toMatchObject({ position: { side: 'sell', volume: 0.4, rev: 2, openedAt: at(1).now.toISOString() } });
+    // Reversed again: new ids; closed at last: the close of the ticket.
+    const again = diffBook(book, view([aPosition({ id: 'p-1', side: 'buy', volume: 0.2 })]), at(2));
+    expect(kindsAndIds(again.events)).toEqual([
+      ['positionClosed', 'positionClosed:p-1:3'],
+      ['positionOpened', 'positionOpened:p-1:4'],
+    ]);
+    expect(kindsAndIds(diffBook(again.book, view([]), at(3)).events)).toEqual([['positionClosed', 'positionClosed:p-1']]);
+  });
+
   it('emits positionPartiallyClosed with the previous volume when the volume decreases', () => {
     const before = baseline([aPosition({ id: 'p-1', volume: 1 })]);
     const { events } = diffBook(before, view([aPosition({ id: 'p-1', volume: 0.6 })]), at(1));

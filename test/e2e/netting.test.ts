@@ -68,7 +68,7 @@ describe('a netting master', () => {
     expect(slavePositions(hedgingSlave).map((position) => position.volume)).toEqual([0.1]);
   });
 
-  it('copies a shrink as a partial close, and a reversal as a close and an open', async () => {
+  it('copies a shrink as a partial close, and a reversal under the same id as a close and an open', async () => {
     system.market.traderTrade(master, { symbol: 'EURUSD', side: 'sell', volume: 0.05 });
     await sync();
     await eventually(async () => (slavePositions(nettingSlave)[0]?.volume === 0.2 ? true : undefined), 10_000);
@@ -76,6 +76,7 @@ describe('a netting master', () => {
     // 0.10 long, then a sell of 0.25: the long closes, a short of 0.15 opens under a new id.
     system.market.traderTrade(master, { symbol: 'EURUSD', side: 'sell', volume: 0.25 });
     const [short] = system.market.getPositions(master);
+    // MT5 netting keeps the position's identifier through a reversal.
     expect(short).toMatchObject({ side: 'sell', volume: 0.15 });
     await sync();
     await eventually(async () => {
@@ -90,6 +91,20 @@ describe('a netting master', () => {
       ['partialClose', 'placed', 0.1],
     ]);
     expect(records.find((copy) => copy.action === 'open')!.masterPositionId).toBe(short!.id);
+  });
+  it('never adds to a copy that is gone (closed on the slave by hand): the add-on is recorded ALREADY_CLOSED and nothing opens', async () => {
+    const opened = system.market.traderTrade(master, { symbol: 'USDJPY', side: 'buy', volume: 0.1 });
+    await sync();
+    await eventually(async () => (slavePositions(nettingSlave).some((position) => position.symbol === 'USDJPY') ? true : undefined), 10_000);
+    const copy = slavePositions(nettingSlave).find((position) => position.symbol === 'USDJPY')!;
+    system.market.traderClose(nettingSlave, copy.id);
+    system.market.traderTrade(master, { symbol: 'USDJPY', side: 'buy', volume: 0.1 });
+    await sync();
+    const addOn = await eventually(async () =>
+      (await copies(toNetting)).find((record) => record.action === 'addOn' && record.masterPositionId === opened.positionId && record.status !== 'pending'),
+    );
+    expect(addOn).toMatchObject({ status: 'skipped', reason: 'ALREADY_CLOSED' });
+    expect(slavePositions(nettingSlave).some((position) => position.symbol === 'USDJPY')).toBe(false);
   });
 });
 
