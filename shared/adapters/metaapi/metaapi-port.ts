@@ -58,9 +58,18 @@ export class MetaApiBrokerPort implements BrokerPort {
     private readonly settings: MetaApiPortSettings,
   ) {}
 
+  /** An account's margin mode is set when it is opened: read once per connection (a failed read is tried again). */
   getCapabilities(): Promise<AccountCapabilities> {
-    return this.read('getAccountInformation', async () => toCapabilities((await this.connection.getAccountInformation()) as MetaApiAccountInformation));
+    this.capabilities ??= this.read('getAccountInformation', async () =>
+      toCapabilities((await this.connection.getAccountInformation()) as MetaApiAccountInformation),
+    ).catch((error: unknown) => {
+      this.capabilities = undefined;
+      throw error;
+    });
+    return this.capabilities;
   }
+
+  private capabilities: Promise<AccountCapabilities> | undefined;
 
   getAccountInformation(): Promise<AccountInformation> {
     return this.read('getAccountInformation', async () => toAccountInformation((await this.connection.getAccountInformation()) as MetaApiAccountInformation));

@@ -71,6 +71,9 @@ const pathId = (id: string): string => encodeURIComponent(id);
  * a classified `BrokerError`; a trade request whose answer is lost is `TIMEOUT`, which the copy
  * engine answers by looking the client id up (`GET /trades/@<clientId>`, `/orders/@<clientId>`).
  */
+/** How long a connection trusts the account's capabilities. */
+const CAPABILITIES_TTL_MS = 5 * 60_000;
+
 export class OandaBrokerPort implements BrokerPort {
   private instrumentList: { readAt: number; byName: Promise<Map<string, OandaInstrument>> } | undefined;
 
@@ -79,9 +82,23 @@ export class OandaBrokerPort implements BrokerPort {
     private readonly settings: OandaPortSettings = defaultOandaPortSettings,
   ) {}
 
+  /**
+   * Read at most every five minutes per connection: every close asks (FIFO), and an account's
+   * hedging setting changes rarely (an order on a non-hedging account reads it again anyway).
+   */
   async getCapabilities(): Promise<AccountCapabilities> {
-    return toCapabilities(await this.summary());
+    const now = Date.now();
+    if (!this.capabilities || this.capabilities.until <= now) {
+      const read = this.summary().then(toCapabilities);
+      this.capabilities = { read, until: now + CAPABILITIES_TTL_MS };
+      read.catch(() => {
+        if (this.capabilities?.read === read) this.capabilities = undefined;
+      });
+    }
+    return this.capabilities.read;
   }
+
+  private capabilities: { read: Promise<AccountCapabilities>; until: number } | undefined;
 
   async getAccountInformation(): Promise<AccountInformation> {
     return toAccountInformation(await this.summary());

@@ -72,6 +72,15 @@ describe('MetaApi connections and the port through them', () => {
     expect(fake.requests.filter((request) => request.type === 'subscribe' && request.accountId === metaApiId)).toHaveLength(subscribes);
   });
 
+  it("reads an account's capabilities once per connection (every close asks), from its margin mode", async () => {
+    const { port, metaApiId } = shared;
+    const since = Date.now();
+    expect(await port.getCapabilities()).toEqual({ hedging: true, netting: false, fifo: false, units: 'lots', closeClientId: true });
+    await port.getCapabilities();
+    await port.getCapabilities();
+    expect(fake.rpcReads(metaApiId, since).filter((request) => request.type === 'getAccountInformation').length).toBeLessThanOrEqual(1);
+  });
+
   it('sends the client id whole and cuts a comment to fit 26 characters; refuses a longer client id without sending it', async () => {
     const { port, metaApiId } = shared;
     const clientId = 'mc0123456789abcdef0123';
