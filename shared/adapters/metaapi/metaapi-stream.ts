@@ -13,6 +13,7 @@ import {
   type MetaApiPosition,
 } from './metaapi-models';
 import { StreamListenerBase, type StreamingConnection } from './metaapi-sdk';
+import { SynchronizationWaiters } from '../synchronization-waiters';
 
 /** How long a failed attempt to open a stream waits before the next (the RPC poll covers the gap). */
 const REOPEN_DELAY_MS = 30_000;
@@ -37,7 +38,7 @@ export class MetaApiAccountStream implements AccountStream {
   private connection: StreamingConnection | undefined;
   private closed = false;
   private changePending = false;
-  private readonly waiters = new Set<(synchronized: boolean) => void>();
+  private readonly waiters = new SynchronizationWaiters();
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private brokerConnected = false;
   /** Deals pushed since the last `takeDeals` (at most `DEALS_KEPT`: an hourly history read over RPC catches up on more). */
@@ -74,15 +75,7 @@ export class MetaApiAccountStream implements AccountStream {
   synchronized(timeoutMs: number): Promise<boolean> {
     if (this.view()) return Promise.resolve(true);
     if (this.closed) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const done = (synchronized: boolean): void => {
-        clearTimeout(timer);
-        this.waiters.delete(done);
-        resolve(synchronized);
-      };
-      const timer = setTimeout(() => done(this.view() !== undefined), timeoutMs);
-      this.waiters.add(done);
-    });
+    return this.waiters.wait(timeoutMs, () => this.view() !== undefined);
   }
 
   /**
@@ -104,7 +97,7 @@ export class MetaApiAccountStream implements AccountStream {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.retryTimer);
-    for (const waiter of [...this.waiters]) waiter(false);
+    this.waiters.settle(false);
     const connection = this.connection;
     this.connection = undefined;
     if (connection) await withDeadline(() => connection.close(), this.cloud.timeouts.requestMs, 'MetaApi stream close').catch(() => undefined);
@@ -135,7 +128,7 @@ export class MetaApiAccountStream implements AccountStream {
     // The SDK marks its state synchronized after its listeners ran: look on the next turn.
     setImmediate(() => {
       const synchronized = this.view() !== undefined;
-      if (synchronized) for (const waiter of [...this.waiters]) waiter(true);
+      if (synchronized) this.waiters.settle(true);
       this.changed();
     });
   }

@@ -3,6 +3,7 @@ import type { Deal } from '../../domain/trading';
 import type { AccountStream, AccountView } from '../../ports/broker';
 import { toDeals, type OandaTransaction } from './oanda-models';
 import type { OandaBrokerPort } from './oanda-port';
+import { SynchronizationWaiters } from '../synchronization-waiters';
 
 export interface OandaStreamOptions {
   /** OANDA's streaming base (`https://stream-fxpractice.oanda.com`). */
@@ -60,7 +61,7 @@ export class OandaAccountStream implements AccountStream {
   private reading = false;
   private readAgain = false;
   private deals: Deal[] = [];
-  private readonly waiters = new Set<(synchronized: boolean) => void>();
+  private readonly waiters = new SynchronizationWaiters();
 
   constructor(
     private readonly options: OandaStreamOptions,
@@ -77,15 +78,7 @@ export class OandaAccountStream implements AccountStream {
   synchronized(timeoutMs: number): Promise<boolean> {
     if (this.view()) return Promise.resolve(true);
     if (this.closed) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const done = (synchronized: boolean): void => {
-        clearTimeout(timer);
-        this.waiters.delete(done);
-        resolve(synchronized);
-      };
-      const timer = setTimeout(() => done(this.view() !== undefined), timeoutMs);
-      this.waiters.add(done);
-    });
+    return this.waiters.wait(timeoutMs, () => this.view() !== undefined);
   }
 
   takeDeals(): Deal[] {
@@ -101,7 +94,7 @@ export class OandaAccountStream implements AccountStream {
     clearTimeout(this.watchdog);
     clearTimeout(this.reopenTimer);
     this.controller?.abort();
-    for (const waiter of [...this.waiters]) waiter(false);
+    this.waiters.settle(false);
   }
 
   private async open(): Promise<void> {
@@ -209,7 +202,7 @@ export class OandaAccountStream implements AccountStream {
             const snapshot = await port.snapshot();
             if (this.closed || generation !== this.openGeneration) continue;
             this.current = { generation, ...snapshot };
-            for (const waiter of [...this.waiters]) waiter(true);
+            this.waiters.settle(true);
             this.onChange();
           } catch {
             // The view would miss what the stream announced: none until a read succeeds (the next heartbeat asks again).
