@@ -214,7 +214,9 @@ export const replay = (input: ReplayInput): { trades: ReplayTrade[]; summary: Re
         ? { kind: 'close' as const, volume: held.slaveVolume, full: true }
         : planPartialClose(held, held.masterVolume, masterAfter, held.spec);
     const closing = share.kind === 'close' ? share.volume : 0;
-    const perLot = toNumber(div(net(close), close.volume));
+    // Profit per unit of the base, on the slave's volume in its own contract: lots and units alike.
+    const masterContract = input.masterContractSizeOf?.(close.symbol) ?? held.spec.contractSize;
+    const perLot = toNumber(div(mul(div(net(close), close.volume), held.spec.contractSize), masterContract));
     const profit = cents(toNumber(mul(perLot, closing)) * (held.reversed ? -1 : 1));
     balance = cents(balance + profit);
     peak = Math.max(peak, balance);

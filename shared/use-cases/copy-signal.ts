@@ -403,8 +403,9 @@ type Send = ReturnType<typeof sender>;
 
 /**
  * The master symbol's contract size, at the master's broker (its spec is cached like the
- * slave's). Undefined when the master account is gone or its broker does not offer the symbol:
- * the open is then skipped NO_CONTRACT_SIZE; a broker that cannot be reached defers it.
+ * slave's). Undefined when the master account is gone, its broker does not offer the symbol or
+ * refuses for good: the open is then skipped NO_CONTRACT_SIZE; a broker that cannot be reached
+ * now sends the signal back to the queue to be tried again.
  */
 const masterContractSizeOf = async (deps: CopyDependencies, event: OpenEvent): Promise<number | undefined> => {
   const master = await deps.accounts?.get(event.tenantId, event.masterAccountId);
@@ -539,8 +540,9 @@ const copyClose = async (
 };
 
 /**
- * A netting master position grew: the slave's copy grows by the sized share of what was added,
- * one market order on the copy's side that the slave's netting broker adds to the same position.
+ * A netting master position grew: the slave's copy grows by its own ratio to the master applied
+ * to what was added (`planAddOn`), one market order on the copy's side that the slave's netting
+ * broker adds to the same position. A copy that is gone meanwhile is not added to.
  * A slave that would keep it as a position of its own (hedging, OANDA's trades) is not sent it:
  * the skip says so (the copy keeps its volume, and closes still follow the master's share).
  */

@@ -71,8 +71,8 @@ export const runReplay = async (
     symbol.kind === 'symbol' && !given[symbol.slaveSymbol] ? [symbol.slaveSymbol] : [],
   );
   const specs = new Map<string, SymbolSpec | undefined>(Object.entries(given).map(([symbol, spec]) => [symbol, { ...spec, symbol }]));
-  // Notional sizing needs the master's own contract sizes, read at the master's broker.
-  const masterSymbols = mapping.sizing.mode === 'notional' ? [...new Set(trades.map((trade) => trade.symbol))] : [];
+  // Notional sizing, and a slave's profit in its own contract, need the master's contract sizes, read at the master's broker.
+  const masterSymbols = mapping.sizing.mode === 'notional' || request.slaveSymbols ? [...new Set(trades.map((trade) => trade.symbol))] : [];
   const masterSpecs = new Map<string, SymbolSpec | undefined>();
   if (wanted.length > 0 || masterSymbols.length > 0) {
     const port = await deps.brokers.connect(master);

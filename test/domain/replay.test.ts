@@ -55,6 +55,20 @@ describe('what-if replay', () => {
     ]);
   });
 
+  it('replays into an OANDA slave in units: notional sizing, EUR_USD, and the profit in the slave contract, not 100,000 times it', () => {
+    const units = { ...eurusdSpec(), symbol: 'EUR_USD', contractSize: 1, volumeMin: 1, volumeStep: 1, volumeMax: 100_000_000 };
+    const result = replay(
+      input({
+        trades: [trade({ id: 'u1', positionId: 'p1', volume: 0.1, profit: 10 })],
+        mapping: aMapping({ sizing: { mode: 'notional' }, activeSince: '1970-01-01T00:00:00.000Z' }),
+        slavePlatform: 'oanda',
+        specOf: (symbol) => (symbol === 'EUR_USD' ? units : undefined),
+        masterContractSizeOf: (symbol) => (symbol === 'EURUSD' ? 100_000 : undefined),
+      }),
+    );
+    expect(result.trades.map((t) => [t.slaveVolume, t.profit])).toEqual([[10_000, 10]]);
+  });
+
   it('skips what the rules skip, with their reason, and touches nothing for it', () => {
     const result = replay(
       input({
