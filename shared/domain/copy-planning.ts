@@ -38,7 +38,7 @@ export type SkipReason =
   | 'TRADE_RISK_TOO_HIGH'
   | 'MAGIC_FILTERED'
   | 'NO_CONTRACT_SIZE'
-  | 'ADD_ON_NOT_SUPPORTED';
+  | 'SHARED_TRADE';
 
 export type Skip = { kind: 'skip'; reason: SkipReason; detail?: string };
 const skip = (reason: SkipReason, detail?: string): Skip => ({ kind: 'skip', reason, detail });

@@ -1,5 +1,7 @@
 import type { CopyMapping } from './copy-mapping';
 import { type EventOf, type MasterEvent, masterVolumeOf, type OpenEvent, subjectOf } from './master-events';
+import type { SlaveLeg } from './slave-legs';
+import type { StopLevels } from './trading';
 import { compareLots, subtractLots } from './volume';
 
 /**
@@ -14,19 +16,46 @@ export interface PositionLink {
   /** The master ticket: a position id, or a pending order id while `kind` is `order`. */
   masterTicket: string;
   kind: 'position' | 'order';
+  /** The slave trade the copy holds: its first (oldest) leg when it holds several. */
   slaveTicket: string;
+  /**
+   * The slave trades the copy holds, oldest first, when more than one: add-ons kept as trades of
+   * their own (hedging accounts, OANDA), shares of trades after FIFO closes. Absent, the copy is
+   * `slaveTicket` for `slaveVolume`.
+   */
+  legs?: SlaveLeg[];
   /** The master's symbol (before renaming), for records made from the link alone. */
   masterSymbol?: string;
   slaveSymbol: string;
   side: 'buy' | 'sell';
   masterVolume: number;
+  /** What the copy should hold on the slave, over all its legs. */
   slaveVolume: number;
   openedAt: string;
+  /**
+   * The stop levels the copy asked for on its trades, as last set (null: none; absent: the
+   * slave's own). On a FIFO account a trade that passes to this copy is given them.
+   */
+  stops?: StopLevels;
   /** Revision of the master position last applied to the slave. */
   appliedRev: number;
   /** Set when the slave position is closed; the link is then history. */
   closedAt?: string;
 }
+
+/** The slave trades the copy holds, oldest first. */
+export const legsOf = (link: Pick<PositionLink, 'slaveTicket' | 'slaveVolume' | 'legs'>): SlaveLeg[] =>
+  link.legs ? link.legs.map((leg) => ({ ...leg })) : [{ ticket: link.slaveTicket, volume: link.slaveVolume }];
+
+/**
+ * The link holding `legs` (oldest first): its ticket is the first leg's, and the list is kept
+ * only when there are several. No legs left keeps the last ticket (the link is then closed).
+ */
+export const withLegs = (link: PositionLink, legs: readonly SlaveLeg[]): PositionLink => {
+  const { legs: _previous, ...rest } = link;
+  const first = legs[0];
+  return { ...rest, slaveTicket: first?.ticket ?? link.slaveTicket, ...(legs.length > 1 ? { legs: legs.map((leg) => ({ ...leg })) } : {}) };
+};
 
 /** What a copied open left on the slave: a position, or a pending order. */
 export interface OpenedOnSlave {
@@ -35,6 +64,7 @@ export interface OpenedOnSlave {
   symbol: string;
   side: 'buy' | 'sell';
   volume: number;
+  stops?: StopLevels;
 }
 
 /** Whether the link still stands for something open on the slave. */
@@ -63,6 +93,7 @@ export const openedLink = (
     slaveVolume: opened.volume,
     openedAt: now.toISOString(),
     appliedRev: source.rev,
+    ...(opened.stops ? { stops: opened.stops } : {}),
   };
 };
 

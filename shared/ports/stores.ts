@@ -147,12 +147,12 @@ export interface CopyStore {
   getLink(tenantId: string, mappingId: string, masterTicket: string): Promise<PositionLink | undefined>;
   listOpenLinks(tenantId: string, mappingId: string): Promise<PositionLink[]>;
   /**
-   * Two open links of one slave exchange their slave tickets, atomically: each only if it is
-   * still open and still holds the ticket it was read with (ConcurrentUpdateError otherwise).
-   * A FIFO account closes its oldest trade first: the copy that must close takes the oldest
-   * trade and the oldest's copy takes its trade (see `copy-signal.ts`, `fifoTarget`).
+   * Open links of one slave take new legs, atomically: each change only if its link is still
+   * open and still holds the ticket and volume it was read with (ConcurrentUpdateError
+   * otherwise). A FIFO account closes its oldest trades first: the copy that must close takes
+   * the oldest trades and the others take its own (see `copy-signal.ts`, `closeOverLegs`).
    */
-  swapSlaveTickets(a: PositionLink, b: PositionLink): Promise<void>;
+  relinkLegs(changes: readonly { before: PositionLink; after: PositionLink }[]): Promise<void>;
   listByMapping(tenantId: string, mappingId: string, page: PageRequest): Promise<Page<CopyRecord>>;
   /**
    * Every copy of the tenant, newest first (by detection), narrowed by `filter`. A page holds at

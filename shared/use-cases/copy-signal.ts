@@ -16,7 +16,18 @@ import {
 } from '../domain/copy-record';
 import { loopOnOriginPath, MAX_ORIGIN_HOPS } from '../domain/copy-origin';
 import { eventId, isOpen, linkTicketOf, masterVolumeOf, subjectOf, type EventOf, type MasterEvent, type OpenEvent } from '../domain/master-events';
-import { closedLink, filledLink, isOpenLink, modifiedLink, openedLink, partiallyClosedLink, type PositionLink } from '../domain/position-link';
+import {
+  closedLink,
+  filledLink,
+  isOpenLink,
+  legsOf,
+  modifiedLink,
+  openedLink,
+  partiallyClosedLink,
+  type PositionLink,
+  withLegs,
+} from '../domain/position-link';
+import { frontLegs, heldLegs, legsAfter, legsVolume, sameLegs, type SlaveLeg, shedOldestFirst } from '../domain/slave-legs';
 import { compareLots, subtractLots, sumLots } from '../domain/volume';
 import { slippagePips } from '../domain/pips';
 import { type Deal, fillingModes, type FillingMode, oppositeSide, type Position, type Side, type StopLevels, type SymbolSpec } from '../domain/trading';
@@ -192,8 +203,8 @@ export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Pr
   const leaseEnds = started.getTime() + deps.leaseMs;
   let outcome: Outcome;
   try {
-    const work: CopyWork = { event, mapping, slave, link, record, protection, attempt };
-    outcome = await withDeadline(() => atBroker(deps, work, claim.resumed), deps.deadlineMs, `copy ${record.id}`);
+    const work: CopyWork = { event, mapping, slave, link, record, protection, attempt, resumed: claim.resumed };
+    outcome = await withDeadline(() => atBroker(deps, work), deps.deadlineMs, `copy ${record.id}`);
   } catch (error) {
     if (error instanceof DeadlineExceededError) {
       // Let go without releasing: a broker call may still land. After the lease, the next
@@ -257,6 +268,8 @@ interface CopyWork {
   record: PendingCopyRecord;
   protection: AccountProtection | undefined;
   attempt: Attempt;
+  /** The claim was taken over from an earlier attempt that may have reached the broker. */
+  resumed: boolean;
 }
 
 /** Whole seconds from `now` until `at` (epoch ms), at least one; `fallback` when `at` is unknown. */
@@ -268,16 +281,19 @@ const secondsUntil = (at: number | undefined, now: Date, fallback: number): numb
  * have reached the broker looks the client id up first; an unknown outcome is looked up once
  * more before the record is left pending.
  */
-const atBroker = async (deps: CopyDependencies, work: CopyWork, resumed: boolean): Promise<Outcome> => {
+const atBroker = async (deps: CopyDependencies, work: CopyWork): Promise<Outcome> => {
   const port = await deps.brokers.connect(work.slave);
-  const earlier = resumed ? await lookUp(port, work, deps.now()) : undefined;
+  // A close over legs reads what the legs still hold and closes only the rest: done again, it
+  // does not close twice, so it needs no lookup.
+  const overLegs = await closesOverLegs(port, work);
+  const earlier = work.resumed && !overLegs ? await lookUp(port, work, deps.now()) : undefined;
   if (earlier && hasEffect(earlier)) return recovered(work, earlier, deps.now());
   try {
     return await execute(deps, port, work);
   } catch (error) {
     // Outcome unknown (timeout, lost connection): look once right away; if the broker
     // shows nothing yet, the record stays pending and the next delivery looks again.
-    if (!isBrokerError(error) || error.errorClass !== 'reconcile') throw error;
+    if (!isBrokerError(error) || error.errorClass !== 'reconcile' || overLegs) throw error;
     const after = await lookUp(port, work, deps.now());
     if (!hasEffect(after)) throw error;
     return recovered(work, after, deps.now());
@@ -337,9 +353,11 @@ const recovered = ({ event, mapping, link }: CopyWork, match: ClientIdMatch, now
     case 'orderCancelled':
       return { status: 'placed', result, link: closedLink(link, event, now) };
     case 'positionIncreased': {
-      // The add-on's deal carries its client id (the position keeps the open's), and the position it went to.
-      const added = deal?.entry === 'in' ? deal.volume : 0;
-      const into = deal?.positionId ?? link.slaveTicket;
+      // On a netting account the add-on's deal carries its client id (the position keeps the
+      // open's) and the position it went to; elsewhere the add-on is a position of its own.
+      const own = position && !legsOf(link).some((leg) => leg.ticket === position.id) ? position : undefined;
+      const added = own ? own.volume : deal?.entry === 'in' ? deal.volume : 0;
+      const into = own?.id ?? deal?.positionId ?? link.slaveTicket;
       return {
         status: 'placed',
         result: { ...result, positionId: into },
@@ -478,7 +496,11 @@ const copyOpen = async (deps: CopyDependencies, port: BrokerPort, work: CopyWork
   if (!ticket) throw new BrokerError('UNKNOWN', 'broker accepted the order but returned no ticket');
   // A market order the broker filled only in part holds what it got: later closes act on that.
   const filled = placed.type === 'market' && result.volume !== undefined && result.volume > 0 ? result.volume : placed.volume;
-  const opened = { ticket, kind, symbol: placed.symbol, side: placed.side, volume: filled } as const;
+  const stops = {
+    stopLoss: mapping.copyStopLoss ? (placed.stopLoss ?? null) : undefined,
+    takeProfit: mapping.copyTakeProfit ? (placed.takeProfit ?? null) : undefined,
+  };
+  const opened = { ticket, kind, symbol: placed.symbol, side: placed.side, volume: filled, stops } as const;
   const slavePrice = placed.type === 'market' ? result.price : placed.price;
   const masterPrice = record.masterPrice;
   return {
@@ -524,7 +546,7 @@ const copyClose = async (
   event: EventOf<'positionClosed'>,
   send: Send,
 ): Promise<Outcome> => {
-  link = await fifoTarget(deps, port, work, link, send);
+  if (await closesOverLegs(port, work)) return closeOverLegs(deps, port, work, link, event, send);
   const closed = await alreadyGone(() => send(() => port.closePosition(link.slaveTicket, { clientId: work.record.clientId })), 'POSITION_NOT_FOUND');
   const after = closedLink(link, event, deps.now());
   if (!closed) return { status: 'skipped', reason: 'ALREADY_CLOSED', slaveSymbol: link.slaveSymbol, link: after };
@@ -540,11 +562,11 @@ const copyClose = async (
 };
 
 /**
- * A netting master position grew: the slave's copy grows by its own ratio to the master applied
- * to what was added (`planAddOn`), one market order on the copy's side that the slave's netting
- * broker adds to the same position. A copy that is gone meanwhile is not added to.
- * A slave that would keep it as a position of its own (hedging, OANDA's trades) is not sent it:
- * the skip says so (the copy keeps its volume, and closes still follow the master's share).
+ * A master position grew (a netting account's add-on): the slave's copy grows by its own ratio
+ * to the master applied to what was added (`planAddOn`), as one market order on the copy's
+ * side. A netting slave adds it to the copy's position; any other keeps it as a trade of its
+ * own, which the copy holds as one more leg (closes then take every leg). A copy that is gone
+ * meanwhile is not added to.
  */
 const copyAddOn = async (
   deps: CopyDependencies,
@@ -556,18 +578,10 @@ const copyAddOn = async (
 ): Promise<Outcome> => {
   const { mapping, slave, protection, record } = work;
   if (link.kind !== 'position') return { status: 'skipped', reason: 'NOT_COPIED', detail: 'the copy is a pending order', slaveSymbol: link.slaveSymbol };
-  if (!(await port.getCapabilities()).netting) {
-    return {
-      status: 'skipped',
-      reason: 'ADD_ON_NOT_SUPPORTED',
-      detail: "the slave's account keeps every order as a position of its own: an add-on is copied to netting accounts only",
-      slaveSymbol: link.slaveSymbol,
-    };
-  }
+  const { netting } = await port.getCapabilities();
   // The copy may be gone (its own stop, closed by hand): an order now would open a position nobody follows.
   const positions = await port.getPositions();
-  const copy = positions.find((position) => position.id === link.slaveTicket);
-  if (!copy)
+  if (!legsOf(link).some((leg) => positions.some((position) => position.id === leg.ticket)))
     return {
       status: 'skipped',
       reason: 'ALREADY_CLOSED',
@@ -583,13 +597,15 @@ const copyAddOn = async (
   if (protection) {
     const funds = needsEquity(protection.rules) ? await port.getAccountInformation() : undefined;
     const current = funds ? await markSlaveEquity(deps, slave, protection, funds.equity, funds.balance) : protection;
-    // The add-on opens no position of its own on a netting account: only volume counts.
+    const exposure = needsExposure(protection.rules);
     const verdict = checkOpen(current.rules, current.status, {
       symbol: link.slaveSymbol,
       volume,
       at: deps.now(),
       spec,
-      openVolume: needsExposure(protection.rules) ? sumLots(positions.map((position) => position.volume)) : undefined,
+      // On a netting account the add-on opens no position of its own: only volume counts there.
+      openPositions: exposure && !netting ? positions.length : undefined,
+      openVolume: exposure ? sumLots(positions.map((position) => position.volume)) : undefined,
     });
     if (verdict.kind === 'skip') return { status: 'skipped', reason: verdict.reason, detail: verdict.detail, slaveSymbol: link.slaveSymbol };
     volume = verdict.volume;
@@ -608,81 +624,224 @@ const copyAddOn = async (
 };
 
 /**
- * The copy's link after an add-on of `added`: it grows where the broker added to the copy. An
- * add-on the broker kept as a position of its own (the copy closed meanwhile) becomes the copy,
- * so nothing on the slave is left without a link.
+ * The copy's link after an add-on of `added`: the leg the broker added it to grows; an add-on
+ * the broker kept as a position of its own (hedging, OANDA, or a netting copy closed meanwhile)
+ * is one more leg, so nothing on the slave is left without a link.
  */
 const addedLink = (link: PositionLink, event: EventOf<'positionIncreased'>, positionId: string | undefined, added: number): PositionLink => {
-  const applied = { ...link, appliedRev: Math.max(event.position.rev, link.appliedRev), masterVolume: event.position.volume };
-  if (positionId !== undefined && positionId !== link.slaveTicket) return { ...applied, slaveTicket: positionId, slaveVolume: added };
-  return { ...applied, slaveVolume: sumLots([link.slaveVolume, added]) };
+  const applied = {
+    ...link,
+    appliedRev: Math.max(event.position.rev, link.appliedRev),
+    masterVolume: event.position.volume,
+    slaveVolume: sumLots([link.slaveVolume, added]),
+  };
+  const into = positionId ?? link.slaveTicket;
+  const legs = legsOf(link);
+  const grown = legs.some((leg) => leg.ticket === into);
+  return withLegs(
+    applied,
+    grown ? legs.map((leg) => (leg.ticket === into ? { ...leg, volume: sumLots([leg.volume, added]) } : leg)) : [...legs, { ticket: into, volume: added }],
+  );
 };
 
 /** Oldest first: by open time, then by ticket (a broker's tickets grow). */
 const byAge = (a: Position, b: Position): number => a.openedAt.localeCompare(b.openedAt) || a.id.length - b.id.length || a.id.localeCompare(b.id);
 
 /**
- * On a FIFO account (US rules: a symbol's trades close oldest first) the trade a close is for
- * may stand behind older ones of the symbol. When the oldest is another copy's of the same
- * volume, the two copies exchange trades: this copy's trade first takes the oldest's stops (its
- * new owner keeps its levels), then the links swap tickets in one transaction, and this copy
- * closes the oldest. Each step can be done again: a retry after a crash finds the link swapped
- * (it closes the oldest, now its own) or not yet (it swaps again). Where no such copy stands in
- * front (a trade of the trader's own, or one of another volume), the close fails
- * FIFO_VIOLATION, recorded, and nothing is closed. After a partial close the copy keeps the
- * trade: its levels are set to the copy's own (`keepLevels`), also when a retry finds the swap
- * already made.
+ * Whether a close of this copy goes over its legs: the copy holds several trades, or the slave
+ * closes FIFO (US rules: a symbol's oldest trades close first), where the copies' trades are
+ * exchanged and may be shared.
  */
-const fifoTarget = async (
+const closesOverLegs = async (port: BrokerPort, { event, link }: CopyWork): Promise<boolean> =>
+  (event.kind === 'positionClosed' || event.kind === 'positionPartiallyClosed') &&
+  isOpenLink(link) &&
+  link.kind === 'position' &&
+  (link.legs !== undefined || (await port.getCapabilities()).fifo);
+
+const keyOf = (link: Pick<PositionLink, 'mappingId' | 'masterTicket'>): string => `${link.mappingId}#${link.masterTicket}`;
+
+/**
+ * A close or partial close of a copy over its legs: the copy ends holding `target` (nothing, or
+ * what the master's share leaves), and what its legs still hold above that is closed, oldest
+ * first. It reads the broker first, so done again after a crash it closes only what is still
+ * to close, never twice.
+ *
+ * On a FIFO account the symbol's oldest trades must close first. The copies' trades are one
+ * pool there: before it closes, the closing copy takes the oldest of what the copies hold and
+ * the others take its trades, each keeping its own first (`frontLegs`). The trades a copy takes
+ * whole get its stops first (best effort), then the links change in one transaction
+ * (`relinkLegs`), then the closes go out. A retry finds the links changed and closes; a trade
+ * of the trader's own that is older than every copy's blocks the close: it fails
+ * FIFO_VIOLATION, recorded, and nothing is closed.
+ */
+const closeOverLegs = async (
   deps: CopyDependencies,
   port: BrokerPort,
   work: CopyWork,
   link: PositionLink,
+  event: EventOf<'positionClosed' | 'positionPartiallyClosed'>,
   send: Send,
-  keepLevels?: StopLevels,
-): Promise<PositionLink> => {
-  if (link.kind !== 'position' || !(await port.getCapabilities()).fifo) return link;
+): Promise<Outcome> => {
+  const spec = await deps.brokers.symbolSpec(work.slave, port, link.slaveSymbol);
+  let target = 0;
+  if (event.kind === 'positionPartiallyClosed') {
+    if (!spec) return { status: 'skipped', reason: 'SYMBOL_NOT_AT_BROKER', slaveSymbol: link.slaveSymbol };
+    const plan = planPartialClose(link, event.previousVolume, event.position.volume, spec);
+    if (plan.kind === 'skip') return { status: 'skipped', reason: plan.reason, detail: plan.detail, slaveSymbol: link.slaveSymbol };
+    if (!plan.full) target = subtractLots(link.slaveVolume, plan.volume);
+  }
+  const { fifo } = await port.getCapabilities();
   const trades = (await port.getPositions()).filter((position) => position.symbol === link.slaveSymbol).sort(byAge);
-  const mine = trades.find((position) => position.id === link.slaveTicket);
-  const oldest = trades[0];
-  if (!mine || !oldest) return link;
-  // Stops are set as well as can be: a level refused must not stop the close that cuts exposure.
-  const setLevels = async (trade: Position, levels: StopLevels): Promise<void> => {
-    if (sameLevels(trade, levels)) return;
-    try {
-      await send(() => port.modifyPosition(trade.id, levels));
-    } catch (error) {
-      if (!isBrokerError(error)) throw error;
-      deps.log.warn('FIFO: stops of a trade not moved', { slaveAccountId: work.slave.id, positionId: trade.id, code: error.code });
-    }
-  };
-  if (oldest.id === mine.id) {
-    if (keepLevels) await setLevels(mine, keepLevels);
-    return link;
-  }
-  const owner = await linkOfSlaveTicket(deps, work, oldest.id);
-  if (!owner || compareLots(oldest.volume, mine.volume) !== 0) {
-    throw new BrokerError(
-      'FIFO_VIOLATION',
-      `${link.slaveSymbol} ${oldest.id} (${oldest.volume}) is older than this copy's ${mine.id} (${mine.volume}) and must close first; it is ${
-        owner ? 'the copy of another trade, of another volume' : 'not a copy'
-      }`,
+  const me = keyOf(link);
+  // The copy being closed goes last: a trade it shares that shrank shrank by its close.
+  const others = fifo
+    ? (await openLinksOnSlave(deps, work)).filter((other) => other.kind === 'position' && other.slaveSymbol === link.slaveSymbol && keyOf(other) !== me)
+    : [];
+  others.sort((a, b) => a.openedAt.localeCompare(b.openedAt) || keyOf(a).localeCompare(keyOf(b)));
+  const scope = [...others, link];
+  const held = heldLegs(
+    scope.map((each) => ({ key: keyOf(each), legs: legsOf(each) })),
+    trades,
+  );
+  let mine = held.get(me) ?? [];
+  let allocation: Map<string, SlaveLeg[]> = held;
+  const shed = subtractLots(legsVolume(mine), target);
+  if (fifo && compareLots(shed, 0) > 0) {
+    const copied = new Set([...held.values()].flat().map((leg) => leg.ticket));
+    const blocking = trades.slice(
+      0,
+      Math.max(
+        0,
+        trades.findIndex((trade) => copied.has(trade.id)),
+      ),
     );
+    const first = blocking[0];
+    if (first) {
+      throw new BrokerError(
+        'FIFO_VIOLATION',
+        `${link.slaveSymbol} ${first.id} (${first.volume}) is older than the copies' trades and must close first; it is not a copy`,
+      );
+    }
+    const fronted = frontLegs(
+      me,
+      held,
+      trades.map((trade) => trade.id),
+    );
+    const front = fronted.get(me) ?? [];
+    if (!sameLegs(front, mine)) {
+      const changes = scope.flatMap((each) => {
+        const legs = fronted.get(keyOf(each)) ?? [];
+        return sameLegs(legs, legsOf(each)) ? [] : [{ before: each, after: withLegs(each, legs) }];
+      });
+      await deps.copies.relinkLegs(changes);
+      deps.log.info('FIFO: the closing copy took the oldest trades', { slaveAccountId: work.slave.id, for: link.masterTicket, legs: front });
+      link = withLegs(link, front);
+      mine = front;
+      allocation = fronted;
+    }
   }
-  // After a partial close this copy keeps the oldest trade: with its own levels, where the mapping leaves a level alone the one it had.
-  const kept = keepLevels && {
-    stopLoss: keepLevels.stopLoss === undefined ? (mine.stopLoss ?? null) : keepLevels.stopLoss,
-    takeProfit: keepLevels.takeProfit === undefined ? (mine.takeProfit ?? null) : keepLevels.takeProfit,
+  const closes = shedOldestFirst(mine, trades, shed, spec?.volumeMin ?? 0);
+  const results: TradeResult[] = [];
+  for (const close of closes) {
+    const options = close.full ? { clientId: work.record.clientId } : { clientId: work.record.clientId, volume: close.volume };
+    const closed = await alreadyGone(() => send(() => port.closePosition(close.ticket, options)), 'POSITION_NOT_FOUND');
+    if (closed) results.push(closed);
+  }
+  const left = legsAfter(mine, closes);
+  const now = deps.now();
+  const after: PositionLink =
+    target === 0 || left.length === 0
+      ? closedLink(withLegs(link, left), event, now)
+      : { ...withLegs(link, left), appliedRev: event.position.rev, masterVolume: event.position.volume, slaveVolume: target };
+  const keptLevels = event.kind === 'positionPartiallyClosed' && fifo ? copiedLevels(work.mapping, event.position, link) : undefined;
+  if (keptLevels && !after.closedAt) after.stops = { ...link.stops, ...definedLevels(keptLevels) };
+  if (fifo) {
+    // Trades that passed from one copy to another take their new holder's stops.
+    allocation.set(me, left);
+    const levels = new Map<string, StopLevels>();
+    for (const each of others) if (each.stops) levels.set(keyOf(each), each.stops);
+    if (keptLevels) levels.set(me, keptLevels);
+    const tradesLeft = trades.flatMap((position) => {
+      const close = closes.find((candidate) => candidate.ticket === position.id);
+      if (close?.full) return [];
+      return [{ position, volume: close ? subtractLots(position.volume, close.volume) : position.volume }];
+    });
+    await settleStops(deps, port, work, { scope, allocation, levels, trades: tradesLeft, send });
+  }
+  const first = results[0];
+  if (!first && !work.resumed) {
+    return {
+      status: 'skipped',
+      reason: 'ALREADY_CLOSED',
+      detail: mine.length === 0 ? `the copy's trades are no longer open` : `the copy already holds no more than ${target}`,
+      slaveSymbol: link.slaveSymbol,
+      link: after,
+    };
+  }
+  return {
+    status: 'placed',
+    // Nothing closed now by a retry: an earlier attempt closed it.
+    result: first ?? { positionId: link.slaveTicket },
+    slaveSymbol: link.slaveSymbol,
+    side: link.side,
+    slaveVolume: first ? sumLots(closes.map((close) => close.volume)) : subtractLots(link.slaveVolume, target),
+    slavePrice: first?.price,
+    link: after,
   };
-  await setLevels(mine, { stopLoss: oldest.stopLoss ?? null, takeProfit: oldest.takeProfit ?? null });
-  await deps.copies.swapSlaveTickets(link, owner);
-  deps.log.info('FIFO: copies exchanged trades', { slaveAccountId: work.slave.id, closing: oldest.id, kept: mine.id, for: owner.masterTicket });
-  const swapped = { ...link, slaveTicket: oldest.id };
-  // A lookup after an unknown outcome must look at the trade this copy now holds.
-  work.link = swapped;
-  if (kept) await setLevels(oldest, kept);
-  return swapped;
 };
+
+/**
+ * After closes on a FIFO account: every trade one copy now holds whole carries that copy's stops
+ * (the closing copy's, when it keeps some, are the master's now). Best effort, after the closes:
+ * a level refused must not stop the close that cuts exposure, and a retry sets what is left.
+ */
+const settleStops = async (
+  deps: CopyDependencies,
+  port: BrokerPort,
+  work: CopyWork,
+  context: {
+    scope: readonly PositionLink[];
+    allocation: ReadonlyMap<string, readonly SlaveLeg[]>;
+    levels: ReadonlyMap<string, StopLevels>;
+    trades: readonly SlaveTradeLeft[];
+    send: Send;
+  },
+): Promise<void> => {
+  const { scope, allocation, levels, trades, send } = context;
+  const holders = (ticket: string) => [...allocation].filter(([, legs]) => legs.some((leg) => leg.ticket === ticket)).length;
+  for (const each of scope) {
+    const wanted = levels.get(keyOf(each));
+    if (!wanted) continue;
+    for (const leg of allocation.get(keyOf(each)) ?? []) {
+      const trade = trades.find((candidate) => candidate.position.id === leg.ticket);
+      if (!trade || holders(leg.ticket) !== 1 || compareLots(leg.volume, trade.volume) < 0) continue;
+      await setLevels(deps, port, work, trade.position, wanted, send);
+    }
+  }
+};
+
+/** A slave trade and the volume it has left after this copy's closes. */
+interface SlaveTradeLeft {
+  position: Position;
+  volume: number;
+}
+
+/** Sets a trade's stops where they differ, as well as can be: a refusal is logged, not thrown. */
+const setLevels = async (deps: CopyDependencies, port: BrokerPort, work: CopyWork, trade: Position, levels: StopLevels, send: Send): Promise<void> => {
+  if (sameLevels(trade, levels)) return;
+  try {
+    await send(() => port.modifyPosition(trade.id, levels));
+  } catch (error) {
+    if (!isBrokerError(error)) throw error;
+    deps.log.warn('FIFO: stops of a trade not moved', { slaveAccountId: work.slave.id, positionId: trade.id, code: error.code });
+  }
+};
+
+/** The levels a change sets (a level left undefined is left as it was). */
+const definedLevels = (levels: StopLevels): StopLevels => ({
+  ...(levels.stopLoss !== undefined ? { stopLoss: levels.stopLoss } : {}),
+  ...(levels.takeProfit !== undefined ? { takeProfit: levels.takeProfit } : {}),
+});
 
 /** Whether a trade's levels are those asked (a level left undefined is not asked). */
 const sameLevels = (trade: Pick<Position, 'stopLoss' | 'takeProfit'>, levels: StopLevels): boolean =>
@@ -705,16 +864,10 @@ const copiedLevels = (mapping: CopyMapping, source: { side: Side; stopLoss?: num
   };
 };
 
-/** The open link of any mapping into this slave that holds `slaveTicket`. */
-const linkOfSlaveTicket = async (deps: CopyDependencies, work: CopyWork, slaveTicket: string): Promise<PositionLink | undefined> => {
+/** The open links of every mapping into this slave. */
+const openLinksOnSlave = async (deps: CopyDependencies, work: CopyWork): Promise<PositionLink[]> => {
   const mappings = (await deps.mappings.listAll(work.slave.tenantId)).filter((mapping) => mapping.slaveAccountId === work.slave.id);
-  for (const mapping of mappings) {
-    const found = (await deps.copies.listOpenLinks(work.slave.tenantId, mapping.id)).find(
-      (candidate) => candidate.kind === 'position' && candidate.slaveTicket === slaveTicket,
-    );
-    if (found) return found;
-  }
-  return undefined;
+  return (await Promise.all(mappings.map((mapping) => deps.copies.listOpenLinks(work.slave.tenantId, mapping.id)))).flat();
 };
 
 const copyPartialClose = async (
@@ -725,12 +878,12 @@ const copyPartialClose = async (
   event: EventOf<'positionPartiallyClosed'>,
   send: Send,
 ): Promise<Outcome> => {
+  if (await closesOverLegs(port, work)) return closeOverLegs(deps, port, work, link, event, send);
   const spec = await deps.brokers.symbolSpec(work.slave, port, link.slaveSymbol);
   if (!spec) return { status: 'skipped', reason: 'SYMBOL_NOT_AT_BROKER', slaveSymbol: link.slaveSymbol };
   const plan = planPartialClose(link, event.previousVolume, event.position.volume, spec);
   if (plan.kind === 'skip') return { status: 'skipped', reason: plan.reason, detail: plan.detail, slaveSymbol: link.slaveSymbol };
   const options = plan.full ? { clientId: work.record.clientId } : { clientId: work.record.clientId, volume: plan.volume };
-  link = await fifoTarget(deps, port, work, link, send, plan.full ? undefined : copiedLevels(work.mapping, event.position, link));
   const closed = await alreadyGone(() => send(() => port.closePosition(link.slaveTicket, options)), 'POSITION_NOT_FOUND');
   if (!closed) return { status: 'skipped', reason: 'ALREADY_CLOSED', slaveSymbol: link.slaveSymbol, link: closedLink(link, event, deps.now()) };
   return {
@@ -773,7 +926,21 @@ const copyModification = async (
   // A broker that replaces an order to move it (OANDA) gives it a new id: the link follows it.
   let slaveTicket = link.slaveTicket;
   if (event.kind === 'orderModified') slaveTicket = (await send(() => port.modifyOrder(link.slaveTicket, { price: event.order.price, ...levels }))).orderId;
-  else await send(() => port.modifyPosition(link.slaveTicket, levels));
+  else if (link.legs || (await port.getCapabilities()).fifo) {
+    // Every trade the copy holds takes the levels; one it shares with another copy (FIFO) keeps that copy's.
+    const positions = await port.getPositions();
+    const whole = legsOf(link).flatMap((leg) => positions.filter((position) => position.id === leg.ticket && compareLots(leg.volume, position.volume) >= 0));
+    if (whole.length === 0) {
+      return {
+        status: 'skipped',
+        reason: 'SHARED_TRADE',
+        detail: "the copy holds only shares of trades other copies hold too (FIFO): their stops stay the other copies'",
+        slaveSymbol: link.slaveSymbol,
+        link: modifiedLink(link, event),
+      };
+    }
+    for (const position of whole) if (!sameLevels(position, levels)) await send(() => port.modifyPosition(position.id, levels));
+  } else await send(() => port.modifyPosition(link.slaveTicket, levels));
   return {
     status: 'placed',
     result: {},
@@ -783,7 +950,7 @@ const copyModification = async (
     // The levels the copy set (a level removed, or left as it was, is not shown).
     stopLoss: levels.stopLoss ?? undefined,
     takeProfit: levels.takeProfit ?? undefined,
-    link: { ...modifiedLink(link, event), slaveTicket },
+    link: { ...modifiedLink(link, event), slaveTicket, stops: { ...link.stops, ...definedLevels(levels) } },
   };
 };
 

@@ -238,26 +238,44 @@ export const storeContract = (name: string, stores: () => StoreSet) => {
       expect(await copies.listOpenLinks(tenantId, 'm-9')).toMatchObject([{ masterTicket: 'p-9', slaveTicket: 's-1' }]);
     });
 
-    it('swaps the slave tickets of two open links at once, and refuses when either moved on', async () => {
+    it('gives open links new legs at once, and refuses all when any moved on', async () => {
       const { copies } = stores();
-      const tenantId = tenant('swap');
-      const put = async (masterTicket: string, slaveTicket: string) => {
+      const tenantId = tenant('relink');
+      const put = async (masterTicket: string, slaveTicket: string, slaveVolume: number) => {
         const draft = aCopyRecord({ tenantId, mappingId: 'm-s', eventId: `positionOpened:${masterTicket}:0` });
         const claimed = await copies.claim(draft, { now: new Date(T0), leaseMs: 1000 });
         if (claimed.outcome !== 'claimed') throw new Error('not claimed');
-        const link = aLink({ tenantId, mappingId: 'm-s', masterTicket, slaveTicket });
+        const link = aLink({ tenantId, mappingId: 'm-s', masterTicket, slaveTicket, slaveVolume });
         await copies.finish({ ...claimed.record, ...done, status: 'placed', slavePositionId: slaveTicket }, { link });
         return link;
       };
-      const older = await put('p-1', 's-1');
-      const newer = await put('p-2', 's-2');
-      await copies.swapSlaveTickets(newer, older);
-      expect(await copies.getLink(tenantId, 'm-s', 'p-1')).toMatchObject({ slaveTicket: 's-2' });
-      expect(await copies.getLink(tenantId, 'm-s', 'p-2')).toMatchObject({ slaveTicket: 's-1' });
-      // Read before the swap: both stale now, nothing changes.
-      await expect(copies.swapSlaveTickets(newer, older)).rejects.toBeInstanceOf(ConcurrentUpdateError);
-      expect(await copies.getLink(tenantId, 'm-s', 'p-1')).toMatchObject({ slaveTicket: 's-2' });
-      expect(await copies.getLink(tenantId, 'm-s', 'p-2')).toMatchObject({ slaveTicket: 's-1' });
+      const older = await put('p-1', 's-1', 0.2);
+      const newer = await put('p-2', 's-2', 0.1);
+      // The newer copy takes 0.1 of the oldest trade; the older one keeps 0.1 of it and takes the newer's trade.
+      const newerAfter = { ...newer, slaveTicket: 's-1' };
+      const olderAfter = {
+        ...older,
+        legs: [
+          { ticket: 's-1', volume: 0.1 },
+          { ticket: 's-2', volume: 0.1 },
+        ],
+      };
+      await copies.relinkLegs([
+        { before: newer, after: newerAfter },
+        { before: older, after: olderAfter },
+      ]);
+      expect(await copies.getLink(tenantId, 'm-s', 'p-2')).toEqual(newerAfter);
+      expect(await copies.getLink(tenantId, 'm-s', 'p-1')).toEqual(olderAfter);
+      // Read before the change: the newer one is stale now, and nothing changes, the older one neither.
+      await expect(
+        copies.relinkLegs([
+          { before: older, after: { ...older, slaveTicket: 's-9' } },
+          { before: newer, after: { ...newer, slaveTicket: 's-9' } },
+        ]),
+      ).rejects.toBeInstanceOf(ConcurrentUpdateError);
+      expect(await copies.getLink(tenantId, 'm-s', 'p-1')).toEqual(olderAfter);
+      expect(await copies.getLink(tenantId, 'm-s', 'p-2')).toEqual(newerAfter);
+      expect(await copies.listOpenLinks(tenantId, 'm-s')).toHaveLength(2);
     });
 
     it("lists a tenant's copies newest first, filtered by status, account, mapping and time, page by page", async () => {

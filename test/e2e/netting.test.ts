@@ -10,7 +10,8 @@ type Copy = { action: string; status: string; reason?: string; slaveVolume?: num
 /**
  * Netting accounts (MT5 netting, one position per symbol) through the local runtime: a master
  * position that grows is an add-on, copied as one order the slave's netting broker adds to the
- * copy; one that shrinks is a partial close; one that reverses is a close and an open.
+ * copy (a hedging slave keeps it as a second trade of the copy); one that shrinks is a partial
+ * close; one that reverses is a close and an open.
  */
 describe('a netting master', () => {
   let system: LocalSystem;
@@ -62,16 +63,32 @@ describe('a netting master', () => {
     ]);
   });
 
-  it('records the add-on on a hedging slave as not supported, never as a silent gap, and its copy keeps following closes', async () => {
+  it('copies the add-on to a hedging slave as a trade of its own that the copy holds as a second leg', async () => {
     const records = await copies(toHedging);
-    expect(records[0]).toMatchObject({ action: 'addOn', status: 'skipped', reason: 'ADD_ON_NOT_SUPPORTED' });
-    expect(slavePositions(hedgingSlave).map((position) => position.volume)).toEqual([0.1]);
+    expect(records.map((copy) => [copy.action, copy.status, copy.slaveVolume])).toEqual([
+      ['addOn', 'placed', 0.05],
+      ['open', 'placed', 0.1],
+    ]);
+    expect(slavePositions(hedgingSlave).map((position) => [position.symbol, position.volume])).toEqual([
+      ['EURUSD', 0.1],
+      ['EURUSD', 0.05],
+    ]);
   });
 
   it('copies a shrink as a partial close, and a reversal under the same id as a close and an open', async () => {
     system.market.traderTrade(master, { symbol: 'EURUSD', side: 'sell', volume: 0.05 });
     await sync();
     await eventually(async () => (slavePositions(nettingSlave)[0]?.volume === 0.2 ? true : undefined), 10_000);
+    // The hedging copy (0.10 + 0.05) gives up a third, oldest first: its first trade keeps 0.05.
+    await eventually(
+      async () =>
+        slavePositions(hedgingSlave)
+          .map((position) => position.volume)
+          .join() === '0.05,0.05'
+          ? true
+          : undefined,
+      10_000,
+    );
 
     // 0.10 long, then a sell of 0.25: the long closes, a short of 0.15 opens under a new id.
     system.market.traderTrade(master, { symbol: 'EURUSD', side: 'sell', volume: 0.25 });
@@ -83,6 +100,21 @@ describe('a netting master', () => {
       const [copy] = slavePositions(nettingSlave);
       return copy?.side === 'sell' && copy.volume === 0.3 && slavePositions(nettingSlave).length === 1 ? true : undefined;
     }, 10_000);
+    // Both legs of the hedging copy closed; the reversal opened one short there.
+    await eventually(async () => {
+      const positions = slavePositions(hedgingSlave);
+      return positions.length === 1 && positions[0]?.side === 'sell' && positions[0].volume === 0.15 ? true : undefined;
+    }, 10_000);
+    expect(
+      (await copies(toHedging))
+        .slice(0, 3)
+        .map((copy) => [copy.action, copy.status, copy.slaveVolume])
+        .sort(),
+    ).toEqual([
+      ['close', 'placed', 0.1],
+      ['open', 'placed', 0.15],
+      ['partialClose', 'placed', 0.05],
+    ]);
     // The close and the open were detected in one pass (the list orders them by detection, then as it may).
     const records = (await copies(toNetting)).slice(0, 3);
     expect(records.map((copy) => [copy.action, copy.status, copy.slaveVolume]).sort()).toEqual([

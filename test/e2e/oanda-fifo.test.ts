@@ -3,13 +3,13 @@ import type { LocalSystem } from '../../local/local-system';
 import { FakeOanda } from '../support/fake-oanda/fake-oanda';
 import { apiClient, eventually, startTestSystem, tokenFor } from '../support/local-api';
 
-type Copy = { action: string; status: string; reason?: string; masterPositionId?: string };
+type Copy = { action: string; status: string; reason?: string; masterPositionId?: string; slaveVolume?: number };
 
 /**
  * A US-style OANDA slave: no hedging, trades of an instrument close oldest first (FIFO), and
  * OANDA refuses a close out of that order. The master closes its newer position first; the
- * engine closes the slave's oldest trade instead (another copy's, of the same volume) and the
- * two copies exchange trades, so each master position still has its own on the slave.
+ * engine closes the slave's oldest trades instead (other copies', of any volume) and the copies
+ * exchange trades, so each master position still holds its volume on the slave.
  */
 describe('a FIFO slave', () => {
   let oanda: FakeOanda;
@@ -74,26 +74,60 @@ describe('a FIFO slave', () => {
     expect(closes.map((copy) => copy.status)).toEqual(['placed', 'placed']);
   });
 
-  it('refuses, recorded FIFO_VIOLATION, to close out of order when the older trade is of another volume, and closes nothing', async () => {
-    const small = oanda.market.traderTrade(masterMarket, { symbol: 'GBP_USD', side: 'sell', volume: 1_000 });
+  it('closes in FIFO order across copies of other volumes: the closing copy takes the oldest trades, the others keep their volume and stops', async () => {
+    const small = oanda.market.traderTrade(masterMarket, { symbol: 'EUR_USD', side: 'buy', volume: 1_000, stopLoss: 1.07 });
     await sync();
-    const large = oanda.market.traderTrade(masterMarket, { symbol: 'GBP_USD', side: 'sell', volume: 2_000 });
+    const large = oanda.market.traderTrade(masterMarket, { symbol: 'EUR_USD', side: 'buy', volume: 2_000, stopLoss: 1.06 });
     await sync();
     await eventually(async () => (slaveTrades().length === 2 ? true : undefined), 10_000);
+    const [smallTrade, largeTrade] = slaveTrades();
+    expect([smallTrade!.volume, largeTrade!.volume]).toEqual([1_000, 2_000]);
+
+    // A quarter of the larger one closes: its copy takes 500 off the oldest trade, not its own.
+    oanda.market.closePosition(masterMarket, large.positionId!, { volume: 500 });
+    await sync();
+    await eventually(async () => (slaveTrades()[0]?.volume === 500 ? true : undefined), 10_000);
+    expect(slaveTrades().map((trade) => [trade.id, trade.volume])).toEqual([
+      [smallTrade!.id, 500],
+      [largeTrade!.id, 2_000],
+    ]);
+
+    // Then the rest of it: 1,500 more, oldest first. What is left is the smaller copy's 1,000, with its stop.
     oanda.market.closePosition(masterMarket, large.positionId!, {});
     await sync();
-    const failed = await eventually(async () =>
-      (await copies()).find((copy) => copy.action === 'close' && copy.masterPositionId === large.positionId && copy.status !== 'pending'),
-    );
-    expect(failed).toMatchObject({ status: 'failed', reason: 'BROKER_FIFO_VIOLATION' });
-    expect(
-      slaveTrades()
-        .map((trade) => trade.volume)
-        .sort(),
-    ).toEqual([1_000, 2_000]);
-    // The older one closes as usual.
+    await eventually(async () => (slaveTrades().length === 1 && slaveTrades()[0]?.volume === 1_000 ? true : undefined), 10_000);
+    expect(slaveTrades()).toEqual([expect.objectContaining({ id: largeTrade!.id, volume: 1_000, stopLoss: 1.07 })]);
+    const ofLarge = (await copies()).filter((copy) => copy.masterPositionId === large.positionId && copy.action !== 'open');
+    expect(ofLarge.map((copy) => [copy.action, copy.status, copy.slaveVolume])).toEqual([
+      ['close', 'placed', 1_500],
+      ['partialClose', 'placed', 500],
+    ]);
+
+    // Its stop moves on the master: the trade it now holds alone follows.
+    oanda.market.modifyPosition(masterMarket, small.positionId!, { stopLoss: 1.075 });
+    await sync();
+    await eventually(async () => (slaveTrades()[0]?.stopLoss === 1.075 ? true : undefined), 10_000);
+
     oanda.market.closePosition(masterMarket, small.positionId!, {});
     await sync();
-    await eventually(async () => (slaveTrades().length === 1 ? true : undefined), 10_000);
+    await eventually(async () => (slaveTrades().length === 0 ? true : undefined), 10_000);
+    expect((await copies()).find((copy) => copy.masterPositionId === small.positionId && copy.action === 'close')).toMatchObject({
+      status: 'placed',
+      slaveVolume: 1_000,
+    });
+  });
+
+  it("refuses, recorded FIFO_VIOLATION, to close behind an older trade of the trader's own, and closes nothing", async () => {
+    oanda.market.traderTrade(slaveMarket, { symbol: 'GBP_USD', side: 'sell', volume: 3_000 });
+    const first = oanda.market.traderTrade(masterMarket, { symbol: 'GBP_USD', side: 'sell', volume: 1_000 });
+    await sync();
+    await eventually(async () => (slaveTrades().length === 2 ? true : undefined), 10_000);
+    oanda.market.closePosition(masterMarket, first.positionId!, {});
+    await sync();
+    const failed = await eventually(async () =>
+      (await copies()).find((copy) => copy.action === 'close' && copy.masterPositionId === first.positionId && copy.status !== 'pending'),
+    );
+    expect(failed).toMatchObject({ status: 'failed', reason: 'BROKER_FIFO_VIOLATION' });
+    expect(slaveTrades().map((trade) => trade.volume)).toEqual([3_000, 1_000]);
   });
 });

@@ -254,15 +254,15 @@ export class MemoryCopyStore implements CopyStore {
     return link ? clone(link) : undefined;
   }
 
-  async swapSlaveTickets(a: PositionLink, b: PositionLink): Promise<void> {
+  async relinkLegs(changes: readonly { before: PositionLink; after: PositionLink }[]): Promise<void> {
     await turn();
-    const first = this.links.get(key(a.tenantId, a.mappingId, a.masterTicket));
-    const second = this.links.get(key(b.tenantId, b.mappingId, b.masterTicket));
-    const current = (stored: PositionLink | undefined, read: PositionLink) =>
-      stored !== undefined && !stored.closedAt && stored.slaveTicket === read.slaveTicket;
-    if (!current(first, a) || !current(second, b)) throw new ConcurrentUpdateError(`the links of ${a.slaveTicket} and ${b.slaveTicket} moved on`);
-    first!.slaveTicket = b.slaveTicket;
-    second!.slaveTicket = a.slaveTicket;
+    for (const { before } of changes) {
+      const stored = this.links.get(key(before.tenantId, before.mappingId, before.masterTicket));
+      if (!stored || stored.closedAt || stored.slaveTicket !== before.slaveTicket || stored.slaveVolume !== before.slaveVolume) {
+        throw new ConcurrentUpdateError(`the links of ${changes.map((change) => change.before.masterTicket).join(', ')} moved on`);
+      }
+    }
+    for (const { after } of changes) this.links.set(key(after.tenantId, after.mappingId, after.masterTicket), clone(after));
   }
 
   async listOpenLinks(tenantId: string, mappingId: string): Promise<PositionLink[]> {

@@ -198,21 +198,21 @@ export class DynamoCopyStore implements CopyStore {
     return Item ? fromItem<PositionLink>(Item) : undefined;
   }
 
-  async swapSlaveTickets(a: PositionLink, b: PositionLink): Promise<void> {
-    const swap = (link: PositionLink, to: string): TransactWriteItem => ({
-      Update: {
+  async relinkLegs(changes: readonly { before: PositionLink; after: PositionLink }[]): Promise<void> {
+    if (changes.length === 0) return;
+    const items: TransactWriteItem[] = changes.map(({ before, after }) => ({
+      Put: {
         TableName: this.table.tableName,
-        Key: toItem(linkKey(link.tenantId, link.mappingId, link.masterTicket)),
-        UpdateExpression: 'SET #ticket = :to',
-        ConditionExpression: '#ticket = :from AND attribute_not_exists(closedAt)',
-        ExpressionAttributeNames: { '#ticket': 'slaveTicket' },
-        ExpressionAttributeValues: toItem({ ':from': link.slaveTicket, ':to': to }),
+        Item: toItem({ ...linkKey(after.tenantId, after.mappingId, after.masterTicket), entity: 'link', ...after }),
+        ConditionExpression: '#ticket = :ticket AND #volume = :volume AND attribute_not_exists(closedAt)',
+        ExpressionAttributeNames: { '#ticket': 'slaveTicket', '#volume': 'slaveVolume' },
+        ExpressionAttributeValues: toItem({ ':ticket': before.slaveTicket, ':volume': before.slaveVolume }),
       },
-    });
+    }));
     try {
-      await this.table.client.send(new TransactWriteItemsCommand({ TransactItems: [swap(a, b.slaveTicket), swap(b, a.slaveTicket)] }));
+      await this.table.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
     } catch (error) {
-      if (isConditionFailure(error)) throw new ConcurrentUpdateError(`the links of ${a.slaveTicket} and ${b.slaveTicket} moved on`);
+      if (isConditionFailure(error)) throw new ConcurrentUpdateError(`the links of ${changes.map(({ before }) => before.masterTicket).join(', ')} moved on`);
       throw error;
     }
   }

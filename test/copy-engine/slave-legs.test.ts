@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalSystem } from '../../local/local-system';
+import type { SimulatedMarket } from '../../local/simulated-broker/simulated-market';
+import { eventId, type MasterEvent } from '../../shared/domain/master-events';
+import type { Position } from '../../shared/domain/trading';
+import type { BrokerGateway } from '../../shared/ports/broker';
+import type { CopySignal, CopyStore } from '../../shared/ports/stores';
+import { BrokerDirectory } from '../../shared/use-cases/broker-directory';
+import { CopyRetryLaterError, copySignal } from '../../shared/use-cases/copy-signal';
+import { copyFixture } from '../support/copy-fixture';
+import { startTestSystem } from '../support/local-api';
+import { wrappedGateway } from '../support/wrapped-gateway';
+
+type Fixture = Awaited<ReturnType<typeof copyFixture>>;
+
+/** A master change of `position` (rev 1 on), as the sync would send it. */
+const change = (fixture: Fixture, open: CopySignal, position: Position, kind: 'increased' | 'partial' | 'closed', after: number, rev = 1): CopySignal => {
+  const detectedAt = new Date().toISOString();
+  const tracked = { ...position, volume: after, rev, detectedAt };
+  const base = { tenantId: fixture.tenantId, masterAccountId: open.masterAccountId, detectedAt };
+  const event: MasterEvent =
+    kind === 'closed'
+      ? { ...base, id: eventId('positionClosed', position.id, rev), kind: 'positionClosed', position: { ...tracked, volume: position.volume } }
+      : kind === 'partial'
+        ? {
+            ...base,
+            id: eventId('positionPartiallyClosed', position.id, rev),
+            kind: 'positionPartiallyClosed',
+            position: tracked,
+            previousVolume: position.volume,
+          }
+        : { ...base, id: eventId('positionIncreased', position.id, rev), kind: 'positionIncreased', position: tracked, previousVolume: position.volume };
+  return { ...open, event, enqueuedAt: detectedAt };
+};
+
+/** Delivers a signal as the queue does: again after a retry-later, until it is finished. */
+const deliver = async (fixture: Fixture, signal: CopySignal, deps = fixture.deps) => {
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    try {
+      return await copySignal(deps, signal);
+    } catch (error) {
+      if (!(error instanceof CopyRetryLaterError)) throw error;
+    }
+  }
+  throw new Error('not finished after 5 deliveries');
+};
+
+/** The simulator's port saying the account closes FIFO (US rules): no hedging, oldest first. */
+const fifoAccount = (market: SimulatedMarket, hooks: { beforeClose?: () => void } = {}): BrokerGateway =>
+  wrappedGateway(market, (port) => ({
+    getCapabilities: async () => ({ ...(await port.getCapabilities()), hedging: false, fifo: true }),
+    closePosition: (positionId, options) => {
+      hooks.beforeClose?.();
+      return port.closePosition(positionId, options);
+    },
+  }));
+
+describe('copies that hold several slave trades', () => {
+  let system: LocalSystem;
+  beforeAll(async () => {
+    system = await startTestSystem({ manualSync: true });
+  });
+  afterAll(async () => system?.stop());
+
+  it('an add-on on a hedging slave becomes a second trade; a partial close and a close whose answers are lost take their share once', async () => {
+    const fixture = await copyFixture(system);
+    const slaveVolumes = () => fixture.market.getPositions(fixture.slave.id).map((position) => position.volume);
+    const position = fixture.masterBuy('EURUSD', 0.1);
+    const open = fixture.openSignal(position);
+    await deliver(fixture, open);
+
+    // The add-on executes and its answer is lost: the client id finds it, recorded once.
+    fixture.market.setFaults(fixture.slave.id, { timeoutAfterExecuteNext: 1 });
+    expect(await deliver(fixture, change(fixture, open, position, 'increased', 0.15))).toMatchObject({ action: 'addOn', status: 'placed', slaveVolume: 0.05 });
+    expect(slaveVolumes()).toEqual([0.1, 0.05]);
+    const link = await fixture.runtime.copies.getLink(fixture.tenantId, fixture.mapping.id, position.id);
+    expect(link).toMatchObject({ slaveVolume: 0.15, legs: [{ volume: 0.1 }, { volume: 0.05 }] });
+
+    // Two thirds close on the master: 0.10 off the copy, oldest first. The answer is lost; delivered again, nothing more closes.
+    const grown = { ...position, volume: 0.15 };
+    fixture.market.setFaults(fixture.slave.id, { timeoutAfterExecuteNext: 1 });
+    expect(await deliver(fixture, change(fixture, open, grown, 'partial', 0.05, 2))).toMatchObject({ action: 'partialClose', status: 'placed' });
+    expect(slaveVolumes()).toEqual([0.05]);
+
+    fixture.market.setFaults(fixture.slave.id, { timeoutAfterExecuteNext: 1 });
+    expect(await deliver(fixture, change(fixture, open, { ...position, volume: 0.05 }, 'closed', 0, 3))).toMatchObject({ action: 'close', status: 'placed' });
+    expect(slaveVolumes()).toEqual([]);
+    expect(await fixture.runtime.copies.listOpenLinks(fixture.tenantId, fixture.mapping.id)).toEqual([]);
+  });
+
+  it('on a FIFO slave, a process killed after the copies exchanged trades, or after the close, closes once when delivered again', async () => {
+    const fixture = await copyFixture(system);
+    let killBeforeClose = false;
+    const gateway = fifoAccount(fixture.market, {
+      beforeClose: () => {
+        if (!killBeforeClose) return;
+        killBeforeClose = false;
+        throw new Error('process killed');
+      },
+    });
+    let killAfterClose = false;
+    const copies: CopyStore = Object.assign(Object.create(fixture.runtime.copies) as CopyStore, {
+      finish: (...args: Parameters<CopyStore['finish']>) => {
+        if (!killAfterClose) return fixture.runtime.copies.finish(...args);
+        killAfterClose = false;
+        return Promise.reject(new Error('process killed'));
+      },
+    });
+    const deps = { ...fixture.deps, copies, brokers: new BrokerDirectory({ simulated: gateway }) };
+    // Killed deliveries keep their claim until its lease ends: the next one comes after it.
+    const later = (seconds: number) => ({ ...deps, now: () => new Date(Date.now() + seconds * 1000) });
+    const trades = () => fixture.market.getPositions(fixture.slave.id).map((position) => [position.id, position.volume]);
+
+    const small = fixture.masterBuy('EURUSD', 0.1);
+    const openSmall = fixture.openSignal(small);
+    await deliver(fixture, openSmall, deps);
+    const large = fixture.masterBuy('EURUSD', 0.2);
+    const openLarge = fixture.openSignal(large);
+    await deliver(fixture, openLarge, deps);
+    const [oldest, newer] = fixture.market.getPositions(fixture.slave.id);
+
+    // The larger closes; killed just before its first close went out, after the links changed.
+    killBeforeClose = true;
+    const closeLarge = change(fixture, openLarge, large, 'closed', 0);
+    await expect(copySignal(deps, closeLarge)).rejects.toThrow('process killed');
+    expect(trades()).toEqual([
+      [oldest!.id, 0.1],
+      [newer!.id, 0.2],
+    ]);
+    // Delivered again after the lease: oldest first, 0.2 in all; then killed before the record is written.
+    killAfterClose = true;
+    await expect(copySignal(later(120), closeLarge)).rejects.toThrow('process killed');
+    expect(trades()).toEqual([[newer!.id, 0.1]]);
+    // And again: nothing more closes, the record says placed, and the smaller copy holds what is left.
+    expect(await copySignal(later(240), closeLarge)).toMatchObject({ action: 'close', status: 'placed', slaveVolume: 0.2 });
+    expect(trades()).toEqual([[newer!.id, 0.1]]);
+    expect(await fixture.runtime.copies.getLink(fixture.tenantId, fixture.mapping.id, small.id)).toMatchObject({ slaveTicket: newer!.id, slaveVolume: 0.1 });
+    expect(await fixture.runtime.copies.getLink(fixture.tenantId, fixture.mapping.id, large.id)).toHaveProperty('closedAt');
+
+    expect(await copySignal(later(240), change(fixture, openSmall, small, 'closed', 0))).toMatchObject({ action: 'close', status: 'placed', slaveVolume: 0.1 });
+    expect(trades()).toEqual([]);
+  });
+});
