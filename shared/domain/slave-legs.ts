@@ -129,9 +129,10 @@ export const sameLegs = (a: readonly SlaveLeg[], b: readonly SlaveLeg[]): boolea
 
 /**
  * The closes that take `volume` off `legs`, oldest first: a trade the leg is all of is closed
- * whole, otherwise the leg's share of it. A trade of the copy's own that would keep less than
- * the broker's minimum is closed whole (less exposure, never more). `trades` gives each
- * trade's volume at the broker now.
+ * whole, otherwise the leg's share of it. On a trade of the copy's own, a close under the
+ * broker's minimum takes the minimum, and a rest under it goes too (less exposure, never more);
+ * what a close takes beyond its share counts against what is still to take. `trades` gives
+ * each trade's volume at the broker now.
  */
 export const shedOldestFirst = (legs: readonly SlaveLeg[], trades: readonly SlaveTrade[], volume: number, volumeMin: number): LegClose[] => {
   const closes: LegClose[] = [];
@@ -140,12 +141,14 @@ export const shedOldestFirst = (legs: readonly SlaveLeg[], trades: readonly Slav
     if (compareLots(rest, 0) <= 0) break;
     const trade = trades.find((candidate) => candidate.id === leg.ticket);
     if (!trade) continue;
-    const share = compareLots(leg.volume, rest) <= 0 ? leg.volume : rest;
     const whole = compareLots(leg.volume, trade.volume) >= 0;
+    let share = compareLots(leg.volume, rest) <= 0 ? leg.volume : rest;
+    // A deal under the broker's minimum is refused: a trade of the copy's own gives the minimum (less exposure, never more).
+    if (whole && compareLots(share, volumeMin) < 0) share = compareLots(volumeMin, trade.volume) <= 0 ? volumeMin : trade.volume;
     const left = subtractLots(trade.volume, share);
     const full = compareLots(left, 0) <= 0 || (whole && compareLots(left, volumeMin) < 0);
     closes.push({ ticket: trade.id, volume: full ? trade.volume : share, full });
-    rest = subtractLots(rest, share);
+    rest = subtractLots(rest, full ? trade.volume : share);
   }
   return closes;
 };

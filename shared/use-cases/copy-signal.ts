@@ -199,7 +199,7 @@ export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Pr
     if (loop) return finish(deps, record, {}, { status: 'skipped', reason: 'COPY_LOOP', detail: loop });
   }
 
-  const attempt: Attempt = {};
+  const attempt: Attempt = { deadlineAt: started.getTime() + deps.deadlineMs };
   const leaseEnds = started.getTime() + deps.leaseMs;
   let outcome: Outcome;
   try {
@@ -254,9 +254,11 @@ const originPath = async (deps: CopyDependencies, tenantId: string, first: CopyR
   return path;
 };
 
-/** When this attempt first handed something to the broker, if it did. */
+/** When this attempt first handed something to the broker, if it did, and when it must stop sending. */
 interface Attempt {
   sentAt?: string;
+  /** Epoch ms after which the attempt sends nothing more. */
+  deadlineAt?: number;
 }
 
 /** One claimed signal with everything read for it. */
@@ -343,6 +345,11 @@ const recovered = ({ event, mapping, link }: CopyWork, match: ClientIdMatch, now
       symbol: opened?.symbol ?? deal?.symbol ?? '',
       side: opened?.side ?? deal?.side ?? 'buy',
       volume: opened?.volume ?? deal?.volume ?? 0,
+      // The levels the copy asked for, as the broker shows them.
+      stops: {
+        stopLoss: mapping.copyStopLoss ? (opened?.stopLoss ?? null) : undefined,
+        takeProfit: mapping.copyTakeProfit ? (opened?.takeProfit ?? null) : undefined,
+      },
     };
     return { status: 'placed', result, slaveSymbol: found.symbol, side: found.side, slaveVolume: found.volume, link: openedLink(event, mapping, found, now) };
   }
@@ -414,6 +421,11 @@ const execute = (deps: CopyDependencies, port: BrokerPort, work: CopyWork): Prom
 const sender =
   (deps: CopyDependencies, attempt: Attempt) =>
   <T>(call: () => Promise<T>): Promise<T> => {
+    // An attempt past its deadline has been let go: the next delivery reads the broker again
+    // and decides; this one sends nothing more (a copy of several broker calls stops here).
+    if (attempt.deadlineAt !== undefined && deps.now().getTime() >= attempt.deadlineAt) {
+      return Promise.reject(new DeadlineExceededError('a copy attempt past its deadline (nothing more is sent)', deps.deadlineMs));
+    }
     attempt.sentAt ??= deps.now().toISOString();
     return withQuickRetries(call);
   };
@@ -610,7 +622,15 @@ const copyAddOn = async (
     if (verdict.kind === 'skip') return { status: 'skipped', reason: verdict.reason, detail: verdict.detail, slaveSymbol: link.slaveSymbol };
     volume = verdict.volume;
   }
-  const result = await placeWithFilling(send, port, { clientId: record.clientId, symbol: link.slaveSymbol, side: link.side, type: 'market', volume }, spec);
+  // A trade of its own (not netting) takes the copy's stops: those of its first trade still open.
+  const first = netting ? undefined : positions.find((position) => legsOf(link).some((leg) => leg.ticket === position.id));
+  const stops = first ? { stopLoss: first.stopLoss, takeProfit: first.takeProfit } : {};
+  const result = await placeWithFilling(
+    send,
+    port,
+    { clientId: record.clientId, symbol: link.slaveSymbol, side: link.side, type: 'market', volume, ...stops },
+    spec,
+  );
   const filled = result.volume !== undefined && result.volume > 0 ? result.volume : volume;
   return {
     status: 'placed',
@@ -619,6 +639,8 @@ const copyAddOn = async (
     side: link.side,
     slaveVolume: filled,
     slavePrice: result.price,
+    stopLoss: stops.stopLoss,
+    takeProfit: stops.takeProfit,
     link: addedLink(link, event, result.positionId, filled),
   };
 };
@@ -690,7 +712,7 @@ const closeOverLegs = async (
     if (plan.kind === 'skip') return { status: 'skipped', reason: plan.reason, detail: plan.detail, slaveSymbol: link.slaveSymbol };
     if (!plan.full) target = subtractLots(link.slaveVolume, plan.volume);
   }
-  const { fifo } = await port.getCapabilities();
+  const { fifo, closeClientId } = await port.getCapabilities();
   const trades = (await port.getPositions()).filter((position) => position.symbol === link.slaveSymbol).sort(byAge);
   const me = keyOf(link);
   // The copy being closed goes last: a trade it shares that shrank shrank by its close.
@@ -706,28 +728,32 @@ const closeOverLegs = async (
   let mine = held.get(me) ?? [];
   let allocation: Map<string, SlaveLeg[]> = held;
   const shed = subtractLots(legsVolume(mine), target);
+  const volumeMin = spec?.volumeMin ?? 0;
+  // The levels each copy's trades carry before anything moves: a copy that records none keeps those of the trade it held first.
+  const levels = new Map<string, StopLevels>();
+  for (const each of others) {
+    const first = trades.find((trade) => trade.id === held.get(keyOf(each))?.[0]?.ticket);
+    const own = first && { stopLoss: first.stopLoss ?? null, takeProfit: first.takeProfit ?? null };
+    const wanted = each.stops && (each.stops.stopLoss !== undefined || each.stops.takeProfit !== undefined) ? each.stops : own;
+    if (wanted) levels.set(keyOf(each), wanted);
+  }
   if (fifo && compareLots(shed, 0) > 0) {
-    const copied = new Set([...held.values()].flat().map((leg) => leg.ticket));
-    const blocking = trades.slice(
-      0,
-      Math.max(
-        0,
-        trades.findIndex((trade) => copied.has(trade.id)),
-      ),
-    );
-    const first = blocking[0];
-    if (first) {
-      throw new BrokerError(
-        'FIFO_VIOLATION',
-        `${link.slaveSymbol} ${first.id} (${first.volume}) is older than the copies' trades and must close first; it is not a copy`,
-      );
-    }
     const fronted = frontLegs(
       me,
       held,
       trades.map((trade) => trade.id),
     );
     const front = fronted.get(me) ?? [];
+    // Every trade the closes touch must be older than every trade that is not a copy's: the broker closes oldest first.
+    const copied = new Set([...held.values()].flat().map((leg) => leg.ticket));
+    const touched = shedOldestFirst(front, trades, shed, volumeMin).map((close) => trades.findIndex((trade) => trade.id === close.ticket));
+    const blocking = trades.find((trade, index) => !copied.has(trade.id) && touched.some((at) => at > index));
+    if (blocking) {
+      throw new BrokerError(
+        'FIFO_VIOLATION',
+        `${link.slaveSymbol} ${blocking.id} (${blocking.volume}) is older than copied trades this close must take and is not a copy: it must close first`,
+      );
+    }
     if (!sameLegs(front, mine)) {
       const changes = scope.flatMap((each) => {
         const legs = fronted.get(keyOf(each)) ?? [];
@@ -740,26 +766,41 @@ const closeOverLegs = async (
       allocation = fronted;
     }
   }
-  const closes = shedOldestFirst(mine, trades, shed, spec?.volumeMin ?? 0);
+  const closes = shedOldestFirst(mine, trades, shed, volumeMin);
+  const done: typeof closes = [];
   const results: TradeResult[] = [];
+  const now = deps.now();
+  /** The link after the closes that went through: it holds what is left, and never says more than that. */
+  const linkAfter = (): PositionLink => {
+    const left = legsAfter(mine, done);
+    const holds = legsVolume(left);
+    if (target === 0 || left.length === 0) return closedLink(withLegs(link, left), event, now);
+    return {
+      ...withLegs(link, left),
+      appliedRev: event.position.rev,
+      masterVolume: event.position.volume,
+      slaveVolume: compareLots(holds, target) < 0 ? holds : target,
+    };
+  };
   for (const close of closes) {
     const options = close.full ? { clientId: work.record.clientId } : { clientId: work.record.clientId, volume: close.volume };
-    const closed = await alreadyGone(() => send(() => port.closePosition(close.ticket, options)), 'POSITION_NOT_FOUND');
-    if (closed) results.push(closed);
+    try {
+      const closed = await alreadyGone(() => send(() => port.closePosition(close.ticket, options)), 'POSITION_NOT_FOUND');
+      done.push(close);
+      if (closed) results.push(closed);
+    } catch (error) {
+      // Refused for good after some closes went through: the record fails, and the link keeps
+      // only what is left, so a close-all (or the next close) takes the rest and nothing twice.
+      if (isBrokerError(error) && error.errorClass === 'terminal' && done.length > 0) throw Object.assign(error, { linkAfter: linkAfter() });
+      throw error;
+    }
   }
-  const left = legsAfter(mine, closes);
-  const now = deps.now();
-  const after: PositionLink =
-    target === 0 || left.length === 0
-      ? closedLink(withLegs(link, left), event, now)
-      : { ...withLegs(link, left), appliedRev: event.position.rev, masterVolume: event.position.volume, slaveVolume: target };
+  const after = linkAfter();
   const keptLevels = event.kind === 'positionPartiallyClosed' && fifo ? copiedLevels(work.mapping, event.position, link) : undefined;
   if (keptLevels && !after.closedAt) after.stops = { ...link.stops, ...definedLevels(keptLevels) };
   if (fifo) {
     // Trades that passed from one copy to another take their new holder's stops.
-    allocation.set(me, left);
-    const levels = new Map<string, StopLevels>();
-    for (const each of others) if (each.stops) levels.set(keyOf(each), each.stops);
+    allocation.set(me, after.closedAt ? [] : legsOf(after));
     if (keptLevels) levels.set(me, keptLevels);
     const tradesLeft = trades.flatMap((position) => {
       const close = closes.find((candidate) => candidate.ticket === position.id);
@@ -769,14 +810,19 @@ const closeOverLegs = async (
     await settleStops(deps, port, work, { scope, allocation, levels, trades: tradesLeft, send });
   }
   const first = results[0];
-  if (!first && !work.resumed) {
-    return {
-      status: 'skipped',
-      reason: 'ALREADY_CLOSED',
-      detail: mine.length === 0 ? `the copy's trades are no longer open` : `the copy already holds no more than ${target}`,
-      slaveSymbol: link.slaveSymbol,
-      link: after,
-    };
+  if (!first) {
+    // Nothing closed now. After an earlier attempt that may have closed it, the broker says
+    // whether it did where closes carry the client id; where they do not, it counts as done.
+    const earlier = work.resumed && (!closeClientId || hasEffect(await port.findByClientId(work.record.clientId)));
+    if (!earlier) {
+      return {
+        status: 'skipped',
+        reason: 'ALREADY_CLOSED',
+        detail: mine.length === 0 ? `the copy's trades are no longer open` : `the copy already holds no more than ${target}`,
+        slaveSymbol: link.slaveSymbol,
+        link: after,
+      };
+    }
   }
   return {
     status: 'placed',
@@ -784,7 +830,7 @@ const closeOverLegs = async (
     result: first ?? { positionId: link.slaveTicket },
     slaveSymbol: link.slaveSymbol,
     side: link.side,
-    slaveVolume: first ? sumLots(closes.map((close) => close.volume)) : subtractLots(link.slaveVolume, target),
+    slaveVolume: first ? sumLots(closes.filter((close) => done.includes(close)).map((close) => close.volume)) : subtractLots(link.slaveVolume, target),
     slavePrice: first?.price,
     link: after,
   };
@@ -936,7 +982,8 @@ const copyModification = async (
         reason: 'SHARED_TRADE',
         detail: "the copy holds only shares of trades other copies hold too (FIFO): their stops stay the other copies'",
         slaveSymbol: link.slaveSymbol,
-        link: modifiedLink(link, event),
+        // The copy's levels are kept: a trade that passes to it alone later takes them.
+        link: { ...modifiedLink(link, event), stops: { ...link.stops, ...definedLevels(levels) } },
       };
     }
     for (const position of whole) if (!sameLevels(position, levels)) await send(() => port.modifyPosition(position.id, levels));
@@ -1093,7 +1140,9 @@ const handleFailure = async (
   switch (error.errorClass) {
     case 'terminal': {
       const failed: FailedCopyRecord = { ...completion(deps, record, attempt), status: 'failed', reason: error.reason, reasonDetail: error.message };
-      await deps.copies.finish(failed);
+      // A close over legs refused after some of its closes went through: the link keeps what is left.
+      const link = (error as { linkAfter?: PositionLink }).linkAfter;
+      await deps.copies.finish(failed, link ? { link } : undefined);
       observeCopy(deps.metrics, failed);
       deps.onFinished?.(failed);
       return failed;

@@ -45,6 +45,13 @@ const deliver = async (fixture: Fixture, signal: CopySignal, deps = fixture.deps
   throw new Error('not finished after 5 deliveries');
 };
 
+/** A broker whose closes carry no client id (OANDA, cTrader): the simulator's port with the client id of every close dropped. */
+const closesWithoutClientId = (market: SimulatedMarket): BrokerGateway =>
+  wrappedGateway(market, (port) => ({
+    getCapabilities: async () => ({ ...(await port.getCapabilities()), closeClientId: false }),
+    closePosition: (positionId, options) => port.closePosition(positionId, options.volume === undefined ? {} : { volume: options.volume }),
+  }));
+
 /** The simulator's port saying the account closes FIFO (US rules): no hedging, oldest first. */
 const fifoAccount = (market: SimulatedMarket, hooks: { beforeClose?: () => void } = {}): BrokerGateway =>
   wrappedGateway(market, (port) => ({
@@ -86,6 +93,29 @@ describe('copies that hold several slave trades', () => {
     expect(await deliver(fixture, change(fixture, open, { ...position, volume: 0.05 }, 'closed', 0, 3))).toMatchObject({ action: 'close', status: 'placed' });
     expect(slaveVolumes()).toEqual([]);
     expect(await fixture.runtime.copies.listOpenLinks(fixture.tenantId, fixture.mapping.id)).toEqual([]);
+  });
+
+  it('a copy whose first trade was stopped out says what it still holds, so a close retried on a broker without close ids still closes', async () => {
+    const fixture = await copyFixture(system);
+    const deps = { ...fixture.deps, brokers: new BrokerDirectory({ simulated: closesWithoutClientId(fixture.market) }) };
+    const slaveTrades = () => fixture.market.getPositions(fixture.slave.id);
+    const position = fixture.masterBuy('EURUSD', 0.2);
+    const open = fixture.openSignal(position);
+    await deliver(fixture, open, deps);
+    await deliver(fixture, change(fixture, open, position, 'increased', 0.4), deps);
+    expect(slaveTrades().map((trade) => trade.volume)).toEqual([0.2, 0.2]);
+    // The first trade hits its own stop on the slave.
+    fixture.market.traderClose(fixture.slave.id, slaveTrades()[0]!.id);
+    // The master closes a quarter: the copy should keep 0.3 but holds 0.2 already; nothing closes, and the link says 0.2.
+    const grown = { ...position, volume: 0.4 };
+    expect(await deliver(fixture, change(fixture, open, grown, 'partial', 0.3, 2), deps)).toMatchObject({ status: 'skipped', reason: 'ALREADY_CLOSED' });
+    expect(await fixture.runtime.copies.getLink(fixture.tenantId, fixture.mapping.id, position.id)).toMatchObject({ slaveVolume: 0.2 });
+    // The close's first attempt is refused (requotes); delivered again, it closes what is there.
+    fixture.market.setFaults(fixture.slave.id, { rejectNext: 3, code: 'REQUOTE' });
+    const close = change(fixture, open, { ...position, volume: 0.3 }, 'closed', 0, 3);
+    await expect(copySignal(deps, close)).rejects.toBeInstanceOf(CopyRetryLaterError);
+    expect(await deliver(fixture, close, deps)).toMatchObject({ action: 'close', status: 'placed' });
+    expect(slaveTrades()).toEqual([]);
   });
 
   it('on a FIFO slave, a process killed after the copies exchanged trades, or after the close, closes once when delivered again', async () => {

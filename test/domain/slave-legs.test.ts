@@ -78,6 +78,24 @@ describe('slave legs', () => {
     expect(shedOldestFirst([{ ticket: 't2', volume: 0.1 }], trades, 0.1, 0.01)).toEqual([{ ticket: 't2', volume: 0.1, full: true }]);
     // A trade of the copy's own that would keep less than the minimum is closed whole.
     expect(shedOldestFirst([{ ticket: 't2', volume: 0.1 }], trades, 0.09, 0.05)).toEqual([{ ticket: 't2', volume: 0.1, full: true }]);
+    // A close under the minimum on a trade of its own takes the minimum: never a deal the broker refuses after the first went through.
+    expect(
+      shedOldestFirst(
+        [
+          { ticket: 'a', volume: 0.12 },
+          { ticket: 'b', volume: 0.5 },
+        ],
+        [
+          { id: 'a', volume: 0.12 },
+          { id: 'b', volume: 0.5 },
+        ],
+        0.15,
+        0.1,
+      ),
+    ).toEqual([
+      { ticket: 'a', volume: 0.12, full: true },
+      { ticket: 'b', volume: 0.1, full: false },
+    ]);
     expect(legsAfter(legs, [{ ticket: 't1', volume: 0.15, full: false }])).toEqual([{ ticket: 't2', volume: 0.1 }]);
     expect(legsAfter(legs, [{ ticket: 't2', volume: 0.04, full: false }])).toEqual([
       { ticket: 't1', volume: 0.15 },

@@ -117,17 +117,44 @@ describe('a FIFO slave', () => {
     });
   });
 
+  it("refuses, recorded FIFO_VIOLATION, a close that would take copies' trades on both sides of a trade of the trader's own, and closes nothing", async () => {
+    const first = oanda.market.traderTrade(masterMarket, { symbol: 'USD_JPY', side: 'buy', volume: 1_000 });
+    await sync();
+    await eventually(async () => (slaveTrades().some((trade) => trade.symbol === 'USD_JPY') ? true : undefined), 10_000);
+    oanda.market.traderTrade(slaveMarket, { symbol: 'USD_JPY', side: 'buy', volume: 500 });
+    const second = oanda.market.traderTrade(masterMarket, { symbol: 'USD_JPY', side: 'buy', volume: 2_000 });
+    await sync();
+    const volumes = () =>
+      slaveTrades()
+        .filter((trade) => trade.symbol === 'USD_JPY')
+        .map((trade) => trade.volume);
+    await eventually(async () => (volumes().length === 3 ? true : undefined), 10_000);
+    // The second copy's 2,000 would take the first copy's 1,000, then 1,000 behind the trader's 500.
+    oanda.market.closePosition(masterMarket, second.positionId!, {});
+    await sync();
+    const failed = await eventually(async () =>
+      (await copies()).find((copy) => copy.action === 'close' && copy.masterPositionId === second.positionId && copy.status !== 'pending'),
+    );
+    expect(failed).toMatchObject({ status: 'failed', reason: 'BROKER_FIFO_VIOLATION' });
+    expect(volumes()).toEqual([1_000, 500, 2_000]);
+    // The first copy closes as usual (its trade is the oldest).
+    oanda.market.closePosition(masterMarket, first.positionId!, {});
+    await sync();
+    await eventually(async () => (volumes().join() === '500,2000' ? true : undefined), 10_000);
+  });
+
   it("refuses, recorded FIFO_VIOLATION, to close behind an older trade of the trader's own, and closes nothing", async () => {
     oanda.market.traderTrade(slaveMarket, { symbol: 'GBP_USD', side: 'sell', volume: 3_000 });
     const first = oanda.market.traderTrade(masterMarket, { symbol: 'GBP_USD', side: 'sell', volume: 1_000 });
     await sync();
-    await eventually(async () => (slaveTrades().length === 2 ? true : undefined), 10_000);
+    const gbp = () => slaveTrades().filter((trade) => trade.symbol === 'GBP_USD');
+    await eventually(async () => (gbp().length === 2 ? true : undefined), 10_000);
     oanda.market.closePosition(masterMarket, first.positionId!, {});
     await sync();
     const failed = await eventually(async () =>
       (await copies()).find((copy) => copy.action === 'close' && copy.masterPositionId === first.positionId && copy.status !== 'pending'),
     );
     expect(failed).toMatchObject({ status: 'failed', reason: 'BROKER_FIFO_VIOLATION' });
-    expect(slaveTrades().map((trade) => trade.volume)).toEqual([3_000, 1_000]);
+    expect(gbp().map((trade) => trade.volume)).toEqual([3_000, 1_000]);
   });
 });

@@ -258,7 +258,13 @@ export class MemoryCopyStore implements CopyStore {
     await turn();
     for (const { before } of changes) {
       const stored = this.links.get(key(before.tenantId, before.mappingId, before.masterTicket));
-      if (!stored || stored.closedAt || stored.slaveTicket !== before.slaveTicket || stored.slaveVolume !== before.slaveVolume) {
+      if (
+        !stored ||
+        stored.closedAt ||
+        stored.slaveTicket !== before.slaveTicket ||
+        stored.slaveVolume !== before.slaveVolume ||
+        stored.appliedRev !== before.appliedRev
+      ) {
         throw new ConcurrentUpdateError(`the links of ${changes.map((change) => change.before.masterTicket).join(', ')} moved on`);
       }
     }

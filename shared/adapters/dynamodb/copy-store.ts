@@ -204,9 +204,9 @@ export class DynamoCopyStore implements CopyStore {
       Put: {
         TableName: this.table.tableName,
         Item: toItem({ ...linkKey(after.tenantId, after.mappingId, after.masterTicket), entity: 'link', ...after }),
-        ConditionExpression: '#ticket = :ticket AND #volume = :volume AND attribute_not_exists(closedAt)',
-        ExpressionAttributeNames: { '#ticket': 'slaveTicket', '#volume': 'slaveVolume' },
-        ExpressionAttributeValues: toItem({ ':ticket': before.slaveTicket, ':volume': before.slaveVolume }),
+        ConditionExpression: '#ticket = :ticket AND #volume = :volume AND #rev = :rev AND attribute_not_exists(closedAt)',
+        ExpressionAttributeNames: { '#ticket': 'slaveTicket', '#volume': 'slaveVolume', '#rev': 'appliedRev' },
+        ExpressionAttributeValues: toItem({ ':ticket': before.slaveTicket, ':volume': before.slaveVolume, ':rev': before.appliedRev }),
       },
     }));
     try {
