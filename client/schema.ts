@@ -39,6 +39,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/oauth/ctrader/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** cTrader's OAuth redirect: completes the authorization of a cTrader account */
+        get: operations["getV1OauthCtraderCallback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/platforms": {
         parameters: {
             query?: never;
@@ -440,9 +457,15 @@ export interface components {
                 message: string;
             }[];
         };
+        CtraderAuthorization: {
+            accountId: string;
+            /** @enum {string} */
+            status: "connecting" | "connected" | "disconnected" | "error";
+            statusDetail?: string;
+        };
         Platform: {
             /** @enum {string} */
-            id: "mt4" | "mt5" | "simulated" | "oanda";
+            id: "mt4" | "mt5" | "simulated" | "oanda" | "ctrader";
             name: string;
             capabilities: {
                 pendingOrders: boolean;
@@ -489,7 +512,7 @@ export interface components {
             id: string;
             name: string;
             /** @enum {string} */
-            platform: "mt4" | "mt5" | "simulated" | "oanda";
+            platform: "mt4" | "mt5" | "simulated" | "oanda" | "ctrader";
             login: string;
             server: string;
             /** @enum {string} */
@@ -503,6 +526,11 @@ export interface components {
             roles: ("master" | "slave")[];
             createdAt: string;
             updatedAt: string;
+            /**
+             * Format: uri
+             * @description `ctrader` only, when the account is created: where the trader lets this application trade the account (good once, for an hour)
+             */
+            authorizationUrl?: string;
         };
         Position: {
             id: string;
@@ -838,6 +866,69 @@ export interface operations {
             };
         };
     };
+    getV1OauthCtraderCallback: {
+        parameters: {
+            query?: {
+                /** @description cTrader's authorization code */
+                code?: string;
+                /** @description The state handed out with `authorizationUrl` */
+                state?: string;
+                /** @description Set by cTrader when the trader declined */
+                error?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account after the authorization: `connected`, or `error` with the reason */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CtraderAuthorization"];
+                };
+            };
+            /** @description Invalid input (code INVALID_REQUEST): one entry in `errors` per bad field (unknown body fields, malformed JSON, tampered cursor) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description cTrader is not configured on this deployment (BROKER_NOT_CONFIGURED) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong (code INTERNAL_ERROR); the detail quotes a request id and nothing else */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description cTrader could not be reached to exchange the code */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getV1Platforms: {
         parameters: {
             query?: never;
@@ -1114,14 +1205,22 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
+                    /** @description The trading login; for `oanda`, the v20 account id; for `ctrader`, the ctid trader account id */
+                    login: string;
+                    /** @description The broker server; for `oanda`, `practice` or `live`; for `ctrader`, `live` or `demo` */
+                    server: string;
                     /** @enum {string} */
                     platform: "mt4" | "mt5" | "simulated" | "oanda";
-                    /** @description The trading login; for `oanda`, the v20 account id */
-                    login: string;
                     /** @description The trading password; for `oanda`, the API token */
                     password: string;
-                    /** @description The broker server; for `oanda`, `practice` or `live` */
+                } | {
+                    name: string;
+                    /** @description The trading login; for `oanda`, the v20 account id; for `ctrader`, the ctid trader account id */
+                    login: string;
+                    /** @description The broker server; for `oanda`, `practice` or `live`; for `ctrader`, `live` or `demo` */
                     server: string;
+                    /** @constant */
+                    platform: "ctrader";
                 };
             };
         };
@@ -3502,7 +3601,7 @@ export interface operations {
                      * @description The slave's platform: symbols are named as it names them (`EUR_USD` on OANDA) unless the mapping renames them
                      * @enum {string}
                      */
-                    slavePlatform?: "mt4" | "mt5" | "simulated" | "oanda";
+                    slavePlatform?: "mt4" | "mt5" | "simulated" | "oanda" | "ctrader";
                     /** @description The slave's own specs of its symbols (after renaming); the master broker's are read for the others */
                     slaveSymbols?: {
                         [key: string]: {

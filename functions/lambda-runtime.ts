@@ -4,13 +4,16 @@ import { loggerFor, powertoolsLog } from '../shared/adapters/logging/powertools-
 import { MetaApiCloud, metaApiTimeoutsFor } from '../shared/adapters/metaapi/metaapi-cloud';
 import { metaApiGateways } from '../shared/adapters/metaapi/metaapi-gateway';
 import { oandaHosts } from '../shared/adapters/oanda/oanda-gateway';
+import { CTRADER_AUTH_URL, CTRADER_TOKEN_URL, ctraderHosts } from '../shared/adapters/ctrader/ctrader-gateway';
+import type { CtraderApp } from '../shared/adapters/ctrader/ctrader-session';
+import { BrokerError } from '../shared/domain/broker-errors';
 import { cachedMetaApiToken, type MetaApiTokenLookup } from '../shared/adapters/metaapi/metaapi-token-secret';
 import { emfMetrics } from '../shared/adapters/metrics/emf-metrics';
 import { tracerFor, xrayTracing } from '../shared/adapters/tracing/xray-tracing';
 import { UnavailableGateway } from '../shared/adapters/unavailable-gateway';
 import { type Config, config } from '../shared/config';
 import type { BrokerGateway } from '../shared/ports/broker';
-import { createRuntime, type Runtime } from '../shared/runtime/runtime';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../shared/runtime/runtime';
 
 /** What a warm container keeps: its runtime, built for the token it read, and that token's MetaApi client. */
 interface Container {
@@ -41,6 +44,34 @@ const brokerGateways = (settings: Config, service: string, lookup: MetaApiTokenL
   return { gateways: { ...metaApiGateways(cloud), simulated }, cloud };
 };
 
+let secrets: SecretsProvider | undefined;
+
+/**
+ * cTrader through the deployer's Open API application, its credentials read from Secrets
+ * Manager (cached five minutes, so a replaced secret is taken up). A secret that does not hold
+ * them yet (the placeholder) leaves `ctrader` accounts NOT_CONFIGURED, with the reason.
+ */
+const ctraderOptions = (settings: Config, secretArn: string): NonNullable<RuntimeOptions['ctrader']> => {
+  const app = async (): Promise<CtraderApp> => {
+    secrets ??= new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({ region: settings.AWS_REGION }) });
+    const value = (await secrets.get(secretArn, { maxAge: 300 })) as string | undefined;
+    try {
+      const parsed = JSON.parse(value ?? '') as Partial<CtraderApp>;
+      if (typeof parsed.clientId === 'string' && parsed.clientId && typeof parsed.clientSecret === 'string' && parsed.clientSecret) {
+        return { clientId: parsed.clientId, clientSecret: parsed.clientSecret };
+      }
+    } catch {
+      // Not JSON yet: the placeholder.
+    }
+    throw new BrokerError('NOT_CONFIGURED', 'the cTrader application secret does not hold {"clientId","clientSecret"} yet');
+  };
+  return {
+    hosts: ctraderHosts,
+    app,
+    oauth: { authUrl: CTRADER_AUTH_URL, tokenUrl: CTRADER_TOKEN_URL, redirectUri: () => settings.CTRADER_REDIRECT_URI ?? '' },
+  };
+};
+
 const build = async (service: string): Promise<Runtime> => {
   const settings = config();
   readToken ??= cachedMetaApiToken(
@@ -64,7 +95,14 @@ const build = async (service: string): Promise<Runtime> => {
   const metrics = emfMetrics({ service: `mt-copier-${service}`, write: (line) => process.stdout.write(`${line}\n`) });
   const tracing = xrayTracing(tracerFor(service));
   container = {
-    runtime: createRuntime(settings, { log: powertoolsLog(service, loggerFor(service)), metrics, tracing, gateways, oandaHosts }),
+    runtime: createRuntime(settings, {
+      log: powertoolsLog(service, loggerFor(service)),
+      metrics,
+      tracing,
+      gateways,
+      oandaHosts,
+      ...(settings.CTRADER_APP_SECRET_ARN ? { ctrader: ctraderOptions(settings, settings.CTRADER_APP_SECRET_ARN) } : {}),
+    }),
     token: lookup.token,
     cloud,
   };

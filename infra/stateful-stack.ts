@@ -33,6 +33,8 @@ export class StatefulStack extends Stack {
   readonly credentialsKey: kms.Key;
   /** The MetaApi API token; functions read it at run time from this ARN. */
   readonly metaApiTokenSecret: secretsmanager.Secret;
+  /** The deployer's cTrader Open API application: `{ "clientId": ..., "clientSecret": ... }`. */
+  readonly ctraderAppSecret: secretsmanager.Secret;
   readonly copyQueue: CopyQueue;
   readonly alarmTopic: sns.Topic;
   readonly userPool: cognito.UserPool;
@@ -114,6 +116,20 @@ export class StatefulStack extends Stack {
         id: 'AwsSolutions-SMG4',
         reason:
           "A MetaApi API token is issued in MetaApi's web app; no API rotates it, so no rotation Lambda can. The deployer replaces it, and the functions re-read the secret.",
+      },
+    ]);
+
+    this.ctraderAppSecret = new secretsmanager.Secret(this, 'CtraderApp', {
+      secretName: `${props.stage}/mt-copier/ctrader-app`,
+      description:
+        'cTrader Open API application, as JSON {"clientId","clientSecret"}. Created with a random placeholder: ' +
+        'register an application at openapi.ctrader.com (redirect URI: the CtraderRedirectUri output) and put its credentials here.',
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    NagSuppressions.addResourceSuppressions(this.ctraderAppSecret, [
+      {
+        id: 'AwsSolutions-SMG4',
+        reason: "cTrader issues an application's secret in its portal; no API rotates it. The deployer replaces it, and the functions re-read the secret.",
       },
     ]);
 

@@ -31,6 +31,7 @@ export interface StatefulResources {
   readonly connectionsTable: dynamodb.ITable;
   readonly credentialsKey: kms.IKey;
   readonly metaApiTokenSecret: secretsmanager.ISecret;
+  readonly ctraderAppSecret: secretsmanager.ISecret;
   readonly copyQueue: { readonly queue: sqs.IQueue; readonly deadLetterQueue: sqs.IQueue; readonly consumerTimeout: Duration };
   readonly alarmTopic: sns.ITopic;
   readonly userPool: cognito.IUserPool;
@@ -93,6 +94,9 @@ export const MAIN_TABLE_ACTIONS = {
   copy: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'],
 } as const;
 
+/** cTrader's OAuth redirect: a public route of the API (the contract's name). */
+const CTRADER_CALLBACK_PATH = '/v1/oauth/ctrader/callback';
+
 /** EventBridge accepts at most five targets per rule. */
 const MAX_TARGETS_PER_RULE = 5;
 
@@ -122,6 +126,7 @@ export class StatelessStack extends Stack {
       COPY_QUEUE_URL: stateful.copyQueue.queue.queueUrl,
       KMS_KEY_ID: stateful.credentialsKey.keyArn,
       METAAPI_TOKEN_SECRET_ARN: stateful.metaApiTokenSecret.secretArn,
+      CTRADER_APP_SECRET_ARN: stateful.ctraderAppSecret.secretArn,
       MASTER_POLL_INTERVAL_MS: '5000',
       SLAVE_SYNC_INTERVAL_MS: '60000',
       MASTER_RECONCILE_INTERVAL_MS: '60000',
@@ -184,7 +189,7 @@ export class StatelessStack extends Stack {
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['secretsmanager:GetSecretValue'],
-          resources: [stateful.metaApiTokenSecret.secretArn],
+          resources: [stateful.metaApiTokenSecret.secretArn, stateful.ctraderAppSecret.secretArn],
         }),
       );
     }
@@ -197,8 +202,10 @@ export class StatelessStack extends Stack {
     auditActions(sync.function, ['dynamodb:PutItem']);
     auditActions(copy.function, ['dynamodb:PutItem']);
 
-    // Credential key: only the API touches it. It encrypts a new password, and decrypts the stored
-    // one when a server change re-provisions the account at MetaApi; sync and copy never decrypt.
+    // Credential key: the API encrypts a new password, and decrypts the stored one when a server
+    // change re-provisions the account. Sync and copy decrypt the tokens of accounts reached with
+    // their own (OANDA, cTrader) and encrypt the ones a cTrader refresh gives; MetaTrader passwords
+    // stay with MetaApi.
     const keyActions = (fn: lambda.IFunction, actions: string[]): void => {
       fn.addToRolePolicy(
         new iam.PolicyStatement({
@@ -213,6 +220,8 @@ export class StatelessStack extends Stack {
       );
     };
     keyActions(api.function, ['kms:Encrypt', 'kms:Decrypt']);
+    keyActions(sync.function, ['kms:Encrypt', 'kms:Decrypt']);
+    keyActions(copy.function, ['kms:Encrypt', 'kms:Decrypt']);
 
     // Copy signals: the API (orders placed through it) and sync produce; copy consumes, and
     // produces too: a protection breach with closeAll it finds before an open queues the closes.
@@ -229,6 +238,8 @@ export class StatelessStack extends Stack {
 
     this.addSyncSchedule(sync.function, props.sync.shards);
     this.httpApi = this.addHttpApi(api.function, props);
+    // cTrader sends the trader back here after consent: register this address with the Open API application.
+    api.function.addEnvironment('CTRADER_REDIRECT_URI', `${this.httpApi.apiEndpoint}${CTRADER_CALLBACK_PATH}`);
     this.liveEvents = new LiveEvents(this, 'LiveEvents', {
       stage: props.stage,
       table: stateful.table,
@@ -255,6 +266,8 @@ export class StatelessStack extends Stack {
     new CfnOutput(this, 'TableName', { value: stateful.table.tableName });
     new CfnOutput(this, 'CopyQueueUrl', { value: stateful.copyQueue.queue.queueUrl });
     new CfnOutput(this, 'MetaApiTokenSecretArn', { value: stateful.metaApiTokenSecret.secretArn });
+    new CfnOutput(this, 'CtraderAppSecretArn', { value: stateful.ctraderAppSecret.secretArn });
+    new CfnOutput(this, 'CtraderRedirectUri', { value: `${this.httpApi.apiEndpoint}${CTRADER_CALLBACK_PATH}` });
   }
 
   /** Every minute, one invocation of `sync` per shard with input `{ shard, shards }`. */
@@ -332,7 +345,7 @@ export class StatelessStack extends Stack {
     }
     // RouteSettings is a JSON map in CloudFormation: CDK passes it as written, so its keys are CloudFormation's own.
     const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
-    for (const path of ['/health', '/openapi.json']) {
+    for (const path of ['/health', '/openapi.json', CTRADER_CALLBACK_PATH]) {
       const routes = httpApi.addRoutes({ path, methods: [apigwv2.HttpMethod.GET], integration, authorizer: open });
       routeSettings[`GET ${path}`] = { ThrottlingRateLimit: OPEN_ROUTE_THROTTLE.rateLimit, ThrottlingBurstLimit: OPEN_ROUTE_THROTTLE.burstLimit };
       // A route's settings name a route that must exist first.
@@ -340,7 +353,7 @@ export class StatelessStack extends Stack {
       NagSuppressions.addResourceSuppressions(routes, [
         {
           id: 'AwsSolutions-APIG4',
-          reason: `${path} is public on purpose: a health probe, and the API's description for the frontend; neither reads tenant data.`,
+          reason: `${path} is public on purpose: a health probe, the API's description for the frontend, and cTrader's OAuth redirect (a browser's, with no token: its single-use state names the account).`,
         },
       ]);
     }

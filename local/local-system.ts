@@ -17,6 +17,8 @@ import { emfMetrics } from '../shared/adapters/metrics/emf-metrics';
 import { MetaApiCloud, type MetaApiCloudOptions } from '../shared/adapters/metaapi/metaapi-cloud';
 import { metaApiGateways } from '../shared/adapters/metaapi/metaapi-gateway';
 import { oandaHosts, type OandaEnvironment, type OandaHost } from '../shared/adapters/oanda/oanda-gateway';
+import { CTRADER_AUTH_URL, CTRADER_TOKEN_URL, ctraderHosts, type CtraderEnvironment } from '../shared/adapters/ctrader/ctrader-gateway';
+import type { CtraderApp } from '../shared/adapters/ctrader/ctrader-session';
 import { SimulatedBrokerGateway } from './simulated-broker/simulated-broker-gateway';
 import { SimulatedMarket } from './simulated-broker/simulated-market';
 import { fileSimulatorStateStore } from './simulated-broker/simulator-state-file';
@@ -88,6 +90,12 @@ export interface LocalSystemOptions {
   metaApiOptions?: Omit<MetaApiCloudOptions, 'token'>;
   /** Where OANDA accounts are reached: OANDA's own hosts unless a test points them at its fake. */
   oandaHosts?: Record<OandaEnvironment, OandaHost>;
+  /**
+   * The cTrader Open API application (client id and secret) and, in tests, a fake's hosts and
+   * OAuth pages: with it `ctrader` accounts can be added (authorized at cTrader, called back on
+   * this API's `/v1/oauth/ctrader/callback`); without, they are refused.
+   */
+  ctrader?: { app: CtraderApp; hosts?: Record<CtraderEnvironment, string>; authUrl?: string; tokenUrl?: string };
 }
 
 export interface LocalSystem {
@@ -208,6 +216,9 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
       stops.push(() => new Promise<void>((resolve) => file.end(resolve)));
       metricsWrite = (line) => file.write(`${line}\n`);
     }
+    // The API's own address, known once it listens (cTrader's OAuth calls it back).
+    let listeningUrl = '';
+    const ctraderOptions = options.ctrader;
     const runtime: Runtime = createRuntime(config, {
       log: options.log,
       metrics: emfMetrics({ service: 'mt-copier-local', write: metricsWrite }),
@@ -223,6 +234,19 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
             }),
       },
       oandaHosts: options.oandaHosts ?? oandaHosts,
+      ...(ctraderOptions
+        ? {
+            ctrader: {
+              hosts: ctraderOptions.hosts ?? ctraderHosts,
+              app: async () => ctraderOptions.app,
+              oauth: {
+                authUrl: ctraderOptions.authUrl ?? CTRADER_AUTH_URL,
+                tokenUrl: ctraderOptions.tokenUrl ?? CTRADER_TOKEN_URL,
+                redirectUri: () => `${listeningUrl}/v1/oauth/ctrader/callback`,
+              },
+            },
+          }
+        : {}),
       onCopyFinished: (record) => options.onCopyFinished?.(record, runtime),
       // One runtime per DATA_DIR (the lock): any claim of a runtime started before this one
       // belongs to a dead process, and is taken over at once instead of after its lease.
@@ -231,6 +255,7 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
 
     const auth = LocalAuth.open(join(options.dataDir, 'local-jwt-secret'));
     const route = createRouter(apiRoutes, runtime, { corsOrigin: config.CORS_ORIGIN });
+    const publicPaths = new Set(apiRoutes.filter((candidate) => !candidate.auth).map((candidate) => candidate.path));
     const simulatorRoutes = createSimulatorRoutes(market, async (accountId) => {
       // The simulator routes are local tooling without a tenant: any simulated account qualifies.
       return market.hasAccount(accountId);
@@ -286,9 +311,9 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
           // The preflight API Gateway answers in AWS (its CORS configuration), for the same origins.
           return reply({ statusCode: 204, headers: preflightHeaders(config.CORS_ORIGIN, request.headers.origin) });
         }
-        // The JWT authorizer guards every /v1 route; /health and /openapi.json are public.
+        // The JWT authorizer guards every /v1 route but the public ones (cTrader's OAuth redirect), as in AWS.
         const claims = await auth.verify(request.headers.authorization);
-        if (url.pathname.startsWith('/v1') && !claims) {
+        if (url.pathname.startsWith('/v1') && !publicPaths.has(url.pathname) && !claims) {
           return reply({
             ...problemJson(401, 'UNAUTHORIZED', 'Unauthorized', 'A valid bearer token is required'),
             headers: { 'content-type': 'application/problem+json', 'www-authenticate': 'Bearer' },
@@ -336,6 +361,7 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
         }),
     );
     const url = `http://localhost:${(server.address() as AddressInfo).port}`;
+    listeningUrl = url;
 
     // The timer that stands in for the EventBridge schedule.
     let lastSlaveSync = 0;

@@ -30,6 +30,10 @@ const configSchema = z.object({
   /** How long a copy the broker deferred (market closed, trading off) waits on the queue before it is tried again. */
   COPY_DEFER_SECONDS: z.coerce.number().int().min(1).max(900).default(60),
   METAAPI_TOKEN_SECRET_ARN: z.string().optional(),
+  /** The cTrader Open API application's secret (`{"clientId","clientSecret"}`); unset: no cTrader accounts. */
+  CTRADER_APP_SECRET_ARN: z.string().optional(),
+  /** This API's cTrader OAuth callback, as registered with the application (set by the deployment from the API's address). */
+  CTRADER_REDIRECT_URI: z.string().url().optional(),
   /** How long a function keeps the MetaApi token before it reads the secret again (a new token is picked up without a redeploy). */
   METAAPI_TOKEN_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
   /** Pins MetaApi to one region (e.g. `new-york`); unset: the account's own region. */

@@ -1,12 +1,17 @@
-export const platforms = ['mt4', 'mt5', 'simulated', 'oanda'] as const;
+export const platforms = ['mt4', 'mt5', 'simulated', 'oanda', 'ctrader'] as const;
 export type Platform = (typeof platforms)[number];
 
 /** OANDA's two environments: an OANDA account's `server` is one of them. */
 export const oandaServers = ['practice', 'live'] as const;
+/** cTrader's environments: a `ctrader` account's `server`. */
+export const ctraderServers = ['live', 'demo'] as const;
 
 /** What is wrong with a server for the platform, if anything: OANDA has two, MetaTrader brokers name theirs. */
-export const serverProblem = (platform: Platform, server: string): string | undefined =>
-  platform === 'oanda' && !(oandaServers as readonly string[]).includes(server) ? 'must be "practice" or "live" for an OANDA account' : undefined;
+export const serverProblem = (platform: Platform, server: string): string | undefined => {
+  if (platform === 'oanda' && !(oandaServers as readonly string[]).includes(server)) return 'must be "practice" or "live" for an OANDA account';
+  if (platform === 'ctrader' && !(ctraderServers as readonly string[]).includes(server)) return 'must be "live" or "demo" for a cTrader account';
+  return undefined;
+};
 
 export const accountStatuses = ['connecting', 'connected', 'disconnected', 'error'] as const;
 export type AccountStatus = (typeof accountStatuses)[number];

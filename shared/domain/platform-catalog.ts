@@ -36,4 +36,9 @@ export const platformCatalog: readonly PlatformDescription[] = [
     capabilities: { pendingOrders: true, partialClose: true, clientId: true, hedging: true, netting: false, units: 'lots' },
   },
   { id: 'oanda', name: 'OANDA (v20)', capabilities: { pendingOrders: true, partialClose: true, clientId: true, hedging: true, netting: true, units: 'units' } },
+  {
+    id: 'ctrader',
+    name: 'cTrader (Open API)',
+    capabilities: { pendingOrders: true, partialClose: true, clientId: true, hedging: true, netting: true, units: 'lots' },
+  },
 ];

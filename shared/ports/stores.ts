@@ -24,6 +24,21 @@ export interface SyncShardContents {
   mappings: CopyMapping[];
 }
 
+/** A pending OAuth authorization: the hash of the state handed to the broker, and the account it is for. */
+export interface OAuthState {
+  hash: string;
+  tenantId: string;
+  accountId: string;
+  expiresAt: string;
+}
+
+/** Pending OAuth authorizations (cTrader): each state is taken once, and only before it expires. */
+export interface OAuthStateStore {
+  put(state: OAuthState): Promise<void>;
+  /** Takes the state away: what it was for, or undefined when unknown, taken already or expired. */
+  take(hash: string, now: Date): Promise<Omit<OAuthState, 'hash'> | undefined>;
+}
+
 export interface AccountStore {
   /** Creates the account; ConflictError if the id exists or the tenant has an account on the same (platform, server, login). */
   /**

@@ -20,6 +20,10 @@ import type { FinalCopyRecord } from '../domain/copy-record';
 import type { BrokerAccountRef, BrokerGateway } from '../ports/broker';
 import { BrokerError } from '../domain/broker-errors';
 import { OandaGateway, type OandaEnvironment, type OandaHost } from '../adapters/oanda/oanda-gateway';
+import { type CtraderEnvironment, CtraderGateway, type CtraderTokenStore, parseCtraderTokens } from '../adapters/ctrader/ctrader-gateway';
+import type { CtraderApp } from '../adapters/ctrader/ctrader-session';
+import { DynamoOAuthStateStore } from '../adapters/dynamodb/oauth-state-store';
+import type { CtraderOAuthSettings } from '../use-cases/ctrader-authorization';
 import type { CredentialCipher } from '../ports/credential-cipher';
 import type { IdempotencyStore } from '../ports/idempotency';
 import type { TenantQuotas } from '../domain/errors';
@@ -38,6 +42,7 @@ import type {
   DemoTradeStore,
   TradeHistoryStore,
   MappingStore,
+  OAuthStateStore,
   ProtectionStore,
   ShardLeaseStore,
   SignalDeliveries,
@@ -60,6 +65,10 @@ export interface Runtime {
   tradeHistory: TradeHistoryStore;
   rateLimiter: RateLimiter;
   idempotency: IdempotencyStore;
+  /** Pending OAuth authorizations (cTrader accounts). */
+  oauthStates: OAuthStateStore;
+  /** cTrader's OAuth, where the deployment has an Open API application. */
+  ctraderOAuth?: CtraderOAuthSettings;
   shardLeases: ShardLeaseStore;
   queue: SignalQueue;
   /** The copy worker's side of the same queue. */
@@ -84,6 +93,18 @@ export interface RuntimeOptions {
    * connection that needs it. Without: `oanda` accounts cannot connect (NOT_CONFIGURED).
    */
   oandaHosts?: Record<OandaEnvironment, OandaHost>;
+  /**
+   * The cTrader Open API (its hosts or a fake's, and the deployer's application): the `ctrader`
+   * platform's gateway is built with it, reaching each account with its OAuth tokens, decrypted
+   * from the account and kept again encrypted when refreshed. Without: `ctrader` accounts cannot
+   * connect (NOT_CONFIGURED).
+   */
+  ctrader?: {
+    hosts: Record<CtraderEnvironment, string>;
+    app: () => Promise<CtraderApp>;
+    /** cTrader's consent pages and token endpoint, and this API's callback. */
+    oauth: Omit<CtraderOAuthSettings, 'app'>;
+  };
   log: Log;
   /** @default noMetrics */
   metrics?: Metrics;
@@ -108,6 +129,19 @@ const tokenOf =
     return cipher.decrypt(account.encryptedPassword, { tenantId: ref.tenantId, accountId: ref.accountId });
   };
 
+/** A cTrader account's OAuth tokens, kept as its encrypted credential like every password. */
+const ctraderTokenStore = (accounts: Pick<AccountStore, 'get' | 'update'>, cipher: CredentialCipher): CtraderTokenStore => ({
+  read: async (ref) => {
+    const tokens = parseCtraderTokens(await tokenOf(accounts, cipher)(ref));
+    if (!tokens) throw new BrokerError('AUTH_FAILED', `cTrader account ${ref.login} has not been authorized yet`);
+    return tokens;
+  },
+  write: async (ref, tokens) => {
+    const encryptedPassword = await cipher.encrypt(JSON.stringify(tokens), { tenantId: ref.tenantId, accountId: ref.accountId });
+    await accounts.update(ref.tenantId, ref.accountId, { encryptedPassword });
+  },
+});
+
 export const createRuntime = (config: Config, options: RuntimeOptions): Runtime => {
   const common = { region: config.AWS_REGION, ...(options.credentials ? { credentials: options.credentials } : {}) };
   const tracing = options.tracing ?? noTracing;
@@ -118,8 +152,11 @@ export const createRuntime = (config: Config, options: RuntimeOptions): Runtime 
   const accounts = new DynamoAccountStore(main);
   const cipher = new KmsCredentialCipher({ client: kms, keyId: config.KMS_KEY_ID });
   const oanda = options.oandaHosts ? { oanda: new OandaGateway({ hosts: options.oandaHosts, tokenFor: tokenOf(accounts, cipher) }) } : {};
+  const ctrader = options.ctrader
+    ? { ctrader: new CtraderGateway({ hosts: options.ctrader.hosts, app: options.ctrader.app, tokens: ctraderTokenStore(accounts, cipher) }) }
+    : {};
   const gateways = Object.fromEntries(
-    Object.entries({ ...oanda, ...options.gateways }).map(([platform, gateway]) => [platform, tracedGateway(gateway, tracing)]),
+    Object.entries({ ...oanda, ...ctrader, ...options.gateways }).map(([platform, gateway]) => [platform, tracedGateway(gateway, tracing)]),
   );
   const auditTable = { client: dynamo, tableName: config.AUDIT_TABLE_NAME };
   const queue = new SqsSignalQueue(sqs, config.COPY_QUEUE_URL);
@@ -137,6 +174,8 @@ export const createRuntime = (config: Config, options: RuntimeOptions): Runtime 
     tradeHistory: new DynamoTradeHistoryStore(main),
     rateLimiter: new DynamoRateLimiter(main),
     idempotency: new DynamoIdempotencyStore(main),
+    oauthStates: new DynamoOAuthStateStore(main),
+    ...(options.ctrader ? { ctraderOAuth: { ...options.ctrader.oauth, app: options.ctrader.app } } : {}),
     shardLeases: new DynamoShardLeaseStore(main),
     queue,
     deliveries: queue,

@@ -7,8 +7,9 @@ import type { CredentialCipher } from '../ports/credential-cipher';
 import type { Log } from '../ports/log';
 import type { AccountStore, AuditLog, DemoTradeStore, MappingStore, Page, PageRequest, ProtectionStore } from '../ports/stores';
 import { brokerRef, type BrokerDirectory } from './broker-directory';
+import { type CtraderAuthorizationDependencies, ctraderAuthorizationUrl } from './ctrader-authorization';
 
-export interface AccountDependencies {
+export interface AccountDependencies extends Partial<Pick<CtraderAuthorizationDependencies, 'ctraderOAuth' | 'oauthStates'>> {
   accounts: AccountStore;
   mappings: MappingStore;
   audit: AuditLog;
@@ -27,7 +28,8 @@ export interface NewAccount {
   name: string;
   platform: Platform;
   login: string;
-  password: string;
+  /** Absent for `ctrader`: its accounts are authorized through OAuth. */
+  password?: string;
   server: string;
 }
 
@@ -38,10 +40,18 @@ export const newId = (prefix: string): string => `${prefix}_${randomUUID().repla
  * account is stored, handed decrypted to the broker gateway only to provision it, and
  * never kept, logged or returned in clear.
  */
-export const createAccount = async (deps: AccountDependencies, tenantId: string, input: NewAccount): Promise<AccountView> => {
+export const createAccount = async (deps: AccountDependencies, tenantId: string, input: NewAccount): Promise<AccountView & { authorizationUrl?: string }> => {
   const id = newId('acc');
   const now = deps.now().toISOString();
-  const encryptedPassword = await deps.cipher.encrypt(input.password, { tenantId, accountId: id });
+  const oauth = input.platform === 'ctrader';
+  if (oauth && !(deps.ctraderOAuth && deps.oauthStates)) {
+    throw new ValidationError('Invalid request: platform', [
+      { path: 'platform', message: 'cTrader is not configured on this deployment (no Open API application)' },
+    ]);
+  }
+  // A cTrader account has no password: its credential is the OAuth tokens, kept when the trader
+  // has authorized it (until then an empty object: KMS encrypts nothing shorter than a byte).
+  const encryptedPassword = await deps.cipher.encrypt(oauth ? '{}' : (input.password ?? ''), { tenantId, accountId: id });
   const account: Account = {
     id,
     tenantId,
@@ -50,12 +60,18 @@ export const createAccount = async (deps: AccountDependencies, tenantId: string,
     login: input.login,
     server: input.server,
     status: 'connecting',
+    ...(oauth ? { statusDetail: 'waiting for the trader to authorize the account at cTrader (authorizationUrl)' } : {}),
     createdAt: now,
     updatedAt: now,
     encryptedPassword,
   };
+  // Made first: an application cTrader cannot be asked for yet (its secret unset) refuses the account before it exists.
+  const authorizationUrl =
+    oauth && deps.ctraderOAuth && deps.oauthStates
+      ? await ctraderAuthorizationUrl({ ...deps, ctraderOAuth: deps.ctraderOAuth, oauthStates: deps.oauthStates }, account)
+      : undefined;
   await deps.accounts.create(account, { maxAccounts: deps.quotas?.accounts });
-  const provisioned = await provision(deps, account, input.password);
+  const provisioned = oauth ? account : await provision(deps, account, input.password ?? '');
   await deps.audit.append({
     tenantId,
     at: now,
@@ -66,7 +82,7 @@ export const createAccount = async (deps: AccountDependencies, tenantId: string,
     details: { name: account.name, platform: account.platform, login: account.login, server: account.server },
   });
   // A new account is in no mapping yet.
-  return { ...toPublicAccount(provisioned), roles: [] };
+  return { ...toPublicAccount(provisioned), roles: [], ...(authorizationUrl ? { authorizationUrl } : {}) };
 };
 
 const provision = async (deps: AccountDependencies, account: Account, password: string): Promise<Account> => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiRoutes } from '../../functions/api/routes';
 import type { LocalSystem } from '../../local/local-system';
 import { createSimulatedAccount } from '../support/api-capture';
+import { FakeCtrader } from '../support/fake-ctrader/fake-ctrader';
 import { apiClient, startTestSystem, tokenFor } from '../support/local-api';
 import { openApiAnswers } from '../support/openapi-validator';
 
@@ -12,13 +13,23 @@ import { openApiAnswers } from '../support/openapi-validator';
  */
 describe('every route, answered as the OpenAPI document says', () => {
   let system: LocalSystem;
+  let ctrader: FakeCtrader;
   let api: ReturnType<typeof apiClient>;
   let anonymous: ReturnType<typeof apiClient>;
   let token: string;
   const ids = { master: '', slave: '', spare: '', mt5: '', mapping: '', position: '', order: '' };
 
   beforeAll(async () => {
-    system = await startTestSystem({ manualSync: true });
+    ctrader = await FakeCtrader.start();
+    system = await startTestSystem({
+      manualSync: true,
+      ctrader: {
+        app: { clientId: ctrader.clientId, clientSecret: ctrader.clientSecret },
+        hosts: { live: ctrader.wsUrl, demo: ctrader.wsUrl },
+        authUrl: ctrader.url,
+        tokenUrl: `${ctrader.url}/apps/token`,
+      },
+    });
     token = await tokenFor(system.url, 'tenant-every-route');
     api = apiClient(system.url, token);
     anonymous = apiClient(system.url);
@@ -29,6 +40,7 @@ describe('every route, answered as the OpenAPI document says', () => {
 
   afterAll(async () => {
     await system?.stop();
+    await ctrader?.stop();
   });
 
   const expectStatus = async (answer: Promise<{ status: number; text: string }>, status: number) => {
@@ -39,6 +51,15 @@ describe('every route, answered as the OpenAPI document says', () => {
   it('answers the public routes', async () => {
     await expectStatus(anonymous.get('/health'), 200);
     await expectStatus(anonymous.get('/openapi.json'), 200);
+  });
+
+  it("answers cTrader's OAuth redirect: the account it connects, and a state it does not know", async () => {
+    const { ctidTraderAccountId } = ctrader.addAccount();
+    const created = await api.post('/v1/accounts', { name: 'cTrader', platform: 'ctrader', login: String(ctidTraderAccountId), server: 'demo' });
+    expect(created.status, created.text).toBe(201);
+    const redirect = new URL(ctrader.consent(created.body.authorizationUrl, [ctidTraderAccountId]));
+    await expectStatus(anonymous.get(`${redirect.pathname}${redirect.search}`), 200);
+    await expectStatus(anonymous.get(`${redirect.pathname}${redirect.search}`), 400);
   });
 
   it('answers the tenant routes, their bad input and a missing token', async () => {

@@ -13,8 +13,16 @@ import { apiClient, startTestSystem, tokenFor } from '../support/local-api';
  * - `list`: lists the tenant's own items: never another tenant's.
  * - `create`: makes a new resource of the caller's own; it must not appear to anyone else.
  * - `public`: holds no tenant data at all.
+ * - `state`: reached without a token (a broker's OAuth redirect): the single-use state it carries
+ *   was made for one tenant's account and reaches that one only (`test/e2e/ctrader.test.ts`
+ *   checks a state taken once, unknown ones refused, and answers that show no secret).
  */
-type Check = { kind: 'owned'; body?: (ids: TenantIds) => unknown; query?: string } | { kind: 'list' } | { kind: 'create' } | { kind: 'public' };
+type Check =
+  | { kind: 'owned'; body?: (ids: TenantIds) => unknown; query?: string }
+  | { kind: 'list' }
+  | { kind: 'create' }
+  | { kind: 'public' }
+  | { kind: 'state' };
 
 interface TenantIds {
   master: string;
@@ -28,6 +36,7 @@ const plan: Record<string, Check> = {
   'GET /health': { kind: 'public' },
   'GET /openapi.json': { kind: 'public' },
   'GET /v1/platforms': { kind: 'public' },
+  'GET /v1/oauth/ctrader/callback': { kind: 'state' },
   'GET /v1/audit-log': { kind: 'list' },
   'POST /v1/trades/demo': { kind: 'owned', body: (ids) => ({ accountId: ids.master }) },
   'POST /v1/accounts': { kind: 'create' },

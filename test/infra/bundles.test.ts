@@ -91,6 +91,8 @@ describe('the bundled functions', () => {
     const keyId = await kms.createKey();
     const secretArn = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:metaapi-token-AbCdEf';
     secrets.secrets.set(secretArn, 'REPLACE_WITH_METAAPI_TOKEN');
+    const ctraderSecretArn = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:ctrader-app-AbCdEf';
+    secrets.secrets.set(ctraderSecretArn, 'placeholder');
 
     // What the template resolves at deploy time (imports of the stateful stack), stood in for here.
     const standIns: Record<string, string> = {
@@ -99,6 +101,9 @@ describe('the bundled functions', () => {
       COPY_QUEUE_URL: queueUrl,
       KMS_KEY_ID: keyId,
       METAAPI_TOKEN_SECRET_ARN: secretArn,
+      // The cTrader application's secret as deployed: the placeholder, so cTrader accounts are not configured yet.
+      CTRADER_APP_SECRET_ARN: ctraderSecretArn,
+      CTRADER_REDIRECT_URI: 'https://api.example.invalid/v1/oauth/ctrader/callback',
       CONNECTIONS_TABLE_NAME: connectionsTable,
       EVENTS_CALLBACK_URL: `http://127.0.0.1:${(managementApi.address() as AddressInfo).port}`,
       USER_POOL_ID: 'us-east-1_BundleTest',

@@ -243,10 +243,11 @@ describe('data protection', () => {
     ]);
   });
 
-  it('retains the user pool, the token secret and protects the stateful stack from termination', () => {
-    for (const type of ['AWS::Cognito::UserPool', 'AWS::SecretsManager::Secret']) {
-      expect(only(resources(stateful, type))[1].DeletionPolicy).toBe('Retain');
-    }
+  it('retains the user pool, the secrets (MetaApi token, cTrader application) and protects the stateful stack from termination', () => {
+    expect(only(resources(stateful, 'AWS::Cognito::UserPool'))[1].DeletionPolicy).toBe('Retain');
+    const secrets = Object.values(resources(stateful, 'AWS::SecretsManager::Secret'));
+    expect(secrets).toHaveLength(2);
+    for (const secret of secrets) expect(secret.DeletionPolicy).toBe('Retain');
     expect(built.stateful.terminationProtection).toBe(true);
   });
 
@@ -271,7 +272,8 @@ describe('HTTP API', () => {
     expect(referencedIds(jwt.Audience)).toEqual([logicalIdOf(built.stateful.userPoolClient, built.stateful)]);
     expect(referencedIds(jwt.Issuer)).toContain(logicalIdOf(built.stateful.userPool, built.stateful));
 
-    const v1 = routes.filter((route) => String(route.RouteKey).includes('/v1'));
+    // cTrader's OAuth redirect is a browser's, with no token (see the next test).
+    const v1 = routes.filter((route) => String(route.RouteKey).includes('/v1') && route.RouteKey !== 'GET /v1/oauth/ctrader/callback');
     expect(v1.map((route) => route.RouteKey).sort()).toEqual(['ANY /v1', 'ANY /v1/{proxy+}']);
     for (const route of v1) {
       expect(route.AuthorizationType).toBe('JWT');
@@ -279,9 +281,9 @@ describe('HTTP API', () => {
     }
   });
 
-  it('leaves exactly /health and /openapi.json unauthenticated', () => {
+  it("leaves exactly /health, /openapi.json and cTrader's OAuth redirect unauthenticated", () => {
     const open = routes.filter((route) => route.AuthorizationType === undefined || route.AuthorizationType === 'NONE');
-    expect(open.map((route) => route.RouteKey).sort()).toEqual(['GET /health', 'GET /openapi.json']);
+    expect(open.map((route) => route.RouteKey).sort()).toEqual(['GET /health', 'GET /openapi.json', 'GET /v1/oauth/ctrader/callback']);
   });
 
   it('exposes no /local route', () => {
@@ -314,6 +316,7 @@ describe('HTTP API', () => {
     expect(stage.Properties.RouteSettings).toEqual({
       'GET /health': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
       'GET /openapi.json': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      'GET /v1/oauth/ctrader/callback': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
     });
   });
 
@@ -343,13 +346,15 @@ describe('functions', () => {
     for (const logGroup of logGroups) expect(logGroup.Properties.RetentionInDays).toBe(30);
   });
 
-  it('carry no secret in their environment, only the ARN of the token secret', () => {
+  it('carry no secret in their environment, only the ARNs of the secrets', () => {
     const secretId = logicalIdOf(built.stateful.metaApiTokenSecret, built.stateful);
+    const ctraderId = logicalIdOf(built.stateful.ctraderAppSecret, built.stateful);
     for (const fn of Object.values(functions)) {
       const variables = (fn.Properties.Environment as { Variables: Record<string, Json> }).Variables;
       expect(referencedIds(variables.METAAPI_TOKEN_SECRET_ARN)).toEqual([secretId]);
+      expect(referencedIds(variables.CTRADER_APP_SECRET_ARN)).toEqual([ctraderId]);
       for (const [name, value] of Object.entries(variables)) {
-        if (name === 'METAAPI_TOKEN_SECRET_ARN') continue;
+        if (name === 'METAAPI_TOKEN_SECRET_ARN' || name === 'CTRADER_APP_SECRET_ARN') continue;
         expect(name).not.toMatch(/TOKEN|PASSWORD|SECRET|API_KEY|CREDENTIAL/i);
         if (typeof value === 'string') {
           expect(value).not.toMatch(/^(eyJ|AKIA|ASIA)|-----BEGIN/);
@@ -389,8 +394,8 @@ describe('functions', () => {
   it('use the credential key only for broker credentials, with a tenant and account in the encryption context', () => {
     const keyId = logicalIdOf(built.stateful.credentialsKey, built.stateful);
     const keyStatements = statementsByPolicy().flatMap(([, statements]) => statements.filter((statement) => referencedIds(statement.Resource).includes(keyId)));
-    // Only the API's role: sync and copy never decrypt a password.
-    expect(keyStatements).toHaveLength(1);
+    // The API's, sync's and copy's roles: sync and copy decrypt OANDA and cTrader tokens (and keep a refreshed cTrader token).
+    expect(keyStatements).toHaveLength(3);
     for (const statement of keyStatements) {
       expect(statement.Condition?.Null).toEqual({
         'kms:EncryptionContext:tenantId': 'false',
@@ -399,7 +404,7 @@ describe('functions', () => {
       expect(statement.Condition?.StringEquals).toEqual({ 'kms:EncryptionContext:purpose': 'broker-credential' });
     }
     const encrypting = keyStatements.filter((statement) => asArray(statement.Action).includes('kms:Encrypt'));
-    expect(encrypting).toHaveLength(1);
+    expect(encrypting).toHaveLength(3);
   });
 });
 
