@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOOK_REFRESH_MS } from '../../functions/sync/sync-loop';
 import { LOCAL_CREDENTIALS, type LocalSystem } from '../../local/local-system';
 import { silentLog } from '../../shared/ports/log';
 import { createRuntime } from '../../shared/runtime/runtime';
-import { watchShard } from '../../shared/use-cases/watch-shard';
 import { FakeCtrader } from '../support/fake-ctrader/fake-ctrader';
 import { apiClient, eventually, startTestSystem, tokenFor } from '../support/local-api';
+import { watchByPush } from '../support/watch-by-push';
 
 const TENANT = 'tenant-ctrader-stream';
 
@@ -59,24 +58,7 @@ describe('a cTrader master watched by its execution events', () => {
       gateways: {},
       ctrader: { hosts, app: async () => app, oauth: { authUrl, tokenUrl, redirectUri: () => `${system.url}/v1/oauth/ctrader/callback` } },
     });
-    const controller = new AbortController();
-    const running = watchShard(
-      { ...runtime, bookRefreshMs: BOOK_REFRESH_MS, bookCache: new Map() },
-      {
-        owner: 'ctrader-watch',
-        shard: 0,
-        shards: 1,
-        endsAt: Date.now() + 120_000,
-        pollIntervalMs: 60_000,
-        slaveIntervalMs: 60_000,
-        reconcileIntervalMs: 600_000,
-        streaming: true,
-        leaseMs: 10_000,
-        handOverMs: 1_000,
-        syncWaitMs: 8_000,
-        signal: controller.signal,
-      },
-    );
+    const stop = watchByPush(runtime, 'ctrader-watch');
     try {
       const slaveTrades = () => ctrader.market.getPositions(slaveAccount.marketAccountId);
       // The first pass reads the master (its baseline); let its stream synchronize.
@@ -97,8 +79,7 @@ describe('a cTrader master watched by its execution events', () => {
         ['open', 'placed'],
       ]);
     } finally {
-      controller.abort();
-      await running;
+      await stop();
     }
   });
 });

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOOK_REFRESH_MS } from '../../functions/sync/sync-loop';
 import { LOCAL_CREDENTIALS, type LocalSystem } from '../../local/local-system';
 import { silentLog } from '../../shared/ports/log';
 import { createRuntime } from '../../shared/runtime/runtime';
-import { watchShard } from '../../shared/use-cases/watch-shard';
 import { FakeOanda } from '../support/fake-oanda/fake-oanda';
 import { apiClient, eventually, startTestSystem, tokenFor } from '../support/local-api';
+import { watchByPush } from '../support/watch-by-push';
 
 const TENANT = 'tenant-oanda-stream';
 
@@ -50,25 +49,7 @@ describe('an OANDA master watched by its transactions stream', () => {
       gateways: {},
       oandaHosts: { practice: { rest: oanda.url, stream: oanda.url }, live: { rest: oanda.url, stream: oanda.url } },
     });
-    const controller = new AbortController();
-    const running = watchShard(
-      { ...runtime, bookRefreshMs: BOOK_REFRESH_MS, bookCache: new Map() },
-      {
-        owner: 'oanda-watch',
-        shard: 0,
-        shards: 1,
-        endsAt: Date.now() + 120_000,
-        // Polls far apart: whatever is copied within the test came by the stream.
-        pollIntervalMs: 60_000,
-        slaveIntervalMs: 60_000,
-        reconcileIntervalMs: 600_000,
-        streaming: true,
-        leaseMs: 10_000,
-        handOverMs: 1_000,
-        syncWaitMs: 8_000,
-        signal: controller.signal,
-      },
-    );
+    const stop = watchByPush(runtime, 'oanda-watch');
     try {
       const masterMarket = oanda.marketAccountId(masterId);
       const slaveTrades = () => oanda.market.getPositions(oanda.marketAccountId(slaveId));
@@ -93,8 +74,7 @@ describe('an OANDA master watched by its transactions stream', () => {
         ['open', 'placed'],
       ]);
     } finally {
-      controller.abort();
-      await running;
+      await stop();
     }
   });
 });

@@ -44,6 +44,8 @@ export interface CtraderGatewayOptions {
   now?: () => Date;
   /** How often a stream whose socket dropped tries to read the account again (default 5 s). */
   reopenDelayMs?: number;
+  /** An access token this close to its expiry is refreshed before it is used (default a day; cTrader's last about 30). */
+  refreshBeforeMs?: number;
 }
 
 /** The tokens a credential holds: the JSON a `ctrader` account keeps encrypted. */
@@ -131,7 +133,18 @@ export class CtraderGateway implements BrokerGateway {
     return new CtraderBrokerPort({
       session: this.session(ref.server as CtraderEnvironment),
       ctidTraderAccountId: Number(ref.login.trim()),
-      accessToken: async () => (await this.options.tokens.read(ref)).accessToken,
+      accessToken: async () => {
+        const tokens = await this.options.tokens.read(ref);
+        const now = (this.options.now?.() ?? new Date()).getTime();
+        // Refreshed before it expires: no request is refused for a token about to run out.
+        const expiring = tokens.expiresAt !== undefined && Date.parse(tokens.expiresAt) - now <= (this.options.refreshBeforeMs ?? 24 * 60 * 60_000);
+        if (!expiring) return tokens.accessToken;
+        // A refresh that cannot be made now leaves the token it has: it still works for a while.
+        return this.refresh(ref, tokens.accessToken).catch((error: unknown) => {
+          if (isBrokerError(error) && error.code !== 'AUTH_FAILED') return tokens.accessToken;
+          throw error;
+        });
+      },
       refreshAccessToken: (stale) => this.refresh(ref, stale),
       ...(this.options.now ? { now: this.options.now } : {}),
     });

@@ -76,11 +76,15 @@ export class CtraderBrokerPort implements BrokerPort {
   }
 
   /**
-   * A request for this account: the account is authorized on the socket first; a token cTrader
-   * refuses (expired) is refreshed once and the request sent again.
+   * A request for this account: the account is authorized on the socket first. An account the
+   * socket no longer counts as authorized (cTrader invalidated its token meanwhile) is
+   * authorized again, and a token cTrader refuses (expired) is refreshed, each once, and the
+   * request sent again: a refused request was not executed.
    */
   private async ask(payloadType: number, payload: Record<string, unknown>, settle: Settle): Promise<CtraderMessage[]> {
-    for (let attempt = 0; ; attempt += 1) {
+    let reauthorized = false;
+    let refreshed = false;
+    for (;;) {
       let used: string | undefined;
       try {
         await this.access.session.authorizeAccount(this.ctid, async () => {
@@ -89,8 +93,14 @@ export class CtraderBrokerPort implements BrokerPort {
         });
         return await this.access.session.request(payloadType, { ctidTraderAccountId: this.ctid, ...payload }, settle);
       } catch (error) {
-        const refusal = isBrokerError(error) && error.cause instanceof CtraderRefusal ? error.cause : undefined;
-        if (attempt > 0 || !refusal || !isTokenRefusal(refusal.errorCode)) throw error;
+        const refusal = isBrokerError(error) && error.cause instanceof CtraderRefusal ? error.cause.errorCode : undefined;
+        if (refusal === 'ACCOUNT_NOT_AUTHORIZED' && !reauthorized && used === undefined) {
+          reauthorized = true;
+          this.access.session.forgetAccount(this.ctid);
+          continue;
+        }
+        if (refusal === undefined || !isTokenRefusal(refusal) || refreshed) throw error;
+        refreshed = true;
         this.access.session.forgetAccount(this.ctid);
         await this.access.refreshAccessToken(used ?? (await this.access.accessToken()));
       }

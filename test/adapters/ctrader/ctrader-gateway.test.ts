@@ -1,0 +1,86 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { CtraderGateway, type CtraderTokens } from '../../../shared/adapters/ctrader/ctrader-gateway';
+import { FakeCtrader } from '../../support/fake-ctrader/fake-ctrader';
+
+/** The gateway against the fake cTrader, with its tokens kept in memory as the runtime keeps them encrypted. */
+const subject = async (options: { accessTokenTtlSeconds?: number; refreshBeforeMs?: number } = {}) => {
+  const fake = await FakeCtrader.start({ accessTokenTtlSeconds: options.accessTokenTtlSeconds });
+  const account = fake.addAccount();
+  const issued = fake.issueTokens([account.ctidTraderAccountId]);
+  let tokens: CtraderTokens = {
+    accessToken: issued.accessToken,
+    refreshToken: issued.refreshToken,
+    expiresAt: new Date(Date.now() + issued.expiresIn * 1000).toISOString(),
+  };
+  const written: CtraderTokens[] = [];
+  const gateway = new CtraderGateway({
+    hosts: { live: fake.wsUrl, demo: fake.wsUrl },
+    app: async () => ({ clientId: fake.clientId, clientSecret: fake.clientSecret }),
+    tokens: {
+      read: async () => tokens,
+      write: async (_ref, next) => {
+        tokens = next;
+        written.push(next);
+      },
+    },
+    timeoutMs: 3_000,
+    ...(options.refreshBeforeMs !== undefined ? { refreshBeforeMs: options.refreshBeforeMs } : {}),
+  });
+  const ref = { tenantId: 't', accountId: 'a', platform: 'ctrader', login: String(account.ctidTraderAccountId), server: 'demo' };
+  return { fake, gateway, ref, account, issued, written, tokens: () => tokens };
+};
+
+describe('the cTrader gateway', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+
+  it('refreshes an access token about to expire before it uses it, and keeps the new tokens first', async () => {
+    // A token that lasts a minute, refreshed when less than 59.5 s are left: at its first use after half a second.
+    const { fake, gateway, ref, issued, written, tokens } = await subject({ accessTokenTtlSeconds: 60, refreshBeforeMs: 59_500 });
+    cleanups.push(async () => {
+      gateway.close();
+      await fake.stop();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const port = await gateway.connect(ref);
+    expect((await port.getAccountInformation()).balance).toBeGreaterThan(0);
+    // The old token was still good: only a refresh made ahead of time explains a new one now.
+    expect(written).toHaveLength(1);
+    expect(tokens().accessToken).not.toBe(issued.accessToken);
+    expect(tokens().refreshToken).not.toBe(issued.refreshToken);
+    expect(Date.parse(tokens().expiresAt!)).toBeGreaterThan(Date.now() + 50_000);
+    // Used again at once: the fresh token is not refreshed again.
+    await port.getPositions();
+    expect(written).toHaveLength(1);
+  });
+
+  it('refreshes a token cTrader refused as expired once, and fails AUTH_FAILED, terminal, once the grant is revoked', async () => {
+    const { fake, gateway, ref, account, issued } = await subject();
+    cleanups.push(async () => {
+      gateway.close();
+      await fake.stop();
+    });
+    const port = await gateway.connect(ref);
+    await port.getPositions();
+    fake.expireAccessToken(issued.accessToken);
+    await expect(port.getPositions()).resolves.toEqual([]);
+    for (const token of fake.tokensOf(account.ctidTraderAccountId).refreshTokens) fake.revokeGrant(token);
+    await expect(port.getPositions()).rejects.toMatchObject({ code: 'AUTH_FAILED', errorClass: 'terminal' });
+  });
+
+  it('provisions an account its tokens reach in its environment, and says why not otherwise', async () => {
+    const { fake, gateway, ref, issued } = await subject();
+    cleanups.push(async () => {
+      gateway.close();
+      await fake.stop();
+    });
+    const credential = JSON.stringify({ accessToken: issued.accessToken, refreshToken: issued.refreshToken });
+    expect(await gateway.provision(ref, credential)).toEqual({ status: 'connected', brokerAccountId: ref.login });
+    expect(await gateway.provision({ ...ref, login: '42' }, credential)).toMatchObject({ status: 'error', statusDetail: expect.stringContaining('42') });
+    expect(await gateway.provision({ ...ref, server: 'live' }, credential)).toMatchObject({ status: 'error', statusDetail: expect.stringContaining('demo') });
+    expect(await gateway.provision(ref, '{}')).toMatchObject({ status: 'error', statusDetail: expect.stringContaining('authorized') });
+    expect(JSON.stringify(await gateway.provision(ref, JSON.stringify({ accessToken: 'wrong', refreshToken: 'x' })))).not.toContain('wrong');
+  });
+});
