@@ -144,6 +144,23 @@ export interface paths {
         patch: operations["patchV1AccountsId"];
         trace?: never;
     };
+    "/v1/accounts/{id}/authorization": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new authorizationUrl for a cTrader account (its grant revoked, or its consent not completed) */
+        post: operations["postV1AccountsIdAuthorization"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/accounts/{id}/positions": {
         parameters: {
             query?: never;
@@ -531,6 +548,10 @@ export interface components {
              * @description `ctrader` only, when the account is created: where the trader lets this application trade the account (good once, for an hour)
              */
             authorizationUrl?: string;
+        };
+        AccountAuthorization: {
+            /** Format: uri */
+            authorizationUrl: string;
         };
         Position: {
             id: string;
@@ -1548,6 +1569,75 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postV1AccountsIdAuthorization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description cTrader's consent page for the account: good once, for an hour */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountAuthorization"];
+                };
+            };
+            /** @description No or bad bearer token (code UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or another tenant's: never revealed (code NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not a cTrader account (NOT_OAUTH_ACCOUNT) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the tenant's rate limit (code RATE_LIMITED) */
+            429: {
+                headers: {
+                    /** @description Seconds until the current window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong (code INTERNAL_ERROR); the detail quotes a request id and nothing else */
+            500: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -46,12 +46,15 @@ const brokerGateways = (settings: Config, service: string, lookup: MetaApiTokenL
 
 let secrets: SecretsProvider | undefined;
 
+/** How long before its expiry the sync renews a cTrader access token. */
+const CTRADER_REFRESH_AHEAD_MS = 24 * 60 * 60_000;
+
 /**
  * cTrader through the deployer's Open API application, its credentials read from Secrets
  * Manager (cached five minutes, so a replaced secret is taken up). A secret that does not hold
  * them yet (the placeholder) leaves `ctrader` accounts NOT_CONFIGURED, with the reason.
  */
-const ctraderOptions = (settings: Config, secretArn: string): NonNullable<RuntimeOptions['ctrader']> => {
+const ctraderOptions = (settings: Config, secretArn: string, service: string): NonNullable<RuntimeOptions['ctrader']> => {
   const app = async (): Promise<CtraderApp> => {
     secrets ??= new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({ region: settings.AWS_REGION }) });
     const value = (await secrets.get(secretArn, { maxAge: 300 })) as string | undefined;
@@ -69,6 +72,8 @@ const ctraderOptions = (settings: Config, secretArn: string): NonNullable<Runtim
     hosts: ctraderHosts,
     app,
     oauth: { authUrl: CTRADER_AUTH_URL, tokenUrl: CTRADER_TOKEN_URL, redirectUri: () => settings.CTRADER_REDIRECT_URI ?? '' },
+    // The sync renews tokens a day ahead (one owner per shard); copy and API refresh only a token cTrader refused.
+    ...(service === 'sync' ? { refreshBeforeMs: CTRADER_REFRESH_AHEAD_MS } : {}),
   };
 };
 
@@ -101,7 +106,7 @@ const build = async (service: string): Promise<Runtime> => {
       tracing,
       gateways,
       oandaHosts,
-      ...(settings.CTRADER_APP_SECRET_ARN ? { ctrader: ctraderOptions(settings, settings.CTRADER_APP_SECRET_ARN) } : {}),
+      ...(settings.CTRADER_APP_SECRET_ARN ? { ctrader: ctraderOptions(settings, settings.CTRADER_APP_SECRET_ARN, service) } : {}),
     }),
     token: lookup.token,
     cloud,

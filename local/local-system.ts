@@ -238,6 +238,8 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
         ? {
             ctrader: {
               hosts: ctraderOptions.hosts ?? ctraderHosts,
+              // One process: it renews tokens a day before they expire.
+              refreshBeforeMs: 24 * 60 * 60_000,
               app: async () => ctraderOptions.app,
               oauth: {
                 authUrl: ctraderOptions.authUrl ?? CTRADER_AUTH_URL,

@@ -19,6 +19,8 @@ export interface TradeResult {
   /** Fill price of a market order. */
   price?: number;
   volume?: number;
+  /** The order filled but its stop levels could not be set as asked (cTrader sets them after the fill). */
+  stopsNotSet?: boolean;
 }
 
 /** What an earlier request with a client id left at the broker. */

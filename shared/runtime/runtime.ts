@@ -104,6 +104,8 @@ export interface RuntimeOptions {
     app: () => Promise<CtraderApp>;
     /** cTrader's consent pages and token endpoint, and this API's callback. */
     oauth: Omit<CtraderOAuthSettings, 'app'>;
+    /** Refresh access tokens this long before they expire: for the process that renews them (see CtraderGatewayOptions). */
+    refreshBeforeMs?: number;
   };
   log: Log;
   /** @default noMetrics */
@@ -153,7 +155,14 @@ export const createRuntime = (config: Config, options: RuntimeOptions): Runtime 
   const cipher = new KmsCredentialCipher({ client: kms, keyId: config.KMS_KEY_ID });
   const oanda = options.oandaHosts ? { oanda: new OandaGateway({ hosts: options.oandaHosts, tokenFor: tokenOf(accounts, cipher) }) } : {};
   const ctrader = options.ctrader
-    ? { ctrader: new CtraderGateway({ hosts: options.ctrader.hosts, app: options.ctrader.app, tokens: ctraderTokenStore(accounts, cipher) }) }
+    ? {
+        ctrader: new CtraderGateway({
+          hosts: options.ctrader.hosts,
+          app: options.ctrader.app,
+          tokens: ctraderTokenStore(accounts, cipher),
+          ...(options.ctrader.refreshBeforeMs !== undefined ? { refreshBeforeMs: options.ctrader.refreshBeforeMs } : {}),
+        }),
+      }
     : {};
   const gateways = Object.fromEntries(
     Object.entries({ ...oanda, ...ctrader, ...options.gateways }).map(([platform, gateway]) => [platform, tracedGateway(gateway, tracing)]),

@@ -24,6 +24,7 @@ import {
   modifiedLink,
   openedLink,
   partiallyClosedLink,
+  type OpenedOnSlave,
   type PositionLink,
   withLegs,
 } from '../domain/position-link';
@@ -508,11 +509,16 @@ const copyOpen = async (deps: CopyDependencies, port: BrokerPort, work: CopyWork
   if (!ticket) throw new BrokerError('UNKNOWN', 'broker accepted the order but returned no ticket');
   // A market order the broker filled only in part holds what it got: later closes act on that.
   const filled = placed.type === 'market' && result.volume !== undefined && result.volume > 0 ? result.volume : placed.volume;
-  const stops = {
-    stopLoss: mapping.copyStopLoss ? (placed.stopLoss ?? null) : undefined,
-    takeProfit: mapping.copyTakeProfit ? (placed.takeProfit ?? null) : undefined,
-  };
-  const opened = { ticket, kind, symbol: placed.symbol, side: placed.side, volume: filled, stops } as const;
+  // A broker that sets stops after the fill (cTrader) may fill and fail to set them: the copy records none, and says so in the log.
+  if (result.stopsNotSet)
+    deps.log.warn('the copy filled but its stops were not set', { copyId: record.id, slaveAccountId: slave.id, positionId: result.positionId });
+  const stops = result.stopsNotSet
+    ? undefined
+    : {
+        stopLoss: mapping.copyStopLoss ? (placed.stopLoss ?? null) : undefined,
+        takeProfit: mapping.copyTakeProfit ? (placed.takeProfit ?? null) : undefined,
+      };
+  const opened: OpenedOnSlave = { ticket, kind, symbol: placed.symbol, side: placed.side, volume: filled, ...(stops ? { stops } : {}) };
   const slavePrice = placed.type === 'market' ? result.price : placed.price;
   const masterPrice = record.masterPrice;
   return {
@@ -527,8 +533,8 @@ const copyOpen = async (deps: CopyDependencies, port: BrokerPort, work: CopyWork
       placed.type === 'market' && slavePrice !== undefined && masterPrice !== undefined && spec
         ? slippagePips(placed.side, masterPrice, slavePrice, spec.digits)
         : undefined,
-    stopLoss: placed.stopLoss,
-    takeProfit: placed.takeProfit,
+    stopLoss: result.stopsNotSet ? undefined : placed.stopLoss,
+    takeProfit: result.stopsNotSet ? undefined : placed.takeProfit,
     link: openedLink(event, mapping, opened, deps.now()),
   };
 };

@@ -8,6 +8,7 @@ import type { Log } from '../ports/log';
 import type { AccountStore, AuditLog, DemoTradeStore, MappingStore, Page, PageRequest, ProtectionStore } from '../ports/stores';
 import { brokerRef, type BrokerDirectory } from './broker-directory';
 import { type CtraderAuthorizationDependencies, ctraderAuthorizationUrl } from './ctrader-authorization';
+import { RuleViolationError } from '../domain/errors';
 
 export interface AccountDependencies extends Partial<Pick<CtraderAuthorizationDependencies, 'ctraderOAuth' | 'oauthStates'>> {
   accounts: AccountStore;
@@ -177,6 +178,11 @@ export const updateAccount = async (
   const account = await getAccount(deps, tenantId, accountId);
   const problem = change.server === undefined ? undefined : serverProblem(account.platform, change.server);
   if (problem) throw new ValidationError('invalid request', [{ path: 'server', message: problem }]);
+  if (account.platform === 'ctrader' && change.password !== undefined) {
+    throw new ValidationError('invalid request', [
+      { path: 'password', message: 'is not used for a cTrader account: authorize it again (POST /v1/accounts/{id}/authorization)' },
+    ]);
+  }
   // A move to another server re-provisions with the stored password: decrypt it before
   // anything is written, so a credential that does not decrypt leaves the account unchanged.
   const password = change.password ?? (change.server ? await deps.cipher.decrypt(account.encryptedPassword, { tenantId, accountId }) : undefined);
@@ -210,4 +216,22 @@ export const updateAccount = async (
     },
   });
   return viewOf(updated, await deps.mappings.listAll(tenantId));
+};
+
+/**
+ * A new `authorizationUrl` for a cTrader account: after the trader revoked the grant, a
+ * consent that was declined or timed out, or a callback that could not complete. The account
+ * is authorized again at the callback, as when it was added.
+ */
+export const authorizeAccountAgain = async (deps: AccountDependencies, tenantId: string, accountId: string): Promise<{ authorizationUrl: string }> => {
+  const account = await getAccount(deps, tenantId, accountId);
+  if (account.platform !== 'ctrader') {
+    throw new RuleViolationError('Only cTrader accounts are authorized through OAuth; change the password of this one', [], 'NOT_OAUTH_ACCOUNT');
+  }
+  if (!deps.ctraderOAuth || !deps.oauthStates) {
+    throw new ValidationError('Invalid request: platform', [
+      { path: 'platform', message: 'cTrader is not configured on this deployment (no Open API application)' },
+    ]);
+  }
+  return { authorizationUrl: await ctraderAuthorizationUrl({ ...deps, ctraderOAuth: deps.ctraderOAuth, oauthStates: deps.oauthStates }, account) };
 };

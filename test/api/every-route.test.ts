@@ -60,6 +60,13 @@ describe('every route, answered as the OpenAPI document says', () => {
     const redirect = new URL(ctrader.consent(created.body.authorizationUrl, [ctidTraderAccountId]));
     await expectStatus(anonymous.get(`${redirect.pathname}${redirect.search}`), 200);
     await expectStatus(anonymous.get(`${redirect.pathname}${redirect.search}`), 400);
+    // Authorized again (a grant revoked): a new consent page; a MetaTrader account has none.
+    const again = await api.post(`/v1/accounts/${created.body.id}/authorization`, {});
+    expect(again.status, again.text).toBe(200);
+    expect(again.body.authorizationUrl).not.toBe(created.body.authorizationUrl);
+    await expectStatus(api.post(`/v1/accounts/${ids.master}/authorization`, {}), 422);
+    await expectStatus(api.post('/v1/accounts/acc_nope/authorization', {}), 404);
+    await expectStatus(api.patch(`/v1/accounts/${created.body.id}`, { password: 'not-for-ctrader' }), 400);
   });
 
   it('answers the tenant routes, their bad input and a missing token', async () => {

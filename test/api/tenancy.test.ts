@@ -44,6 +44,7 @@ const plan: Record<string, Check> = {
   'GET /v1/accounts/{id}': { kind: 'owned' },
   'PATCH /v1/accounts/{id}': { kind: 'owned', body: () => ({ name: 'taken over', password: 'stolen-password-1', server: 'Evil' }) },
   'DELETE /v1/accounts/{id}': { kind: 'owned' },
+  'POST /v1/accounts/{id}/authorization': { kind: 'owned' },
   'GET /v1/accounts/{id}/positions': { kind: 'owned' },
   'GET /v1/accounts/{id}/stats': { kind: 'owned' },
   'GET /v1/accounts/{id}/equity': { kind: 'owned' },

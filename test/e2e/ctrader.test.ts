@@ -184,4 +184,16 @@ describe('cTrader accounts, authorized through OAuth, copied to and from MetaTra
     await eventually(async () => ((await api.get(`/v1/accounts/${ctraderSlave}`)).body.status === 'error' ? true : undefined), 10_000);
     expect((await api.get(`/v1/accounts/${ctraderSlave}`)).body.statusDetail).toMatch(/authoriz/i);
   });
+
+  it('authorizes the account again with a new consent, and copies on', async () => {
+    const again = await api.post(`/v1/accounts/${ctraderSlave}/authorization`, {});
+    expect(again.status, again.text).toBe(200);
+    const redirect = new URL(ctrader.consent(again.body.authorizationUrl, [slaveCtid]));
+    expect((await apiClient(system.url).get(`${redirect.pathname}${redirect.search}`)).body).toEqual({ accountId: ctraderSlave, status: 'connected' });
+    const before = ctrader.market.getPositions(slaveMarket).length;
+    metaApi.market.traderTrade(mt5MasterAtBroker(), { symbol: 'GBPUSD', side: 'buy', volume: 0.04 });
+    await sync();
+    await eventually(async () => (ctrader.market.getPositions(slaveMarket).length === before + 1 ? true : undefined), 10_000);
+    expect(ctrader.market.getPositions(slaveMarket)).toContainEqual(expect.objectContaining({ symbol: 'GBPUSD', volume: 0.04 }));
+  });
 });

@@ -1,4 +1,5 @@
-import { createAccount, deleteAccount, listAccounts, showAccount, updateAccount } from '../../../shared/use-cases/manage-accounts';
+import { z } from 'zod';
+import { authorizeAccountAgain, createAccount, deleteAccount, listAccounts, showAccount, updateAccount } from '../../../shared/use-cases/manage-accounts';
 import { syncAccountNow } from '../../../shared/use-cases/sync-account-now';
 import { listPositions } from '../../../shared/use-cases/trade-accounts';
 import { defineRoute } from '../http';
@@ -66,6 +67,20 @@ export const accountRoutes = [
       await deleteAccount(runtime, tenantId, params.id);
       return { status: 204 };
     },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/v1/accounts/{id}/authorization',
+    summary: 'A new authorizationUrl for a cTrader account (its grant revoked, or its consent not completed)',
+    tag: 'Accounts',
+    auth: true,
+    response: {
+      status: 200,
+      schema: z.object({ authorizationUrl: z.string().url() }).meta({ id: 'AccountAuthorization' }),
+      description: "cTrader's consent page for the account: good once, for an hour",
+    },
+    problems: [{ status: 422, description: 'The account is not a cTrader account (NOT_OAUTH_ACCOUNT)' }],
+    handle: async ({ runtime, tenantId, params }) => ({ status: 200, body: await authorizeAccountAgain(runtime, tenantId, params.id) }),
   }),
   defineRoute({
     method: 'GET',

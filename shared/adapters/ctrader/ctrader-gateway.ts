@@ -44,7 +44,11 @@ export interface CtraderGatewayOptions {
   now?: () => Date;
   /** How often a stream whose socket dropped tries to read the account again (default 5 s). */
   reopenDelayMs?: number;
-  /** An access token this close to its expiry is refreshed before it is used (default a day; cTrader's last about 30). */
+  /**
+   * An access token this close to its expiry is refreshed before it is used (cTrader's last about
+   * 30 days). Given to the process that renews tokens (the sync: one owner per shard); the others
+   * refresh only a token cTrader refused, so two processes rarely refresh at once.
+   */
   refreshBeforeMs?: number;
 }
 
@@ -59,6 +63,12 @@ export const parseCtraderTokens = (credential: string): CtraderTokens | undefine
   }
 };
 
+/** How long a refresh refused as spent looks for the tokens another process got: five looks a second apart. */
+const REFRESH_LOOKS = 5;
+const REFRESH_LOOK_MS = 1_000;
+
+const keyOf = (ref: BrokerAccountRef): string => `${ref.tenantId}#${ref.accountId}`;
+
 const isEnvironment = (server: string): server is CtraderEnvironment => (ctraderServers as readonly string[]).includes(server);
 
 /**
@@ -72,6 +82,8 @@ export class CtraderGateway implements BrokerGateway {
   readonly platform = 'ctrader';
   private readonly sessions = new Map<CtraderEnvironment, CtraderSession>();
   private readonly refreshing = new Map<string, Promise<string>>();
+  /** Tokens a refresh gave that the store did not take yet, per account. */
+  private readonly unsaved = new Map<string, CtraderTokens>();
 
   constructor(private readonly options: CtraderGatewayOptions) {}
 
@@ -134,10 +146,11 @@ export class CtraderGateway implements BrokerGateway {
       session: this.session(ref.server as CtraderEnvironment),
       ctidTraderAccountId: Number(ref.login.trim()),
       accessToken: async () => {
-        const tokens = await this.options.tokens.read(ref);
+        const tokens = await this.current(ref);
+        const ahead = this.options.refreshBeforeMs;
         const now = (this.options.now?.() ?? new Date()).getTime();
-        // Refreshed before it expires: no request is refused for a token about to run out.
-        const expiring = tokens.expiresAt !== undefined && Date.parse(tokens.expiresAt) - now <= (this.options.refreshBeforeMs ?? 24 * 60 * 60_000);
+        // Refreshed before it expires (where this process is the one that renews): no request is refused for it.
+        const expiring = ahead !== undefined && tokens.expiresAt !== undefined && Date.parse(tokens.expiresAt) - now <= ahead;
         if (!expiring) return tokens.accessToken;
         // A refresh that cannot be made now leaves the token it has: it still works for a while.
         return this.refresh(ref, tokens.accessToken).catch((error: unknown) => {
@@ -151,16 +164,37 @@ export class CtraderGateway implements BrokerGateway {
   }
 
   /**
+   * The account's tokens: the stored ones, or those a refresh of this process gave and could not
+   * keep yet (kept again now).
+   */
+  private async current(ref: BrokerAccountRef): Promise<CtraderTokens> {
+    const key = keyOf(ref);
+    const unsaved = this.unsaved.get(key);
+    if (unsaved) {
+      try {
+        await this.options.tokens.write(ref, unsaved);
+        this.unsaved.delete(key);
+      } catch {
+        return unsaved;
+      }
+    }
+    return this.options.tokens.read(ref);
+  }
+
+  /**
    * A new access token for the account: the stored tokens when another caller refreshed them
-   * already, else a refresh on the socket, kept before it is used. A refresh cTrader refuses
-   * (the grant was revoked) is AUTH_FAILED: the account needs authorizing again.
+   * already, else a refresh on the socket, kept before it is used. cTrader spends the refresh
+   * token it is given: a refresh refused because another process spent it first finds that
+   * process's tokens in the store (looked for a few seconds). A refresh refused otherwise (the
+   * grant was revoked) is AUTH_FAILED: the account needs authorizing again. New tokens that
+   * cannot be kept (the store refused) are used by this process and kept at its next use.
    */
   private refresh(ref: BrokerAccountRef, stale: string): Promise<string> {
-    const key = `${ref.tenantId}#${ref.accountId}`;
+    const key = keyOf(ref);
     let running = this.refreshing.get(key);
     if (!running) {
       running = (async () => {
-        const stored = await this.options.tokens.read(ref);
+        const stored = await this.current(ref);
         if (stored.accessToken !== stale) return stored.accessToken;
         let answer: CtraderMessage | undefined;
         try {
@@ -170,10 +204,13 @@ export class CtraderGateway implements BrokerGateway {
             only(payloadTypes.refreshTokenRes),
           );
         } catch (error) {
-          if (isBrokerError(error) && error.cause instanceof CtraderRefusal) {
-            throw new BrokerError('AUTH_FAILED', `cTrader no longer accepts the authorization of account ${ref.login}: authorize it again`, { cause: error });
+          if (!(isBrokerError(error) && error.cause instanceof CtraderRefusal)) throw error;
+          for (let look = 0; look < REFRESH_LOOKS; look += 1) {
+            await new Promise((resolve) => setTimeout(resolve, REFRESH_LOOK_MS));
+            const again = await this.options.tokens.read(ref);
+            if (again.accessToken !== stale) return again.accessToken;
           }
-          throw error;
+          throw new BrokerError('AUTH_FAILED', `cTrader no longer accepts the authorization of account ${ref.login}: authorize it again`, { cause: error });
         }
         const payload = (answer?.payload ?? {}) as { accessToken?: string; refreshToken?: string; expiresIn?: number };
         if (!payload.accessToken || !payload.refreshToken) throw new BrokerError('AUTH_FAILED', 'cTrader answered a refresh without tokens');
@@ -183,7 +220,19 @@ export class CtraderGateway implements BrokerGateway {
           refreshToken: payload.refreshToken,
           ...(payload.expiresIn ? { expiresAt: new Date(now.getTime() + payload.expiresIn * 1000).toISOString() } : {}),
         };
-        await this.options.tokens.write(ref, tokens);
+        for (let attempt = 0; ; attempt += 1) {
+          try {
+            await this.options.tokens.write(ref, tokens);
+            break;
+          } catch {
+            // The old refresh token is spent: these tokens are the only ones that work now.
+            if (attempt >= 2) {
+              this.unsaved.set(key, tokens);
+              break;
+            }
+            await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
+          }
+        }
         return tokens.accessToken;
       })().finally(() => this.refreshing.delete(key));
       this.refreshing.set(key, running);
@@ -271,8 +320,11 @@ class CtraderAccountStream implements AccountStream {
   private pushed(message: CtraderMessage): void {
     const payload = message.payload as Partial<CtraderExecutionEvent> & { ctidTraderAccountIds?: number[] };
     if (message.payloadType === payloadTypes.executionEvent && Number(payload?.ctidTraderAccountId) === this.ctidTraderAccountId) this.read();
-    if (message.payloadType === payloadTypes.accountsTokenInvalidatedEvent && payload.ctidTraderAccountIds?.map(Number).includes(this.ctidTraderAccountId)) {
-      // Its events stop: read (authorizing again, refreshing the token) to follow it on.
+    const ended =
+      (message.payloadType === payloadTypes.accountsTokenInvalidatedEvent && payload.ctidTraderAccountIds?.map(Number).includes(this.ctidTraderAccountId)) ||
+      (message.payloadType === payloadTypes.accountDisconnectEvent && Number(payload.ctidTraderAccountId) === this.ctidTraderAccountId);
+    if (ended) {
+      // Its events stop (token invalidated, session ended): read, authorizing it again, to follow it on.
       this.current = undefined;
       this.read();
     }

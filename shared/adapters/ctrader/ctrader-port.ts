@@ -16,7 +16,6 @@ import {
   type CtraderTrader,
   dealStatuses,
   executionTypes,
-  fromPoints,
   money,
   orderTypes,
   payloadTypes,
@@ -65,9 +64,6 @@ export class CtraderBrokerPort implements BrokerPort {
   private catalog: { read: Promise<Catalog>; until: number } | undefined;
   private readonly specs = new Map<number, Promise<CtraderSymbol | undefined>>();
   private capabilities: { read: Promise<AccountCapabilities>; until: number } | undefined;
-  private readonly quotes = new Map<number, Quote>();
-  private readonly subscribed = new Set<number>();
-  private stopListening: (() => void) | undefined;
 
   constructor(private readonly access: CtraderAccountAccess) {}
 
@@ -320,39 +316,28 @@ export class CtraderBrokerPort implements BrokerPort {
     return directPrice ? Number((inQuote * directPrice).toFixed(8)) : undefined;
   }
 
-  /** The last price pushed for the symbol; the first read subscribes to its spots and waits for one. */
+  /**
+   * The last price pushed for the symbol on the socket as it is now; the first read subscribes
+   * to its spots and waits for one. A socket that dropped took its subscriptions and prices
+   * with it: they are made again, never read stale.
+   */
   async getQuote(symbol: string): Promise<Quote | undefined> {
     const light = (await this.symbols()).byName.get(symbol);
     if (!light) return undefined;
-    const known = this.quotes.get(light.symbolId);
-    if (known && this.subscribed.has(light.symbolId)) return known;
-    this.listen();
-    if (!this.subscribed.has(light.symbolId)) {
+    const session = this.access.session;
+    if (!session.spotSubscribed(this.ctid, light.symbolId)) {
       try {
         await this.ask(payloadTypes.subscribeSpotsReq, { symbolId: [light.symbolId] }, only(payloadTypes.subscribeSpotsRes));
       } catch (error) {
-        // Subscribed already on this socket (a port made before): the spots come all the same.
+        // Subscribed already on this socket (by a port made before): the spots come all the same.
         if (!(isBrokerError(error) && error.cause instanceof CtraderRefusal && error.cause.errorCode === 'ALREADY_SUBSCRIBED')) throw error;
       }
-      this.subscribed.add(light.symbolId);
+      session.markSpotSubscribed(this.ctid, light.symbolId);
     }
     const deadline = Date.now() + QUOTE_WAIT_MS;
-    while (!this.quotes.has(light.symbolId) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
-    return this.quotes.get(light.symbolId);
-  }
-
-  private listen(): void {
-    if (this.stopListening) return;
-    this.stopListening = this.access.session.onPush((message) => {
-      if (message.payloadType !== payloadTypes.spotEvent) return;
-      const spot = message.payload as { ctidTraderAccountId: number; symbolId: number; bid?: number; ask?: number; timestamp?: number };
-      if (Number(spot.ctidTraderAccountId) !== this.ctid) return;
-      const previous = this.quotes.get(spot.symbolId);
-      const bid = spot.bid !== undefined ? fromPoints(spot.bid) : previous?.bid;
-      const ask = spot.ask !== undefined ? fromPoints(spot.ask) : previous?.ask;
-      if (bid === undefined || ask === undefined) return;
-      this.quotes.set(spot.symbolId, { symbol: '', bid, ask, time: iso(spot.timestamp ?? (this.access.now?.() ?? new Date()).getTime()) });
-    });
+    while (!session.spot(this.ctid, light.symbolId) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+    const spot = session.spot(this.ctid, light.symbolId);
+    return spot ? { symbol, bid: spot.bid, ask: spot.ask, time: iso(spot.time) } : undefined;
   }
 
   /**
@@ -416,10 +401,19 @@ export class CtraderBrokerPort implements BrokerPort {
         const levels = { stopLoss: request.stopLoss ?? null, takeProfit: request.takeProfit ?? null };
         const placed = event.position;
         if (!placed || placed.stopLoss !== request.stopLoss || placed.takeProfit !== request.takeProfit) {
-          // The position is open: a level refused now must not turn it into a failed order. It keeps the distances it was sent with.
-          await this.amendPosition(positionId, levels, placed).catch((error: unknown) => {
-            if (!isBrokerError(error)) throw error;
-          });
+          // The position is open: a level refused now must not turn it into a failed order. It is
+          // tried three times; failing that, it keeps the distances it was sent with, and says so.
+          let amended = false;
+          for (let attempt = 0; attempt < 3 && !amended; attempt += 1) {
+            try {
+              await this.amendPosition(positionId, levels, placed);
+              amended = true;
+            } catch (error) {
+              if (!isBrokerError(error)) throw error;
+              if (attempt < 2) await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
+            }
+          }
+          if (!amended) result.stopsNotSet = true;
         }
       }
       return result;
@@ -529,12 +523,21 @@ export class CtraderBrokerPort implements BrokerPort {
       if (converted) orders.push(converted);
     }
     const now = (this.access.now?.() ?? new Date()).getTime();
-    const history = await this.one<{ order?: CtraderOrder[] }>(
-      payloadTypes.orderListReq,
-      { fromTimestamp: now - LOOKUP_WINDOW_MS, toTimestamp: now + 60_000 },
-      payloadTypes.orderListRes,
-    );
-    const carried = new Set((history.order ?? []).filter((order) => order.clientOrderId === clientId).map((order) => String(order.orderId)));
+    // The last day's orders, page by page (a busy account has more than one).
+    const carried = new Set<string>();
+    let from = now - LOOKUP_WINDOW_MS;
+    for (let page = 0; page < 20; page += 1) {
+      const history = await this.one<{ order?: CtraderOrder[]; hasMore?: boolean }>(
+        payloadTypes.orderListReq,
+        { fromTimestamp: from, toTimestamp: now + 60_000 },
+        payloadTypes.orderListRes,
+      );
+      const orders = history.order ?? [];
+      for (const order of orders) if (order.clientOrderId === clientId) carried.add(String(order.orderId));
+      const last = Math.max(...orders.map((order) => order.utcLastUpdateTimestamp ?? order.tradeData.openTimestamp ?? 0));
+      if (!history.hasMore || orders.length === 0 || !(last > from)) break;
+      from = last;
+    }
     if (carried.size === 0) return { positions, orders, deals: [] };
     const deals = (await this.getDeals(new Date(now - LOOKUP_WINDOW_MS).toISOString(), new Date(now + 60_000).toISOString()))
       .filter((deal) => deal.orderId !== undefined && carried.has(deal.orderId))

@@ -117,6 +117,7 @@ export interface CtraderOrder {
   takeProfit?: number;
   clientOrderId?: string;
   positionId?: number;
+  utcLastUpdateTimestamp?: number;
 }
 
 export interface CtraderDeal {

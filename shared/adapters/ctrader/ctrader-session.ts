@@ -1,7 +1,10 @@
 import WebSocket from 'ws';
 import { BrokerError, isBrokerError } from '../../domain/broker-errors';
 import { CtraderRefusal, refusalOf } from './ctrader-errors';
-import { type CtraderMessage, payloadTypes } from './ctrader-protocol';
+import { type CtraderMessage, fromPoints, payloadTypes } from './ctrader-protocol';
+
+/** Silence after which a socket is taken for dead: two of cTrader's heartbeats and a half. */
+const SILENT_MS = 25_000;
 
 export interface CtraderApp {
   clientId: string;
@@ -56,6 +59,11 @@ export class CtraderSession {
   private counter = 0;
   private heartbeat: NodeJS.Timeout | undefined;
   private closed = false;
+  /** When the socket last said anything (cTrader sends a heartbeat every 10 s). */
+  private lastHeard = 0;
+  /** Spot prices pushed on this socket, per account and symbol, and the subscriptions behind them (both gone with the socket). */
+  private readonly spots = new Map<string, { bid: number; ask: number; time: number }>();
+  private readonly spotSubscriptions = new Set<string>();
 
   constructor(private readonly options: CtraderSessionOptions) {}
 
@@ -95,9 +103,12 @@ export class CtraderSession {
     return authorized;
   }
 
-  /** Forgets an account's authorization (its token was invalidated): the next request authorizes again. */
+  /** Forgets an account's authorization (its token was invalidated, its session ended): the next request authorizes again. */
   forgetAccount(ctidTraderAccountId: number): void {
     this.accounts.delete(ctidTraderAccountId);
+    // Its spots stop with it.
+    for (const key of [...this.spotSubscriptions]) if (key.startsWith(`${ctidTraderAccountId}#`)) this.spotSubscriptions.delete(key);
+    for (const key of [...this.spots.keys()]) if (key.startsWith(`${ctidTraderAccountId}#`)) this.spots.delete(key);
   }
 
   /**
@@ -113,6 +124,8 @@ export class CtraderSession {
       const timer = setTimeout(() => {
         this.waiters.delete(clientMsgId);
         reject(new BrokerError('TIMEOUT', `cTrader did not answer ${payloadType} within ${this.options.timeoutMs} ms`));
+        // A socket that lets a request go unanswered is not trusted again: the next request opens a new one.
+        if (this.socket === socket) this.drop(new BrokerError('TIMEOUT', 'the cTrader socket let a request go unanswered'));
       }, this.options.timeoutMs);
       timer.unref?.();
       this.waiters.set(clientMsgId, { settle, seen: [], resolve, reject, timer });
@@ -133,8 +146,27 @@ export class CtraderSession {
     this.drop(new BrokerError('CONNECTION', 'the cTrader session was closed'));
   }
 
+  /** The last spot price of a symbol for an account, while its subscription on this socket stands. */
+  spot(ctidTraderAccountId: number, symbolId: number): { bid: number; ask: number; time: number } | undefined {
+    return this.spots.get(`${ctidTraderAccountId}#${symbolId}`);
+  }
+
+  /** Whether the account's spots of a symbol are subscribed on the socket as it is now. */
+  spotSubscribed(ctidTraderAccountId: number, symbolId: number): boolean {
+    return this.spotSubscriptions.has(`${ctidTraderAccountId}#${symbolId}`);
+  }
+
+  /** Notes a subscription made on the socket as it is now (a new socket has none). */
+  markSpotSubscribed(ctidTraderAccountId: number, symbolId: number): void {
+    this.spotSubscriptions.add(`${ctidTraderAccountId}#${symbolId}`);
+  }
+
   private open(): Promise<WebSocket> {
     if (this.closed) return Promise.reject(new BrokerError('CONNECTION', 'the cTrader session is closed'));
+    // A socket silent past two heartbeats (a frozen Lambda thawed, a half-open connection) is dead: a new one is opened.
+    if (this.socket && this.socket.readyState === WebSocket.OPEN && Date.now() - this.lastHeard > SILENT_MS) {
+      this.drop(new BrokerError('TIMEOUT', 'the cTrader socket fell silent'));
+    }
     if (this.socket && this.socket.readyState === WebSocket.OPEN) return Promise.resolve(this.socket);
     this.opening ??= this.connect().finally(() => {
       this.opening = undefined;
@@ -148,7 +180,11 @@ export class CtraderSession {
       candidate.once('open', () => resolve(candidate));
       candidate.once('error', (error) => reject(new BrokerError('CONNECTION', 'cTrader could not be reached', { cause: error })));
     });
-    socket.on('message', (data) => this.receive(String(data)));
+    this.lastHeard = Date.now();
+    socket.on('message', (data) => {
+      this.lastHeard = Date.now();
+      this.receive(String(data));
+    });
     socket.on('close', () => {
       // What waited has no answer: for a trade, its outcome is unknown.
       if (this.socket === socket) this.drop(new BrokerError('TIMEOUT', 'the cTrader socket closed before the answer'));
@@ -175,6 +211,8 @@ export class CtraderSession {
     const socket = this.socket;
     this.socket = undefined;
     this.accounts.clear();
+    this.spots.clear();
+    this.spotSubscriptions.clear();
     clearInterval(this.heartbeat);
     if (socket && socket.readyState !== WebSocket.CLOSED) socket.terminate();
     for (const [id, waiter] of this.waiters) {
@@ -210,7 +248,16 @@ export class CtraderSession {
       }
     }
     if (message.payloadType === payloadTypes.accountsTokenInvalidatedEvent) {
-      for (const id of (message.payload?.ctidTraderAccountIds as number[] | undefined) ?? []) this.accounts.delete(Number(id));
+      for (const id of (message.payload?.ctidTraderAccountIds as number[] | undefined) ?? []) this.forgetAccount(Number(id));
+    }
+    if (message.payloadType === payloadTypes.accountDisconnectEvent) this.forgetAccount(Number(message.payload?.ctidTraderAccountId));
+    if (message.payloadType === payloadTypes.spotEvent) {
+      const spot = message.payload as { ctidTraderAccountId: number; symbolId: number; bid?: number; ask?: number; timestamp?: number };
+      const key = `${Number(spot.ctidTraderAccountId)}#${spot.symbolId}`;
+      const previous = this.spots.get(key);
+      const bid = spot.bid !== undefined ? fromPoints(spot.bid) : previous?.bid;
+      const ask = spot.ask !== undefined ? fromPoints(spot.ask) : previous?.ask;
+      if (bid !== undefined && ask !== undefined) this.spots.set(key, { bid, ask, time: spot.timestamp ?? Date.now() });
     }
     if (message.payloadType === payloadTypes.clientDisconnectEvent) {
       this.drop(new BrokerError('CONNECTION', 'cTrader ended the session'));

@@ -70,6 +70,92 @@ describe('the cTrader gateway', () => {
     await expect(port.getPositions()).rejects.toMatchObject({ code: 'AUTH_FAILED', errorClass: 'terminal' });
   });
 
+  it("two processes refreshing at once: the one refused because the other spent the refresh token takes the other's tokens", async () => {
+    const fake = await FakeCtrader.start();
+    const account = fake.addAccount();
+    const issued = fake.issueTokens([account.ctidTraderAccountId]);
+    // One store (DynamoDB), slow to write (KMS, then DynamoDB): the second refresh asks before the first one's tokens land.
+    let stored: CtraderTokens = { accessToken: issued.accessToken, refreshToken: issued.refreshToken };
+    const store = {
+      read: async () => stored,
+      write: async (_ref: unknown, next: CtraderTokens) => {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        stored = next;
+      },
+    };
+    const process = () =>
+      new CtraderGateway({
+        hosts: { live: fake.wsUrl, demo: fake.wsUrl },
+        app: async () => ({ clientId: fake.clientId, clientSecret: fake.clientSecret }),
+        tokens: store,
+        timeoutMs: 3_000,
+      });
+    const [sync, copy] = [process(), process()];
+    cleanups.push(async () => {
+      sync.close();
+      copy.close();
+      await fake.stop();
+    });
+    const ref = { tenantId: 't', accountId: 'a', platform: 'ctrader', login: String(account.ctidTraderAccountId), server: 'demo' };
+    fake.expireAccessToken(issued.accessToken);
+    const answers = await Promise.allSettled([(await sync.connect(ref)).getPositions(), (await copy.connect(ref)).getPositions()]);
+    expect(answers.map((answer) => answer.status)).toEqual(['fulfilled', 'fulfilled']);
+    expect(fake.tokensOf(account.ctidTraderAccountId).accessTokens).toEqual([stored.accessToken]);
+  });
+
+  it('uses the tokens a refresh gave when the store cannot keep them, and keeps them at the next use', async () => {
+    const fake = await FakeCtrader.start();
+    const account = fake.addAccount();
+    const issued = fake.issueTokens([account.ctidTraderAccountId]);
+    let stored: CtraderTokens = { accessToken: issued.accessToken, refreshToken: issued.refreshToken };
+    let refusing = true;
+    const gateway = new CtraderGateway({
+      hosts: { live: fake.wsUrl, demo: fake.wsUrl },
+      app: async () => ({ clientId: fake.clientId, clientSecret: fake.clientSecret }),
+      tokens: {
+        read: async () => stored,
+        write: async (_ref, next) => {
+          if (refusing) throw new Error('ProvisionedThroughputExceededException');
+          stored = next;
+        },
+      },
+      timeoutMs: 3_000,
+    });
+    cleanups.push(async () => {
+      gateway.close();
+      await fake.stop();
+    });
+    const ref = { tenantId: 't', accountId: 'a', platform: 'ctrader', login: String(account.ctidTraderAccountId), server: 'demo' };
+    const port = await gateway.connect(ref);
+    fake.expireAccessToken(issued.accessToken);
+    await expect(port.getPositions()).resolves.toEqual([]);
+    expect(stored.accessToken).toBe(issued.accessToken);
+    refusing = false;
+    // The socket's authorization stands; a new port of the same process asks for the token again and keeps it then.
+    fake.dropConnections();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect((await gateway.connect(ref)).getPositions()).resolves.toEqual([]);
+    expect(fake.tokensOf(account.ctidTraderAccountId).accessTokens).toEqual([stored.accessToken]);
+  });
+
+  it('reads prices of the socket as it is now: after a drop, the spots are subscribed again, never served stale', async () => {
+    const { fake, gateway, ref } = await subject();
+    cleanups.push(async () => {
+      gateway.close();
+      await fake.stop();
+    });
+    const port = await gateway.connect(ref);
+    const first = await port.getQuote('EURUSD');
+    expect(first).toMatchObject({ bid: fake.market.getQuote('EURUSD')!.bid, ask: fake.market.getQuote('EURUSD')!.ask });
+    fake.dropConnections();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The price moves while no socket listens.
+    for (let step = 0; step < 20 && fake.market.getQuote('EURUSD')!.bid === first!.bid; step += 1) fake.market.randomWalkStep();
+    const moved = fake.market.getQuote('EURUSD')!;
+    expect(moved.bid).not.toBe(first!.bid);
+    expect(await port.getQuote('EURUSD')).toMatchObject({ bid: moved.bid, ask: moved.ask });
+  });
+
   it('provisions an account its tokens reach in its environment, and says why not otherwise', async () => {
     const { fake, gateway, ref, issued } = await subject();
     cleanups.push(async () => {
