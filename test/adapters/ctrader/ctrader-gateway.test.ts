@@ -156,6 +156,46 @@ describe('the cTrader gateway', () => {
     expect(await port.getQuote('EURUSD')).toMatchObject({ bid: moved.bid, ask: moved.ask });
   });
 
+  it("says a NETTED account nets, and an order on its position's side grows that position under its id", async () => {
+    const fake = await FakeCtrader.start();
+    const account = fake.addAccount({ hedging: false });
+    const issued = fake.issueTokens([account.ctidTraderAccountId]);
+    const gateway = new CtraderGateway({
+      hosts: { live: fake.wsUrl, demo: fake.wsUrl },
+      app: async () => ({ clientId: fake.clientId, clientSecret: fake.clientSecret }),
+      tokens: { read: async () => ({ accessToken: issued.accessToken, refreshToken: issued.refreshToken }), write: async () => undefined },
+      timeoutMs: 3_000,
+    });
+    cleanups.push(async () => {
+      gateway.close();
+      await fake.stop();
+    });
+    const port = await gateway.connect({ tenantId: 't', accountId: 'n', platform: 'ctrader', login: String(account.ctidTraderAccountId), server: 'demo' });
+    expect(await port.getCapabilities()).toEqual({ hedging: false, netting: true, fifo: false, units: 'lots', closeClientId: false });
+    const first = await port.placeOrder({ clientId: 'mc-net-1', symbol: 'EURUSD', side: 'buy', type: 'market', volume: 0.1 });
+    const added = await port.placeOrder({ clientId: 'mc-net-2', symbol: 'EURUSD', side: 'buy', type: 'market', volume: 0.05 });
+    expect(added.positionId).toBe(first.positionId);
+    expect((await port.getPositions()).map((position) => [position.id, position.volume])).toEqual([[first.positionId, 0.15]]);
+  });
+
+  it('classifies what cTrader refuses: a request rate exceeded is retried later, a rejected order is final, and nothing executed', async () => {
+    const { fake, gateway, ref, account } = await subject();
+    cleanups.push(async () => {
+      gateway.close();
+      await fake.stop();
+    });
+    const port = await gateway.connect(ref);
+    await port.getPositions();
+    fake.setFaults({ rateLimitNext: 1 });
+    await expect(port.getPositions()).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS', errorClass: 'retry' });
+    fake.setFaults({ rejectNextOrder: { errorCode: 'NOT_ENOUGH_MONEY' } });
+    await expect(port.placeOrder({ clientId: 'mc-refused', symbol: 'EURUSD', side: 'buy', type: 'market', volume: 0.1 })).rejects.toMatchObject({
+      code: 'NO_MONEY',
+      errorClass: 'terminal',
+    });
+    expect(fake.market.getPositions(account.marketAccountId)).toEqual([]);
+  });
+
   it('provisions an account its tokens reach in its environment, and says why not otherwise', async () => {
     const { fake, gateway, ref, issued } = await subject();
     cleanups.push(async () => {
