@@ -23,6 +23,8 @@ export interface DeploymentSettings {
   /** `off` polls every master over RPC instead of holding MetaApi streams. @default 'on' */
   readonly masterStreaming: 'on' | 'off';
   readonly alarmEmail?: string;
+  /** cTrader accounts: the Open API application's secret, the OAuth callback route. @default false */
+  readonly ctrader: boolean;
   /** Limits per tenant (`-c maxAccountsPerTenant=... -c maxMappingsPerTenant=... -c maxSlavesPerMaster=...`). @default 500, 1000, 500 */
   readonly quotas: { readonly accounts: number; readonly mappings: number; readonly slavesPerMaster: number };
   /** Copy batches processed at once (2-1000). @default 50 */
@@ -62,6 +64,8 @@ export const readDeploymentSettings = (app: App): DeploymentSettings => {
   const masterStreaming = contextString(app, 'masterStreaming') ?? 'on';
   if (masterStreaming !== 'on' && masterStreaming !== 'off') throw new DeploymentSettingsError('Context "masterStreaming" must be on or off');
   const alarmEmail = contextString(app, 'alarmEmail');
+  const ctrader = contextString(app, 'ctrader') ?? 'off';
+  if (ctrader !== 'on' && ctrader !== 'off') throw new DeploymentSettingsError('Context "ctrader" must be on or off');
   const limit = (key: string, fallback: number): number => {
     const value = Number(contextString(app, key) ?? String(fallback));
     if (!Number.isInteger(value) || value < 1) throw new DeploymentSettingsError(`Context "${key}" must be a positive integer`);
@@ -91,6 +95,7 @@ export const readDeploymentSettings = (app: App): DeploymentSettings => {
     masterStreaming,
     quotas,
     copyMaxConcurrency,
+    ctrader: ctrader === 'on',
     ...(reserved !== undefined ? { apiReservedConcurrency: reserved } : {}),
     ...(alarmEmail ? { alarmEmail } : {}),
   };
@@ -123,6 +128,7 @@ export const buildCopierApp = (app: App, processEnv: NodeJS.ProcessEnv = process
     description: `${description}: tables, key, secret, queue, user pool`,
     stage: settings.stage,
     alarmEmail: settings.alarmEmail,
+    ctrader: settings.ctrader,
   });
   const stateless = new StatelessStack(app, `${settings.stage}-mt-copier-stateless`, {
     env,

@@ -14,6 +14,8 @@ export interface StatefulStackProps extends StackProps {
   readonly stage: string;
   /** Subscribed to the alarm topic when given. */
   readonly alarmEmail?: string;
+  /** Keeps a secret for the cTrader Open API application (`-c ctrader=on`). */
+  readonly ctrader?: boolean;
 }
 
 /**
@@ -33,8 +35,8 @@ export class StatefulStack extends Stack {
   readonly credentialsKey: kms.Key;
   /** The MetaApi API token; functions read it at run time from this ARN. */
   readonly metaApiTokenSecret: secretsmanager.Secret;
-  /** The deployer's cTrader Open API application: `{ "clientId": ..., "clientSecret": ... }`. */
-  readonly ctraderAppSecret: secretsmanager.Secret;
+  /** The deployer's cTrader Open API application: `{ "clientId": ..., "clientSecret": ... }`, where cTrader is on. */
+  readonly ctraderAppSecret?: secretsmanager.Secret;
   readonly copyQueue: CopyQueue;
   readonly alarmTopic: sns.Topic;
   readonly userPool: cognito.UserPool;
@@ -119,19 +121,21 @@ export class StatefulStack extends Stack {
       },
     ]);
 
-    this.ctraderAppSecret = new secretsmanager.Secret(this, 'CtraderApp', {
-      secretName: `${props.stage}/mt-copier/ctrader-app`,
-      description:
-        'cTrader Open API application, as JSON {"clientId","clientSecret"}. Created with a random placeholder: ' +
-        'register an application at openapi.ctrader.com (redirect URI: the CtraderRedirectUri output) and put its credentials here.',
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    NagSuppressions.addResourceSuppressions(this.ctraderAppSecret, [
-      {
-        id: 'AwsSolutions-SMG4',
-        reason: "cTrader issues an application's secret in its portal; no API rotates it. The deployer replaces it, and the functions re-read the secret.",
-      },
-    ]);
+    if (props.ctrader) {
+      this.ctraderAppSecret = new secretsmanager.Secret(this, 'CtraderApp', {
+        secretName: `${props.stage}/mt-copier/ctrader-app`,
+        description:
+          'cTrader Open API application, as JSON {"clientId","clientSecret"}. Created with a random placeholder: ' +
+          'register an application at openapi.ctrader.com (redirect URI: the CtraderRedirectUri output) and put its credentials here.',
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      NagSuppressions.addResourceSuppressions(this.ctraderAppSecret, [
+        {
+          id: 'AwsSolutions-SMG4',
+          reason: "cTrader issues an application's secret in its portal; no API rotates it. The deployer replaces it, and the functions re-read the secret.",
+        },
+      ]);
+    }
 
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
       displayName: `mt-copier ${props.stage} alarms`,

@@ -31,7 +31,7 @@ export interface StatefulResources {
   readonly connectionsTable: dynamodb.ITable;
   readonly credentialsKey: kms.IKey;
   readonly metaApiTokenSecret: secretsmanager.ISecret;
-  readonly ctraderAppSecret: secretsmanager.ISecret;
+  readonly ctraderAppSecret?: secretsmanager.ISecret;
   readonly copyQueue: { readonly queue: sqs.IQueue; readonly deadLetterQueue: sqs.IQueue; readonly consumerTimeout: Duration };
   readonly alarmTopic: sns.ITopic;
   readonly userPool: cognito.IUserPool;
@@ -126,7 +126,7 @@ export class StatelessStack extends Stack {
       COPY_QUEUE_URL: stateful.copyQueue.queue.queueUrl,
       KMS_KEY_ID: stateful.credentialsKey.keyArn,
       METAAPI_TOKEN_SECRET_ARN: stateful.metaApiTokenSecret.secretArn,
-      CTRADER_APP_SECRET_ARN: stateful.ctraderAppSecret.secretArn,
+      ...(stateful.ctraderAppSecret ? { CTRADER_APP_SECRET_ARN: stateful.ctraderAppSecret.secretArn } : {}),
       MASTER_POLL_INTERVAL_MS: '5000',
       SLAVE_SYNC_INTERVAL_MS: '60000',
       MASTER_RECONCILE_INTERVAL_MS: '60000',
@@ -189,7 +189,7 @@ export class StatelessStack extends Stack {
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['secretsmanager:GetSecretValue'],
-          resources: [stateful.metaApiTokenSecret.secretArn, stateful.ctraderAppSecret.secretArn],
+          resources: [stateful.metaApiTokenSecret.secretArn, ...(stateful.ctraderAppSecret ? [stateful.ctraderAppSecret.secretArn] : [])],
         }),
       );
     }
@@ -239,7 +239,7 @@ export class StatelessStack extends Stack {
     this.addSyncSchedule(sync.function, props.sync.shards);
     this.httpApi = this.addHttpApi(api.function, props);
     // cTrader sends the trader back here after consent: register this address with the Open API application.
-    api.function.addEnvironment('CTRADER_REDIRECT_URI', `${this.httpApi.apiEndpoint}${CTRADER_CALLBACK_PATH}`);
+    if (stateful.ctraderAppSecret) api.function.addEnvironment('CTRADER_REDIRECT_URI', `${this.httpApi.apiEndpoint}${CTRADER_CALLBACK_PATH}`);
     this.liveEvents = new LiveEvents(this, 'LiveEvents', {
       stage: props.stage,
       table: stateful.table,
@@ -266,8 +266,10 @@ export class StatelessStack extends Stack {
     new CfnOutput(this, 'TableName', { value: stateful.table.tableName });
     new CfnOutput(this, 'CopyQueueUrl', { value: stateful.copyQueue.queue.queueUrl });
     new CfnOutput(this, 'MetaApiTokenSecretArn', { value: stateful.metaApiTokenSecret.secretArn });
-    new CfnOutput(this, 'CtraderAppSecretArn', { value: stateful.ctraderAppSecret.secretArn });
-    new CfnOutput(this, 'CtraderRedirectUri', { value: `${this.httpApi.apiEndpoint}${CTRADER_CALLBACK_PATH}` });
+    if (stateful.ctraderAppSecret) {
+      new CfnOutput(this, 'CtraderAppSecretArn', { value: stateful.ctraderAppSecret.secretArn });
+      new CfnOutput(this, 'CtraderRedirectUri', { value: `${this.httpApi.apiEndpoint}${CTRADER_CALLBACK_PATH}` });
+    }
   }
 
   /** Every minute, one invocation of `sync` per shard with input `{ shard, shards }`. */
@@ -345,7 +347,7 @@ export class StatelessStack extends Stack {
     }
     // RouteSettings is a JSON map in CloudFormation: CDK passes it as written, so its keys are CloudFormation's own.
     const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
-    for (const path of ['/health', '/openapi.json', CTRADER_CALLBACK_PATH]) {
+    for (const path of ['/health', '/openapi.json', ...(props.stateful.ctraderAppSecret ? [CTRADER_CALLBACK_PATH] : [])]) {
       const routes = httpApi.addRoutes({ path, methods: [apigwv2.HttpMethod.GET], integration, authorizer: open });
       routeSettings[`GET ${path}`] = { ThrottlingRateLimit: OPEN_ROUTE_THROTTLE.rateLimit, ThrottlingBurstLimit: OPEN_ROUTE_THROTTLE.burstLimit };
       // A route's settings name a route that must exist first.

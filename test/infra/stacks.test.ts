@@ -28,7 +28,8 @@ const synth = (context: Record<string, unknown> = {}) => {
   };
 };
 
-const { stateful, stateless, stacks: built } = synth();
+// cTrader on: the stacks with everything (its secret, its public callback); the default leaves it out (below).
+const { stateful, stateless, stacks: built } = synth({ ctrader: 'on' });
 
 const resources = (template: Template, type: string): Record<string, CfnResource> => template.findResources(type) as Record<string, CfnResource>;
 
@@ -262,6 +263,20 @@ describe('data protection', () => {
   });
 });
 
+describe('cTrader, off by default', () => {
+  it('leaves out its secret, its callback route and its settings unless `-c ctrader=on`', () => {
+    const plain = synth();
+    expect(Object.keys(resources(plain.stateful, 'AWS::SecretsManager::Secret'))).toHaveLength(1);
+    const keys = Object.values(resources(plain.stateless, 'AWS::ApiGatewayV2::Route')).map((route) => route.Properties.RouteKey);
+    expect(keys).not.toContain('GET /v1/oauth/ctrader/callback');
+    for (const fn of Object.values(resources(plain.stateless, 'AWS::Lambda::Function'))) {
+      const variables = (fn.Properties.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables ?? {};
+      expect(Object.keys(variables).filter((name) => name.startsWith('CTRADER_'))).toEqual([]);
+    }
+    expect(() => synth({ ctrader: 'yes' })).toThrow(/ctrader/);
+  });
+});
+
 describe('HTTP API', () => {
   const routes = Object.values(ofHttpApi('AWS::ApiGatewayV2::Route')).map((route) => route.Properties);
 
@@ -348,7 +363,7 @@ describe('functions', () => {
 
   it('carry no secret in their environment, only the ARNs of the secrets', () => {
     const secretId = logicalIdOf(built.stateful.metaApiTokenSecret, built.stateful);
-    const ctraderId = logicalIdOf(built.stateful.ctraderAppSecret, built.stateful);
+    const ctraderId = logicalIdOf(built.stateful.ctraderAppSecret!, built.stateful);
     for (const fn of Object.values(functions)) {
       const variables = (fn.Properties.Environment as { Variables: Record<string, Json> }).Variables;
       expect(referencedIds(variables.METAAPI_TOKEN_SECRET_ARN)).toEqual([secretId]);
