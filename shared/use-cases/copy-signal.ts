@@ -273,6 +273,8 @@ interface CopyWork {
   attempt: Attempt;
   /** The claim was taken over from an earlier attempt that may have reached the broker. */
   resumed: boolean;
+  /** A close or partial close that goes over the copy's legs (`closesOverLegs`), as decided before it ran. */
+  overLegs?: boolean;
 }
 
 /** Whole seconds from `now` until `at` (epoch ms), at least one; `fallback` when `at` is unknown. */
@@ -289,6 +291,7 @@ const atBroker = async (deps: CopyDependencies, work: CopyWork): Promise<Outcome
   // A close over legs reads what the legs still hold and closes only the rest: done again, it
   // does not close twice, so it needs no lookup.
   const overLegs = await closesOverLegs(port, work);
+  work.overLegs = overLegs;
   const earlier = work.resumed && !overLegs ? await lookUp(port, work, deps.now()) : undefined;
   if (earlier && hasEffect(earlier)) return recovered(work, earlier, deps.now());
   try {
@@ -564,7 +567,7 @@ const copyClose = async (
   event: EventOf<'positionClosed'>,
   send: Send,
 ): Promise<Outcome> => {
-  if (await closesOverLegs(port, work)) return closeOverLegs(deps, port, work, link, event, send);
+  if (work.overLegs) return closeOverLegs(deps, port, work, link, event, send);
   const closed = await alreadyGone(() => send(() => port.closePosition(link.slaveTicket, { clientId: work.record.clientId })), 'POSITION_NOT_FOUND');
   const after = closedLink(link, event, deps.now());
   if (!closed) return { status: 'skipped', reason: 'ALREADY_CLOSED', slaveSymbol: link.slaveSymbol, link: after };
@@ -930,7 +933,7 @@ const copyPartialClose = async (
   event: EventOf<'positionPartiallyClosed'>,
   send: Send,
 ): Promise<Outcome> => {
-  if (await closesOverLegs(port, work)) return closeOverLegs(deps, port, work, link, event, send);
+  if (work.overLegs) return closeOverLegs(deps, port, work, link, event, send);
   const spec = await deps.brokers.symbolSpec(work.slave, port, link.slaveSymbol);
   if (!spec) return { status: 'skipped', reason: 'SYMBOL_NOT_AT_BROKER', slaveSymbol: link.slaveSymbol };
   const plan = planPartialClose(link, event.previousVolume, event.position.volume, spec);

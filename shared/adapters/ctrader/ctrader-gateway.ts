@@ -350,9 +350,9 @@ class CtraderAccountStream implements AccountStream {
         do {
           this.readAgain = false;
           try {
-            const [positions, orders, account] = await Promise.all([port.getPositions(), port.getPendingOrders(), port.getAccountInformation()]);
+            const view = await port.view();
             if (this.closed) return;
-            this.current = { positions, orders, account };
+            this.current = view;
             this.waiters.settle(true);
             this.onChange();
           } catch {

@@ -2,7 +2,7 @@ import { BrokerError, isBrokerError } from '../../domain/broker-errors';
 import { div, exact, mul, toNumber } from '../../domain/exact';
 import type { AccountInformation, Deal, PendingOrder, Position, Quote, Side, StopLevels, SymbolSpec } from '../../domain/trading';
 import { lotsOf } from '../../domain/volume';
-import type { AccountCapabilities, BrokerPort, ClientIdMatch, TradeRequest, TradeResult } from '../../ports/broker';
+import type { AccountCapabilities, AccountView, BrokerPort, ClientIdMatch, TradeRequest, TradeResult } from '../../ports/broker';
 import { CtraderRefusal, isTokenRefusal } from './ctrader-errors';
 import {
   accountTypes,
@@ -41,6 +41,12 @@ const CAPABILITIES_TTL_MS = 5 * 60_000;
 /** How far back a client id is looked for in the order history. */
 const LOOKUP_WINDOW_MS = 24 * 60 * 60_000;
 const QUOTE_WAIT_MS = 3_000;
+
+/** The account's open positions and pending orders, as one reconcile answered them. */
+interface Reconciled {
+  positions: CtraderPosition[];
+  order?: CtraderOrder[];
+}
 
 interface Catalog {
   byName: Map<string, CtraderLightSymbol>;
@@ -129,6 +135,24 @@ export class CtraderBrokerPort implements BrokerPort {
 
   /** Equity is the balance with every open position's net unrealized profit; margin what the positions use. */
   async getAccountInformation(): Promise<AccountInformation> {
+    return this.accountInformation(this.reconcile());
+  }
+
+  /**
+   * Positions, pending orders and funds from one reconcile: what a stream reads after each
+   * execution event (three reads of the port would ask for the reconcile three times).
+   */
+  async view(): Promise<AccountView> {
+    const reconciled = this.reconcile();
+    const [positions, orders, account] = await Promise.all([
+      this.positionsOf(reconciled),
+      this.pendingOrdersOf(reconciled),
+      this.accountInformation(reconciled),
+    ]);
+    return { positions, orders, account };
+  }
+
+  private async accountInformation(reconciled: Promise<Reconciled>): Promise<AccountInformation> {
     const [trader, pnl, reconcile, catalog] = await Promise.all([
       this.trader(),
       this.one<{ positionUnrealizedPnL?: { netUnrealizedPnL: number }[]; moneyDigits: number }>(
@@ -136,13 +160,13 @@ export class CtraderBrokerPort implements BrokerPort {
         {},
         payloadTypes.positionUnrealizedPnlRes,
       ),
-      this.reconcile(),
+      reconciled,
       this.symbols(),
     ]);
     const balance = money(trader.balance, trader.moneyDigits);
     const unrealized = (pnl.positionUnrealizedPnL ?? []).reduce((sum, each) => sum + each.netUnrealizedPnL, 0);
     const equity = Number((balance + money(unrealized, pnl.moneyDigits)).toFixed(2));
-    const margin = Number((reconcile.positions ?? []).reduce((sum, position) => sum + money(position.usedMargin, position.moneyDigits), 0).toFixed(2));
+    const margin = Number(reconcile.positions.reduce((sum, position) => sum + money(position.usedMargin, position.moneyDigits), 0).toFixed(2));
     return {
       balance,
       equity,
@@ -153,17 +177,21 @@ export class CtraderBrokerPort implements BrokerPort {
     };
   }
 
-  private reconcile(): Promise<{ position?: CtraderPosition[]; order?: CtraderOrder[]; positions?: CtraderPosition[] }> {
+  private reconcile(): Promise<Reconciled> {
     return this.one<{ position?: CtraderPosition[]; order?: CtraderOrder[] }>(payloadTypes.reconcileReq, {}, payloadTypes.reconcileRes).then((answer) => ({
-      ...answer,
       positions: answer.position ?? [],
+      ...(answer.order ? { order: answer.order } : {}),
     }));
   }
 
-  async getPositions(): Promise<Position[]> {
-    const [answer, catalog] = await Promise.all([this.reconcile(), this.symbols()]);
+  getPositions(): Promise<Position[]> {
+    return this.positionsOf(this.reconcile());
+  }
+
+  private async positionsOf(reconciled: Promise<Reconciled>): Promise<Position[]> {
+    const [answer, catalog] = await Promise.all([reconciled, this.symbols()]);
     const positions: Position[] = [];
-    for (const position of answer.positions ?? []) {
+    for (const position of answer.positions) {
       if (position.positionStatus !== positionStatuses.OPEN) continue;
       const converted = await this.toPosition(position, catalog);
       if (converted) positions.push(converted);
@@ -189,8 +217,12 @@ export class CtraderBrokerPort implements BrokerPort {
     };
   }
 
-  async getPendingOrders(): Promise<PendingOrder[]> {
-    const [answer, catalog] = await Promise.all([this.reconcile(), this.symbols()]);
+  getPendingOrders(): Promise<PendingOrder[]> {
+    return this.pendingOrdersOf(this.reconcile());
+  }
+
+  private async pendingOrdersOf(reconciled: Promise<Reconciled>): Promise<PendingOrder[]> {
+    const [answer, catalog] = await Promise.all([reconciled, this.symbols()]);
     const orders: PendingOrder[] = [];
     for (const order of answer.order ?? []) {
       const converted = await this.toPendingOrder(order, catalog);
@@ -438,7 +470,7 @@ export class CtraderBrokerPort implements BrokerPort {
   /** Sets both levels: cTrader's amend replaces the two, so a level left undefined is sent as it is now. */
   async modifyPosition(positionId: string, stops: StopLevels): Promise<void> {
     const id = Number(positionId);
-    const current = (await this.reconcile()).positions?.find((position) => position.positionId === id);
+    const current = (await this.reconcile()).positions.find((position) => position.positionId === id);
     if (!current || current.positionStatus !== positionStatuses.OPEN) throw new BrokerError('POSITION_NOT_FOUND', `position ${positionId} is not open`);
     await this.amendPosition(id, stops, current);
   }
@@ -476,7 +508,7 @@ export class CtraderBrokerPort implements BrokerPort {
   /** Closes `volume` lots of the position, or all of it (cTrader asks for the volume: it is read first). */
   async closePosition(positionId: string, options: { volume?: number; clientId?: string }): Promise<TradeResult> {
     const id = Number(positionId);
-    const current = (await this.reconcile()).positions?.find((position) => position.positionId === id);
+    const current = (await this.reconcile()).positions.find((position) => position.positionId === id);
     if (!current || current.positionStatus !== positionStatuses.OPEN) throw new BrokerError('POSITION_NOT_FOUND', `position ${positionId} is not open`);
     const spec = await this.symbolById(current.tradeData.symbolId);
     if (!spec?.lotSize) throw new BrokerError('UNKNOWN_SYMBOL', `the symbol of position ${positionId} is unknown`);
@@ -511,7 +543,7 @@ export class CtraderBrokerPort implements BrokerPort {
   async findByClientId(clientId: string): Promise<ClientIdMatch> {
     const [answer, catalog] = await Promise.all([this.reconcile(), this.symbols()]);
     const positions: Position[] = [];
-    for (const position of answer.positions ?? []) {
+    for (const position of answer.positions) {
       if (position.positionStatus !== positionStatuses.OPEN || position.tradeData.label !== clientId) continue;
       const converted = await this.toPosition(position, catalog);
       if (converted) positions.push(converted);
