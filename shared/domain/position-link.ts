@@ -41,7 +41,36 @@ export interface PositionLink {
   appliedRev: number;
   /** Set when the slave position is closed; the link is then history. */
   closedAt?: string;
+  /**
+   * The slave's broker refused this copy's close (or cancel) for good: how many times, when last
+   * and why. The master's trade is gone and the slave's is not, so the reconcile sends the close
+   * again, later each time (`closeRetryDueAt`), until it goes through: a refusal that clears
+   * (a FIFO account's older trade of the trader's own closed, trading enabled again, a login
+   * mended) never leaves a copy open for good.
+   */
+  closeRefused?: RefusedClose;
 }
+
+export interface RefusedClose {
+  count: number;
+  at: string;
+  reason: string;
+}
+
+/** The first retry of a refused close waits this long; each next one twice as long as the one before, up to `CLOSE_RETRY_MAX_MS`. */
+export const CLOSE_RETRY_FIRST_MS = 60_000;
+export const CLOSE_RETRY_MAX_MS = 60 * 60_000;
+
+/** When the reconcile may send a refused close again: a minute after the first refusal, then 2, 4, ... up to an hour apart. */
+export const closeRetryDueAt = (refused: RefusedClose): number =>
+  Date.parse(refused.at) + Math.min(CLOSE_RETRY_FIRST_MS * 2 ** Math.min(Math.max(refused.count - 1, 0), 16), CLOSE_RETRY_MAX_MS);
+
+/** One more refusal of the copy's close. */
+export const refusedOnceMore = (previous: RefusedClose | undefined, at: string, reason: string): RefusedClose => ({
+  count: (previous?.count ?? 0) + 1,
+  at,
+  reason,
+});
 
 /** The slave trades the copy holds, oldest first. */
 export const legsOf = (link: Pick<PositionLink, 'slaveTicket' | 'slaveVolume' | 'legs'>): SlaveLeg[] =>

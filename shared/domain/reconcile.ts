@@ -1,7 +1,7 @@
 import type { AccountBook } from './account-book';
 import { openedWhileActive, type CopyMapping } from './copy-mapping';
 import { endEventId, eventId, type MasterEvent } from './master-events';
-import type { PositionLink } from './position-link';
+import { closeRetryDueAt, type PositionLink } from './position-link';
 
 /**
  * What a mapping's slave should have, against what the links say it has: the events that
@@ -10,6 +10,10 @@ import type { PositionLink } from './position-link';
  * link whose master ticket is gone gets its close, cancel or fill. Each event carries the id
  * detection gives the same change, so a pass that repairs nothing real sends only events the
  * copy worker already finished, and a second pass changes nothing.
+ *
+ * A close (or cancel) the slave's broker refused for good is sent again once its retry is due
+ * (`closeRetryDueAt`), under an id of its own (`closeRetryEventId`), so the copy worker takes
+ * it as a new close; until then the link is left alone.
  *
  * Not repaired here: a lost SL/TP change or partial close of a position that is still open
  * (the next change of that position carries the full state again).
@@ -25,10 +29,15 @@ export const reconcileMapping = (book: AccountBook, mapping: CopyMapping, openLi
   for (const link of openLinks) {
     const symbol = link.masterSymbol ?? link.slaveSymbol;
     const last = { symbol, side: link.side, volume: link.masterVolume, rev: link.appliedRev + 1, detectedAt: link.openedAt };
+    const refused = link.closeRefused;
+    const endId = (kind: 'positionClosed' | 'orderCancelled') =>
+      refused ? closeRetryEventId(kind, link.masterTicket, refused.count) : endEventId(kind, link.masterTicket);
+    const gone = link.kind === 'position' ? !positions.has(link.masterTicket) : !orders.has(link.masterTicket) && !positions.has(link.masterTicket);
+    if (gone && refused && closeRetryDueAt(refused) > now.getTime()) continue;
     if (link.kind === 'position' && !positions.has(link.masterTicket)) {
       events.push({
         ...base,
-        id: endEventId('positionClosed', link.masterTicket),
+        id: endId('positionClosed'),
         kind: 'positionClosed',
         detectedAt,
         position: { ...last, id: link.masterTicket, openPrice: 0, openedAt: link.openedAt },
@@ -39,7 +48,7 @@ export const reconcileMapping = (book: AccountBook, mapping: CopyMapping, openLi
       events.push(
         filled
           ? { ...base, id: endEventId('orderFilled', link.masterTicket), kind: 'orderFilled', detectedAt, order, position: filled }
-          : { ...base, id: endEventId('orderCancelled', link.masterTicket), kind: 'orderCancelled', detectedAt, order },
+          : { ...base, id: endId('orderCancelled'), kind: 'orderCancelled', detectedAt, order },
       );
     }
   }
@@ -58,3 +67,7 @@ export const reconcileMapping = (book: AccountBook, mapping: CopyMapping, openLi
   }
   return events;
 };
+
+/** The id of the `count`-th retry of a refused close or cancel: a new event to the copy worker, the same one to every pass that sends it. */
+export const closeRetryEventId = (kind: 'positionClosed' | 'orderCancelled', ticket: string, count: number): string =>
+  `${endEventId(kind, ticket)}:retry${count}`;

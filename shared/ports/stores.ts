@@ -3,7 +3,7 @@ import type { AccountBook } from '../domain/account-book';
 import type { CopyMapping } from '../domain/copy-mapping';
 import type { CopyRecord, FinalCopyRecord, PendingCopyRecord } from '../domain/copy-record';
 import type { MasterEvent } from '../domain/master-events';
-import type { PositionLink } from '../domain/position-link';
+import type { PositionLink, RefusedClose } from '../domain/position-link';
 import type { AccountProtection, ProtectionStatus } from '../domain/protection';
 import type { ClosedTrade, Deal, HistoryTrade } from '../domain/trading';
 import type { EquityPoint } from '../domain/trade-stats';
@@ -146,6 +146,12 @@ export interface AuditEntry {
   details: Record<string, unknown>;
 }
 
+export interface CopyEffects {
+  link?: PositionLink;
+  audit?: AuditEntry;
+  refusedClose?: { tenantId: string; mappingId: string; masterTicket: string; refused: RefusedClose };
+}
+
 export interface CopyStore {
   /**
    * Takes the record of (mapping, event) for processing. A new record is created pending;
@@ -155,8 +161,12 @@ export interface CopyStore {
    * worker holds a record at a time.
    */
   claim(record: PendingCopyRecord, options: ClaimOptions): Promise<ClaimResult>;
-  /** Records the end of a claimed record, with the link change and audit entry, atomically. */
-  finish(record: FinalCopyRecord, effects?: { link?: PositionLink; audit?: AuditEntry }): Promise<void>;
+  /**
+   * Records the end of a claimed record, with the link change and audit entry, atomically.
+   * `refusedClose` notes on an open link (only that field changes) that the slave's broker
+   * refused its close for good, so the reconcile tries again later.
+   */
+  finish(record: FinalCopyRecord, effects?: CopyEffects): Promise<void>;
   /** Gives a claimed record back (deferred or retried later): pending, lease released. */
   release(record: PendingCopyRecord): Promise<void>;
   getLink(tenantId: string, mappingId: string, masterTicket: string): Promise<PositionLink | undefined>;

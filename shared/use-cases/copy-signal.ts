@@ -18,12 +18,14 @@ import { loopOnOriginPath, MAX_ORIGIN_HOPS } from '../domain/copy-origin';
 import { eventId, isOpen, linkTicketOf, masterVolumeOf, subjectOf, type EventOf, type MasterEvent, type OpenEvent } from '../domain/master-events';
 import {
   closedLink,
+  closeRetryDueAt,
   filledLink,
   isOpenLink,
   legsOf,
   modifiedLink,
   openedLink,
   partiallyClosedLink,
+  refusedOnceMore,
   type OpenedOnSlave,
   type PositionLink,
   withLegs,
@@ -52,6 +54,7 @@ import type {
   AccountStore,
   AuditEntry,
   CopyContextLoader,
+  CopyEffects,
   CopySignal,
   CopyStore,
   CopyWorkerIdentity,
@@ -213,7 +216,7 @@ export const copySignal = async (deps: CopyDependencies, signal: CopySignal): Pr
       deps.log.warn('copy signal ran past its deadline', { ...keys, deadlineMs: deps.deadlineMs });
       throw new CopyRetryLaterError(`copy ${record.id} ran past its deadline`, secondsUntil(leaseEnds, deps.now(), 1), { cause: error });
     }
-    return await handleFailure(deps, record, attempt, error, keys);
+    return await handleFailure(deps, record, attempt, error, keys, link);
   }
   return finish(deps, record, attempt, outcome);
 };
@@ -1133,12 +1136,16 @@ const observeCopy = (metrics: Metrics, record: FinalCopyRecord): void => {
   metrics.emit({ action: record.action, status: record.status, reason: reasonOf(record) ?? 'NONE' }, [{ name: 'Copies', unit: 'Count', value: 1 }]);
 };
 
+/** The actions that end a copy on the slave: a close, a pending order's cancel. */
+const isEnd = (action: CopyAction): boolean => action === 'close' || action === 'cancelOrder';
+
 const handleFailure = async (
   deps: CopyDependencies,
   record: PendingCopyRecord,
   attempt: Attempt,
   error: unknown,
   keys: Record<string, unknown>,
+  link: PositionLink | undefined,
 ): Promise<CopyRecord> => {
   if (!isBrokerError(error)) {
     // CopyRetryLaterError, or something unexpected: the record stays pending for the next delivery.
@@ -1150,8 +1157,22 @@ const handleFailure = async (
     case 'terminal': {
       const failed: FailedCopyRecord = { ...completion(deps, record, attempt), status: 'failed', reason: error.reason, reasonDetail: error.message };
       // A close over legs refused after some of its closes went through: the link keeps what is left.
-      const link = (error as { linkAfter?: PositionLink }).linkAfter;
-      await deps.copies.finish(failed, link ? { link } : undefined);
+      const after = (error as { linkAfter?: PositionLink }).linkAfter;
+      // A close or cancel refused leaves the slave holding what the master no longer holds: the
+      // link says so, and the reconcile sends it again later (`closeRetryDueAt`).
+      const refused = isEnd(record.action) && isOpenLink(link) ? refusedOnceMore(link.closeRefused, failed.completedAt, error.reason) : undefined;
+      if (refused)
+        deps.log.warn('the slave refused a close: it is sent again later', {
+          ...keys,
+          refusals: refused.count,
+          retryAt: new Date(closeRetryDueAt(refused)).toISOString(),
+        });
+      const effects: CopyEffects | undefined = after
+        ? { link: refused && !after.closedAt ? { ...after, closeRefused: refused } : after }
+        : refused && link
+          ? { refusedClose: { tenantId: link.tenantId, mappingId: link.mappingId, masterTicket: link.masterTicket, refused } }
+          : undefined;
+      await deps.copies.finish(failed, effects);
       observeCopy(deps.metrics, failed);
       deps.onFinished?.(failed);
       return failed;

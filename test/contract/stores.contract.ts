@@ -238,6 +238,43 @@ export const storeContract = (name: string, stores: () => StoreSet) => {
       expect(await copies.listOpenLinks(tenantId, 'm-9')).toMatchObject([{ masterTicket: 'p-9', slaveTicket: 's-1' }]);
     });
 
+    it('notes a refused close on the link with the failed record, changing nothing else of the link, and on no link that is not there', async () => {
+      const { copies } = stores();
+      const tenantId = tenant('refused');
+      const opened = await copies.claim(aCopyRecord({ tenantId, mappingId: 'm-r', eventId: 'positionOpened:p-1:0' }), { now: new Date(T0), leaseMs: 1000 });
+      if (opened.outcome !== 'claimed') throw new Error('not claimed');
+      const link = aLink({ tenantId, mappingId: 'm-r', masterTicket: 'p-1', slaveTicket: 's-1', slaveVolume: 0.2 });
+      await copies.finish({ ...opened.record, ...done, status: 'placed', slavePositionId: 's-1' }, { link });
+      // Another copy's FIFO close moved this link's legs after the refused close read it.
+      const moved = { ...link, slaveTicket: 's-2' };
+      await copies.relinkLegs([{ before: link, after: moved }]);
+      const close = await copies.claim(aCopyRecord({ tenantId, mappingId: 'm-r', eventId: 'positionClosed:p-1', action: 'close' }), {
+        now: new Date(T0),
+        leaseMs: 1000,
+      });
+      if (close.outcome !== 'claimed') throw new Error('not claimed');
+      const refused = { count: 1, at: T0, reason: 'BROKER_FIFO_VIOLATION' };
+      await copies.finish(
+        { ...close.record, ...done, status: 'failed', reason: 'BROKER_FIFO_VIOLATION' },
+        { refusedClose: { tenantId, mappingId: 'm-r', masterTicket: 'p-1', refused } },
+      );
+      expect(await copies.getLink(tenantId, 'm-r', 'p-1')).toEqual({ ...moved, closeRefused: refused });
+      expect(await copies.get(tenantId, 'm-r', 'positionClosed:p-1')).toMatchObject({ status: 'failed' });
+
+      const orphan = await copies.claim(aCopyRecord({ tenantId, mappingId: 'm-r', eventId: 'positionClosed:p-9', action: 'close' }), {
+        now: new Date(T0),
+        leaseMs: 1000,
+      });
+      if (orphan.outcome !== 'claimed') throw new Error('not claimed');
+      const finishing = copies.finish(
+        { ...orphan.record, ...done, status: 'failed', reason: 'BROKER_REJECTED' },
+        { refusedClose: { tenantId, mappingId: 'm-r', masterTicket: 'p-9', refused } },
+      );
+      expect(await rejectionOf(finishing)).toBeInstanceOf(ConcurrentUpdateError);
+      expect(await copies.getLink(tenantId, 'm-r', 'p-9')).toBeUndefined();
+      expect(await copies.get(tenantId, 'm-r', 'positionClosed:p-9')).toMatchObject({ status: 'pending' });
+    });
+
     it('gives open links new legs at once, and refuses all when any moved on', async () => {
       const { copies } = stores();
       const tenantId = tenant('relink');

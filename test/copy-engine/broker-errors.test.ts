@@ -6,6 +6,9 @@ import { BrokerDirectory } from '../../shared/use-cases/broker-directory';
 import { SimulatedBrokerGateway } from '../../local/simulated-broker/simulated-broker-gateway';
 import { copyFixture } from '../support/copy-fixture';
 import { startTestSystem } from '../support/local-api';
+import { reconcileMapping } from '../../shared/domain/reconcile';
+import { signalsFor } from '../../shared/use-cases/sync-accounts';
+import type { CopyRecord } from '../../shared/domain/copy-record';
 
 describe('broker errors on a copy', () => {
   let system: LocalSystem;
@@ -105,5 +108,42 @@ describe('broker errors on a copy', () => {
     const aMinuteLater = new Date(Date.now() + 60_000);
     expect(await copySignal({ ...fixture.deps, now: () => aMinuteLater }, signal)).toMatchObject({ status: 'placed', attempts: 2 });
     expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(1);
+  });
+
+  it('sends a close the slave refused again, a minute later, then two, until the slave is flat; the link says how often and why', async () => {
+    const fixture = await copyFixture(system);
+    const position = fixture.masterBuy();
+    expect(await copySignal(fixture.deps, fixture.openSignal(position))).toMatchObject({ status: 'placed' });
+    fixture.market.closePosition(fixture.master.id, position.id, {});
+    const flat = { tenantId: fixture.tenantId, accountId: fixture.master.id, version: 9, positions: [], orders: [], syncedAt: new Date().toISOString() };
+    const mapping = { ...fixture.mapping, tenantId: fixture.tenantId };
+    const start = Date.now();
+    /** One reconcile pass of the sync at `at` seconds, its signals copied as the worker would. */
+    const pass = async (at: number): Promise<CopyRecord[]> => {
+      const now = new Date(start + at * 1000);
+      const links = await fixture.runtime.copies.listOpenLinks(fixture.tenantId, fixture.mapping.id);
+      const signals = signalsFor(reconcileMapping(flat, mapping, links, now), [mapping], now.toISOString());
+      const records: CopyRecord[] = [];
+      for (const signal of signals) records.push((await copySignal({ ...fixture.deps, now: () => now }, signal)) as CopyRecord);
+      return records;
+    };
+    const link = () => fixture.runtime.copies.getLink(fixture.tenantId, fixture.mapping.id, position.id);
+
+    fixture.market.setFaults(fixture.slave.id, { rejectNext: 1, code: 'TRADING_DISABLED' });
+    expect(await pass(0)).toMatchObject([{ action: 'close', eventId: `positionClosed:${position.id}`, status: 'failed', reason: 'BROKER_TRADING_DISABLED' }]);
+    expect((await link())?.closeRefused).toEqual({ count: 1, at: new Date(start).toISOString(), reason: 'BROKER_TRADING_DISABLED' });
+    expect(await pass(59)).toEqual([]);
+
+    fixture.market.setFaults(fixture.slave.id, { rejectNext: 1, code: 'TRADING_DISABLED' });
+    expect(await pass(60)).toMatchObject([{ eventId: `positionClosed:${position.id}:retry1`, status: 'failed', reason: 'BROKER_TRADING_DISABLED' }]);
+    expect((await link())?.closeRefused).toMatchObject({ count: 2 });
+    // The second retry waits twice as long; a pass before then sends nothing.
+    expect(await pass(179)).toEqual([]);
+    expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(1);
+
+    expect(await pass(180)).toMatchObject([{ eventId: `positionClosed:${position.id}:retry2`, status: 'placed' }]);
+    expect(fixture.market.getPositions(fixture.slave.id)).toHaveLength(0);
+    expect((await link())?.closedAt).toBeDefined();
+    expect(await pass(10_000)).toEqual([]);
   });
 });

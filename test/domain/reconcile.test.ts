@@ -48,4 +48,26 @@ describe('reconcileMapping', () => {
     expect(reconcileMapping(book(positions, orders), aMapping({ activeSince: T0, maxDelaySeconds: 60 }), [], late)).toEqual([]);
     expect(reconcileMapping(book(positions, orders), aMapping({ activeSince: T0, enabled: false }), [], now)).toEqual([]);
   });
+
+  it("sends a refused close or cancel again once its retry is due, under the retry's own id, and nothing before", () => {
+    const refusedAt = T0;
+    const at = (seconds: number) => new Date(Date.parse(refusedAt) + seconds * 1000);
+    const position = aLink({ masterTicket: 'p-1', closeRefused: { count: 1, at: refusedAt, reason: 'BROKER_FIFO_VIOLATION' } });
+    const order = aLink({ masterTicket: 'o-1', kind: 'order', closeRefused: { count: 3, at: refusedAt, reason: 'BROKER_REJECTED' } });
+    expect(reconcileMapping(book(), aMapping(), [position, order], at(59))).toEqual([]);
+    expect(reconcileMapping(book(), aMapping(), [position, order], at(60)).map((event) => event.id)).toEqual(['positionClosed:p-1:retry1']);
+    // The third refusal waits four minutes.
+    expect(reconcileMapping(book(), aMapping(), [order], at(239))).toEqual([]);
+    expect(reconcileMapping(book(), aMapping(), [order], at(240))).toMatchObject([{ id: 'orderCancelled:o-1:retry3', kind: 'orderCancelled' }]);
+    // However often refused, a retry is at most an hour away.
+    const often = aLink({ masterTicket: 'p-2', closeRefused: { count: 40, at: refusedAt, reason: 'BROKER_AUTH_FAILED' } });
+    expect(reconcileMapping(book(), aMapping(), [often], at(3599))).toEqual([]);
+    expect(reconcileMapping(book(), aMapping(), [often], at(3600)).map((event) => event.id)).toEqual(['positionClosed:p-2:retry40']);
+  });
+
+  it('leaves a refused copy alone while its master position is open again under the same ticket', () => {
+    const open = book([{ ...aPosition({ id: 'p-1' }), rev: 0, detectedAt: T0 }]);
+    const refused = aLink({ masterTicket: 'p-1', closeRefused: { count: 1, at: T0, reason: 'BROKER_REJECTED' } });
+    expect(reconcileMapping(open, aMapping(), [refused], new Date(Date.parse(T0) + 3_600_000))).toEqual([]);
+  });
 });

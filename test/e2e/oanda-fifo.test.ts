@@ -18,6 +18,7 @@ describe('a FIFO slave', () => {
   let masterMarket: string;
   let slaveMarket: string;
   let mappingId: string;
+  let skewMs = 0;
 
   const sync = async () => {
     await system.syncNow(true);
@@ -29,7 +30,8 @@ describe('a FIFO slave', () => {
   beforeAll(async () => {
     oanda = await FakeOanda.start();
     const hosts = { practice: { rest: oanda.url, stream: oanda.url }, live: { rest: oanda.url, stream: oanda.url } };
-    system = await startTestSystem({ manualSync: true, oandaHosts: hosts });
+    // The runtime's clock runs ahead by `skewMs`: a refused close's retry is a minute away.
+    system = await startTestSystem({ manualSync: true, oandaHosts: hosts, now: () => new Date(Date.now() + skewMs) });
     api = apiClient(system.url, await tokenFor(system.url, 'tenant-fifo'));
     const masterId = oanda.addAccount({ token: 'master-token', hedging: true });
     const slaveId = oanda.addAccount({ token: 'slave-token', hedging: false, fifo: true, balance: 100_000 });
@@ -143,8 +145,8 @@ describe('a FIFO slave', () => {
     await eventually(async () => (volumes().join() === '500,2000' ? true : undefined), 10_000);
   });
 
-  it("refuses, recorded FIFO_VIOLATION, to close behind an older trade of the trader's own, and closes nothing", async () => {
-    oanda.market.traderTrade(slaveMarket, { symbol: 'GBP_USD', side: 'sell', volume: 3_000 });
+  it("refuses, recorded FIFO_VIOLATION, to close behind an older trade of the trader's own, closes nothing, and closes once that trade is gone", async () => {
+    const own = oanda.market.traderTrade(slaveMarket, { symbol: 'GBP_USD', side: 'sell', volume: 3_000 });
     const first = oanda.market.traderTrade(masterMarket, { symbol: 'GBP_USD', side: 'sell', volume: 1_000 });
     await sync();
     const gbp = () => slaveTrades().filter((trade) => trade.symbol === 'GBP_USD');
@@ -156,5 +158,15 @@ describe('a FIFO slave', () => {
     );
     expect(failed).toMatchObject({ status: 'failed', reason: 'BROKER_FIFO_VIOLATION' });
     expect(gbp().map((trade) => trade.volume)).toEqual([3_000, 1_000]);
+    // The master is flat and the slave is not: the close is tried again, a minute later, and
+    // goes through once the trader's own trade is closed.
+    oanda.market.closePosition(slaveMarket, own.positionId!, {});
+    await sync();
+    expect(gbp().map((trade) => trade.volume)).toEqual([1_000]);
+    skewMs += 60_000;
+    await sync();
+    await eventually(async () => (gbp().length === 0 ? true : undefined), 10_000);
+    const closes = (await copies()).filter((copy) => copy.action === 'close' && copy.masterPositionId === first.positionId);
+    expect(closes.map((copy) => copy.status).sort()).toEqual(['failed', 'placed']);
   });
 });

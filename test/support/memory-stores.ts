@@ -14,6 +14,7 @@ import type {
   HistoryCursor,
   TradeHistoryStore,
   AuditEntry,
+  CopyEffects,
   AuditLog,
   BookStore,
   ClaimOptions,
@@ -227,11 +228,14 @@ export class MemoryCopyStore implements CopyStore {
     return { outcome: 'claimed', record: withoutLease(claimed), resumed: claimed.attempts > 1 };
   }
 
-  async finish(record: FinalCopyRecord, effects: { link?: PositionLink; audit?: AuditEntry } = {}): Promise<void> {
+  async finish(record: FinalCopyRecord, effects: CopyEffects = {}): Promise<void> {
     await turn();
     const id = key(record.tenantId, record.clientId);
     const stored = this.records.get(id);
     if (stored?.status !== 'pending' || stored.attempts !== record.attempts) throw new ConcurrentUpdateError(`copy record ${record.id} was taken over`);
+    const refusedLink =
+      effects.refusedClose && this.links.get(key(effects.refusedClose.tenantId, effects.refusedClose.mappingId, effects.refusedClose.masterTicket));
+    if (effects.refusedClose && !refusedLink) throw new ConcurrentUpdateError(`the link of ${effects.refusedClose.masterTicket} is gone`);
     const { attempts: _a, tenantId: _t, mappingId: _m, eventId: _e, clientId: _c, ...changes } = record;
     const finished: StoredRecord = { ...stored };
     for (const [field, value] of Object.entries(changes)) if (value !== undefined) (finished as unknown as Record<string, unknown>)[field] = value;
@@ -239,6 +243,7 @@ export class MemoryCopyStore implements CopyStore {
     delete finished.workerEpoch;
     this.records.set(id, finished);
     if (effects.link) this.links.set(key(effects.link.tenantId, effects.link.mappingId, effects.link.masterTicket), clone(effects.link));
+    if (refusedLink && effects.refusedClose) refusedLink.closeRefused = clone(effects.refusedClose.refused);
     if (effects.audit) this.audit.push(clone(effects.audit));
   }
 

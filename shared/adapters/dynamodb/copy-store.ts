@@ -9,7 +9,7 @@ import {
 import { copyClientId, type CopyRecord, type FinalCopyRecord, type PendingCopyRecord } from '../../domain/copy-record';
 import { ConcurrentUpdateError } from '../../domain/errors';
 import type { PositionLink } from '../../domain/position-link';
-import type { AuditEntry, ClaimOptions, ClaimResult, CopyFilter, CopyStore, Page, PageRequest } from '../../ports/stores';
+import type { AuditEntry, ClaimOptions, ClaimResult, CopyEffects, CopyFilter, CopyStore, Page, PageRequest } from '../../ports/stores';
 import { auditItem } from './audit-log';
 import { decodeCursor, fromItem, isConditionFailure, page, queryAll, tenantKey, toItem, type TableRef } from './table';
 import { required } from '../../domain/required';
@@ -112,7 +112,7 @@ export class DynamoCopyStore implements CopyStore {
     }
   }
 
-  async finish(record: FinalCopyRecord, effects: { link?: PositionLink; audit?: AuditEntry } = {}): Promise<void> {
+  async finish(record: FinalCopyRecord, effects: CopyEffects = {}): Promise<void> {
     const { tenantId, clientId, attempts } = record;
     const changes: Record<string, unknown> = {
       status: record.status,
@@ -162,6 +162,20 @@ export class DynamoCopyStore implements CopyStore {
         Put: {
           TableName: this.table.tableName,
           Item: toItem({ ...linkKey(link.tenantId, link.mappingId, link.masterTicket), entity: 'link', ...link, expiresAt }),
+        },
+      });
+    }
+    if (effects.refusedClose) {
+      const { tenantId: linkTenant, mappingId, masterTicket, refused } = effects.refusedClose;
+      // Only this field: the link may have moved on since it was read (FIFO relinks), and it stays as it is.
+      items.push({
+        Update: {
+          TableName: this.table.tableName,
+          Key: toItem(linkKey(linkTenant, mappingId, masterTicket)),
+          UpdateExpression: 'SET #refused = :refused',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#refused': 'closeRefused' },
+          ExpressionAttributeValues: toItem({ ':refused': refused }),
         },
       });
     }
