@@ -9,7 +9,7 @@ import {
 import { copyClientId, type CopyRecord, type FinalCopyRecord, type PendingCopyRecord } from '../../domain/copy-record';
 import { ConcurrentUpdateError } from '../../domain/errors';
 import type { PositionLink } from '../../domain/position-link';
-import type { AuditEntry, ClaimOptions, ClaimResult, CopyEffects, CopyFilter, CopyStore, Page, PageRequest } from '../../ports/stores';
+import type { ClaimOptions, ClaimResult, CopyEffects, CopyFilter, CopyStore, Page, PageRequest } from '../../ports/stores';
 import { auditItem } from './audit-log';
 import { decodeCursor, fromItem, isConditionFailure, page, queryAll, tenantKey, toItem, type TableRef } from './table';
 import { required } from '../../domain/required';
