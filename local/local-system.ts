@@ -168,7 +168,7 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
     const prefix = options.namePrefix ?? 'mt-copier';
     let dynamoDbEndpoint = options.dynamoDbEndpoint;
     if (!dynamoDbEndpoint) {
-      const dynamo = await startDynamoDbLocal({ dbPath: join(options.dataDir, 'dynamodb') });
+      const dynamo = await startDynamoDbLocal({ dbPath: join(options.dataDir, 'dynamodb'), quickJit: true });
       lock.recordDatabase(dynamo.pid);
       stops.push(dynamo.stop);
       dynamoDbEndpoint = dynamo.endpoint;
@@ -386,10 +386,18 @@ export const startLocalSystem = async (options: LocalSystemOptions): Promise<Loc
     // The simulated broker pushes its changes: a master whose positions or orders changed is
     // synced at once, with the same syncAccount as the timer (which stays, as the fallback),
     // and with its mappings as they are now (a new mapping is announced its master's book).
+    // Every copy placed is a push of its slave too: an account's tenant (which never changes)
+    // is remembered, so a push costs one query of the tenant's mappings, not a listing of
+    // every account and mapping (16 queries).
+    const tenantOf = new Map<string, string>();
     const masterNow = async (accountId: string) => {
-      const { accounts, mappings } = await runtime.accounts.listSyncShard(0, 1);
-      const account = accounts.find((candidate) => candidate.id === accountId);
-      const own = mappings.filter((mapping) => mapping.masterAccountId === accountId);
+      if (!tenantOf.has(accountId)) {
+        for (const account of (await runtime.accounts.listSyncShard(0, 1)).accounts) tenantOf.set(account.id, account.tenantId);
+      }
+      const tenantId = tenantOf.get(accountId);
+      if (tenantId === undefined) return undefined;
+      const own = (await runtime.mappings.listAll(tenantId)).filter((mapping) => mapping.masterAccountId === accountId);
+      const account = own.length > 0 ? await runtime.accounts.get(tenantId, accountId) : undefined;
       return account && own.length > 0 ? { account, mappings: own } : undefined;
     };
     const pushes = new Map<string, { again: boolean; done?: Promise<void> }>();
