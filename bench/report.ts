@@ -369,7 +369,7 @@ export const renderReport = (input: {
   }
   if (fanOut.fleetPass) {
     lines.push(
-      `  one sync pass over all ${fanOut.fleetPass.accounts} accounts (slaves, and the master's reconcile of ${fanOut.fleetPass.mappings} mappings): ${fanOut.fleetPass.wallSeconds.toFixed(1)} s, ${(fanOut.fleetPass.secondsPerAccount * 1000).toFixed(1)} ms per account; the reconcile's ${fanOut.fleetPass.reconcileQueries} queries, one after another, took ${fanOut.fleetPass.reconcileSeconds.toFixed(1)} s of it`,
+      `  one sync pass over all ${fanOut.fleetPass.accounts} accounts (slaves, and the master's reconcile of ${fanOut.fleetPass.mappings} mappings): ${fanOut.fleetPass.wallSeconds.toFixed(1)} s, ${(fanOut.fleetPass.secondsPerAccount * 1000).toFixed(1)} ms per account; the reconcile's ${fanOut.fleetPass.reconcileQueries} queries (16 at a time) took ${fanOut.fleetPass.reconcileSeconds.toFixed(1)} s of it`,
     );
   }
   lines.push('');

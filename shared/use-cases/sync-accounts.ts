@@ -343,14 +343,25 @@ export const EQUITY_POINT_INTERVAL_MS = 5 * 60_000;
  */
 const reconcile = async (deps: SyncDependencies, book: AccountBook, mappings: CopyMapping[]): Promise<void> => {
   const now = deps.now();
-  const signals: CopySignal[] = [];
-  for (const mapping of mappings) {
-    const links = await deps.copies.listOpenLinks(mapping.tenantId, mapping.id);
-    const events = reconcileMapping(book, mapping, links, now);
-    signals.push(...signalsFor(events, [mapping], now.toISOString()));
-  }
+  // The links of a master's mappings are read RECONCILE_READS at a time: a master of a thousand
+  // slaves is a thousand queries, and the shard's next pass waits for this one.
+  const perMapping: CopySignal[][] = new Array(mappings.length);
+  let next = 0;
+  const reader = async (): Promise<void> => {
+    for (let index = next++; index < mappings.length; index = next++) {
+      const mapping = mappings[index] as CopyMapping;
+      const links = await deps.copies.listOpenLinks(mapping.tenantId, mapping.id);
+      perMapping[index] = signalsFor(reconcileMapping(book, mapping, links, now), [mapping], now.toISOString());
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(RECONCILE_READS, mappings.length) }, reader));
+  // In the mappings' order, as before: each slave's signals keep their order in its group.
+  const signals = perMapping.flat();
   if (signals.length > 0) await deps.queue.send(signals);
 };
+
+/** Link queries of one master's reconcile at once. */
+const RECONCILE_READS = 16;
 
 /** How long after the broker's open time each new master trade was seen (clocks of two machines: a guide, not a proof). */
 const detectionLags = (events: MasterEvent[], now: Date): MetricValue[] =>
