@@ -84,6 +84,12 @@ export interface BrokerPort {
   closePosition(positionId: string, options: { volume?: number; clientId?: string }): Promise<TradeResult>;
   cancelOrder(orderId: string): Promise<void>;
   findByClientId(clientId: string): Promise<ClientIdMatch>;
+  /**
+   * Positions, pending orders and funds in one read, where the broker answers them together
+   * (cTrader's reconcile): the sync reads an account with it when offered, instead of the
+   * three reads above.
+   */
+  readAccount?(): Promise<AccountView>;
 }
 
 /** What a sync reads of an account: its positions, pending orders and funds (the diff's `BrokerView`, funds included). */

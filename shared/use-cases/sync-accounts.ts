@@ -157,6 +157,7 @@ export interface AccountSyncOptions {
 /** The account as the broker has it now: pushed (a stream's view) or read over RPC. */
 const readAccount = async (deps: SyncDependencies, account: Account): Promise<AccountView> => {
   const port = await deps.brokers.connect(account);
+  if (port.readAccount) return port.readAccount();
   const [positions, orders, information] = await Promise.all([port.getPositions(), port.getPendingOrders(), port.getAccountInformation()]);
   return { positions, orders, account: information };
 };

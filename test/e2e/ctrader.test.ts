@@ -123,6 +123,14 @@ describe('cTrader accounts, authorized through OAuth, copied to and from MetaTra
     expect(JSON.stringify([created.body, refused.body])).not.toContain(ctrader.clientSecret);
   });
 
+  it('reads each cTrader account once a pass: positions, orders and funds from one reconcile', async () => {
+    const reconciles = () => ctrader.received().filter((message) => message.name === 'ProtoOAReconcileReq').length;
+    const before = reconciles();
+    await system.syncNow(true);
+    // The master and the slave: one reconcile each, not one for each of the three reads.
+    expect(reconciles() - before).toBe(2);
+  });
+
   it('copies an MT5 master trade into the cTrader slave: the open with its stops, a stop move, a partial close and the close', async () => {
     const opened = metaApi.market.traderTrade(mt5MasterAtBroker(), { symbol: 'EURUSD', side: 'buy', volume: 0.1, stopLoss: 1.05, takeProfit: 1.2 });
     await sync();

@@ -350,7 +350,7 @@ class CtraderAccountStream implements AccountStream {
         do {
           this.readAgain = false;
           try {
-            const view = await port.view();
+            const view = await port.readAccount();
             if (this.closed) return;
             this.current = view;
             this.waiters.settle(true);

@@ -140,9 +140,10 @@ export class CtraderBrokerPort implements BrokerPort {
 
   /**
    * Positions, pending orders and funds from one reconcile: what a stream reads after each
-   * execution event (three reads of the port would ask for the reconcile three times).
+   * execution event, and what the sync reads (three reads of the port would ask for the
+   * reconcile three times).
    */
-  async view(): Promise<AccountView> {
+  async readAccount(): Promise<AccountView> {
     const reconciled = this.reconcile();
     const [positions, orders, account] = await Promise.all([
       this.positionsOf(reconciled),

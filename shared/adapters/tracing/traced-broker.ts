@@ -1,6 +1,7 @@
 import type {
   AccountCapabilities,
   AccountStream,
+  AccountView,
   BrokerAccountRef,
   BrokerGateway,
   BrokerPort,
@@ -16,11 +17,16 @@ const annotationsOf = (ref: BrokerAccountRef): SpanAnnotations => ({ tenantId: r
 
 /** Every call of a connected account is a span `broker.<method>`, annotated with the account and, for orders, the client id. */
 class TracedBrokerPort implements BrokerPort {
+  readonly readAccount?: () => Promise<AccountView>;
+
   constructor(
     private readonly port: BrokerPort,
     private readonly tracing: Tracing,
     private readonly annotations: SpanAnnotations,
-  ) {}
+  ) {
+    const readAccount = port.readAccount?.bind(port);
+    if (readAccount) this.readAccount = () => this.span('readAccount', readAccount);
+  }
 
   private span<T>(method: string, work: () => Promise<T>, extra: SpanAnnotations = {}): Promise<T> {
     return this.tracing.span(`broker.${method}`, { ...this.annotations, ...extra }, work);
