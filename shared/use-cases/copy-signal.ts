@@ -786,7 +786,10 @@ const closeOverLegs = async (
   const linkAfter = (): PositionLink => {
     const left = legsAfter(mine, done);
     const holds = legsVolume(left);
-    if (target === 0 || left.length === 0) return closedLink(withLegs(link, left), event, now);
+    if (left.length === 0) return closedLink(withLegs(link, left), event, now);
+    // A close refused after some of its closes went through: the copy holds what is left and
+    // stays open, so the reconcile's retry (or a close-all) closes it.
+    if (target === 0) return { ...withLegs(link, left), slaveVolume: holds };
     return {
       ...withLegs(link, left),
       appliedRev: event.position.rev,

@@ -10,6 +10,8 @@ import { CopyRetryLaterError, copySignal } from '../../shared/use-cases/copy-sig
 import { copyFixture } from '../support/copy-fixture';
 import { startTestSystem } from '../support/local-api';
 import { wrappedGateway } from '../support/wrapped-gateway';
+import { BrokerError } from '../../shared/domain/broker-errors';
+import { closeRetryEventId } from '../../shared/domain/reconcile';
 
 type Fixture = Awaited<ReturnType<typeof copyFixture>>;
 
@@ -91,6 +93,39 @@ describe('copies that hold several slave trades', () => {
 
     fixture.market.setFaults(fixture.slave.id, { timeoutAfterExecuteNext: 1 });
     expect(await deliver(fixture, change(fixture, open, { ...position, volume: 0.05 }, 'closed', 0, 3))).toMatchObject({ action: 'close', status: 'placed' });
+    expect(slaveVolumes()).toEqual([]);
+    expect(await fixture.runtime.copies.listOpenLinks(fixture.tenantId, fixture.mapping.id)).toEqual([]);
+  });
+
+  it('a close refused after its first trade closed keeps the copy open with what is left, and its retry closes that', async () => {
+    const fixture = await copyFixture(system);
+    let closes = 0;
+    const refusingSecondClose = wrappedGateway(fixture.market, (port) => ({
+      closePosition: (positionId, options) => {
+        closes += 1;
+        if (closes === 2) throw new BrokerError('TRADING_DISABLED', 'trading is disabled for now');
+        return port.closePosition(positionId, options);
+      },
+    }));
+    const deps = { ...fixture.deps, brokers: new BrokerDirectory({ simulated: refusingSecondClose }) };
+    const slaveVolumes = () => fixture.market.getPositions(fixture.slave.id).map((position) => position.volume);
+    const position = fixture.masterBuy('EURUSD', 0.1);
+    const open = fixture.openSignal(position);
+    await deliver(fixture, open, deps);
+    await deliver(fixture, change(fixture, open, position, 'increased', 0.15), deps);
+    expect(slaveVolumes()).toEqual([0.1, 0.05]);
+
+    const close = change(fixture, open, { ...position, volume: 0.15 }, 'closed', 0, 2);
+    expect(await deliver(fixture, close, deps)).toMatchObject({ action: 'close', status: 'failed', reason: 'BROKER_TRADING_DISABLED' });
+    expect(slaveVolumes()).toEqual([0.05]);
+    const link = await fixture.runtime.copies.getLink(fixture.tenantId, fixture.mapping.id, position.id);
+    expect(link).toMatchObject({ slaveVolume: 0.05, closeRefused: { count: 1, reason: 'BROKER_TRADING_DISABLED' } });
+    expect(link?.closedAt).toBeUndefined();
+    expect(await fixture.runtime.copies.listOpenLinks(fixture.tenantId, fixture.mapping.id)).toHaveLength(1);
+
+    // The reconcile's retry, once due: what is left closes.
+    const retry = { ...close, event: { ...close.event, id: closeRetryEventId('positionClosed', position.id, 1) } };
+    expect(await deliver(fixture, retry, deps)).toMatchObject({ action: 'close', status: 'placed', slaveVolume: 0.05 });
     expect(slaveVolumes()).toEqual([]);
     expect(await fixture.runtime.copies.listOpenLinks(fixture.tenantId, fixture.mapping.id)).toEqual([]);
   });
