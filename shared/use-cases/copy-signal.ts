@@ -571,8 +571,24 @@ const copyClose = async (
   send: Send,
 ): Promise<Outcome> => {
   if (work.overLegs) return closeOverLegs(deps, port, work, link, event, send);
-  const closed = await alreadyGone(() => send(() => port.closePosition(link.slaveTicket, { clientId: work.record.clientId })), 'POSITION_NOT_FOUND');
   const after = closedLink(link, event, deps.now());
+  const { netting, closeClientId } = await port.getCapabilities();
+  let volume: number | undefined;
+  if (netting) {
+    // One position per symbol: other copies' volume, or the trader's, may be in it too, and a
+    // reversal keeps its id. The copy closes its own volume, and nothing of a position that
+    // turned to the other side (the copy went with that reversal).
+    const held = (await port.getPositions()).find((position) => position.id === link.slaveTicket);
+    if (!held || held.side !== link.side) {
+      const detail = held ? `the slave's position ${link.slaveTicket} is now a ${held.side}: the copy's ${link.side} was closed with its reversal` : undefined;
+      return { status: 'skipped', reason: 'ALREADY_CLOSED', ...(detail ? { detail } : {}), slaveSymbol: link.slaveSymbol, link: after };
+    }
+    // Where closes carry no client id, a retry knows a close by what the position lost; a share
+    // closed of a larger position would not show, so the whole is closed there, as before.
+    if (closeClientId && compareLots(held.volume, link.slaveVolume) > 0) volume = link.slaveVolume;
+  }
+  const options = volume === undefined ? { clientId: work.record.clientId } : { clientId: work.record.clientId, volume };
+  const closed = await alreadyGone(() => send(() => port.closePosition(link.slaveTicket, options)), 'POSITION_NOT_FOUND');
   if (!closed) return { status: 'skipped', reason: 'ALREADY_CLOSED', slaveSymbol: link.slaveSymbol, link: after };
   return {
     status: 'placed',

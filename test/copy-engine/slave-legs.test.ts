@@ -12,6 +12,8 @@ import { startTestSystem } from '../support/local-api';
 import { wrappedGateway } from '../support/wrapped-gateway';
 import { BrokerError } from '../../shared/domain/broker-errors';
 import { closeRetryEventId } from '../../shared/domain/reconcile';
+import { createAccount } from '../../shared/use-cases/manage-accounts';
+import { createMapping } from '../../shared/use-cases/manage-mappings';
 
 type Fixture = Awaited<ReturnType<typeof copyFixture>>;
 
@@ -128,6 +130,52 @@ describe('copies that hold several slave trades', () => {
     expect(await deliver(fixture, retry, deps)).toMatchObject({ action: 'close', status: 'placed', slaveVolume: 0.05 });
     expect(slaveVolumes()).toEqual([]);
     expect(await fixture.runtime.copies.listOpenLinks(fixture.tenantId, fixture.mapping.id)).toEqual([]);
+  });
+
+  it('on a netting slave two masters share one position: a close takes its own copy, and a position the trader reversed is not closed', async () => {
+    const fixture = await copyFixture(system);
+    fixture.market.setNetting(fixture.slave.id, true);
+    const other = await createAccount(fixture.runtime, fixture.tenantId, {
+      name: 'master 2',
+      platform: 'simulated',
+      login: 'master-2',
+      password: 'pw',
+      server: 'Sim',
+    });
+    const second = await createMapping(fixture.runtime, fixture.tenantId, {
+      masterAccountId: other.id,
+      slaveAccountId: fixture.slave.id,
+      sizing: { mode: 'multiplier', multiplier: 1 },
+    });
+    const slave = () => fixture.market.getPositions(fixture.slave.id).map((position) => [position.side, position.volume]);
+    const first = fixture.masterBuy('EURUSD', 0.1);
+    const openFirst = fixture.openSignal(first);
+    await deliver(fixture, openFirst);
+    const { positionId } = fixture.market.traderTrade(other.id, { symbol: 'EURUSD', side: 'buy', volume: 0.2 });
+    const theirs = fixture.market.getPositions(other.id).find((position) => position.id === positionId)!;
+    const openTheirs: CopySignal = {
+      ...fixture.openSignal(theirs),
+      mappingId: second.id,
+      masterAccountId: other.id,
+      event: { ...fixture.openSignal(theirs).event, masterAccountId: other.id },
+    };
+    await deliver(fixture, openTheirs);
+    expect(slave()).toEqual([['buy', 0.3]]);
+
+    // The first master closes: its 0.1 goes, the second master's 0.2 stays.
+    expect(await deliver(fixture, change(fixture, openFirst, first, 'closed', 0))).toMatchObject({ action: 'close', status: 'placed', slaveVolume: 0.1 });
+    expect(slave()).toEqual([['buy', 0.2]]);
+
+    // The trader reverses the slave's position by hand (it keeps its id): the second copy went with it, and the trader's sell stays.
+    fixture.market.traderTrade(fixture.slave.id, { symbol: 'EURUSD', side: 'sell', volume: 0.5 });
+    expect(slave()).toEqual([['sell', 0.3]]);
+    expect(await deliver(fixture, change(fixture, openTheirs, theirs, 'closed', 0))).toMatchObject({
+      action: 'close',
+      status: 'skipped',
+      reason: 'ALREADY_CLOSED',
+    });
+    expect(slave()).toEqual([['sell', 0.3]]);
+    expect(await fixture.runtime.copies.listOpenLinks(fixture.tenantId, second.id)).toEqual([]);
   });
 
   it('a copy whose first trade was stopped out says what it still holds, so a close retried on a broker without close ids still closes', async () => {
